@@ -1,0 +1,103 @@
+//! Instances.
+
+use crate::class::Class;
+use crate::error::Error;
+use crate::name::Name;
+use crate::path::{KeyBinding, Keys, ObjectPath};
+use crate::types::TypeDecl;
+use crate::value::Value;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct InstanceProperty {
+    pub name: Name,
+    pub ty: TypeDecl,
+    pub value: Option<Value>,
+}
+
+/// An instance of a class: its properties in class order, each with its type
+/// so that an instance can be encoded without its class at hand.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Instance {
+    pub class_name: Name,
+    pub properties: Vec<InstanceProperty>,
+}
+
+impl Instance {
+    /// An instance with every property of `class`, set to its default (or NULL).
+    pub fn of_class(class: &Class) -> Instance {
+        Instance {
+            class_name: class.name.clone(),
+            properties: class
+                .properties
+                .iter()
+                .map(|p| InstanceProperty {
+                    name: p.name.clone(),
+                    ty: p.ty.clone(),
+                    value: p.default.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    pub fn property(&self, name: &str) -> Option<&InstanceProperty> {
+        self.properties.iter().find(|p| p.name.is(name))
+    }
+
+    /// The value of a property; `None` when NULL or absent.
+    pub fn value(&self, name: &str) -> Option<&Value> {
+        self.property(name).and_then(|p| p.value.as_ref())
+    }
+
+    /// Sets a property the class declares.
+    pub fn set(&mut self, name: &str, value: Option<Value>) -> Result<(), Error> {
+        match self.properties.iter_mut().find(|p| p.name.is(name)) {
+            Some(p) => {
+                p.value = value;
+                Ok(())
+            }
+            None => Err(Error::NoSuchProperty {
+                class: self.class_name.clone(),
+                property: Name::new(name),
+            }),
+        }
+    }
+
+    /// Sets a property; for providers, whose property names are fixed by the
+    /// bundled schema, so that a miss is a programming error caught by tests.
+    pub fn with(mut self, name: &str, value: impl Into<Option<Value>>) -> Self {
+        let r = self.set(name, value.into());
+        debug_assert!(r.is_ok(), "{r:?}");
+        self
+    }
+
+    /// Keeps only the named properties (a property list); keys are kept too
+    /// when `keep_keys` lists them, as WMI does for `__PATH`.
+    pub fn retain_properties(&mut self, names: &[Name]) {
+        self.properties.retain(|p| names.contains(&p.name));
+    }
+
+    /// The relative instance path built from the class's key properties.
+    /// Keys are listed in class order; a class without keys gives a singleton path.
+    pub fn path(&self, class: &Class) -> ObjectPath {
+        let bindings: Vec<KeyBinding> = class
+            .key_properties()
+            .filter_map(|k| {
+                self.value(k.name.as_str()).map(|v| KeyBinding {
+                    name: k.name.clone(),
+                    value: v.clone(),
+                })
+            })
+            .collect();
+        let keys = if class.key_properties().next().is_none() {
+            Keys::Singleton
+        } else {
+            Keys::Bindings(bindings)
+        };
+        ObjectPath {
+            host: None,
+            namespace: None,
+            class: self.class_name.clone(),
+            keys,
+        }
+    }
+}
