@@ -1,0 +1,101 @@
+//! The edge: reads the mount table and fstab from disk.
+
+use crate::error::Error;
+use crate::fstab::{self, FstabEntry};
+use crate::mountinfo::{self, MountEntry};
+use crate::MAX_INPUT_BYTES;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// Where to read from (`--mountinfo`, `--fstab`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Paths {
+    pub mountinfo: PathBuf,
+    pub fstab: PathBuf,
+}
+
+impl Default for Paths {
+    fn default() -> Self {
+        Paths {
+            mountinfo: PathBuf::from("/proc/self/mountinfo"),
+            fstab: PathBuf::from("/etc/fstab"),
+        }
+    }
+}
+
+/// Reads and parses the mount table.
+pub fn read_mounts(path: &Path) -> Result<Vec<MountEntry>, Error> {
+    let text = read_limited(path)?.ok_or_else(|| Error::Io {
+        path: path.display().to_string(),
+        message: "no such file".to_owned(),
+    })?;
+    mountinfo::parse(&text)
+}
+
+/// Reads and parses fstab; a missing file is an empty fstab (containers
+/// often have none).
+pub fn read_fstab(path: &Path) -> Result<Vec<FstabEntry>, Error> {
+    match read_limited(path)? {
+        Some(text) => fstab::parse(&text),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// Reads both files.
+pub fn load(paths: &Paths) -> Result<(Vec<MountEntry>, Vec<FstabEntry>), Error> {
+    Ok((read_mounts(&paths.mountinfo)?, read_fstab(&paths.fstab)?))
+}
+
+/// Reads at most [`MAX_INPUT_BYTES`]; `None` when the file does not exist.
+/// Files in /proc report a size of 0, so the limit is applied while reading.
+fn read_limited(path: &Path) -> Result<Option<String>, Error> {
+    let io_err = |e: std::io::Error| Error::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    };
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_err(e)),
+    };
+    let mut buf = Vec::new();
+    file.take(MAX_INPUT_BYTES as u64 + 1)
+        .read_to_end(&mut buf)
+        .map_err(io_err)?;
+    if buf.len() > MAX_INPUT_BYTES {
+        return Err(Error::TooLarge {
+            file: if path.ends_with("fstab") {
+                "fstab"
+            } else {
+                "mountinfo"
+            },
+            limit: MAX_INPUT_BYTES,
+        });
+    }
+    Ok(Some(String::from_utf8_lossy(&buf).into_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_fstab_is_empty_missing_mountinfo_is_an_error() {
+        let nowhere = Path::new("/nonexistent/openwmi/fstab");
+        assert_eq!(read_fstab(nowhere).unwrap(), vec![]);
+        let err = read_mounts(Path::new("/nonexistent/openwmi/mountinfo")).unwrap_err();
+        assert!(matches!(err, Error::Io { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn reads_this_process_mount_table() {
+        if Path::new("/proc/self/mountinfo").exists() {
+            let (mounts, _) = load(&Paths {
+                fstab: PathBuf::from("/nonexistent"),
+                ..Paths::default()
+            })
+            .unwrap();
+            assert!(!mounts.is_empty());
+        }
+    }
+}
