@@ -1,1 +1,21 @@
-//! (to be written)
+//! Samba as a data source for openwmi (the data side of the SessionProvider).
+//!
+//! - [`smbstatus`]: parses `smbstatus --json` (Samba 4.17+) and `smbstatus --version`. Pure.
+//! - [`smbconf`]: parses smb.conf / `testparm -s` output into shares. Pure.
+//! - [`source`]: runs `smbstatus` and `testparm` with a timeout, caches
+//!   their results briefly and shares one run among concurrent callers.
+//! - [`map`]: builds the CIM instances of Win32_ServerConnection,
+//!   Win32_ServerSession, Win32_Share, Win32_ConnectionShare and
+//!   Win32_SessionConnection from the parsed data. Pure.
+
+pub mod error;
+pub mod map;
+pub mod smbconf;
+pub mod smbstatus;
+pub mod timestamp;
+
+pub use error::Error;
+/// The crate's error type under the name the providers use.
+pub use error::Error as SambaError;
+pub use smbstatus::{parse_version, SambaVersion, Status};
+pub use timestamp::Timestamp;

@@ -1,0 +1,471 @@
+//! smb.conf syntax (also what `testparm -s` prints), and the shares it
+//! defines. Pure: reading files, following `include` lines, lives in
+//! [`crate::source`].
+//!
+//! Syntax, as Samba's `params.c` reads it:
+//! - `[name]` starts a section; `key = value` sets a parameter; blank lines
+//!   and lines whose first non-blank character is `#` or `;` are comments.
+//!   There are no end-of-line comments: `path = /srv # x` has the value
+//!   `/srv # x`, as in Samba.
+//! - A line ending in `\` continues on the next line; the backslash goes and
+//!   the next line's leading blanks go with it.
+//! - Keys are case-insensitive, and spaces and underscores in them do not
+//!   count (`Max Connections`, `max_connections` and `maxconnections` are
+//!   one key). Values keep their case, with outer blanks trimmed.
+//! - Parameters before any section belong to `[global]`.
+//!
+//! Meaning, as Samba's loadparm gives it:
+//! - Share-level parameters set in `[global]` are the defaults of the shares
+//!   defined after it (`browseable = no` in `[global]` hides every share).
+//! - A section name seen twice names the same share: the second adds to and
+//!   overrides the first.
+//! - `[homes]` and `[printers]` are kept as shares named `homes` and
+//!   `printers` (decision: Samba expands them per user and per printer at
+//!   connect time, which no static reading can do; `printers` is printable
+//!   by Samba's rule, so it is a print queue).
+//! - `include = FILE` is reported in [`SmbConf::includes`]; the edge
+//!   function [`crate::source::load_smb_conf`] reads the file in place.
+//! - `config file` and registry configuration are not followed.
+
+use crate::error::Error;
+use std::fmt;
+use std::sync::Arc;
+
+/// The largest configuration text accepted (4 MiB per file).
+pub const MAX_INPUT_BYTES: usize = 4 << 20;
+
+/// One line of meaning in an smb.conf.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ItemKind {
+    /// `[name]`
+    Section(String),
+    /// `key = value`, the key as written (trimmed).
+    Param { key: String, value: String },
+}
+
+/// An item with where it came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Item {
+    pub kind: ItemKind,
+    /// The 1-based line where the item starts.
+    pub line: usize,
+    /// The file it was read from, when it was read from one.
+    pub file: Option<Arc<str>>,
+}
+
+/// The items of an smb.conf in order. `Display` prints the canonical text
+/// (sections flush left, parameters indented by a tab, as testparm does).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Document {
+    pub items: Vec<Item>,
+}
+
+/// A share as the configuration defines it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Share {
+    /// The section name, as written.
+    pub name: String,
+    /// `path` (or its synonym `directory`); empty when unset.
+    pub path: String,
+    /// `comment`; empty when unset.
+    pub comment: String,
+    /// `printable` (or `print ok`); always true for `[printers]`.
+    pub printable: bool,
+    /// `max connections`; 0 means no limit.
+    pub max_connections: u32,
+    /// `administrative share`.
+    pub administrative: bool,
+    /// `available`; Samba refuses connections to unavailable shares.
+    pub available: bool,
+    /// `browseable` (or `browsable`).
+    pub browseable: bool,
+}
+
+/// The `[global]` settings the provider uses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Globals {
+    /// `server string`, unexpanded (`Samba %v` by default).
+    pub server_string: String,
+    /// `guest account` (default `nobody`): sessions of this user are guests.
+    pub guest_account: String,
+    /// `netbios name`, if set.
+    pub netbios_name: Option<String>,
+}
+
+impl Default for Globals {
+    fn default() -> Globals {
+        Globals {
+            server_string: "Samba %v".to_string(),
+            guest_account: "nobody".to_string(),
+            netbios_name: None,
+        }
+    }
+}
+
+/// An `include = FILE` line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Include {
+    pub path: String,
+    pub line: usize,
+    pub file: Option<Arc<str>>,
+}
+
+/// What an smb.conf defines.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SmbConf {
+    pub globals: Globals,
+    /// In the order they were first defined.
+    pub shares: Vec<Share>,
+    /// `include` lines that were not followed (all of them, for text parsed
+    /// with [`parse`]).
+    pub includes: Vec<Include>,
+}
+
+/// A key with case, spaces and underscores folded away, as loadparm compares them.
+pub fn normalize_key(key: &str) -> String {
+    key.chars()
+        .filter(|c| *c != ' ' && *c != '_' && *c != '\t')
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Parses smb.conf text (or `testparm -s` output) into shares.
+pub fn parse(text: &str) -> Result<SmbConf, Error> {
+    SmbConf::from_document(&Document::parse(text, None)?)
+}
+
+impl Document {
+    /// Parses the syntax only. `file` names the source in errors and items.
+    pub fn parse(text: &str, file: Option<Arc<str>>) -> Result<Document, Error> {
+        let file_name = || file.as_deref().unwrap_or("").to_string();
+        if text.len() > MAX_INPUT_BYTES {
+            return Err(Error::TooLarge {
+                what: "smb.conf",
+                size: text.len(),
+                limit: MAX_INPUT_BYTES,
+            });
+        }
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let mut items = Vec::new();
+        let mut lines = text.split('\n').enumerate();
+        while let Some((index, raw)) = lines.next() {
+            let start_line = index + 1;
+            let first = raw.strip_suffix('\r').unwrap_or(raw);
+            let trimmed = first.trim_start();
+            if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with(';') {
+                continue;
+            }
+            // Join continuation lines.
+            let mut logical = String::from(first);
+            while logical.trim_end().ends_with('\\') {
+                let keep = logical.trim_end().len() - 1;
+                logical.truncate(keep);
+                match lines.next() {
+                    Some((_, next)) => {
+                        let next = next.strip_suffix('\r').unwrap_or(next);
+                        logical.push_str(next.trim_start());
+                    }
+                    None => break,
+                }
+            }
+            let err = |message: &str| Error::SmbConf {
+                file: file_name(),
+                line: start_line,
+                message: message.to_string(),
+            };
+            let t = logical.trim();
+            let kind = if let Some(rest) = t.strip_prefix('[') {
+                let Some((name, after)) = rest.split_once(']') else {
+                    return Err(err("section header without ']'"));
+                };
+                let after = after.trim_start();
+                if !(after.is_empty() || after.starts_with('#') || after.starts_with(';')) {
+                    return Err(err("text after the section header"));
+                }
+                let name = name.trim();
+                if name.is_empty() {
+                    return Err(err("empty section name"));
+                }
+                ItemKind::Section(name.to_string())
+            } else {
+                let Some((key, value)) = t.split_once('=') else {
+                    return Err(err("expected 'key = value' or '[section]'"));
+                };
+                let key = key.trim();
+                if key.is_empty() {
+                    return Err(err("empty parameter name"));
+                }
+                ItemKind::Param {
+                    key: key.to_string(),
+                    value: value.trim().to_string(),
+                }
+            };
+            items.push(Item {
+                kind,
+                line: start_line,
+                file: file.clone(),
+            });
+        }
+        Ok(Document { items })
+    }
+
+    /// The `include` parameters, in order.
+    pub fn includes(&self) -> impl Iterator<Item = Include> + '_ {
+        self.items.iter().filter_map(|item| match &item.kind {
+            ItemKind::Param { key, value } if normalize_key(key) == "include" => Some(Include {
+                path: value.clone(),
+                line: item.line,
+                file: item.file.clone(),
+            }),
+            _ => None,
+        })
+    }
+}
+
+impl fmt::Display for Document {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut first = true;
+        for item in &self.items {
+            match &item.kind {
+                ItemKind::Section(name) => {
+                    if !first {
+                        writeln!(f)?;
+                    }
+                    writeln!(f, "[{name}]")?;
+                }
+                ItemKind::Param { key, value } => writeln!(f, "\t{key} = {value}")?,
+            }
+            first = false;
+        }
+        Ok(())
+    }
+}
+
+/// The share-level parameters this crate reads, with their values so far.
+#[derive(Clone, Debug)]
+struct ShareParams {
+    path: String,
+    comment: String,
+    printable: bool,
+    max_connections: u32,
+    administrative: bool,
+    available: bool,
+    browseable: bool,
+}
+
+impl Default for ShareParams {
+    fn default() -> ShareParams {
+        ShareParams {
+            path: String::new(),
+            comment: String::new(),
+            printable: false,
+            max_connections: 0,
+            administrative: false,
+            available: true,
+            browseable: true,
+        }
+    }
+}
+
+fn parse_bool(value: &str) -> Option<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "yes" | "true" | "on" | "1" => Some(true),
+        "no" | "false" | "off" | "0" => Some(false),
+        _ => None,
+    }
+}
+
+impl SmbConf {
+    /// The shares and globals a document defines; `include` lines still in
+    /// it are listed in [`SmbConf::includes`].
+    pub fn from_document(doc: &Document) -> Result<SmbConf, Error> {
+        let mut globals = Globals::default();
+        let mut defaults = ShareParams::default();
+        // Shares in definition order; the index of the current one.
+        let mut shares: Vec<(String, ShareParams)> = Vec::new();
+        let mut current: Option<usize> = None;
+        for item in &doc.items {
+            let err = |message: String| Error::SmbConf {
+                file: item.file.as_deref().unwrap_or("").to_string(),
+                line: item.line,
+                message,
+            };
+            match &item.kind {
+                ItemKind::Section(name) => {
+                    if name.eq_ignore_ascii_case("global") {
+                        current = None;
+                    } else if let Some(i) = shares
+                        .iter()
+                        .position(|(n, _)| n.eq_ignore_ascii_case(name))
+                    {
+                        current = Some(i);
+                    } else {
+                        let mut params = defaults.clone();
+                        if name.eq_ignore_ascii_case("printers") {
+                            params.printable = true;
+                        }
+                        shares.push((name.clone(), params));
+                        current = Some(shares.len() - 1);
+                    }
+                }
+                ItemKind::Param { key, value } => {
+                    let target = match current {
+                        Some(i) => &mut shares[i].1,
+                        None => &mut defaults,
+                    };
+                    let boolean = || {
+                        parse_bool(value)
+                            .ok_or_else(|| err(format!("{key}: {value:?} is not a boolean")))
+                    };
+                    match normalize_key(key).as_str() {
+                        "path" | "directory" => target.path = value.clone(),
+                        "comment" => target.comment = value.clone(),
+                        "printable" | "printok" => target.printable = boolean()?,
+                        "administrativeshare" => target.administrative = boolean()?,
+                        "available" => target.available = boolean()?,
+                        "browseable" | "browsable" => target.browseable = boolean()?,
+                        "maxconnections" => {
+                            target.max_connections = value.parse().map_err(|_| {
+                                err(format!("{key}: {value:?} is not a non-negative integer"))
+                            })?;
+                        }
+                        "serverstring" if current.is_none() => {
+                            globals.server_string = value.clone()
+                        }
+                        "guestaccount" if current.is_none() => {
+                            globals.guest_account = value.clone()
+                        }
+                        "netbiosname" if current.is_none() => {
+                            globals.netbios_name = Some(value.clone())
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        Ok(SmbConf {
+            globals,
+            shares: shares
+                .into_iter()
+                .map(|(name, p)| Share {
+                    name,
+                    path: p.path,
+                    comment: p.comment,
+                    printable: p.printable,
+                    max_connections: p.max_connections,
+                    administrative: p.administrative,
+                    available: p.available,
+                    browseable: p.browseable,
+                })
+                .collect(),
+            includes: doc.includes().collect(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TESTPARM: &str = "# Global parameters
+[global]
+\tguest account = smbguest
+\tlog file = /var/log/samba/log.%m
+\tserver string = %h server (Samba, Ubuntu)
+\tmax connections = 7
+
+[public]
+\tcomment = Public files
+\tpath = /srv/samba/public
+\tread only = No
+
+[homes]
+\tbrowseable = No
+\tcomment = Home Directories
+
+[printers]
+\tcomment = All Printers
+\tpath = /var/spool/samba
+
+[admin$]
+\tadministrative share = Yes
+\tpath = /srv/admin
+\tmax connections = 0
+";
+
+    #[test]
+    fn testparm_output() {
+        let c = parse(TESTPARM).unwrap();
+        assert_eq!(c.globals.guest_account, "smbguest");
+        assert_eq!(c.globals.server_string, "%h server (Samba, Ubuntu)");
+        let names: Vec<_> = c.shares.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["public", "homes", "printers", "admin$"]);
+        let public = &c.shares[0];
+        assert_eq!(public.path, "/srv/samba/public");
+        assert_eq!(public.comment, "Public files");
+        assert!(!public.printable && public.browseable && public.available);
+        assert_eq!(public.max_connections, 7, "inherited from [global]");
+        assert!(!c.shares[1].browseable);
+        assert!(c.shares[2].printable, "[printers] is printable");
+        assert!(c.shares[3].administrative);
+        assert_eq!(c.shares[3].max_connections, 0);
+        assert!(c.includes.is_empty());
+    }
+
+    #[test]
+    fn smb_conf_syntax() {
+        let text = "\u{feff}; comment\r\n  # another\r\nworkgroup = W\r\n\
+            [Data]\n  Max_Connections=3\n  PATH = /srv/da\\\n     ta\n print ok = yes\n\
+            comment = x # not a comment\n[data]\n browsable = off\n available = false\n\
+            include = /etc/samba/extra.conf\n[x] ; trailing comment\n directory = /d\n";
+        let c = parse(text).unwrap();
+        assert_eq!(c.shares.len(), 2);
+        let d = &c.shares[0];
+        assert_eq!(d.name, "Data");
+        assert_eq!(d.path, "/srv/data");
+        assert_eq!(d.max_connections, 3);
+        assert!(d.printable);
+        assert_eq!(d.comment, "x # not a comment");
+        assert!(!d.browseable && !d.available, "[data] merges into [Data]");
+        assert_eq!(c.shares[1].path, "/d");
+        assert_eq!(c.includes.len(), 1);
+        assert_eq!(c.includes[0].path, "/etc/samba/extra.conf");
+        assert_eq!(c.includes[0].line, 13);
+    }
+
+    #[test]
+    fn errors_have_lines() {
+        for (text, line) in [
+            ("[ok]\nno equals sign\n", 2),
+            ("[ok]\n[broken\n", 2),
+            ("[]\n", 1),
+            ("[a] b\n", 1),
+            ("[a]\n = v\n", 2),
+            ("[a]\nprintable = maybe\n", 2),
+            ("[a]\n\n\nmax connections = -1\n", 4),
+            ("[a]\nmax connections = 99999999999\n", 2),
+        ] {
+            match parse(text) {
+                Err(Error::SmbConf { line: l, .. }) => assert_eq!(l, line, "{text:?}"),
+                other => panic!("{text:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn print_parse_round_trip() {
+        for text in [TESTPARM, "a = 1\n[x]\n k = v \\\n w\n", "[y]\n\tz ="] {
+            let doc = Document::parse(text, None).unwrap();
+            let printed = doc.to_string();
+            let again = Document::parse(&printed, None).unwrap();
+            let kinds = |d: &Document| d.items.iter().map(|i| i.kind.clone()).collect::<Vec<_>>();
+            assert_eq!(kinds(&doc), kinds(&again), "{printed}");
+        }
+    }
+
+    #[test]
+    fn keys_normalise() {
+        assert_eq!(normalize_key("Max_Connections "), "maxconnections");
+        assert_eq!(normalize_key("administrative share"), "administrativeshare");
+    }
+}
