@@ -1,0 +1,334 @@
+//! Tests with fake `smbstatus` / `testparm` scripts for the states no real
+//! server can be put in on demand (hangs, garbage, old releases).
+
+use super::*;
+use std::os::unix::fs::PermissionsExt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+const CAPTURE_4_17: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/data/smbstatus-4.17.json"
+);
+
+/// A fresh directory for one test.
+fn temp_dir(tag: &str) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let d = std::env::temp_dir().join(format!(
+        "openwmi-samba-{}-{}-{tag}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    p
+}
+
+fn source(program: &Path) -> SambaSource {
+    SambaSource::new()
+        .with_smbstatus(program)
+        .with_timeout(Duration::from_secs(5))
+}
+
+fn runs(log: &Path) -> usize {
+    std::fs::read_to_string(log)
+        .map(|s| s.lines().count())
+        .unwrap_or(0)
+}
+
+#[test]
+fn runs_smbstatus_json_with_the_configured_smb_conf() {
+    let d = temp_dir("ok");
+    let args = d.join("args");
+    let p = script(
+        &d,
+        "smbstatus",
+        &format!("echo \"$@\" > {}\ncat {CAPTURE_4_17}", args.display()),
+    );
+    let src = source(&p).with_smb_conf("/etc/samba/other.conf");
+    let st = src.status().unwrap();
+    assert_eq!(st.sessions.len(), 2);
+    assert_eq!(
+        std::fs::read_to_string(&args).unwrap().trim(),
+        "--json -s /etc/samba/other.conf"
+    );
+}
+
+#[test]
+fn not_found() {
+    let src = source(Path::new("/nonexistent/dir/smbstatus"));
+    let e = src.status().unwrap_err();
+    assert_eq!(e.to_string(), "/nonexistent/dir/smbstatus not found");
+    let e = SambaSource::new()
+        .with_smbstatus("openwmi-no-such-smbstatus")
+        .status()
+        .unwrap_err();
+    assert_eq!(e.to_string(), "openwmi-no-such-smbstatus not found");
+}
+
+#[test]
+fn exit_status_and_first_stderr_line() {
+    let d = temp_dir("exit");
+    let p = script(
+        &d,
+        "smbstatus",
+        "echo '' >&2\necho 'Failed to open sessionid.tdb' >&2\necho 'more' >&2\nexit 1",
+    );
+    let e = source(&p).status().unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!("{} exited 1: Failed to open sessionid.tdb", p.display())
+    );
+    assert!(matches!(e, Error::Exited { code: Some(1), .. }));
+}
+
+#[test]
+fn a_hung_child_is_killed() {
+    let d = temp_dir("hang");
+    // The shell's child `sleep` holds the pipes too: the whole group must go.
+    let p = script(&d, "smbstatus", "echo started\nsleep 30\necho never");
+    let src = source(&p).with_timeout(Duration::from_millis(300));
+    let t0 = Instant::now();
+    let e = src.status().unwrap_err();
+    let took = t0.elapsed();
+    assert_eq!(
+        e.to_string(),
+        format!("{} timed out after 0.3 s", p.display())
+    );
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+    // The default timeout prints as whole seconds.
+    assert_eq!(SambaSource::new().timeout, Duration::from_secs(10));
+    let msg = Error::TimedOut {
+        program: "smbstatus".into(),
+        after: Duration::from_secs(10),
+    }
+    .to_string();
+    assert_eq!(msg, "smbstatus timed out after 10 s");
+}
+
+#[test]
+fn garbage_and_truncated_output() {
+    let d = temp_dir("garbage");
+    let p = script(&d, "smbstatus", "echo 'this is not json'");
+    let e = source(&p).status().unwrap_err();
+    assert!(
+        matches!(&e, Error::Output { error, .. } if matches!(**error, Error::Json { .. })),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("malformed JSON at line 1"), "{e}");
+    let p = script(&d, "smbstatus2", &format!("head -c 700 {CAPTURE_4_17}"));
+    let e = source(&p).status().unwrap_err();
+    assert!(e.to_string().contains("EOF while parsing"), "{e}");
+    let p = script(&d, "smbstatus3", "true");
+    assert!(source(&p).status().is_err(), "empty output is an error");
+}
+
+#[test]
+fn old_samba_without_json() {
+    let d = temp_dir("old");
+    let p = script(
+        &d,
+        "smbstatus",
+        "if [ \"$1\" = --version ]; then echo 'Version 4.15.13-Ubuntu'; exit 0; fi\n\
+         echo 'smbstatus: --json: unknown option' >&2\nexit 1",
+    );
+    let e = source(&p).status().unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "Samba 4.15.13-Ubuntu has no JSON output (smbstatus --json needs Samba 4.17 or later)"
+    );
+    // Without a usable --version the option error alone tells.
+    let p = script(
+        &d,
+        "smbstatus2",
+        "echo 'smbstatus: --json: unknown option' >&2\nexit 1",
+    );
+    assert!(matches!(
+        source(&p).status().unwrap_err(),
+        Error::NoJsonOutput { .. }
+    ));
+    // GNU true answers --version with its own version.
+    let e = source(Path::new("/bin/true")).version().unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("/bin/true output: not a Samba version: "),
+        "{e}"
+    );
+}
+
+#[test]
+fn non_root_refusal_is_recognised() {
+    assert!(refused_for_non_root(
+        "smbstatus only works as root!",
+        Some(1000)
+    ));
+    assert!(refused_for_non_root(
+        "failed to open /var/lib/samba/lock/smbxsrv_session_global.tdb: permission denied",
+        Some(65534)
+    ));
+    assert!(!refused_for_non_root("permission denied", Some(0)));
+    assert!(!refused_for_non_root("something else", Some(1000)));
+    assert_eq!(
+        effective_uid().is_some(),
+        Path::new("/proc/self/status").exists()
+    );
+}
+
+#[test]
+fn single_flight_shares_one_run() {
+    let d = temp_dir("flight");
+    let log = d.join("runs");
+    let p = script(
+        &d,
+        "smbstatus",
+        &format!(
+            "echo run >> {}\nsleep 0.3\ncat {CAPTURE_4_17}",
+            log.display()
+        ),
+    );
+    let src = Arc::new(source(&p).with_freshness(Duration::from_millis(200)));
+    let results: Vec<Arc<Status>> = thread::scope(|s| {
+        let handles: Vec<_> = (0..8).map(|_| s.spawn(|| src.status().unwrap())).collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(runs(&log), 1);
+    assert!(results.iter().all(|r| Arc::ptr_eq(r, &results[0])));
+    // Fresh: reused.
+    let again = src.status().unwrap();
+    assert!(Arc::ptr_eq(&again, &results[0]));
+    assert_eq!(runs(&log), 1);
+    // Stale: run again.
+    thread::sleep(Duration::from_millis(250));
+    let third = src.status().unwrap();
+    assert_eq!(runs(&log), 2);
+    assert!(!Arc::ptr_eq(&third, &results[0]));
+}
+
+#[test]
+fn single_flight_shares_errors_too() {
+    let d = temp_dir("flight-err");
+    let log = d.join("runs");
+    let p = script(
+        &d,
+        "smbstatus",
+        &format!(
+            "if [ \"$1\" = --version ]; then exit 1; fi\necho run >> {}\nsleep 0.2\necho boom >&2\nexit 3",
+            log.display()
+        ),
+    );
+    let src = source(&p).with_freshness(Duration::ZERO);
+    let errors: Vec<Error> = thread::scope(|s| {
+        let handles: Vec<_> = (0..6)
+            .map(|_| s.spawn(|| src.status().unwrap_err()))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(runs(&log), 1);
+    for e in &errors {
+        assert_eq!(e.to_string(), format!("{} exited 3: boom", p.display()));
+    }
+    // Freshness zero: the next call runs again.
+    let _ = src.status();
+    assert_eq!(runs(&log), 2);
+}
+
+#[test]
+fn shares_from_testparm() {
+    let d = temp_dir("testparm");
+    let args = d.join("args");
+    let tp = script(
+        &d,
+        "testparm",
+        &format!(
+            "echo \"$@\" > {}\necho 'Load smb config files from x' >&2\n\
+             printf '# Global parameters\\n[global]\\n\\tguest account = gast\\n\\n[public]\\n\\tpath = /srv/p\\n'",
+            args.display()
+        ),
+    );
+    let src = SambaSource::new()
+        .with_testparm(&tp)
+        .with_smb_conf("/etc/x.conf");
+    let shares = src.shares().unwrap();
+    assert_eq!(shares.len(), 1);
+    assert_eq!(shares[0].path, "/srv/p");
+    assert_eq!(src.smb_conf().unwrap().globals.guest_account, "gast");
+    assert_eq!(
+        std::fs::read_to_string(&args).unwrap().trim(),
+        "-s /etc/x.conf"
+    );
+    // Cached: the same Arc.
+    assert!(Arc::ptr_eq(&shares, &src.shares().unwrap()));
+
+    let bad = script(
+        &d,
+        "testparm-bad",
+        "echo 'Error loading services.' >&2\nexit 1",
+    );
+    let e = SambaSource::new().with_testparm(&bad).shares().unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!("{} exited 1: Error loading services.", bad.display())
+    );
+}
+
+#[test]
+fn without_testparm_smb_conf_is_read_with_includes() {
+    let d = temp_dir("includes");
+    std::fs::write(
+        d.join("smb.conf"),
+        "[global]\n include = extra.conf\n include = /nonexistent/skipped.conf\n include = /etc/samba/%m.conf\n[a]\n path = /a\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("extra.conf"),
+        "guest account = g\n[b]\n path = /b\n include = deeper.conf\n",
+    )
+    .unwrap();
+    std::fs::write(d.join("deeper.conf"), "[c]\n path = /c\n").unwrap();
+    let src = SambaSource::new()
+        .with_testparm(d.join("no-testparm"))
+        .with_smb_conf(d.join("smb.conf"));
+    let conf = src.smb_conf().unwrap();
+    let names: Vec<_> = conf.shares.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["b", "c", "a"]);
+    assert_eq!(conf.globals.guest_account, "g");
+    assert_eq!(
+        conf.includes.len(),
+        1,
+        "the %m include is reported, not followed"
+    );
+    assert_eq!(conf.includes[0].path, "/etc/samba/%m.conf");
+}
+
+#[test]
+fn include_cycles_and_depth() {
+    let d = temp_dir("cycle");
+    std::fs::write(d.join("a.conf"), "[a]\ninclude = b.conf\n").unwrap();
+    std::fs::write(d.join("b.conf"), "[b]\n\ninclude = a.conf\n").unwrap();
+    let e = load_smb_conf(&d.join("a.conf")).unwrap_err();
+    let text = e.to_string();
+    assert!(text.contains("b.conf line 3: include cycle:"), "{text}");
+    assert!(text.ends_with("a.conf"), "{text}");
+
+    for i in 0..20 {
+        std::fs::write(
+            d.join(format!("n{i}.conf")),
+            format!("include = n{}.conf\n", i + 1),
+        )
+        .unwrap();
+    }
+    let e = load_smb_conf(&d.join("n0.conf")).unwrap_err();
+    assert!(
+        e.to_string().contains("includes nest deeper than 16 files"),
+        "{e}"
+    );
+
+    let e = load_smb_conf(&d.join("missing.conf")).unwrap_err();
+    assert!(matches!(e, Error::Io { .. }), "{e:?}");
+}
