@@ -277,10 +277,14 @@ class SambaServer:
             raise HarnessError(f"smbpasswd -a {name} failed: {r.stdout}{r.stderr}")
         self.users[name] = password
 
-    def stop(self) -> None:
+    def stop_smbd(self) -> None:
+        """Ends smbd and all its children; configuration and state stay."""
         if self.proc is not None:
             _stop_group(self.proc)
             self.proc = None
+
+    def stop(self) -> None:
+        self.stop_smbd()
         if not self.keep_dir:
             shutil.rmtree(self.base, ignore_errors=True)
 
@@ -358,9 +362,14 @@ def status_user_services(status: dict) -> list[tuple[str, str]]:
 
 class SmbConnection:
     """One SMB2/3 connection + authenticated session, via the smbprotocol package, for precise
-    control: several tree connects on one session, files held open, explicit disconnects."""
+    control: several tree connects on one session, files held open, explicit disconnects.
 
-    def __init__(self, server: SambaServer, user: str, password: Optional[str] = None):
+    smbd 4.17 refuses a tree connect from an authenticated session that neither signs nor
+    encrypts, while a guest session (unknown user, `map to guest = bad user`) cannot sign: so
+    connect guests with `signing=False`."""
+
+    def __init__(self, server: SambaServer, user: str, password: Optional[str] = None,
+                 encrypt: bool = False, signing: bool = True):
         from smbprotocol.connection import Connection
         from smbprotocol.session import Session
 
@@ -368,10 +377,12 @@ class SmbConnection:
         self.user = user
         self.trees: list = []
         self.opens: list = []
-        self.connection = Connection(uuid.uuid4(), "127.0.0.1", server.port)
+        self.signing = signing
+        self.connection = Connection(uuid.uuid4(), "127.0.0.1", server.port,
+                                     require_signing=signing)
         self.connection.connect(timeout=15)
-        pw = server.users[user] if password is None else password
-        self.session = Session(self.connection, user, pw, require_encryption=False,
+        pw = server.users.get(user, "") if password is None else password
+        self.session = Session(self.connection, user, pw, require_encryption=encrypt,
                                auth_protocol="ntlm")
         self.session.connect()
         self.connected = True
@@ -380,12 +391,20 @@ class SmbConnection:
         from smbprotocol.tree import TreeConnect
 
         tree = TreeConnect(self.session, self.server.unc(share))
-        tree.connect()
+        # Secure-negotiate validation needs a signing key, which a guest session lacks.
+        tree.connect(require_secure_negotiate=self.signing)
         self.trees.append(tree)
         return tree
 
+    def open_pipe(self, tree, name: str = "srvsvc"):
+        """Opens a named pipe on an IPC$ tree and keeps it open."""
+        return self._create(tree, name, create=False)
+
     def open_file(self, tree, name: str, create: bool = True):
         """Opens (creating if asked) `name` for read/write and keeps it open."""
+        return self._create(tree, name, create)
+
+    def _create(self, tree, name: str, create: bool):
         from smbprotocol.open import (CreateDisposition, CreateOptions, FileAttributes,
                                       FilePipePrinterAccessMask, ImpersonationLevel, Open,
                                       ShareAccess)
