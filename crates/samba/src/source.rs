@@ -170,6 +170,14 @@ impl SambaSource {
         let name = display(&self.smbstatus);
         let mut args = vec![OsString::from("--json")];
         if let Some(f) = &self.smb_conf {
+            // smbstatus falls back to built-in paths for a missing file and
+            // exits 0 with an empty (and partial) answer.
+            if let Err(e) = std::fs::metadata(f) {
+                return Err(Error::Io {
+                    path: f.display().to_string(),
+                    message: e.to_string(),
+                });
+            }
             args.push(OsString::from("-s"));
             args.push(f.clone().into_os_string());
         }
@@ -183,6 +191,19 @@ impl SambaSource {
             return Err(self.explain_failure(&name, &out));
         }
         let text = String::from_utf8_lossy(&out.stdout);
+        // The same fallback for the default smb.conf: "Can't load FILE - run
+        // testparm to debug it" on stderr, exit status 0.
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if let Some(line) = stderr.lines().find(|l| l.starts_with("Can't load ")) {
+            let path = line["Can't load ".len()..]
+                .split(" - ")
+                .next()
+                .unwrap_or_default();
+            return Err(Error::Io {
+                path: path.to_string(),
+                message: format!("{name}: {}", line.trim()),
+            });
+        }
         smbstatus::parse(&text).map_err(|e| {
             // A release without --json may print its text table and exit 0.
             if !text.trim_start().starts_with('{') {
@@ -205,6 +226,14 @@ impl SambaSource {
             String::from_utf8_lossy(&out.stdout)
         );
         let lower = all.to_lowercase();
+        // Samba 4.17 as non-root: exit 1, "smbstatus only works as root!"
+        // on stderr, and a JSON document cut after `smb_conf` on stdout.
+        if refused_for_non_root(&lower, effective_uid()) {
+            return Error::NeedsRoot {
+                program: name.to_string(),
+                detail: first_line(&out.stderr, &out.stdout),
+            };
+        }
         if let Some(old) = self.old_version() {
             return old;
         }
@@ -213,12 +242,6 @@ impl SambaSource {
         {
             return Error::NoJsonOutput {
                 version: "older than 4.17".to_string(),
-            };
-        }
-        if refused_for_non_root(&lower, effective_uid()) {
-            return Error::NeedsRoot {
-                program: name.to_string(),
-                detail: first_line(&out.stderr, &out.stdout),
             };
         }
         exited(name, out)
@@ -339,18 +362,20 @@ fn expand(
 }
 
 /// Whether a failure's message (lower case) shows smbstatus refusing a
-/// process that is not root.
+/// process that is not root. Its own message says so whoever runs it; a
+/// bare "permission denied" counts only when this process is not root.
 fn refused_for_non_root(message: &str, euid: Option<u32>) -> bool {
     let not_root = euid.is_some_and(|u| u != 0);
-    not_root
-        && [
-            "only works as root",
-            "permission denied",
-            "access_denied",
-            "access denied",
-        ]
-        .iter()
-        .any(|w| message.contains(w))
+    message.contains("only works as root")
+        || not_root
+            && [
+                "only works as root",
+                "permission denied",
+                "access_denied",
+                "access denied",
+            ]
+            .iter()
+            .any(|w| message.contains(w))
 }
 
 fn display(p: &Path) -> String {

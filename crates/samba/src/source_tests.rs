@@ -51,12 +51,14 @@ fn runs_smbstatus_json_with_the_configured_smb_conf() {
         "smbstatus",
         &format!("echo \"$@\" > {}\ncat {CAPTURE_4_17}", args.display()),
     );
-    let src = source(&p).with_smb_conf("/etc/samba/other.conf");
+    let conf = d.join("other.conf");
+    std::fs::write(&conf, "[global]\n").unwrap();
+    let src = source(&p).with_smb_conf(&conf);
     let st = src.status().unwrap();
     assert_eq!(st.sessions.len(), 2);
     assert_eq!(
         std::fs::read_to_string(&args).unwrap().trim(),
-        "--json -s /etc/samba/other.conf"
+        format!("--json -s {}", conf.display())
     );
 }
 
@@ -173,6 +175,10 @@ fn non_root_refusal_is_recognised() {
         Some(65534)
     ));
     assert!(!refused_for_non_root("permission denied", Some(0)));
+    assert!(refused_for_non_root(
+        "smbstatus only works as root!",
+        Some(0)
+    ));
     assert!(!refused_for_non_root("something else", Some(1000)));
     assert_eq!(
         effective_uid().is_some(),
@@ -331,4 +337,93 @@ fn include_cycles_and_depth() {
 
     let e = load_smb_conf(&d.join("missing.conf")).unwrap_err();
     assert!(matches!(e, Error::Io { .. }), "{e:?}");
+}
+
+/// Replays a capture of the infra harness (`tests/data/*.txt`): exit status,
+/// stdout and stderr of a real smbstatus run.
+fn replay(dir: &Path, capture: &str) -> PathBuf {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data")
+            .join(capture),
+    )
+    .unwrap();
+    // Only the first command of the capture (the --json one).
+    let section = text.split("\n$ ").next().unwrap();
+    let code: i32 = section
+        .lines()
+        .find_map(|l| l.strip_prefix("exit status: "))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let stdout = section.split("--- stdout").nth(1).unwrap();
+    let stdout = stdout.split_once('\n').unwrap().1;
+    let (stdout, stderr) = stdout.split_once("--- stderr").unwrap();
+    let stderr = stderr.split_once('\n').unwrap().1;
+    std::fs::write(dir.join("out"), stdout).unwrap();
+    std::fs::write(dir.join("err"), stderr).unwrap();
+    script(
+        dir,
+        "smbstatus",
+        &format!(
+            "if [ \"$1\" = --version ]; then echo 'Version 4.17.12-Debian'; exit 0; fi\ncat {}\ncat {} >&2\nexit {code}",
+            dir.join("out").display(),
+            dir.join("err").display()
+        ),
+    )
+}
+
+#[test]
+fn real_non_root_behaviour() {
+    let d = temp_dir("nonroot");
+    let p = replay(&d, "smbstatus-nonroot.txt");
+    let e = source(&p).status().unwrap_err();
+    assert!(matches!(e, Error::NeedsRoot { .. }), "{e:?}");
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "{} needs root to see other users' connections (smbstatus only works as root!)",
+            p.display()
+        )
+    );
+}
+
+#[test]
+fn real_missing_configuration() {
+    let d = temp_dir("missing-conf");
+    let p = replay(&d, "smbstatus-missing-conf.txt");
+    // Configured but missing: checked before running.
+    let e = source(&p)
+        .with_smb_conf(d.join("nope.conf"))
+        .status()
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::Io { path, .. } if path.ends_with("nope.conf")),
+        "{e:?}"
+    );
+    // The default one missing: smbstatus's own complaint, despite exit 0.
+    let e = source(&p).status().unwrap_err();
+    let Error::Io { path, message } = &e else {
+        panic!("{e:?}")
+    };
+    assert!(
+        path.starts_with("/tmp/ow-smb-") && path.ends_with("/smb.conf"),
+        "{e}"
+    );
+    assert_eq!(
+        message,
+        &format!(
+            "{}: Can't load {path} - run testparm to debug it",
+            p.display()
+        )
+    );
+}
+
+#[test]
+fn real_no_smbd_is_an_empty_answer() {
+    let d = temp_dir("no-smbd");
+    let p = replay(&d, "smbstatus-no-smbd.txt");
+    let st = source(&p).status().unwrap();
+    assert!(st.sessions.is_empty() && st.tcons.is_empty() && st.open_files.is_empty());
 }

@@ -17,8 +17,9 @@ pub struct Timestamp {
 }
 
 impl Timestamp {
-    /// Whole seconds from `self` to `now_unix`, clamped to the range of a
-    /// uint32 (a clock that went backwards gives 0).
+    /// Seconds from `self` to `now_unix`, counted as the difference of
+    /// whole seconds (the fraction of `self` is ignored), clamped to the
+    /// range of a uint32 (a clock that went backwards gives 0).
     pub fn seconds_until(&self, now_unix: i64) -> u32 {
         let d = now_unix.saturating_sub(self.unix_secs);
         d.clamp(0, i64::from(u32::MAX)) as u32
