@@ -1,38 +1,23 @@
 //! Win32_NetworkConnection instances from a mountinfo and an fstab fixture.
 
-use openwmi_cim::{CimType, Class, Instance, PropertyDecl, Qualifier, TypeDecl, Value};
+use openwmi_cim::{Class, Instance, Repository, Value};
+use openwmi_mof::{Compiler, Options};
 use openwmi_mounts::{fstab, mountinfo, network_connections};
+use std::path::Path;
 
-/// Win32_NetworkConnection as the bundled schema declares it (properties only).
+/// Win32_NetworkConnection from the bundled schema, compiled.
 fn class() -> Class {
-    let mut c = Class::new("Win32_NetworkConnection", None);
-    for (name, ty) in [
-        ("Caption", CimType::String),
-        ("Description", CimType::String),
-        ("InstallDate", CimType::DateTime),
-        ("Name", CimType::String),
-        ("Status", CimType::String),
-        ("AccessMask", CimType::UInt32),
-        ("Comment", CimType::String),
-        ("ConnectionState", CimType::String),
-        ("ConnectionType", CimType::String),
-        ("DisplayType", CimType::String),
-        ("LocalName", CimType::String),
-        ("Persistent", CimType::Boolean),
-        ("ProviderName", CimType::String),
-        ("RemoteName", CimType::String),
-        ("RemotePath", CimType::String),
-        ("ResourceType", CimType::String),
-        ("UserName", CimType::String),
-    ] {
-        let mut p = PropertyDecl::new(name, TypeDecl::scalar(ty));
-        if name == "Name" {
-            p.qualifiers
-                .push(Qualifier::new("Key", Some(Value::Boolean(true))));
-        }
-        c.properties.push(p);
-    }
-    c
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../cimom/schema/openwmi.mof");
+    let mut repo = Repository::new();
+    Compiler::new(Options::default())
+        .compile_file(&mut repo, Path::new(path))
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let class = repo
+        .namespace("root/cimv2")
+        .unwrap()
+        .class("Win32_NetworkConnection")
+        .unwrap();
+    (*class).clone()
 }
 
 fn instances() -> Vec<Instance> {
