@@ -1,0 +1,748 @@
+//! Writing CIM-XML: escaping, the object elements of DSP0201 2.4, and a
+//! streaming response writer.
+//!
+//! Escaping: text escapes `&`, `<`, `>` and CR (so that it survives XML
+//! newline normalization); attribute values also escape `"`, tab and LF (so
+//! that they survive attribute-value normalization). Characters XML 1.0
+//! cannot carry at all, not even as character references (C0 controls other
+//! than tab/LF/CR, U+FFFE, U+FFFF), are written as U+FFFD REPLACEMENT
+//! CHARACTER: the document stays well-formed and the loss is visible.
+
+use crate::tree::is_xml_char;
+use openwmi_cim::{
+    ArrayKind, CimError, CimType, Class, Flavor, Instance, InstanceProperty, KeyBinding, Keys,
+    MethodDecl, Name, ObjectPath, ParameterDecl, PropertyDecl, Qualifier, QualifierDecl, Scope,
+    TypeDecl, Value,
+};
+use std::fmt::Write;
+
+/// The XML declaration every CIM-XML body starts with.
+pub(crate) const XML_DECL: &str = "<?xml version=\"1.0\" encoding=\"utf-8\" ?>\n";
+
+/// Appends `s` escaped for element content.
+pub fn escape_text(out: &mut String, s: &str) {
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\r' => out.push_str("&#13;"),
+            c if !is_xml_char(c) => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+}
+
+/// Appends `s` escaped for a double-quoted attribute value.
+pub fn escape_attr(out: &mut String, s: &str) {
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\t' => out.push_str("&#9;"),
+            '\n' => out.push_str("&#10;"),
+            '\r' => out.push_str("&#13;"),
+            c if !is_xml_char(c) => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+}
+
+fn attr(out: &mut String, name: &str, value: &str) {
+    out.push(' ');
+    out.push_str(name);
+    out.push_str("=\"");
+    escape_attr(out, value);
+    out.push('"');
+}
+
+/// The CIM-XML type keyword of a property or qualifier value (`reference`
+/// is not one: references have their own elements).
+fn type_keyword(t: CimType) -> &'static str {
+    t.as_str()
+}
+
+/// Text of a scalar value as VALUE and KEYVALUE carry it.
+pub(crate) fn value_text(v: &Value) -> String {
+    match v {
+        Value::Reference(p) => p.to_string(),
+        v => v.to_string(),
+    }
+}
+
+fn write_value_el(out: &mut String, v: &Value) {
+    out.push_str("<VALUE>");
+    escape_text(out, &value_text(v));
+    out.push_str("</VALUE>");
+}
+
+/// Writes a value as VALUE, VALUE.ARRAY or VALUE.REFERENCE, by its shape.
+pub fn write_value(out: &mut String, v: &Value) {
+    match v {
+        Value::Array(items) => {
+            out.push_str("<VALUE.ARRAY>");
+            for i in items {
+                write_value_el(out, i);
+            }
+            out.push_str("</VALUE.ARRAY>");
+        }
+        Value::Reference(p) => write_value_reference(out, p),
+        v => write_value_el(out, v),
+    }
+}
+
+/// VALUE.REFARRAY, for method parameters.
+pub(crate) fn write_value_refarray(out: &mut String, items: &[Value]) {
+    out.push_str("<VALUE.REFARRAY>");
+    for i in items {
+        match i {
+            Value::Reference(p) => write_value_reference(out, p),
+            _ => out.push_str("<VALUE.NULL/>"),
+        }
+    }
+    out.push_str("</VALUE.REFARRAY>");
+}
+
+pub fn write_localnamespacepath(out: &mut String, namespace: &str) {
+    out.push_str("<LOCALNAMESPACEPATH>");
+    for seg in namespace.split(['/', '\\']).filter(|s| !s.is_empty()) {
+        out.push_str("<NAMESPACE");
+        attr(out, "NAME", seg);
+        out.push_str("/>");
+    }
+    out.push_str("</LOCALNAMESPACEPATH>");
+}
+
+fn write_namespacepath(out: &mut String, host: &str, namespace: &str) {
+    out.push_str("<NAMESPACEPATH><HOST>");
+    escape_text(out, host);
+    out.push_str("</HOST>");
+    write_localnamespacepath(out, namespace);
+    out.push_str("</NAMESPACEPATH>");
+}
+
+pub fn write_classname(out: &mut String, class: &str) {
+    out.push_str("<CLASSNAME");
+    attr(out, "NAME", class);
+    out.push_str("/>");
+}
+
+fn write_keyvalue(out: &mut String, v: &Value) {
+    let (vt, ty) = match v {
+        Value::Boolean(_) => ("boolean", Some(CimType::Boolean)),
+        Value::String(_) | Value::Array(_) => ("string", Some(CimType::String)),
+        Value::Char16(_) => ("string", Some(CimType::Char16)),
+        Value::DateTime(_) => ("string", Some(CimType::DateTime)),
+        Value::Reference(_) => ("string", None),
+        other => ("numeric", other.cim_type()),
+    };
+    out.push_str("<KEYVALUE");
+    attr(out, "VALUETYPE", vt);
+    if let Some(t) = ty {
+        attr(out, "TYPE", type_keyword(t));
+    }
+    out.push('>');
+    escape_text(out, &value_text(v));
+    out.push_str("</KEYVALUE>");
+}
+
+fn write_key(out: &mut String, v: &Value) {
+    match v {
+        Value::Reference(p) => write_value_reference(out, p),
+        v => write_keyvalue(out, v),
+    }
+}
+
+/// INSTANCENAME: the class and its key bindings (host and namespace are not
+/// part of it). A single unnamed key is written in the unnamed form.
+pub fn write_instancename(out: &mut String, path: &ObjectPath) {
+    out.push_str("<INSTANCENAME");
+    attr(out, "CLASSNAME", path.class.as_str());
+    out.push('>');
+    if let Keys::Bindings(b) = &path.keys {
+        match b.as_slice() {
+            [only] if only.name.as_str().is_empty() => write_key(out, &only.value),
+            _ => {
+                for KeyBinding { name, value } in b {
+                    out.push_str("<KEYBINDING");
+                    attr(out, "NAME", name.as_str());
+                    out.push('>');
+                    write_key(out, value);
+                    out.push_str("</KEYBINDING>");
+                }
+            }
+        }
+    }
+    out.push_str("</INSTANCENAME>");
+}
+
+fn host_of(path: &ObjectPath, default_host: &str) -> String {
+    match path.host.as_deref() {
+        Some(h) if !h.is_empty() && h != "." => h.to_owned(),
+        _ => default_host.to_owned(),
+    }
+}
+
+/// INSTANCEPATH (host and namespace from the path, else the defaults given).
+pub fn write_instancepath(out: &mut String, path: &ObjectPath, default_host: &str, default_ns: &str) {
+    out.push_str("<INSTANCEPATH>");
+    let ns = path.namespace.as_deref().unwrap_or(default_ns);
+    write_namespacepath(out, &host_of(path, default_host), ns);
+    write_instancename(out, path);
+    out.push_str("</INSTANCEPATH>");
+}
+
+pub fn write_classpath(out: &mut String, path: &ObjectPath, default_host: &str, default_ns: &str) {
+    out.push_str("<CLASSPATH>");
+    let ns = path.namespace.as_deref().unwrap_or(default_ns);
+    write_namespacepath(out, &host_of(path, default_host), ns);
+    write_classname(out, path.class.as_str());
+    out.push_str("</CLASSPATH>");
+}
+
+/// VALUE.REFERENCE holding the most specific path form the path allows:
+/// INSTANCEPATH/CLASSPATH with host and namespace, LOCALINSTANCEPATH/
+/// LOCALCLASSPATH with a namespace only, INSTANCENAME/CLASSNAME otherwise.
+pub fn write_value_reference(out: &mut String, path: &ObjectPath) {
+    out.push_str("<VALUE.REFERENCE>");
+    let is_class = matches!(path.keys, Keys::Class);
+    match (&path.host, &path.namespace) {
+        (Some(h), Some(ns)) if !h.is_empty() => {
+            if is_class {
+                write_classpath(out, path, h, ns);
+            } else {
+                write_instancepath(out, path, h, ns);
+            }
+        }
+        (_, Some(ns)) => {
+            if is_class {
+                out.push_str("<LOCALCLASSPATH>");
+                write_localnamespacepath(out, ns);
+                write_classname(out, path.class.as_str());
+                out.push_str("</LOCALCLASSPATH>");
+            } else {
+                out.push_str("<LOCALINSTANCEPATH>");
+                write_localnamespacepath(out, ns);
+                write_instancename(out, path);
+                out.push_str("</LOCALINSTANCEPATH>");
+            }
+        }
+        _ => {
+            if is_class {
+                write_classname(out, path.class.as_str());
+            } else {
+                write_instancename(out, path);
+            }
+        }
+    }
+    out.push_str("</VALUE.REFERENCE>");
+}
+
+fn write_flavor_attrs(out: &mut String, f: &Flavor) {
+    if !f.overridable {
+        attr(out, "OVERRIDABLE", "false");
+    }
+    if !f.to_subclass {
+        attr(out, "TOSUBCLASS", "false");
+    }
+    if f.translatable {
+        attr(out, "TRANSLATABLE", "true");
+    }
+}
+
+/// QUALIFIER. Its TYPE is that of its value; a NULL value or an empty array
+/// carries no type, and is written as `string`.
+pub fn write_qualifier(out: &mut String, q: &Qualifier) {
+    let ty = q
+        .value
+        .as_ref()
+        .and_then(Value::cim_type)
+        .filter(|t| *t != CimType::Reference)
+        .unwrap_or(CimType::String);
+    out.push_str("<QUALIFIER");
+    attr(out, "NAME", q.name.as_str());
+    attr(out, "TYPE", type_keyword(ty));
+    if q.propagated {
+        attr(out, "PROPAGATED", "true");
+    }
+    write_flavor_attrs(out, &q.flavor);
+    match &q.value {
+        Some(v) => {
+            out.push('>');
+            write_value(out, v);
+            out.push_str("</QUALIFIER>");
+        }
+        None => out.push_str("/>"),
+    }
+}
+
+/// How much of a class to write (the GetClass / EnumerateClasses flags).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClassOptions<'a> {
+    /// Only members (and qualifiers) the class itself declares or overrides.
+    pub local_only: bool,
+    pub include_qualifiers: bool,
+    /// Write CLASSORIGIN on properties and methods.
+    pub include_class_origin: bool,
+    /// Only these properties (None: all).
+    pub property_list: Option<&'a [Name]>,
+}
+
+impl Default for ClassOptions<'_> {
+    /// The whole class: inherited members, qualifiers and class origins.
+    fn default() -> Self {
+        ClassOptions {
+            local_only: false,
+            include_qualifiers: true,
+            include_class_origin: true,
+            property_list: None,
+        }
+    }
+}
+
+fn write_qualifiers(out: &mut String, quals: &[Qualifier], opts: &ClassOptions<'_>) {
+    if !opts.include_qualifiers {
+        return;
+    }
+    for q in quals {
+        if opts.local_only && q.propagated {
+            continue;
+        }
+        write_qualifier(out, q);
+    }
+}
+
+fn write_origin(out: &mut String, origin: &Name, propagated: bool, opts: &ClassOptions<'_>) {
+    if opts.include_class_origin && !origin.as_str().is_empty() {
+        attr(out, "CLASSORIGIN", origin.as_str());
+    }
+    if propagated {
+        attr(out, "PROPAGATED", "true");
+    }
+}
+
+/// Writes a property of a class (with qualifiers and origin) or of an
+/// instance (`decl` None). DSP0201 has no reference-array property element;
+/// such a property is written as a string array of the paths' text.
+fn write_property(
+    out: &mut String,
+    name: &Name,
+    ty: &TypeDecl,
+    value: Option<&Value>,
+    decl: Option<(&PropertyDecl, &ClassOptions<'_>)>,
+) {
+    let is_ref = ty.base == CimType::Reference && !ty.is_array();
+    let elem = if is_ref {
+        "PROPERTY.REFERENCE"
+    } else if ty.is_array() {
+        "PROPERTY.ARRAY"
+    } else {
+        "PROPERTY"
+    };
+    out.push('<');
+    out.push_str(elem);
+    attr(out, "NAME", name.as_str());
+    if is_ref {
+        if let Some(rc) = &ty.ref_class {
+            attr(out, "REFERENCECLASS", rc.as_str());
+        }
+    } else {
+        let base = if ty.base == CimType::Reference {
+            CimType::String
+        } else {
+            ty.base
+        };
+        attr(out, "TYPE", type_keyword(base));
+        if let ArrayKind::Fixed(n) = ty.array {
+            attr(out, "ARRAYSIZE", &n.to_string());
+        }
+    }
+    if let Some((d, opts)) = decl {
+        write_origin(out, &d.class_origin, d.propagated, opts);
+    }
+    out.push('>');
+    if let Some((d, opts)) = decl {
+        write_qualifiers(out, &d.qualifiers, opts);
+    }
+    match (value, is_ref, ty.is_array()) {
+        (None, _, _) => {}
+        (Some(Value::Reference(p)), true, _) => write_value_reference(out, p),
+        (Some(_), true, _) => {} // not a path: nothing DSP0201 can say
+        (Some(Value::Array(items)), false, true) => {
+            out.push_str("<VALUE.ARRAY>");
+            for i in items {
+                write_value_el(out, i);
+            }
+            out.push_str("</VALUE.ARRAY>");
+        }
+        (Some(v), false, true) => {
+            out.push_str("<VALUE.ARRAY>");
+            write_value_el(out, v);
+            out.push_str("</VALUE.ARRAY>");
+        }
+        (Some(v), false, false) => write_value_el(out, v),
+    }
+    out.push_str("</");
+    out.push_str(elem);
+    out.push('>');
+}
+
+/// INSTANCE with all its properties, in order.
+pub fn write_instance(out: &mut String, inst: &Instance) {
+    out.push_str("<INSTANCE");
+    attr(out, "CLASSNAME", inst.class_name.as_str());
+    out.push('>');
+    for InstanceProperty { name, ty, value } in &inst.properties {
+        write_property(out, name, ty, value.as_ref(), None);
+    }
+    out.push_str("</INSTANCE>");
+}
+
+fn write_parameter(out: &mut String, p: &ParameterDecl, opts: &ClassOptions<'_>) {
+    let (elem, is_ref) = match (p.ty.base == CimType::Reference, p.ty.is_array()) {
+        (true, true) => ("PARAMETER.REFARRAY", true),
+        (true, false) => ("PARAMETER.REFERENCE", true),
+        (false, true) => ("PARAMETER.ARRAY", false),
+        (false, false) => ("PARAMETER", false),
+    };
+    out.push('<');
+    out.push_str(elem);
+    attr(out, "NAME", p.name.as_str());
+    if is_ref {
+        if let Some(rc) = &p.ty.ref_class {
+            attr(out, "REFERENCECLASS", rc.as_str());
+        }
+    } else {
+        attr(out, "TYPE", type_keyword(p.ty.base));
+    }
+    if let ArrayKind::Fixed(n) = p.ty.array {
+        attr(out, "ARRAYSIZE", &n.to_string());
+    }
+    out.push('>');
+    write_qualifiers(out, &p.qualifiers, &ClassOptions {
+        local_only: false,
+        ..*opts
+    });
+    out.push_str("</");
+    out.push_str(elem);
+    out.push('>');
+}
+
+fn write_method(out: &mut String, m: &MethodDecl, opts: &ClassOptions<'_>) {
+    out.push_str("<METHOD");
+    attr(out, "NAME", m.name.as_str());
+    if m.return_type != CimType::Reference {
+        attr(out, "TYPE", type_keyword(m.return_type));
+    }
+    write_origin(out, &m.class_origin, m.propagated, opts);
+    out.push('>');
+    write_qualifiers(out, &m.qualifiers, opts);
+    for p in &m.parameters {
+        write_parameter(out, p, opts);
+    }
+    out.push_str("</METHOD>");
+}
+
+/// CLASS, honoring LocalOnly, IncludeQualifiers, IncludeClassOrigin and a
+/// property list.
+pub fn write_class(out: &mut String, class: &Class, opts: &ClassOptions<'_>) {
+    out.push_str("<CLASS");
+    attr(out, "NAME", class.name.as_str());
+    if let Some(s) = &class.superclass {
+        attr(out, "SUPERCLASS", s.as_str());
+    }
+    out.push('>');
+    write_qualifiers(out, &class.qualifiers, opts);
+    for p in &class.properties {
+        if opts.local_only && p.propagated {
+            continue;
+        }
+        if let Some(list) = opts.property_list {
+            if !list.contains(&p.name) {
+                continue;
+            }
+        }
+        write_property(out, &p.name, &p.ty, p.default.as_ref(), Some((p, opts)));
+    }
+    for m in &class.methods {
+        if opts.local_only && m.propagated {
+            continue;
+        }
+        write_method(out, m, opts);
+    }
+    out.push_str("</CLASS>");
+}
+
+/// QUALIFIER.DECLARATION with SCOPE and flavors. DSP0203 2.4 has no SCOPE
+/// attribute for the `qualifier` scope; it is not written.
+pub fn write_qualifier_decl(out: &mut String, d: &QualifierDecl) {
+    out.push_str("<QUALIFIER.DECLARATION");
+    attr(out, "NAME", d.name.as_str());
+    attr(out, "TYPE", type_keyword(d.ty));
+    attr(out, "ISARRAY", if d.array.is_array() { "true" } else { "false" });
+    if let ArrayKind::Fixed(n) = d.array {
+        attr(out, "ARRAYSIZE", &n.to_string());
+    }
+    write_flavor_attrs(out, &d.flavor);
+    out.push('>');
+    out.push_str("<SCOPE");
+    for (bit, word) in Scope::NAMES {
+        if bit != Scope::QUALIFIER && d.scope.contains(bit) {
+            attr(out, &word.to_ascii_uppercase(), "true");
+        }
+    }
+    out.push_str("/>");
+    match (&d.default, d.array.is_array()) {
+        (None, _) => {}
+        (Some(Value::Array(items)), _) => {
+            out.push_str("<VALUE.ARRAY>");
+            for i in items {
+                write_value_el(out, i);
+            }
+            out.push_str("</VALUE.ARRAY>");
+        }
+        (Some(v), true) => {
+            out.push_str("<VALUE.ARRAY>");
+            write_value_el(out, v);
+            out.push_str("</VALUE.ARRAY>");
+        }
+        (Some(v), false) => write_value_el(out, v),
+    }
+    out.push_str("</QUALIFIER.DECLARATION>");
+}
+
+fn write_message_start(out: &mut String, message_id: &str) {
+    out.push_str(XML_DECL);
+    out.push_str("<CIM CIMVERSION=\"2.0\" DTDVERSION=\"2.0\"><MESSAGE");
+    attr(out, "ID", message_id);
+    attr(out, "PROTOCOLVERSION", "1.0");
+    out.push('>');
+}
+
+const MESSAGE_END: &str = "</MESSAGE></CIM>\n";
+
+/// The whole 200 response carrying a CIM error:
+/// `<IMETHODRESPONSE NAME=..><ERROR CODE=.. DESCRIPTION=../></IMETHODRESPONSE>`
+/// (METHODRESPONSE when `intrinsic` is false).
+pub fn error_response(message_id: &str, method_name: &str, intrinsic: bool, err: &CimError) -> String {
+    let mut out = String::with_capacity(256 + err.description.len());
+    let elem = if intrinsic { "IMETHODRESPONSE" } else { "METHODRESPONSE" };
+    write_message_start(&mut out, message_id);
+    out.push_str("<SIMPLERSP><");
+    out.push_str(elem);
+    attr(&mut out, "NAME", method_name);
+    out.push_str("><ERROR");
+    let _ = write!(out, " CODE=\"{}\"", err.status.code());
+    attr(&mut out, "DESCRIPTION", &err.description);
+    out.push_str("/></");
+    out.push_str(elem);
+    out.push_str("></SIMPLERSP>");
+    out.push_str(MESSAGE_END);
+    out
+}
+
+/// The response of an operation that returns nothing (CloseEnumeration):
+/// an empty IMETHODRESPONSE.
+pub fn empty_response(message_id: &str, method_name: &str) -> String {
+    let mut out = String::with_capacity(200);
+    write_message_start(&mut out, message_id);
+    out.push_str("<SIMPLERSP><IMETHODRESPONSE");
+    attr(&mut out, "NAME", method_name);
+    out.push_str("/></SIMPLERSP>");
+    out.push_str(MESSAGE_END);
+    out
+}
+
+/// Writes an IMETHODRESPONSE piece by piece so that a server can send each
+/// chunk ([`ResponseWriter::take`]) as soon as it is written:
+///
+/// ```
+/// use openwmi_cimxml::ResponseWriter;
+/// let mut w = ResponseWriter::begin("1001", "EnumerateClassNames");
+/// w.class_name("Win32_Share");
+/// let first_chunk = w.take();
+/// let rest = w.end();
+/// assert!(first_chunk.contains("<CLASSNAME NAME=\"Win32_Share\"/>"));
+/// assert!(rest.ends_with("</CIM>\n"));
+/// ```
+#[derive(Debug)]
+pub struct ResponseWriter {
+    buf: String,
+    host: String,
+    namespace: String,
+}
+
+impl ResponseWriter {
+    /// Writes everything up to and including `<IRETURNVALUE>`.
+    pub fn begin(message_id: &str, method_name: &str) -> ResponseWriter {
+        let mut buf = String::with_capacity(4096);
+        write_message_start(&mut buf, message_id);
+        buf.push_str("<SIMPLERSP><IMETHODRESPONSE");
+        attr(&mut buf, "NAME", method_name);
+        buf.push_str("><IRETURNVALUE>");
+        ResponseWriter {
+            buf,
+            host: "localhost".to_owned(),
+            namespace: "root/cimv2".to_owned(),
+        }
+    }
+
+    /// The host and namespace written in full paths whose own are missing
+    /// (defaults: `localhost`, `root/cimv2`).
+    pub fn with_origin(mut self, host: &str, namespace: &str) -> ResponseWriter {
+        self.host = host.to_owned();
+        self.namespace = namespace.to_owned();
+        self
+    }
+
+    /// What has been written since the last `take`, leaving the buffer empty.
+    pub fn take(&mut self) -> String {
+        std::mem::take(&mut self.buf)
+    }
+
+    /// Bytes written and not yet taken.
+    pub fn pending_len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// INSTANCE (GetInstance, PullInstances, OpenQueryInstances).
+    pub fn instance(&mut self, inst: &Instance) {
+        write_instance(&mut self.buf, inst);
+    }
+
+    /// INSTANCENAME (EnumerateInstanceNames).
+    pub fn instance_name(&mut self, path: &ObjectPath) {
+        write_instancename(&mut self.buf, path);
+    }
+
+    /// VALUE.NAMEDINSTANCE (EnumerateInstances).
+    pub fn named_instance(&mut self, path: &ObjectPath, inst: &Instance) {
+        self.buf.push_str("<VALUE.NAMEDINSTANCE>");
+        write_instancename(&mut self.buf, path);
+        write_instance(&mut self.buf, inst);
+        self.buf.push_str("</VALUE.NAMEDINSTANCE>");
+    }
+
+    /// VALUE.OBJECTWITHPATH holding an instance (ExecQuery, Associators, References).
+    pub fn object_with_path(&mut self, path: &ObjectPath, inst: &Instance) {
+        self.buf.push_str("<VALUE.OBJECTWITHPATH>");
+        write_instancepath(&mut self.buf, path, &self.host, &self.namespace);
+        write_instance(&mut self.buf, inst);
+        self.buf.push_str("</VALUE.OBJECTWITHPATH>");
+    }
+
+    /// VALUE.OBJECTWITHPATH holding a class (class-level Associators/References).
+    pub fn class_with_path(&mut self, path: &ObjectPath, class: &Class, opts: &ClassOptions<'_>) {
+        self.buf.push_str("<VALUE.OBJECTWITHPATH>");
+        write_classpath(&mut self.buf, path, &self.host, &self.namespace);
+        write_class(&mut self.buf, class, opts);
+        self.buf.push_str("</VALUE.OBJECTWITHPATH>");
+    }
+
+    /// VALUE.INSTANCEWITHPATH (the pull operations).
+    pub fn instance_with_path(&mut self, path: &ObjectPath, inst: &Instance) {
+        self.buf.push_str("<VALUE.INSTANCEWITHPATH>");
+        write_instancepath(&mut self.buf, path, &self.host, &self.namespace);
+        write_instance(&mut self.buf, inst);
+        self.buf.push_str("</VALUE.INSTANCEWITHPATH>");
+    }
+
+    /// OBJECTPATH holding an INSTANCEPATH, or a CLASSPATH for a class path
+    /// (AssociatorNames, ReferenceNames).
+    pub fn object_path(&mut self, path: &ObjectPath) {
+        self.buf.push_str("<OBJECTPATH>");
+        if matches!(path.keys, Keys::Class) {
+            write_classpath(&mut self.buf, path, &self.host, &self.namespace);
+        } else {
+            write_instancepath(&mut self.buf, path, &self.host, &self.namespace);
+        }
+        self.buf.push_str("</OBJECTPATH>");
+    }
+
+    /// INSTANCEPATH (the path pull operations).
+    pub fn instance_path(&mut self, path: &ObjectPath) {
+        write_instancepath(&mut self.buf, path, &self.host, &self.namespace);
+    }
+
+    /// CLASS (GetClass, EnumerateClasses).
+    pub fn class(&mut self, class: &Class, opts: &ClassOptions<'_>) {
+        write_class(&mut self.buf, class, opts);
+    }
+
+    /// CLASSNAME (EnumerateClassNames).
+    pub fn class_name(&mut self, name: &str) {
+        write_classname(&mut self.buf, name);
+    }
+
+    /// QUALIFIER.DECLARATION (GetQualifier, EnumerateQualifiers).
+    pub fn qualifier_decl(&mut self, decl: &QualifierDecl) {
+        write_qualifier_decl(&mut self.buf, decl);
+    }
+
+    /// VALUE, VALUE.ARRAY or VALUE.REFERENCE (EnumerationCount, GetProperty).
+    pub fn value(&mut self, value: &Value) {
+        write_value(&mut self.buf, value);
+    }
+
+    /// Closes IRETURNVALUE and the message; returns what was not yet taken.
+    pub fn end(mut self) -> String {
+        self.buf.push_str("</IRETURNVALUE></IMETHODRESPONSE></SIMPLERSP>");
+        self.buf.push_str(MESSAGE_END);
+        self.buf
+    }
+
+    /// Ends the response of an open or pull operation: after IRETURNVALUE
+    /// come the output parameters EndOfSequence and EnumerationContext as
+    /// PARAMVALUE siblings inside IMETHODRESPONSE (DSP0200 5.3.2; pywbem
+    /// reads them there and requires a context whenever EndOfSequence is
+    /// false). A `None` context is written as a NULL PARAMVALUE.
+    pub fn end_pull(mut self, end_of_sequence: bool, enumeration_context: Option<&str>) -> String {
+        self.buf.push_str("</IRETURNVALUE>");
+        self.buf.push_str("<PARAMVALUE NAME=\"EndOfSequence\" PARAMTYPE=\"boolean\"><VALUE>");
+        self.buf.push_str(if end_of_sequence { "TRUE" } else { "FALSE" });
+        self.buf.push_str("</VALUE></PARAMVALUE>");
+        self.buf.push_str("<PARAMVALUE NAME=\"EnumerationContext\" PARAMTYPE=\"string\"");
+        match enumeration_context {
+            Some(c) => {
+                self.buf.push_str("><VALUE>");
+                escape_text(&mut self.buf, c);
+                self.buf.push_str("</VALUE></PARAMVALUE>");
+            }
+            None => self.buf.push_str("/>"),
+        }
+        self.buf.push_str("</IMETHODRESPONSE></SIMPLERSP>");
+        self.buf.push_str(MESSAGE_END);
+        self.buf
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_text_and_attributes() {
+        let mut s = String::new();
+        escape_text(&mut s, "a<b>&c\r\n\u{0}\t\"");
+        assert_eq!(s, "a&lt;b&gt;&amp;c&#13;\n\u{FFFD}\t\"");
+        let mut s = String::new();
+        escape_attr(&mut s, "\"x\"\n\t\u{FFFF}'");
+        assert_eq!(s, "&quot;x&quot;&#10;&#9;\u{FFFD}'");
+    }
+
+    #[test]
+    fn writes_an_error_response() {
+        let r = error_response(
+            "7",
+            "GetClass",
+            true,
+            &CimError::invalid_class("no class \"X\""),
+        );
+        assert!(r.contains(
+            "<IMETHODRESPONSE NAME=\"GetClass\"><ERROR CODE=\"5\" DESCRIPTION=\"no class &quot;X&quot;\"/></IMETHODRESPONSE>"
+        ));
+        assert!(r.contains("<MESSAGE ID=\"7\" PROTOCOLVERSION=\"1.0\">"));
+    }
+}
