@@ -68,8 +68,37 @@ impl fmt::Display for FstabEntry {
     }
 }
 
-/// Parses the whole of an fstab file.
+/// Parses the whole of an fstab file; the first malformed line is an error.
 pub fn parse(text: &str) -> Result<Vec<FstabEntry>, Error> {
+    let mut out = Vec::new();
+    for entry in entries(text)? {
+        out.push(entry?);
+    }
+    Ok(out)
+}
+
+/// Parses an fstab file the way mount(8) reads it: a malformed line is
+/// reported and skipped, the other lines still count. Only the size and
+/// line limits stop the parse.
+pub fn parse_lenient(text: &str) -> (Vec<FstabEntry>, Vec<Error>) {
+    let mut good = Vec::new();
+    let mut bad = Vec::new();
+    match entries(text) {
+        Ok(all) => {
+            for entry in all {
+                match entry {
+                    Ok(e) => good.push(e),
+                    Err(e) => bad.push(e),
+                }
+            }
+        }
+        Err(e) => bad.push(e),
+    }
+    (good, bad)
+}
+
+/// Each entry line's result, after the whole-file limits are checked.
+fn entries(text: &str) -> Result<Vec<Result<FstabEntry, Error>>, Error> {
     if text.len() > MAX_INPUT_BYTES {
         return Err(Error::TooLarge {
             file: FILE,
@@ -92,7 +121,7 @@ pub fn parse(text: &str) -> Result<Vec<FstabEntry>, Error> {
             file: FILE,
             line: i + 1,
             reason,
-        })?);
+        }));
     }
     Ok(out)
 }
@@ -188,6 +217,15 @@ tmpfs /tmp tmpfs
         assert!(err.to_string().contains("dump frequency \"x\""), "{err}");
         let err = parse("a b c d 0 99999999999\n").unwrap_err();
         assert!(err.to_string().contains("out of range"), "{err}");
+    }
+
+    #[test]
+    fn lenient_parse_skips_bad_lines() {
+        let (good, bad) = parse_lenient("a b c\nbroken\n//s/x /m cifs ro\n");
+        assert_eq!(good.len(), 2);
+        assert_eq!(good[1].spec, "//s/x");
+        assert_eq!(bad.len(), 1);
+        assert!(matches!(bad[0], Error::Syntax { line: 2, .. }));
     }
 
     #[test]

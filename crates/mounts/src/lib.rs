@@ -20,7 +20,7 @@ pub use error::Error;
 pub use fstab::FstabEntry;
 pub use map::network_connections;
 pub use mountinfo::MountEntry;
-pub use source::Paths;
+pub use source::{Loaded, Paths};
 
 /// Largest input a parser accepts, in bytes. A mount table with thousands of
 /// container mounts stays far below this.

@@ -4,6 +4,7 @@ use crate::error::Error;
 use crate::fstab::{self, FstabEntry};
 use crate::mountinfo::{self, MountEntry};
 use crate::MAX_INPUT_BYTES;
+use openwmi_cim::{Class, Instance};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -32,18 +33,47 @@ pub fn read_mounts(path: &Path) -> Result<Vec<MountEntry>, Error> {
     mountinfo::parse(&text)
 }
 
-/// Reads and parses fstab; a missing file is an empty fstab (containers
-/// often have none).
-pub fn read_fstab(path: &Path) -> Result<Vec<FstabEntry>, Error> {
+/// Reads and parses fstab, skipping malformed lines as mount(8) does (they
+/// come back as warnings). A missing file is an empty fstab: containers
+/// often have none.
+pub fn read_fstab(path: &Path) -> Result<(Vec<FstabEntry>, Vec<Error>), Error> {
     match read_limited(path)? {
-        Some(text) => fstab::parse(&text),
-        None => Ok(Vec::new()),
+        Some(text) => Ok(fstab::parse_lenient(&text)),
+        None => Ok((Vec::new(), Vec::new())),
     }
 }
 
+/// What [`load`] read.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Loaded {
+    pub mounts: Vec<MountEntry>,
+    pub fstab: Vec<FstabEntry>,
+    /// fstab lines that were skipped, for the caller to log.
+    pub warnings: Vec<Error>,
+}
+
 /// Reads both files.
-pub fn load(paths: &Paths) -> Result<(Vec<MountEntry>, Vec<FstabEntry>), Error> {
-    Ok((read_mounts(&paths.mountinfo)?, read_fstab(&paths.fstab)?))
+pub fn load(paths: &Paths) -> Result<Loaded, Error> {
+    let mounts = read_mounts(&paths.mountinfo)?;
+    let (fstab, warnings) = read_fstab(&paths.fstab)?;
+    Ok(Loaded {
+        mounts,
+        fstab,
+        warnings,
+    })
+}
+
+/// Reads both files and builds the `Win32_NetworkConnection` instances of
+/// `class`; also returns the fstab warnings.
+pub fn network_connections(
+    paths: &Paths,
+    class: &Class,
+) -> Result<(Vec<Instance>, Vec<Error>), Error> {
+    let loaded = load(paths)?;
+    Ok((
+        crate::map::network_connections(&loaded.mounts, &loaded.fstab, class),
+        loaded.warnings,
+    ))
 }
 
 /// Reads at most [`MAX_INPUT_BYTES`]; `None` when the file does not exist.
@@ -82,20 +112,41 @@ mod tests {
     #[test]
     fn missing_fstab_is_empty_missing_mountinfo_is_an_error() {
         let nowhere = Path::new("/nonexistent/openwmi/fstab");
-        assert_eq!(read_fstab(nowhere).unwrap(), vec![]);
+        assert_eq!(read_fstab(nowhere).unwrap(), (vec![], vec![]));
         let err = read_mounts(Path::new("/nonexistent/openwmi/mountinfo")).unwrap_err();
         assert!(matches!(err, Error::Io { .. }), "{err:?}");
     }
 
     #[test]
+    fn reads_fixture_files() {
+        let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures"));
+        let loaded = load(&Paths {
+            mountinfo: dir.join("mountinfo"),
+            fstab: dir.join("fstab"),
+        })
+        .unwrap();
+        assert_eq!(loaded.mounts.len(), 8);
+        assert_eq!(loaded.fstab.len(), 6);
+        assert!(loaded.warnings.is_empty());
+    }
+
+    #[test]
+    fn too_large_files_are_refused() {
+        // /dev/zero never ends: the limit must stop the read.
+        let err = read_mounts(Path::new("/dev/zero")).unwrap_err();
+        assert!(matches!(err, Error::TooLarge { .. }), "{err:?}");
+    }
+
+    #[test]
     fn reads_this_process_mount_table() {
         if Path::new("/proc/self/mountinfo").exists() {
-            let (mounts, _) = load(&Paths {
+            let loaded = load(&Paths {
                 fstab: PathBuf::from("/nonexistent"),
                 ..Paths::default()
             })
             .unwrap();
-            assert!(!mounts.is_empty());
+            assert!(!loaded.mounts.is_empty());
+            assert!(loaded.fstab.is_empty() && loaded.warnings.is_empty());
         }
     }
 }
