@@ -23,7 +23,7 @@ fn class(repo: &Repository, name: &str) -> Arc<Class> {
         .unwrap_or_else(|| panic!("no class {name}"))
 }
 
-fn qstr<'a>(q: Option<&'a openwmi_cim::Qualifier>) -> Option<&'a str> {
+fn qstr(q: Option<&openwmi_cim::Qualifier>) -> Option<&str> {
     q.and_then(|q| q.value.as_ref()).and_then(Value::as_str)
 }
 
