@@ -254,6 +254,14 @@ pub fn parse_version(output: &str) -> Result<SambaVersion, Error> {
 
 /// Parses `smbstatus --json` output.
 pub fn parse(json: &str) -> Result<Status, Error> {
+    parse_inner(json, true)
+}
+
+/// Parses `smbstatus --json` output; `open_files_required` false accepts a
+/// document without `open_files`, which smbstatus writes when the locking
+/// database does not exist yet (no client ever connected) and says so on
+/// stderr.
+pub(crate) fn parse_inner(json: &str, open_files_required: bool) -> Result<Status, Error> {
     if json.len() > MAX_INPUT_BYTES {
         return Err(Error::TooLarge {
             what: "smbstatus output",
@@ -291,7 +299,11 @@ pub fn parse(json: &str) -> Result<Status, Error> {
 
     let files_loc = loc.key("open_files");
     let mut open_files = Vec::new();
-    for (k, v) in as_object(required(map, "open_files", &loc)?, &files_loc)? {
+    let files = match map.get("open_files") {
+        None if !open_files_required => None,
+        _ => Some(as_object(required(map, "open_files", &loc)?, &files_loc)?),
+    };
+    for (k, v) in files.into_iter().flatten() {
         open_files.push(open_file(k, v, &files_loc.index(k), &mut budget)?);
     }
     open_files.sort_by(|a, b| a.path.cmp(&b.path));

@@ -147,7 +147,10 @@ impl SambaSource {
             args.push(f.clone().into_os_string());
         }
         match run(&self.testparm, &args, self.timeout, MAX_TESTPARM_OUTPUT) {
-            Ok(out) if out.status.success() => {
+            // testparm also exits 1 for problems of the host (a missing
+            // state directory) after loading the file fine; the dump is then
+            // still the configuration.
+            Ok(out) if out.status.success() || loaded_ok(&out) => {
                 crate::smbconf::parse(&String::from_utf8_lossy(&out.stdout)).map_err(|e| {
                     Error::Output {
                         program: name,
@@ -155,7 +158,11 @@ impl SambaSource {
                     }
                 })
             }
-            Ok(out) => Err(exited(&name, &out)),
+            Ok(out) => Err(Error::Exited {
+                program: name,
+                code: out.status.code(),
+                stderr: testparm_complaint(&out),
+            }),
             // Without testparm, read the file the way smbd would.
             Err(Error::NotFound { .. }) => load_smb_conf(
                 self.smb_conf
@@ -204,7 +211,9 @@ impl SambaSource {
                 message: format!("{name}: {}", line.trim()),
             });
         }
-        smbstatus::parse(&text).map_err(|e| {
+        // No locking.tdb yet: smbstatus says so and leaves out `open_files`.
+        let no_locking_db = stderr.contains("locking.tdb not initialised");
+        smbstatus::parse_inner(&text, !no_locking_db).map_err(|e| {
             // A release without --json may print its text table and exit 0.
             if !text.trim_start().starts_with('{') {
                 if let Some(old) = self.old_version() {
@@ -376,6 +385,33 @@ fn refused_for_non_root(message: &str, euid: Option<u32>) -> bool {
             ]
             .iter()
             .any(|w| message.contains(w))
+}
+
+/// Whether testparm loaded the configuration and printed it.
+fn loaded_ok(out: &Output) -> bool {
+    String::from_utf8_lossy(&out.stderr).contains("Loaded services file OK.")
+        && out.stdout.iter().any(|b| !b.is_ascii_whitespace())
+}
+
+/// The line of testparm's stderr that says what is wrong (not its
+/// `Load smb config files from ...` banner).
+fn testparm_complaint(out: &Output) -> String {
+    let text = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    lines
+        .iter()
+        .find(|l| l.to_lowercase().contains("error"))
+        .or_else(|| {
+            lines
+                .iter()
+                .find(|l| !l.starts_with("Load smb config files"))
+        })
+        .map(|l| l.chars().take(200).collect())
+        .unwrap_or_else(|| first_line(&out.stderr, &out.stdout))
 }
 
 fn display(p: &Path) -> String {

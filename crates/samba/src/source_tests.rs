@@ -284,6 +284,42 @@ fn shares_from_testparm() {
 }
 
 #[test]
+fn testparm_complaining_about_the_host_still_gives_shares() {
+    // Real testparm 4.17 output for a configuration whose state directories
+    // are gone: exit 1, the dump on stdout.
+    let d = temp_dir("testparm-host");
+    std::fs::write(
+        d.join("err"),
+        "Load smb config files from x\nLoaded services file OK.\n\n\
+         ERROR: state directory /tmp/ow/state does not exist\n\nServer role: ROLE_STANDALONE\n",
+    )
+    .unwrap();
+    let tp = script(
+        &d,
+        "testparm",
+        &format!(
+            "cat {}\ncat {} >&2\nexit 1",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/testparm-s.txt"),
+            d.join("err").display()
+        ),
+    );
+    let shares = SambaSource::new().with_testparm(&tp).shares().unwrap();
+    assert_eq!(shares.len(), 3);
+    // Without the dump it is an error, with the line that says why.
+    let tp = script(
+        &d,
+        "testparm2",
+        &format!("cat {} >&2\nexit 1", d.join("err").display()),
+    );
+    let e = SambaSource::new().with_testparm(&tp).shares().unwrap_err();
+    assert!(
+        e.to_string()
+            .ends_with("exited 1: ERROR: state directory /tmp/ow/state does not exist"),
+        "{e}"
+    );
+}
+
+#[test]
 fn without_testparm_smb_conf_is_read_with_includes() {
     let d = temp_dir("includes");
     std::fs::write(
@@ -426,4 +462,31 @@ fn real_no_smbd_is_an_empty_answer() {
     let p = replay(&d, "smbstatus-no-smbd.txt");
     let st = source(&p).status().unwrap();
     assert!(st.sessions.is_empty() && st.tcons.is_empty() && st.open_files.is_empty());
+}
+
+#[test]
+fn no_locking_database_yet() {
+    // Captured from a real Samba 4.17 as root, before any client connected.
+    let d = temp_dir("no-locking");
+    let p = script(
+        &d,
+        "smbstatus",
+        "echo '{\"timestamp\": \"2026-11-21T14:05:12.917224+0000\", \"version\": \"4.17.12-Debian\", \"smb_conf\": \"/etc/samba/smb.conf\", \"sessions\": {}, \"tcons\": {}}'\n\
+         echo '/run/samba/locking.tdb not initialised' >&2\n\
+         echo 'This is normal if an SMB client has never connected to your server.' >&2",
+    );
+    let st = source(&p).status().unwrap();
+    assert!(st.open_files.is_empty());
+    // Without that message a missing section is an error.
+    let p = script(
+        &d,
+        "smbstatus2",
+        "echo '{\"version\": \"4.17.12-Debian\", \"sessions\": {}, \"tcons\": {}}'",
+    );
+    let e = source(&p).status().unwrap_err();
+    assert!(
+        e.to_string()
+            .ends_with("at $: missing required field \"open_files\""),
+        "{e}"
+    );
 }
