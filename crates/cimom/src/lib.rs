@@ -1,1 +1,33 @@
-//! (to be written)
+//! The CIM object manager of openwmi: namespaces, the class repository, the
+//! provider registry, and the read operations of IWbemServices / DSP0200
+//! (GetClass, EnumerateClasses, EnumerateClassNames, GetInstance,
+//! EnumerateInstances, EnumerateInstanceNames, ExecQuery, Associators,
+//! AssociatorNames, References, ReferenceNames, GetQualifier,
+//! EnumerateQualifiers). The CLI and the network server both drive this one
+//! engine; providers plug in through [`InstanceProvider`].
+
+mod access;
+mod assoc;
+pub mod bundled;
+mod context;
+pub mod errors;
+pub mod interop;
+mod manager;
+mod provider;
+mod query;
+mod registry;
+mod statics;
+mod system;
+
+pub use access::{AccessPolicy, AllowAll};
+pub use assoc::{AssocFilter, RefFilter};
+pub use context::OperationContext;
+pub use manager::{
+    display_ns, shape_class, ClassOptions, EnumOptions, InstanceIter, InstanceWithPath, Object,
+    ObjectManager, ObjectManagerBuilder,
+};
+pub use provider::{EnumerateRequest, GetRequest, InstanceProvider, InstanceStream, WhereClause};
+pub use query::QueryResult;
+pub use registry::ProviderRegistry;
+pub use statics::RepositoryProvider;
+pub use system::system_properties;

@@ -1,0 +1,32 @@
+//! The permission hook: every operation asks it before touching a namespace
+//! or a class, so a protected class stays protected however it is reached
+//! (enumeration, query, association, GetInstance).
+
+use crate::context::OperationContext;
+use openwmi_cim::CimError;
+
+/// Decides whether the caller may read a namespace, and a class in it.
+pub trait AccessPolicy: Send + Sync {
+    /// May the caller use this namespace at all?
+    fn check_namespace(&self, ctx: &OperationContext, namespace: &str) -> Result<(), CimError>;
+    /// May the caller read the instances of this class?
+    fn check_class(
+        &self,
+        ctx: &OperationContext,
+        namespace: &str,
+        class: &str,
+    ) -> Result<(), CimError>;
+}
+
+/// Everything allowed: the local, in-process caller (the CLI as the user who runs it).
+#[derive(Debug, Default)]
+pub struct AllowAll;
+
+impl AccessPolicy for AllowAll {
+    fn check_namespace(&self, _: &OperationContext, _: &str) -> Result<(), CimError> {
+        Ok(())
+    }
+    fn check_class(&self, _: &OperationContext, _: &str, _: &str) -> Result<(), CimError> {
+        Ok(())
+    }
+}

@@ -1,0 +1,72 @@
+//! The schema compiled into the binary: root\cimv2 (the CIM core and Win32
+//! classes openwmi serves), root/interop, and the empty root namespace.
+
+use crate::interop::{InteropProvider, INTEROP_MOF, INTEROP_NAMESPACE};
+use crate::manager::ObjectManagerBuilder;
+use openwmi_cim::Repository;
+use openwmi_mof::{Compiler, MemoryLoader, Options};
+use std::sync::Arc;
+
+pub const CIMV2_NAMESPACE: &str = "root/cimv2";
+
+const CIMV2_FILES: [(&str, &str); 3] = [
+    ("openwmi.mof", include_str!("../schema/openwmi.mof")),
+    ("qualifiers.mof", include_str!("../schema/qualifiers.mof")),
+    ("cimv2.mof", include_str!("../schema/cimv2.mof")),
+];
+
+/// A repository holding the bundled schema. Compiling it takes well under a
+/// millisecond; a failure is a bug in the bundled MOF, caught by the tests.
+pub fn bundled_repository() -> Result<Repository, Vec<openwmi_mof::Error>> {
+    let mut repo = Repository::new();
+    let mut loader = MemoryLoader::new();
+    for (name, text) in CIMV2_FILES {
+        loader = loader.with(name, text);
+    }
+    let mut cimv2 = Compiler::with_loader(
+        Options {
+            default_namespace: CIMV2_NAMESPACE.into(),
+            ..Options::default()
+        },
+        Box::new(loader),
+    );
+    cimv2.compile_file(&mut repo, std::path::Path::new("openwmi.mof"))?;
+    let mut interop = Compiler::with_loader(
+        Options {
+            default_namespace: INTEROP_NAMESPACE.into(),
+            ..Options::default()
+        },
+        Box::new(MemoryLoader::new()),
+    );
+    interop.compile_str(&mut repo, "interop.mof", INTEROP_MOF)?;
+    repo.namespace_or_create("root")
+        .map_err(|e| vec![model_to_mof_error(e)])?;
+    Ok(repo)
+}
+
+fn model_to_mof_error(e: openwmi_cim::Error) -> openwmi_mof::Error {
+    openwmi_mof::Error {
+        file: "<bundled>".into(),
+        line: 0,
+        column: 0,
+        kind: openwmi_mof::ErrorKind::Model,
+        message: e.to_string(),
+    }
+}
+
+impl ObjectManagerBuilder {
+    /// Registers the interop provider (CIM_Namespace, CIM_ObjectManager) for
+    /// every namespace the repository holds now; call after loading all MOF.
+    pub fn with_interop(&mut self, brand: &str, version: &str) -> &mut Self {
+        let namespaces: Vec<String> = self
+            .repository_mut()
+            .namespaces()
+            .map(|n| n.name().to_owned())
+            .collect();
+        let host = self.host().to_owned();
+        let p = Arc::new(InteropProvider::new(&host, namespaces, brand, version));
+        self.register(INTEROP_NAMESPACE, "CIM_Namespace", p.clone());
+        self.register(INTEROP_NAMESPACE, "CIM_ObjectManager", p);
+        self
+    }
+}

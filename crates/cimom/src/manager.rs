@@ -1,0 +1,650 @@
+//! The object manager: the read operations of IWbemServices / DSP0200 over
+//! the class repository and the registered providers.
+
+use crate::access::{AccessPolicy, AllowAll};
+use crate::context::OperationContext;
+use crate::provider::{
+    EnumerateRequest, GetRequest, InstanceProvider, InstanceStream, WhereClause,
+};
+use crate::registry::ProviderRegistry;
+use crate::statics::RepositoryProvider;
+use openwmi_cim::name::NameKey;
+use openwmi_cim::{
+    normalize_namespace, CimError, Class, Instance, Keys, Name, Namespace, ObjectPath,
+    QualifierDecl, Repository, Value,
+};
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+/// An instance and its full path (host and namespace set).
+#[derive(Clone, Debug, PartialEq)]
+pub struct InstanceWithPath {
+    pub path: ObjectPath,
+    pub instance: Instance,
+}
+
+/// What association and schema queries return: classes or instances.
+#[derive(Clone, Debug)]
+pub enum Object {
+    Class(Arc<Class>),
+    Instance(InstanceWithPath),
+}
+
+/// A lazily produced sequence of instances. It may yield an error (a provider
+/// that failed); consumers stop at the first one.
+pub type InstanceIter = Box<dyn Iterator<Item = Result<InstanceWithPath, CimError>> + Send>;
+
+/// How classes are returned (DSP0200 GetClass / EnumerateClasses flags).
+#[derive(Clone, Debug)]
+pub struct ClassOptions {
+    /// Only what the class itself declares, not what it inherits.
+    pub local_only: bool,
+    pub include_qualifiers: bool,
+    pub include_class_origin: bool,
+    pub property_list: Option<Vec<Name>>,
+}
+
+impl Default for ClassOptions {
+    fn default() -> Self {
+        ClassOptions {
+            local_only: false,
+            include_qualifiers: true,
+            include_class_origin: true,
+            property_list: None,
+        }
+    }
+}
+
+/// How instances are enumerated.
+#[derive(Clone, Debug)]
+pub struct EnumOptions {
+    /// Include instances of subclasses (WMI's default; WBEM_FLAG_SHALLOW turns it off).
+    pub deep: bool,
+    /// DSP0200 DeepInheritance: when false, only the properties the requested
+    /// class declares are returned, even for instances of subclasses.
+    pub deep_inheritance: bool,
+    pub property_list: Option<Vec<Name>>,
+}
+
+impl Default for EnumOptions {
+    fn default() -> Self {
+        EnumOptions {
+            deep: true,
+            deep_inheritance: true,
+            property_list: None,
+        }
+    }
+}
+
+struct Inner {
+    repo: Arc<Repository>,
+    providers: ProviderRegistry,
+    host: String,
+    access: Arc<dyn AccessPolicy>,
+}
+
+/// The CIM object manager. Cheap to clone; shared by the CLI and the server.
+#[derive(Clone)]
+pub struct ObjectManager {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for ObjectManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ObjectManager")
+            .field("host", &self.inner.host)
+            .field("providers", &self.inner.providers)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds an [`ObjectManager`].
+pub struct ObjectManagerBuilder {
+    repo: Repository,
+    providers: ProviderRegistry,
+    host: String,
+    access: Arc<dyn AccessPolicy>,
+}
+
+impl std::fmt::Debug for ObjectManagerBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ObjectManagerBuilder")
+            .field("host", &self.host)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ObjectManagerBuilder {
+    pub fn new(repo: Repository, host: impl Into<String>) -> Self {
+        ObjectManagerBuilder {
+            repo,
+            providers: ProviderRegistry::new(),
+            host: host.into(),
+            access: Arc::new(AllowAll),
+        }
+    }
+
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    pub fn repository_mut(&mut self) -> &mut Repository {
+        &mut self.repo
+    }
+
+    pub fn register(
+        &mut self,
+        namespace: &str,
+        class: &str,
+        provider: Arc<dyn InstanceProvider>,
+    ) -> &mut Self {
+        self.providers.register(namespace, class, provider);
+        self
+    }
+
+    pub fn access_policy(&mut self, policy: Arc<dyn AccessPolicy>) -> &mut Self {
+        self.access = policy;
+        self
+    }
+
+    /// Registers a repository provider for every class that has static
+    /// instances and no other provider, then freezes the repository.
+    pub fn build(mut self) -> ObjectManager {
+        for ns in self.repo.namespaces() {
+            let mut by_class: HashMap<NameKey, (Name, Vec<Instance>)> = HashMap::new();
+            for inst in ns.instances() {
+                by_class
+                    .entry(NameKey::new(inst.class_name.as_str()))
+                    .or_insert_with(|| (inst.class_name.clone(), Vec::new()))
+                    .1
+                    .push(inst.clone());
+            }
+            for (_, (class, insts)) in by_class {
+                if self.providers.provider(ns.name(), class.as_str()).is_none() {
+                    self.providers.register(
+                        ns.name(),
+                        class.as_str(),
+                        Arc::new(RepositoryProvider::new(insts)),
+                    );
+                }
+            }
+        }
+        ObjectManager {
+            inner: Arc::new(Inner {
+                repo: Arc::new(self.repo),
+                providers: self.providers,
+                host: self.host,
+                access: self.access,
+            }),
+        }
+    }
+}
+
+impl ObjectManager {
+    pub fn host(&self) -> &str {
+        &self.inner.host
+    }
+
+    pub fn repository(&self) -> &Repository {
+        &self.inner.repo
+    }
+
+    /// The namespace, or CIM_ERR_INVALID_NAMESPACE; checks the caller may use it.
+    pub fn namespace(&self, ctx: &OperationContext, name: &str) -> Result<&Namespace, CimError> {
+        let ns = self.inner.repo.namespace(name).ok_or_else(|| {
+            CimError::invalid_namespace(format!("no namespace {}", display_ns(name)))
+        })?;
+        self.inner.access.check_namespace(ctx, ns.name())?;
+        Ok(ns)
+    }
+
+    /// The names of all namespaces, in `root/cimv2` form.
+    pub fn namespace_names(&self) -> Vec<String> {
+        self.inner
+            .repo
+            .namespaces()
+            .map(|n| n.name().to_owned())
+            .collect()
+    }
+
+    pub(crate) fn class_in(&self, ns: &Namespace, name: &str) -> Result<Arc<Class>, CimError> {
+        ns.class(name).ok_or_else(|| {
+            CimError::invalid_class(format!("no class {name} in {}", display_ns(ns.name())))
+        })
+    }
+
+    // ---- classes -------------------------------------------------------
+
+    pub fn get_class(
+        &self,
+        ctx: &OperationContext,
+        namespace: &str,
+        class: &str,
+        opts: &ClassOptions,
+    ) -> Result<Class, CimError> {
+        let ns = self.namespace(ctx, namespace)?;
+        let c = self.class_in(ns, class)?;
+        Ok(shape_class(&c, opts))
+    }
+
+    /// Subclasses of `class` (or the root classes when `None`); all
+    /// descendants with `deep`.
+    pub fn enumerate_classes(
+        &self,
+        ctx: &OperationContext,
+        namespace: &str,
+        class: Option<&str>,
+        deep: bool,
+        opts: &ClassOptions,
+    ) -> Result<Vec<Class>, CimError> {
+        let ns = self.namespace(ctx, namespace)?;
+        if let Some(c) = class {
+            self.class_in(ns, c)?;
+        }
+        Ok(ns
+            .subclasses(class, deep)
+            .iter()
+            .map(|c| shape_class(c, opts))
+            .collect())
+    }
+
+    pub fn enumerate_class_names(
+        &self,
+        ctx: &OperationContext,
+        namespace: &str,
+        class: Option<&str>,
+        deep: bool,
+    ) -> Result<Vec<Name>, CimError> {
+        let ns = self.namespace(ctx, namespace)?;
+        if let Some(c) = class {
+            self.class_in(ns, c)?;
+        }
+        Ok(ns
+            .subclasses(class, deep)
+            .iter()
+            .map(|c| c.name.clone())
+            .collect())
+    }
+
+    // ---- qualifiers ----------------------------------------------------
+
+    pub fn get_qualifier(
+        &self,
+        ctx: &OperationContext,
+        namespace: &str,
+        name: &str,
+    ) -> Result<QualifierDecl, CimError> {
+        let ns = self.namespace(ctx, namespace)?;
+        ns.qualifier_decl(name).cloned().ok_or_else(|| {
+            CimError::not_found(format!(
+                "no qualifier declaration {name} in {}",
+                display_ns(ns.name())
+            ))
+        })
+    }
+
+    pub fn enumerate_qualifiers(
+        &self,
+        ctx: &OperationContext,
+        namespace: &str,
+    ) -> Result<Vec<QualifierDecl>, CimError> {
+        let ns = self.namespace(ctx, namespace)?;
+        Ok(ns.qualifier_decls().cloned().collect())
+    }
+
+    // ---- instances -----------------------------------------------------
+
+    /// The full path of an instance of `class` in `namespace` on this host.
+    pub fn instance_path(&self, namespace: &str, class: &Class, inst: &Instance) -> ObjectPath {
+        let mut p = inst.path(class);
+        p.host = Some(self.inner.host.clone());
+        p.namespace = Some(namespace.to_owned());
+        p
+    }
+
+    /// GetInstance / GetObject of an instance path. The path may be relative
+    /// or full (its namespace, when given, must be `namespace`); a single-key
+    /// shorthand `Class="v"` is resolved against the class's key.
+    pub fn get_instance(
+        &self,
+        ctx: &OperationContext,
+        namespace: &str,
+        path: &ObjectPath,
+        property_list: Option<&[Name]>,
+    ) -> Result<InstanceWithPath, CimError> {
+        let ns = self.namespace(ctx, namespace)?;
+        let class = self.class_in(ns, path.class.as_str())?;
+        let mut rel = path.clone();
+        rel.host = None;
+        rel.namespace = None;
+        resolve_keys(&mut rel, &class)?;
+        self.inner
+            .access
+            .check_class(ctx, ns.name(), class.name.as_str())?;
+        let provider = self.provider_of(ns, &class);
+        let not_found =
+            || CimError::not_found(format!("no instance {rel} in {}", display_ns(ns.name())));
+        let Some(provider) = provider else {
+            return Err(not_found());
+        };
+        let found = provider.get(&GetRequest {
+            namespace: ns.name(),
+            class: &class,
+            path: &rel,
+            property_list,
+            ctx,
+        })?;
+        let Some(mut inst) = found else {
+            return Err(not_found());
+        };
+        let full = self.instance_path(ns.name(), &class, &inst);
+        if let Some(list) = property_list {
+            inst.retain_properties(list);
+        }
+        Ok(InstanceWithPath {
+            path: full,
+            instance: inst,
+        })
+    }
+
+    /// The provider serving `class`, if any. Abstract classes and classes
+    /// without a provider have no instances of their own.
+    pub(crate) fn provider_of(
+        &self,
+        ns: &Namespace,
+        class: &Class,
+    ) -> Option<Arc<dyn InstanceProvider>> {
+        self.inner
+            .providers
+            .provider(ns.name(), class.name.as_str())
+            .cloned()
+    }
+
+    pub(crate) fn check_class_access(
+        &self,
+        ctx: &OperationContext,
+        ns: &Namespace,
+        class: &Class,
+    ) -> Result<(), CimError> {
+        self.inner
+            .access
+            .check_class(ctx, ns.name(), class.name.as_str())
+    }
+
+    /// EnumerateInstances (CreateInstanceEnum): the instances of `class` and,
+    /// with `opts.deep`, of its subclasses, streamed class by class.
+    pub fn enumerate_instances(
+        &self,
+        ctx: &Arc<OperationContext>,
+        namespace: &str,
+        class: &str,
+        opts: &EnumOptions,
+    ) -> Result<InstanceIter, CimError> {
+        self.enumerate_filtered(ctx, namespace, class, opts, None)
+    }
+
+    /// EnumerateInstanceNames: the paths of the instances of `class` and its subclasses.
+    pub fn enumerate_instance_names(
+        &self,
+        ctx: &Arc<OperationContext>,
+        namespace: &str,
+        class: &str,
+    ) -> Result<Box<dyn Iterator<Item = Result<ObjectPath, CimError>> + Send>, CimError> {
+        let it = self.enumerate_filtered(ctx, namespace, class, &EnumOptions::default(), None)?;
+        Ok(Box::new(it.map(|r| r.map(|i| i.path))))
+    }
+
+    /// The engine of enumerations and queries: walks the class and its
+    /// subclasses, asks each class's provider, re-checks `filter`, trims to
+    /// the property list.
+    pub(crate) fn enumerate_filtered(
+        &self,
+        ctx: &Arc<OperationContext>,
+        namespace: &str,
+        class: &str,
+        opts: &EnumOptions,
+        filter: Option<Arc<WhereClause>>,
+    ) -> Result<InstanceIter, CimError> {
+        let ns = self.namespace(ctx, namespace)?;
+        let root = self.class_in(ns, class)?;
+        let mut classes: VecDeque<Arc<Class>> = VecDeque::new();
+        classes.push_back(root.clone());
+        if opts.deep {
+            classes.extend(ns.subclasses(Some(class), true));
+        }
+        // Reaching a protected class is refused, not silently skipped: the
+        // caller must not mistake "not allowed" for "none there".
+        for c in &classes {
+            if self
+                .inner
+                .providers
+                .provider(ns.name(), c.name.as_str())
+                .is_some()
+            {
+                self.inner
+                    .access
+                    .check_class(ctx, ns.name(), c.name.as_str())?;
+            }
+        }
+        let property_list = match (&opts.property_list, opts.deep_inheritance) {
+            (Some(l), _) => Some(l.clone()),
+            (None, true) => None,
+            (None, false) => Some(root.properties.iter().map(|p| p.name.clone()).collect()),
+        };
+        let property_list = match (property_list, opts.deep_inheritance, &opts.property_list) {
+            // DeepInheritance=false with a property list: the intersection.
+            (Some(l), false, Some(_)) => Some(
+                l.into_iter()
+                    .filter(|n| root.property(n.as_str()).is_some())
+                    .collect(),
+            ),
+            (l, _, _) => l,
+        };
+        Ok(Box::new(EnumIter {
+            om: self.clone(),
+            ctx: ctx.clone(),
+            namespace: ns.name().to_owned(),
+            classes,
+            current: None,
+            property_list,
+            filter,
+            failed: false,
+        }))
+    }
+}
+
+struct CurrentClass {
+    class: Arc<Class>,
+    stream: InstanceStream,
+    compiled: Option<openwmi_wql::Filter>,
+}
+
+struct EnumIter {
+    om: ObjectManager,
+    ctx: Arc<OperationContext>,
+    namespace: String,
+    classes: VecDeque<Arc<Class>>,
+    current: Option<CurrentClass>,
+    property_list: Option<Vec<Name>>,
+    filter: Option<Arc<WhereClause>>,
+    failed: bool,
+}
+
+impl EnumIter {
+    /// Starts the next class that has a provider; `Ok(false)` when none is left.
+    fn advance(&mut self) -> Result<bool, CimError> {
+        while let Some(class) = self.classes.pop_front() {
+            let Some(provider) = self
+                .om
+                .inner
+                .providers
+                .provider(&self.namespace, class.name.as_str())
+                .cloned()
+            else {
+                continue;
+            };
+            let stream = provider.enumerate(&EnumerateRequest {
+                namespace: &self.namespace,
+                class: &class,
+                property_list: self.property_list.as_deref(),
+                filter: self.filter.as_deref(),
+                ctx: &self.ctx,
+            })?;
+            let compiled = self
+                .filter
+                .as_deref()
+                .map(|f| openwmi_wql::Filter::compile(f, &class));
+            self.current = Some(CurrentClass {
+                class,
+                stream,
+                compiled,
+            });
+            return Ok(true);
+        }
+        Ok(false)
+    }
+}
+
+impl Iterator for EnumIter {
+    type Item = Result<InstanceWithPath, CimError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        loop {
+            if self.current.is_none() {
+                match self.advance() {
+                    Ok(true) => {}
+                    Ok(false) => return None,
+                    Err(e) => {
+                        self.failed = true;
+                        return Some(Err(e));
+                    }
+                }
+            }
+            let cur = self.current.as_mut()?;
+            match cur.stream.next() {
+                None => {
+                    self.current = None;
+                }
+                Some(Err(e)) => {
+                    self.failed = true;
+                    return Some(Err(e));
+                }
+                Some(Ok(mut inst)) => {
+                    if let Some(f) = &cur.compiled {
+                        let Some(ns) = self.om.inner.repo.namespace(&self.namespace) else {
+                            return None;
+                        };
+                        if !f.matches(&inst, ns) {
+                            continue;
+                        }
+                    }
+                    let path = self.om.instance_path(&self.namespace, &cur.class, &inst);
+                    if let Some(list) = &self.property_list {
+                        inst.retain_properties(list);
+                    }
+                    return Some(Ok(InstanceWithPath {
+                        path,
+                        instance: inst,
+                    }));
+                }
+            }
+        }
+    }
+}
+
+/// Fills in the key name of a single-key shorthand path (`Class="v"`) and
+/// checks the path names every key of the class.
+pub(crate) fn resolve_keys(path: &mut ObjectPath, class: &Class) -> Result<(), CimError> {
+    let keys: Vec<&Name> = class.key_properties().map(|p| &p.name).collect();
+    match &mut path.keys {
+        Keys::Class => Err(CimError::invalid_parameter(format!(
+            "{path} names a class, not an instance"
+        ))),
+        Keys::Singleton => {
+            if keys.is_empty() {
+                Ok(())
+            } else {
+                Err(CimError::invalid_parameter(format!(
+                    "class {} is not a singleton: give its keys",
+                    class.name
+                )))
+            }
+        }
+        Keys::Bindings(b) => {
+            if b.len() == 1 && b[0].name.as_str().is_empty() {
+                if keys.len() != 1 {
+                    return Err(CimError::invalid_parameter(format!(
+                        "class {} has {} keys; name them",
+                        class.name,
+                        keys.len()
+                    )));
+                }
+                b[0].name = keys[0].clone();
+            }
+            for k in &keys {
+                if !b.iter().any(|kb| kb.name == **k) {
+                    return Err(CimError::invalid_parameter(format!(
+                        "the path lacks key {k} of class {}",
+                        class.name
+                    )));
+                }
+            }
+            for kb in b.iter() {
+                if !keys.contains(&&kb.name) {
+                    return Err(CimError::invalid_parameter(format!(
+                        "{} is not a key of class {}",
+                        kb.name, class.name
+                    )));
+                }
+            }
+            // Typed key values: a reference key given as a string becomes a path.
+            for kb in b.iter_mut() {
+                if let (Some(p), Value::String(s)) = (class.property(kb.name.as_str()), &kb.value) {
+                    if p.ty.base == openwmi_cim::CimType::Reference {
+                        if let Ok(parsed) = ObjectPath::parse(s) {
+                            kb.value = Value::Reference(Box::new(parsed));
+                        }
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Applies DSP0200's LocalOnly / IncludeQualifiers / IncludeClassOrigin /
+/// PropertyList to a class.
+pub fn shape_class(c: &Class, opts: &ClassOptions) -> Class {
+    let mut out = c.clone();
+    if opts.local_only {
+        out.properties.retain(|p| !p.propagated);
+        out.methods.retain(|m| !m.propagated);
+        out.qualifiers.retain(|q| !q.propagated);
+    }
+    if let Some(list) = &opts.property_list {
+        out.properties.retain(|p| list.contains(&p.name));
+    }
+    if !opts.include_qualifiers {
+        out.qualifiers.clear();
+        for p in &mut out.properties {
+            p.qualifiers.clear();
+        }
+        for m in &mut out.methods {
+            m.qualifiers.clear();
+            for p in &mut m.parameters {
+                p.qualifiers.clear();
+            }
+        }
+    }
+    out
+}
+
+/// `root\cimv2`, as WMI users write it, for messages.
+pub fn display_ns(name: &str) -> String {
+    normalize_namespace(name)
+        .map(|n| n.replace('/', "\\"))
+        .unwrap_or_else(|_| name.to_owned())
+}

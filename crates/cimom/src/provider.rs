@@ -1,0 +1,67 @@
+//! The provider seam: how instance data gets into the object manager.
+
+use crate::context::OperationContext;
+use openwmi_cim::{CimError, Class, Instance, Name, ObjectPath};
+use std::sync::Arc;
+
+/// The parsed WHERE clause of a query, handed to providers so they can filter
+/// at the source. The object manager re-checks it on every instance, so a
+/// provider may ignore it and still be correct.
+pub type WhereClause = openwmi_wql::Expr;
+
+/// A stream of instances from a provider. Providers may yield an error at any
+/// point (a source that fails half way); consumers stop there.
+pub type InstanceStream = Box<dyn Iterator<Item = Result<Instance, CimError>> + Send>;
+
+/// What a provider is asked for in an enumeration.
+#[derive(Debug)]
+pub struct EnumerateRequest<'a> {
+    pub namespace: &'a str,
+    /// The class whose instances are wanted: exactly this class, not its
+    /// subclasses (the object manager walks the hierarchy).
+    pub class: &'a Arc<Class>,
+    /// Properties the caller wants; `None` means all. A provider may return
+    /// more: the object manager trims.
+    pub property_list: Option<&'a [Name]>,
+    pub filter: Option<&'a WhereClause>,
+    pub ctx: &'a OperationContext,
+}
+
+/// What a provider is asked for in a GetInstance.
+#[derive(Debug)]
+pub struct GetRequest<'a> {
+    pub namespace: &'a str,
+    pub class: &'a Arc<Class>,
+    /// The instance path, relative (no host or namespace), keys named.
+    pub path: &'a ObjectPath,
+    pub property_list: Option<&'a [Name]>,
+    pub ctx: &'a OperationContext,
+}
+
+/// Serves the instances of one or more classes.
+pub trait InstanceProvider: Send + Sync {
+    /// A name for messages (`SessionProvider`, `CIMWin32`).
+    fn name(&self) -> &str;
+
+    /// The instances of `req.class` (exactly that class).
+    fn enumerate(&self, req: &EnumerateRequest<'_>) -> Result<InstanceStream, CimError>;
+
+    /// One instance by its keys; `Ok(None)` when there is none. The default
+    /// enumerates and compares keys; providers with a cheaper lookup override it.
+    fn get(&self, req: &GetRequest<'_>) -> Result<Option<Instance>, CimError> {
+        let stream = self.enumerate(&EnumerateRequest {
+            namespace: req.namespace,
+            class: req.class,
+            property_list: None,
+            filter: None,
+            ctx: req.ctx,
+        })?;
+        for item in stream {
+            let inst = item?;
+            if inst.path(req.class) == *req.path {
+                return Ok(Some(inst));
+            }
+        }
+        Ok(None)
+    }
+}

@@ -1,0 +1,53 @@
+//! WMI system properties (`__CLASS`, `__PATH`, ...), derived from an
+//! instance's path and class on demand rather than stored.
+
+use crate::manager::InstanceWithPath;
+use openwmi_cim::{wmi_namespace, Namespace, ObjectPath, Value};
+
+/// The system properties of an instance, in the order WMI lists them.
+pub fn system_properties(
+    ns: &Namespace,
+    iwp: &InstanceWithPath,
+) -> Vec<(&'static str, Option<Value>)> {
+    let class = iwp.instance.class_name.as_str();
+    let derivation = ns.derivation(class);
+    let superclass = derivation.first().map(|n| Value::String(n.to_string()));
+    let dynasty = derivation
+        .last()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|| class.to_owned());
+    let rel = ObjectPath {
+        host: None,
+        namespace: None,
+        ..iwp.path.clone()
+    };
+    vec![
+        ("__GENUS", Some(Value::SInt32(2))),
+        ("__CLASS", Some(Value::String(class.to_owned()))),
+        ("__SUPERCLASS", superclass),
+        ("__DYNASTY", Some(Value::String(dynasty))),
+        ("__RELPATH", Some(Value::String(rel.to_string()))),
+        (
+            "__PROPERTY_COUNT",
+            Some(Value::SInt32(iwp.instance.properties.len() as i32)),
+        ),
+        (
+            "__DERIVATION",
+            Some(Value::Array(
+                derivation
+                    .iter()
+                    .map(|n| Value::String(n.to_string()))
+                    .collect(),
+            )),
+        ),
+        ("__SERVER", iwp.path.host.clone().map(Value::String)),
+        (
+            "__NAMESPACE",
+            iwp.path
+                .namespace
+                .as_deref()
+                .map(|n| Value::String(wmi_namespace(n))),
+        ),
+        ("__PATH", Some(Value::String(iwp.path.to_string()))),
+    ]
+}

@@ -1,0 +1,493 @@
+//! The object manager end to end over a MOF with classes, static instances
+//! and association instances.
+
+use openwmi_cim::{CimStatus, Name, ObjectPath, Repository, Value};
+use openwmi_cimom::{
+    AssocFilter, ClassOptions, EnumOptions, Object, ObjectManager, ObjectManagerBuilder,
+    OperationContext, QueryResult, RefFilter,
+};
+use std::sync::Arc;
+
+const TEST_MOF: &str = r#"
+Qualifier Key : boolean = false, Scope(property, reference), Flavor(DisableOverride, ToSubclass);
+Qualifier Association : boolean = false, Scope(association), Flavor(DisableOverride, ToSubclass);
+Qualifier Abstract : boolean = false, Scope(class, association, indication), Flavor(Restricted);
+Qualifier Description : string = null, Scope(any), Flavor(Translatable);
+Qualifier Special : boolean = false, Scope(class, association), Flavor(Restricted);
+
+[Abstract] class T_Element { string Caption; };
+class T_Person : T_Element { [Key] string Name; uint32 Age; datetime Born; };
+class T_Employee : T_Person { string Title; };
+[Special] class T_Company : T_Element { [Key] string Id; boolean Public; };
+[Association] class T_WorksFor { [Key] T_Person REF Employee; [Key] T_Company REF Employer; };
+[Association, Special] class T_Owns { [Key] T_Person REF Owner; [Key] T_Company REF Owned; };
+
+instance of T_Person as $alice { Name = "alice"; Age = 30; Born = "19960101000000.000000+000"; };
+instance of T_Employee as $bob { Name = "bob"; Age = 40; Title = "engineer"; };
+instance of T_Person as $carol { Name = "Carol"; };
+instance of T_Company as $acme { Id = "acme"; Public = true; };
+instance of T_Company as $initech { Id = "initech"; Public = false; };
+instance of T_WorksFor { Employee = $alice; Employer = $acme; };
+instance of T_WorksFor { Employee = $bob; Employer = $acme; };
+instance of T_WorksFor { Employee = $bob; Employer = $initech; };
+instance of T_Owns { Owner = $alice; Owned = $initech; };
+"#;
+
+fn manager() -> ObjectManager {
+    let mut repo = Repository::new();
+    let mut compiler = openwmi_mof::Compiler::new(openwmi_mof::Options {
+        default_namespace: "root/test".into(),
+        ..Default::default()
+    });
+    compiler
+        .compile_str(&mut repo, "test.mof", TEST_MOF)
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    ObjectManagerBuilder::new(repo, "TESTHOST").build()
+}
+
+fn ctx() -> Arc<OperationContext> {
+    Arc::new(OperationContext::local())
+}
+
+fn path(s: &str) -> ObjectPath {
+    ObjectPath::parse(s).unwrap()
+}
+
+fn names(objects: &[Object], prop: &str) -> Vec<String> {
+    let mut v: Vec<String> = objects
+        .iter()
+        .map(|o| match o {
+            Object::Instance(i) => i
+                .instance
+                .value(prop)
+                .map(|v| v.to_string())
+                .unwrap_or_default(),
+            Object::Class(c) => c.name.to_string(),
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn query(om: &ObjectManager, q: &str) -> Result<Vec<Object>, openwmi_cim::CimError> {
+    match om.exec_query(&ctx(), "root/test", "WQL", q)? {
+        QueryResult::Instances(it) => it.map(|r| r.map(Object::Instance)).collect(),
+        QueryResult::Objects(o) => Ok(o),
+    }
+}
+
+#[test]
+fn enumerate_is_deep_by_default_and_shallow_on_request() {
+    let om = manager();
+    let all: Vec<_> = om
+        .enumerate_instances(&ctx(), "root\\test", "T_Person", &EnumOptions::default())
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(all.len(), 3);
+    let shallow: Vec<_> = om
+        .enumerate_instances(
+            &ctx(),
+            "ROOT/Test",
+            "t_person",
+            &EnumOptions {
+                deep: false,
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(shallow.len(), 2);
+    // Full paths carry host and namespace.
+    let p = &all[0].path;
+    assert_eq!(p.host.as_deref(), Some("TESTHOST"));
+    assert_eq!(p.namespace.as_deref(), Some("root/test"));
+}
+
+#[test]
+fn deep_inheritance_false_keeps_only_the_requested_class_properties() {
+    let om = manager();
+    let insts: Vec<_> = om
+        .enumerate_instances(
+            &ctx(),
+            "root/test",
+            "T_Person",
+            &EnumOptions {
+                deep: true,
+                deep_inheritance: false,
+                property_list: None,
+            },
+        )
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let bob = insts
+        .iter()
+        .find(|i| i.instance.class_name.is("T_Employee"))
+        .unwrap();
+    assert!(bob.instance.property("Title").is_none());
+    assert!(bob.instance.property("Age").is_some());
+}
+
+#[test]
+fn property_lists_trim_but_paths_stay_whole() {
+    let om = manager();
+    let insts: Vec<_> = om
+        .enumerate_instances(
+            &ctx(),
+            "root/test",
+            "T_Company",
+            &EnumOptions {
+                property_list: Some(vec![Name::new("Public")]),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(insts[0].instance.properties.len(), 1);
+    assert!(insts[0].path.key("Id").is_some());
+}
+
+#[test]
+fn get_instance_by_full_relative_and_single_key_paths() {
+    let om = manager();
+    let c = OperationContext::local();
+    for p in [
+        r#"T_Person.Name="alice""#,
+        r#"T_Person="ALICE""#,
+        r#"\\TESTHOST\root\test:T_Person.Name="alice""#,
+        r#"//TESTHOST/root/test:T_Person.Name="alice""#,
+    ] {
+        let i = om.get_instance(&c, "root/test", &path(p), None).unwrap();
+        assert_eq!(i.instance.value("Age"), Some(&Value::UInt32(30)), "{p}");
+    }
+    let e = om
+        .get_instance(&c, "root/test", &path(r#"T_Person.Name="nobody""#), None)
+        .unwrap_err();
+    assert_eq!(e.status, CimStatus::NotFound);
+    let e = om
+        .get_instance(&c, "root/test", &path(r#"T_Nope.Name="x""#), None)
+        .unwrap_err();
+    assert_eq!(e.status, CimStatus::InvalidClass);
+    let e = om
+        .get_instance(&c, "root/nope", &path(r#"T_Person.Name="x""#), None)
+        .unwrap_err();
+    assert_eq!(e.status, CimStatus::InvalidNamespace);
+    let e = om
+        .get_instance(&c, "root/test", &path(r#"T_Person.Age=3"#), None)
+        .unwrap_err();
+    assert_eq!(e.status, CimStatus::InvalidParameter);
+}
+
+#[test]
+fn association_instances_are_reachable_by_get_instance() {
+    let om = manager();
+    let c = OperationContext::local();
+    let refs = om
+        .reference_names(
+            &c,
+            "root/test",
+            &path(r#"T_Person.Name="alice""#),
+            &RefFilter::default(),
+        )
+        .unwrap();
+    assert_eq!(refs.len(), 2);
+    for r in refs {
+        let got = om.get_instance(&c, "root/test", &r, None).unwrap();
+        assert_eq!(got.path, r);
+    }
+}
+
+#[test]
+fn associators_in_both_directions() {
+    let om = manager();
+    let c = OperationContext::local();
+    let of_bob = om
+        .associators(
+            &c,
+            "root/test",
+            &path(r#"T_Employee.Name="bob""#),
+            &AssocFilter::default(),
+        )
+        .unwrap();
+    assert_eq!(names(&of_bob, "Id"), ["acme", "initech"]);
+    let of_acme = om
+        .associators(
+            &c,
+            "root/test",
+            &path(r#"T_Company.Id="acme""#),
+            &AssocFilter::default(),
+        )
+        .unwrap();
+    assert_eq!(names(&of_acme, "Name"), ["alice", "bob"]);
+}
+
+#[test]
+fn associator_filters() {
+    let om = manager();
+    let c = OperationContext::local();
+    let alice = path(r#"T_Person.Name="alice""#);
+    let by_assoc = om
+        .associators(
+            &c,
+            "root/test",
+            &alice,
+            &AssocFilter {
+                assoc_class: Some(Name::new("T_Owns")),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(names(&by_assoc, "Id"), ["initech"]);
+    let wrong_role = om
+        .associators(
+            &c,
+            "root/test",
+            &alice,
+            &AssocFilter {
+                role: Some(Name::new("Employer")),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert!(wrong_role.is_empty());
+    let result_role = om
+        .associators(
+            &c,
+            "root/test",
+            &alice,
+            &AssocFilter {
+                result_role: Some(Name::new("Employer")),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(names(&result_role, "Id"), ["acme"]);
+    let result_class = om
+        .associators(
+            &c,
+            "root/test",
+            &path(r#"T_Company.Id="acme""#),
+            &AssocFilter {
+                result_class: Some(Name::new("T_Employee")),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(names(&result_class, "Name"), ["bob"]);
+    let required = om
+        .associators(
+            &c,
+            "root/test",
+            &alice,
+            &AssocFilter {
+                required_assoc_qualifier: Some(Name::new("Special")),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(names(&required, "Id"), ["initech"]);
+}
+
+#[test]
+fn references_and_their_filters() {
+    let om = manager();
+    let c = OperationContext::local();
+    let refs = om
+        .references(
+            &c,
+            "root/test",
+            &path(r#"T_Company.Id="acme""#),
+            &RefFilter::default(),
+        )
+        .unwrap();
+    assert_eq!(refs.len(), 2);
+    let owns = om
+        .references(
+            &c,
+            "root/test",
+            &path(r#"T_Company.Id="initech""#),
+            &RefFilter {
+                result_class: Some(Name::new("T_Owns")),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(owns.len(), 1);
+    let by_role = om
+        .references(
+            &c,
+            "root/test",
+            &path(r#"T_Company.Id="initech""#),
+            &RefFilter {
+                role: Some(Name::new("Owned")),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(by_role.len(), 1);
+}
+
+#[test]
+fn wql_association_queries() {
+    let om = manager();
+    let r = query(
+        &om,
+        r#"ASSOCIATORS OF {T_Company.Id="acme"} WHERE ResultClass=T_Employee"#,
+    )
+    .unwrap();
+    assert_eq!(names(&r, "Name"), ["bob"]);
+    let r = query(
+        &om,
+        r#"ASSOCIATORS OF {T_Company.Id="acme"} WHERE ClassDefsOnly"#,
+    )
+    .unwrap();
+    assert_eq!(names(&r, ""), ["T_Employee", "T_Person"]);
+    let r = query(
+        &om,
+        r#"REFERENCES OF {T_Person.Name="alice"} WHERE ResultClass=T_Owns"#,
+    )
+    .unwrap();
+    assert_eq!(r.len(), 1);
+    let r = query(
+        &om,
+        r#"REFERENCES OF {T_Person.Name="alice"} WHERE KeysOnly"#,
+    )
+    .unwrap();
+    assert_eq!(r.len(), 2);
+    let r = query(
+        &om,
+        r#"ASSOCIATORS OF {T_Person.Name="alice"} WHERE KeysOnly"#,
+    )
+    .unwrap();
+    for o in &r {
+        let Object::Instance(i) = o else { panic!() };
+        assert_eq!(i.instance.properties.len(), 1, "{i:?}");
+    }
+    let e = query(&om, r#"ASSOCIATORS OF {T_Person.Name="nobody"}"#).unwrap_err();
+    assert_eq!(e.status, CimStatus::NotFound);
+    let e = query(
+        &om,
+        r#"ASSOCIATORS OF {T_Person.Name="alice"} WHERE AssocClass=T_Nope"#,
+    )
+    .unwrap_err();
+    assert_eq!(e.status, CimStatus::InvalidClass);
+}
+
+#[test]
+fn schema_level_associators_of_a_class() {
+    let om = manager();
+    let r = query(&om, r#"ASSOCIATORS OF {T_Company} WHERE SchemaOnly"#).unwrap();
+    assert_eq!(names(&r, ""), ["T_Person"]);
+    let r = query(&om, r#"REFERENCES OF {T_Company} WHERE SchemaOnly"#).unwrap();
+    assert_eq!(names(&r, ""), ["T_Owns", "T_WorksFor"]);
+}
+
+#[test]
+fn select_where_and_projection() {
+    let om = manager();
+    let r = query(&om, "SELECT * FROM T_Person WHERE Age > 35").unwrap();
+    assert_eq!(names(&r, "Name"), ["bob"]);
+    let r = query(&om, "SELECT * FROM T_Person WHERE name = 'CAROL'").unwrap();
+    assert_eq!(names(&r, "Name"), ["Carol"]);
+    let r = query(&om, "SELECT * FROM T_Person WHERE Age IS NULL").unwrap();
+    assert_eq!(names(&r, "Name"), ["Carol"]);
+    let r = query(&om, "SELECT * FROM T_Person WHERE __CLASS = 'T_Employee'").unwrap();
+    assert_eq!(names(&r, "Name"), ["bob"]);
+    let r = query(
+        &om,
+        "SELECT * FROM T_Person WHERE Born < '20000101000000.000000+000'",
+    )
+    .unwrap();
+    assert_eq!(names(&r, "Name"), ["alice"]);
+    let r = query(&om, "SELECT Name FROM T_Person WHERE Age < 35").unwrap();
+    let Object::Instance(i) = &r[0] else { panic!() };
+    assert_eq!(i.instance.properties.len(), 1);
+    let r = query(&om, "SELECT * FROM T_Element").unwrap();
+    assert_eq!(r.len(), 5);
+}
+
+#[test]
+fn schema_queries() {
+    let om = manager();
+    let r = query(
+        &om,
+        r#"SELECT * FROM meta_class WHERE __this ISA "T_Person""#,
+    )
+    .unwrap();
+    assert_eq!(names(&r, ""), ["T_Employee", "T_Person"]);
+    let r = query(
+        &om,
+        r#"SELECT * FROM meta_class WHERE __CLASS = "T_Company""#,
+    )
+    .unwrap();
+    assert_eq!(names(&r, ""), ["T_Company"]);
+}
+
+#[test]
+fn query_errors_have_the_wmi_codes() {
+    let om = manager();
+    let e = query(&om, "SELECT * FROM T_Nope").unwrap_err();
+    assert_eq!(e.status.to_wbem().code(), 0x8004_1010);
+    let e = query(&om, "SELECT * FORM T_Person").unwrap_err();
+    assert_eq!(e.status.to_wbem().code(), 0x8004_1017);
+    let e = query(&om, "SELECT Nope FROM T_Person").unwrap_err();
+    assert_eq!(e.status.to_wbem().code(), 0x8004_1017);
+    let e = om
+        .exec_query(&ctx(), "root/test", "CQL", "SELECT * FROM T_Person")
+        .map(|_| ())
+        .unwrap_err();
+    assert_eq!(e.status.to_wbem().code(), 0x8004_1018);
+    let e = om
+        .exec_query(&ctx(), "root/nope", "WQL", "SELECT * FROM T_Person")
+        .map(|_| ())
+        .unwrap_err();
+    assert_eq!(e.status.to_wbem().code(), 0x8004_100E);
+}
+
+#[test]
+fn classes_and_qualifiers() {
+    let om = manager();
+    let c = OperationContext::local();
+    let emp = om
+        .get_class(&c, "root/test", "t_employee", &ClassOptions::default())
+        .unwrap();
+    assert!(emp.property("Name").unwrap().propagated);
+    let local = om
+        .get_class(
+            &c,
+            "root/test",
+            "T_Employee",
+            &ClassOptions {
+                local_only: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(local.properties.len(), 1);
+    let roots = om
+        .enumerate_class_names(&c, "root/test", None, false)
+        .unwrap();
+    assert!(roots.contains(&Name::new("T_Element")));
+    assert!(!roots.contains(&Name::new("T_Person")));
+    let deep = om
+        .enumerate_class_names(&c, "root/test", Some("T_Element"), true)
+        .unwrap();
+    assert_eq!(deep.len(), 3);
+    assert_eq!(
+        om.get_class(&c, "root/test", "T_Nope", &ClassOptions::default())
+            .unwrap_err()
+            .status,
+        CimStatus::InvalidClass
+    );
+    assert!(om.get_qualifier(&c, "root/test", "key").is_ok());
+    assert_eq!(
+        om.get_qualifier(&c, "root/test", "Nope")
+            .unwrap_err()
+            .status,
+        CimStatus::NotFound
+    );
+    assert_eq!(om.enumerate_qualifiers(&c, "root/test").unwrap().len(), 5);
+}
