@@ -1,0 +1,300 @@
+//! HTTP Basic authentication: credential checks against the users file and/or
+//! PAM, a short-lived cache of successful checks, and per-address lockout
+//! after repeated failures.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant, SystemTime};
+
+use base64::Engine;
+use http::HeaderValue;
+use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
+
+use crate::config::{secs, AuthMode, ServerConfig};
+use crate::users_file::{self, UserEntry};
+use crate::ServerError;
+
+/// Who a request runs as, for the permission checks of the object manager.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthenticatedUser {
+    /// The login name as the client sent it.
+    pub name: String,
+    /// The Unix uid, for accounts checked through PAM.
+    pub uid: Option<u32>,
+    /// Unix group names (PAM accounts) or the groups field of the users file.
+    pub groups: Vec<String>,
+}
+
+impl AuthenticatedUser {
+    /// The user of `auth = "none"`.
+    pub fn anonymous() -> Self {
+        AuthenticatedUser { name: "anonymous".into(), uid: None, groups: Vec::new() }
+    }
+}
+
+pub(crate) enum AuthOutcome {
+    Accepted(AuthenticatedUser),
+    /// No or wrong credentials: 401.
+    Denied,
+    /// Too many failures from this address: 429.
+    LockedOut { retry_after: Duration },
+}
+
+const MAX_CACHE_ENTRIES: usize = 4096;
+const MAX_TRACKED_ADDRESSES: usize = 65536;
+
+struct UsersFileState {
+    path: PathBuf,
+    stamp: Option<(SystemTime, u64)>,
+    entries: Vec<UserEntry>,
+}
+
+struct FailureRecord {
+    window_start: Instant,
+    count: u32,
+    locked_until: Option<Instant>,
+}
+
+pub(crate) struct Authenticator {
+    mode: AuthMode,
+    users: Option<Mutex<UsersFileState>>,
+    pam_service: Option<String>,
+    cache_secret: [u8; 32],
+    cache_ttl: Duration,
+    cache: Mutex<HashMap<[u8; 32], (AuthenticatedUser, Instant)>>,
+    max_failures: u32,
+    failure_window: Duration,
+    lockout: Duration,
+    failures: Mutex<HashMap<IpAddr, FailureRecord>>,
+    login_slots: Arc<Semaphore>,
+}
+
+impl Authenticator {
+    pub(crate) fn new(config: &ServerConfig) -> Result<Authenticator, ServerError> {
+        let users = match &config.users_file {
+            Some(path) if config.auth == AuthMode::Basic => {
+                let mut state = UsersFileState { path: path.clone(), stamp: None, entries: Vec::new() };
+                reload_users(&mut state)?;
+                Some(Mutex::new(state))
+            }
+            _ => None,
+        };
+        let mut cache_secret = [0u8; 32];
+        ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut cache_secret)
+            .map_err(|_| ServerError::Config("no randomness available".into()))?;
+        let limits = &config.limits;
+        Ok(Authenticator {
+            mode: config.auth,
+            users,
+            pam_service: config.pam_enabled().then(|| config.pam_service.clone()),
+            cache_secret,
+            cache_ttl: secs(limits.auth_cache_ttl_secs),
+            cache: Mutex::new(HashMap::new()),
+            max_failures: limits.max_auth_failures,
+            failure_window: secs(limits.auth_failure_window_secs),
+            lockout: secs(limits.auth_lockout_secs),
+            failures: Mutex::new(HashMap::new()),
+            login_slots: Arc::new(Semaphore::new(limits.max_concurrent_logins)),
+        })
+    }
+
+    pub(crate) async fn authenticate(
+        self: &Arc<Self>,
+        authorization: Option<&HeaderValue>,
+        peer: IpAddr,
+    ) -> AuthOutcome {
+        if self.mode == AuthMode::None {
+            return AuthOutcome::Accepted(AuthenticatedUser::anonymous());
+        }
+        if let Some(retry_after) = self.locked_out(peer) {
+            return AuthOutcome::LockedOut { retry_after };
+        }
+        let Some((user, password)) = authorization.and_then(parse_basic) else {
+            // Not a guess: clients may probe without credentials first.
+            return AuthOutcome::Denied;
+        };
+        let key = self.cache_key(&user, &password);
+        if let Some(found) = self.cached(&key) {
+            return AuthOutcome::Accepted(found);
+        }
+        let Ok(_slot) = self.login_slots.clone().acquire_owned().await else {
+            return AuthOutcome::Denied;
+        };
+        let this = Arc::clone(self);
+        let checked_user = user.clone();
+        let verdict = tokio::task::spawn_blocking(move || this.check(&checked_user, &password))
+            .await
+            .ok()
+            .flatten();
+        match verdict {
+            Some(found) => {
+                self.remember(key, found.clone());
+                self.failures.lock().unwrap().remove(&peer);
+                AuthOutcome::Accepted(found)
+            }
+            None => {
+                tracing::warn!(user = %user.escape_debug(), %peer, "login failed");
+                self.record_failure(peer);
+                AuthOutcome::Denied
+            }
+        }
+    }
+
+    /// Blocking: argon2 or PAM.
+    fn check(&self, user: &str, password: &str) -> Option<AuthenticatedUser> {
+        if let Some(users) = &self.users {
+            let (entry, decoy) = {
+                let mut state = users.lock().unwrap();
+                if let Err(e) = reload_users(&mut state) {
+                    tracing::error!(error = %e, "users file unusable; keeping the previous contents");
+                }
+                let entry = state.entries.iter().find(|e| e.name == user).cloned();
+                (entry, state.entries.first().map(|e| e.hash.clone()))
+            };
+            if let Some(entry) = entry {
+                return users_file::verify(&entry.hash, password).then(|| AuthenticatedUser {
+                    name: entry.name,
+                    uid: None,
+                    groups: entry.groups,
+                });
+            }
+            if self.pam_service.is_none() {
+                // Same work as for a known user, so that timing does not tell
+                // which user names exist.
+                let decoy = decoy.unwrap_or_else(|| decoy_hash().to_string());
+                let _ = users_file::verify(&decoy, password);
+                return None;
+            }
+        }
+        let service = self.pam_service.as_deref()?;
+        crate::pam_backend::authenticate(service, user, password)
+    }
+
+    fn cache_key(&self, user: &str, password: &str) -> [u8; 32] {
+        let mut hasher = Sha256::new();
+        hasher.update(self.cache_secret);
+        hasher.update((user.len() as u64).to_le_bytes());
+        hasher.update(user.as_bytes());
+        hasher.update(password.as_bytes());
+        hasher.finalize().into()
+    }
+
+    fn cached(&self, key: &[u8; 32]) -> Option<AuthenticatedUser> {
+        if self.cache_ttl.is_zero() {
+            return None;
+        }
+        let cache = self.cache.lock().unwrap();
+        let (user, expires) = cache.get(key)?;
+        (Instant::now() < *expires).then(|| user.clone())
+    }
+
+    fn remember(&self, key: [u8; 32], user: AuthenticatedUser) {
+        if self.cache_ttl.is_zero() {
+            return;
+        }
+        let now = Instant::now();
+        let mut cache = self.cache.lock().unwrap();
+        if cache.len() >= MAX_CACHE_ENTRIES {
+            cache.retain(|_, (_, expires)| *expires > now);
+            if cache.len() >= MAX_CACHE_ENTRIES {
+                cache.clear();
+            }
+        }
+        cache.insert(key, (user, now + self.cache_ttl));
+    }
+
+    fn locked_out(&self, peer: IpAddr) -> Option<Duration> {
+        let failures = self.failures.lock().unwrap();
+        let until = failures.get(&peer)?.locked_until?;
+        until.checked_duration_since(Instant::now()).filter(|d| !d.is_zero())
+    }
+
+    fn record_failure(&self, peer: IpAddr) {
+        if self.max_failures == 0 {
+            return;
+        }
+        let now = Instant::now();
+        let mut failures = self.failures.lock().unwrap();
+        if failures.len() >= MAX_TRACKED_ADDRESSES && !failures.contains_key(&peer) {
+            let window = self.failure_window.max(self.lockout);
+            failures.retain(|_, r| now.duration_since(r.window_start) < window);
+        }
+        let record = failures.entry(peer).or_insert(FailureRecord {
+            window_start: now,
+            count: 0,
+            locked_until: None,
+        });
+        if now.duration_since(record.window_start) > self.failure_window {
+            record.window_start = now;
+            record.count = 0;
+        }
+        record.count += 1;
+        if record.count >= self.max_failures {
+            tracing::warn!(%peer, "too many failed logins; refusing this address for a while");
+            record.locked_until = Some(now + self.lockout);
+            record.count = 0;
+            record.window_start = now;
+        }
+    }
+}
+
+fn reload_users(state: &mut UsersFileState) -> Result<(), ServerError> {
+    let meta = std::fs::metadata(&state.path)
+        .map_err(|e| ServerError::io(format!("cannot read {}", state.path.display()), e))?;
+    let stamp = (meta.modified().unwrap_or(SystemTime::UNIX_EPOCH), meta.len());
+    if state.stamp == Some(stamp) {
+        return Ok(());
+    }
+    let text = std::fs::read_to_string(&state.path)
+        .map_err(|e| ServerError::io(format!("cannot read {}", state.path.display()), e))?;
+    let entries = users_file::parse(&text).map_err(|e| ServerError::UsersFile {
+        path: state.path.clone(),
+        line: e.line,
+        message: e.message,
+    })?;
+    state.entries = entries;
+    state.stamp = Some(stamp);
+    Ok(())
+}
+
+/// A hash to verify against when the users file is empty (computed on first
+/// need, never at start-up).
+fn decoy_hash() -> &'static str {
+    static DECOY: OnceLock<String> = OnceLock::new();
+    DECOY.get_or_init(|| users_file::hash_password("decoy").unwrap_or_default())
+}
+
+/// `Basic base64(user:password)` -> (user, password).
+pub(crate) fn parse_basic(value: &HeaderValue) -> Option<(String, String)> {
+    let text = value.to_str().ok()?.trim();
+    let (scheme, encoded) = text.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
+    let decoded = String::from_utf8(decoded).ok()?;
+    let (user, password) = decoded.split_once(':')?;
+    if user.is_empty() || user.len() > 256 || password.len() > 4096 {
+        return None;
+    }
+    Some((user.to_string(), password.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_header_parsing() {
+        let value = HeaderValue::from_static("Basic YWxpY2U6cDpzcw==");
+        assert_eq!(parse_basic(&value), Some(("alice".into(), "p:ss".into())));
+        let value = HeaderValue::from_static("basic   YWxpY2U6cDpzcw==");
+        assert_eq!(parse_basic(&value).map(|p| p.0), Some("alice".into()));
+        for bad in ["Bearer YWxpY2U6cDpzcw==", "Basic !!!", "Basic YWxpY2U=", "Basic", "Basic OnB3"] {
+            assert_eq!(parse_basic(&HeaderValue::from_static(bad)), None, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,392 @@
+//! One HTTP request: limits, authentication, the DSP0200 checks that make it
+//! a CIM request, then the handler.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{HeaderName, HeaderValue, ALLOW, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
+use http::{HeaderMap, Method, Request, Response, StatusCode};
+use http_body::{Body, Frame, SizeHint};
+use http_body_util::{BodyExt, Limited};
+
+use crate::auth::{AuthOutcome, Authenticator};
+use crate::conn::{Activity, InflightGuard};
+use crate::AuthenticatedUser;
+
+/// The object manager's side of the seam: turns an authenticated CIM-XML
+/// request into a response. The server has already checked credentials,
+/// limits, the HTTP method, the path and the `CIMOperation: MethodCall`
+/// header; the handler parses the body and checks the rest (e.g. `CIMMethod`
+/// against the body: `400` with `CIMError: header-mismatch`).
+pub trait CimHandler: Send + Sync + 'static {
+    /// Called once for each authenticated CIM request.
+    fn handle(&self, req: CimRequest) -> Pin<Box<dyn Future<Output = CimResponse> + Send>>;
+}
+
+/// An authenticated CIM request.
+#[derive(Debug)]
+pub struct CimRequest {
+    pub user: AuthenticatedUser,
+    pub peer: SocketAddr,
+    /// Whether it came over TLS.
+    pub tls: bool,
+    /// `CIMMethod` (or `NN-CIMMethod` of an M-POST), percent-decoded.
+    pub cim_method: Option<String>,
+    /// `CIMObject`, percent-decoded (`root%2Fcimv2` -> `root/cimv2`).
+    pub cim_object: Option<String>,
+    /// Whether it came as M-POST (the server then prefixes the response's CIM headers).
+    pub m_post: bool,
+    /// All request headers as received (for M-POST still prefixed); the
+    /// `Authorization` header is removed.
+    pub headers: HeaderMap,
+    /// The whole request body (at most `limits.max_body_bytes`).
+    pub body: Bytes,
+}
+
+/// A response body: whole, or streamed in chunks (sent with
+/// `Transfer-Encoding: chunked`; the stream ends when the sender is dropped).
+#[derive(Debug)]
+pub enum CimResponseBody {
+    Full(Bytes),
+    Stream(tokio::sync::mpsc::Receiver<Bytes>),
+}
+
+/// The handler's answer. On `200` the server adds `Content-Type:
+/// application/xml; charset="utf-8"` (unless present) and `CIMOperation:
+/// MethodResponse`; headers whose name starts with `CIM` are prefixed for
+/// M-POST requests.
+#[derive(Debug)]
+pub struct CimResponse {
+    pub status: StatusCode,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    pub body: CimResponseBody,
+}
+
+impl CimResponse {
+    /// `200` with a complete XML body.
+    pub fn ok(body: impl Into<Bytes>) -> CimResponse {
+        CimResponse { status: StatusCode::OK, headers: Vec::new(), body: CimResponseBody::Full(body.into()) }
+    }
+
+    /// `200` with a body sent in chunks as they come from `receiver`.
+    pub fn streamed(receiver: tokio::sync::mpsc::Receiver<Bytes>) -> CimResponse {
+        CimResponse { status: StatusCode::OK, headers: Vec::new(), body: CimResponseBody::Stream(receiver) }
+    }
+
+    /// A protocol error: `status` with a `CIMError: <cim_error>` header (DSP0200).
+    pub fn protocol_error(status: StatusCode, cim_error: &'static str) -> CimResponse {
+        CimResponse {
+            status,
+            headers: vec![(HeaderName::from_static("cimerror"), HeaderValue::from_static(cim_error))],
+            body: CimResponseBody::Full(Bytes::new()),
+        }
+    }
+}
+
+/// The body type the server hands to hyper. Holds the connection's in-flight
+/// marker until the last byte is out.
+pub(crate) struct ResponseBody {
+    kind: BodyKind,
+    _inflight: Option<InflightGuard>,
+}
+
+enum BodyKind {
+    Full(Option<Bytes>),
+    Stream(tokio::sync::mpsc::Receiver<Bytes>),
+}
+
+impl ResponseBody {
+    fn empty() -> Self {
+        ResponseBody { kind: BodyKind::Full(None), _inflight: None }
+    }
+}
+
+impl Body for ResponseBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        match &mut self.kind {
+            BodyKind::Full(data) => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
+            BodyKind::Stream(rx) => loop {
+                match rx.poll_recv(cx) {
+                    Poll::Ready(Some(chunk)) if chunk.is_empty() => continue,
+                    Poll::Ready(Some(chunk)) => return Poll::Ready(Some(Ok(Frame::data(chunk)))),
+                    Poll::Ready(None) => return Poll::Ready(None),
+                    Poll::Pending => return Poll::Pending,
+                }
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        matches!(self.kind, BodyKind::Full(None))
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.kind {
+            BodyKind::Full(Some(d)) => SizeHint::with_exact(d.len() as u64),
+            BodyKind::Full(None) => SizeHint::with_exact(0),
+            BodyKind::Stream(_) => SizeHint::default(),
+        }
+    }
+}
+
+/// Settings and shared state every request needs.
+pub(crate) struct RequestContext {
+    pub auth: Arc<Authenticator>,
+    pub handler: Arc<dyn CimHandler>,
+    pub max_body_bytes: u64,
+    pub body_read_timeout: Duration,
+    pub request_timeout: Duration,
+}
+
+/// The DMTF extension URI that M-POST's `Man:` header declares.
+const CIM_MAPPING_URI: &str = "http://www.dmtf.org/cim/mapping/http/v1.0";
+
+fn plain(status: StatusCode) -> Response<ResponseBody> {
+    let mut response = Response::new(ResponseBody::empty());
+    *response.status_mut() = status;
+    response
+}
+
+fn cim_error(status: StatusCode, error: &'static str) -> Response<ResponseBody> {
+    let mut response = plain(status);
+    response.headers_mut().insert("cimerror", HeaderValue::from_static(error));
+    response
+}
+
+fn closing(mut response: Response<ResponseBody>) -> Response<ResponseBody> {
+    response.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
+pub(crate) async fn serve(
+    ctx: Arc<RequestContext>,
+    peer: SocketAddr,
+    tls: bool,
+    activity: Arc<Activity>,
+    request: Request<hyper::body::Incoming>,
+) -> Result<Response<ResponseBody>, Infallible> {
+    let guard = activity.request_started();
+    let mut response = respond(&ctx, peer, tls, request).await;
+    response.body_mut()._inflight = Some(guard);
+    Ok(response)
+}
+
+async fn respond(
+    ctx: &RequestContext,
+    peer: SocketAddr,
+    tls: bool,
+    request: Request<hyper::body::Incoming>,
+) -> Response<ResponseBody> {
+    let (mut parts, body) = request.into_parts();
+
+    // Checked before anything else so that a huge upload costs nothing.
+    let declared_length = parts.headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared_length.is_some_and(|len| len > ctx.max_body_bytes) {
+        return closing(plain(StatusCode::PAYLOAD_TOO_LARGE));
+    }
+
+    let authorization = parts.headers.remove(http::header::AUTHORIZATION);
+    let user = match ctx.auth.authenticate(authorization.as_ref(), peer.ip()).await {
+        AuthOutcome::Accepted(user) => user,
+        AuthOutcome::Denied => {
+            let mut response = plain(StatusCode::UNAUTHORIZED);
+            response.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"openwmi\""));
+            return response;
+        }
+        AuthOutcome::LockedOut { retry_after } => {
+            let mut response = closing(plain(StatusCode::TOO_MANY_REQUESTS));
+            let seconds = retry_after.as_secs().max(1).to_string();
+            if let Ok(value) = HeaderValue::from_str(&seconds) {
+                response.headers_mut().insert(RETRY_AFTER, value);
+            }
+            return response;
+        }
+    };
+    drop(authorization);
+
+    let m_post = parts.method.as_str() == "M-POST";
+    if parts.method != Method::POST && !m_post {
+        let mut response = cim_error(StatusCode::METHOD_NOT_ALLOWED, "request-not-valid");
+        response.headers_mut().insert(ALLOW, HeaderValue::from_static("POST, M-POST"));
+        return response;
+    }
+    if !matches!(parts.uri.path(), "/cimom" | "/") {
+        return cim_error(StatusCode::BAD_REQUEST, "request-not-valid");
+    }
+    let prefix = if m_post {
+        match man_prefix(&parts.headers) {
+            Some(prefix) => prefix,
+            None => return cim_error(StatusCode::BAD_REQUEST, "request-not-valid"),
+        }
+    } else {
+        String::new()
+    };
+    let header = |name: &str| parts.headers.get(format!("{prefix}{name}").as_str());
+    let is_method_call = header("CIMOperation")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("MethodCall"));
+    if !is_method_call {
+        return cim_error(StatusCode::BAD_REQUEST, "request-not-valid");
+    }
+    if let Some(version) = header("CIMProtocolVersion") {
+        if !version.to_str().is_ok_and(|v| v.trim().starts_with("1.")) {
+            return cim_error(StatusCode::NOT_IMPLEMENTED, "unsupported-protocol-version");
+        }
+    }
+    if header("CIMBatch").is_some() {
+        return cim_error(StatusCode::NOT_IMPLEMENTED, "multiple-requests-unsupported");
+    }
+    let decoded = |name: &str| -> Result<Option<String>, ()> {
+        match header(name) {
+            None => Ok(None),
+            Some(value) => percent_decode(value.as_bytes()).map(Some),
+        }
+    };
+    let (Ok(cim_method), Ok(cim_object)) = (decoded("CIMMethod"), decoded("CIMObject")) else {
+        return cim_error(StatusCode::BAD_REQUEST, "request-not-valid");
+    };
+
+    let limited = Limited::new(body, usize::try_from(ctx.max_body_bytes).unwrap_or(usize::MAX));
+    let body = match tokio::time::timeout(ctx.body_read_timeout, limited.collect()).await {
+        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
+            return closing(plain(StatusCode::PAYLOAD_TOO_LARGE));
+        }
+        Ok(Err(_)) => return closing(plain(StatusCode::BAD_REQUEST)),
+        Err(_) => return closing(plain(StatusCode::REQUEST_TIMEOUT)),
+    };
+
+    let request = CimRequest {
+        user,
+        peer,
+        tls,
+        cim_method,
+        cim_object,
+        m_post,
+        headers: std::mem::take(&mut parts.headers),
+        body,
+    };
+    let answer = match tokio::time::timeout(ctx.request_timeout, ctx.handler.handle(request)).await {
+        Ok(answer) => answer,
+        Err(_) => {
+            tracing::warn!(%peer, "handler exceeded the request time limit");
+            return closing(plain(StatusCode::GATEWAY_TIMEOUT));
+        }
+    };
+    build_response(answer, m_post.then_some(prefix.as_str()))
+}
+
+fn build_response(answer: CimResponse, m_post_prefix: Option<&str>) -> Response<ResponseBody> {
+    let kind = match answer.body {
+        CimResponseBody::Full(bytes) => BodyKind::Full((!bytes.is_empty()).then_some(bytes)),
+        CimResponseBody::Stream(rx) => BodyKind::Stream(rx),
+    };
+    let mut response = Response::new(ResponseBody { kind, _inflight: None });
+    *response.status_mut() = answer.status;
+    let headers = response.headers_mut();
+    let prefixed = |name: &HeaderName| -> HeaderName {
+        match m_post_prefix {
+            Some(prefix) if name.as_str().starts_with("cim") => {
+                HeaderName::try_from(format!("{prefix}{}", name.as_str())).unwrap_or_else(|_| name.clone())
+            }
+            _ => name.clone(),
+        }
+    };
+    for (name, value) in answer.headers {
+        headers.append(prefixed(&name), value);
+    }
+    if answer.status == StatusCode::OK {
+        if !headers.contains_key(CONTENT_TYPE) {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/xml; charset=\"utf-8\""));
+        }
+        headers.insert(prefixed(&HeaderName::from_static("cimoperation")), HeaderValue::from_static("MethodResponse"));
+    }
+    if m_post_prefix.is_some() {
+        headers.insert("ext", HeaderValue::from_static(""));
+    }
+    response
+}
+
+/// The `NN-` header prefix that a `Man:` header declares for the DMTF CIM
+/// mapping (`Man: http://www.dmtf.org/cim/mapping/http/v1.0 ; ns=73`).
+pub(crate) fn man_prefix(headers: &HeaderMap) -> Option<String> {
+    for value in headers.get_all("man") {
+        let Ok(text) = value.to_str() else { continue };
+        for declaration in text.split(',') {
+            let mut parts = declaration.split(';').map(str::trim);
+            let uri = parts.next().unwrap_or_default().trim_matches('"');
+            if !uri.eq_ignore_ascii_case(CIM_MAPPING_URI) {
+                continue;
+            }
+            for parameter in parts {
+                if let Some((key, ns)) = parameter.split_once('=') {
+                    let ns = ns.trim();
+                    if key.trim().eq_ignore_ascii_case("ns") && !ns.is_empty() && ns.bytes().all(|b| b.is_ascii_digit()) {
+                        return Some(format!("{ns}-"));
+                    }
+                }
+            }
+        }
+    }
+    None
+}
+
+/// `%XX` decoding into UTF-8; `Err` on a bad escape or invalid UTF-8.
+pub(crate) fn percent_decode(input: &[u8]) -> Result<String, ()> {
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while i < input.len() {
+        match input[i] {
+            b'%' => {
+                let hex = input.get(i + 1..i + 3).ok_or(())?;
+                if !hex.iter().all(u8::is_ascii_hexdigit) {
+                    return Err(());
+                }
+                let text = std::str::from_utf8(hex).map_err(|_| ())?;
+                out.push(u8::from_str_radix(text, 16).map_err(|_| ())?);
+                i += 3;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).map_err(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(percent_decode(b"root%2Fcimv2").unwrap(), "root/cimv2");
+        assert_eq!(percent_decode(b"root/cimv2").unwrap(), "root/cimv2");
+        assert_eq!(percent_decode(b"a%3ab").unwrap(), "a:b");
+        assert!(percent_decode(b"a%2").is_err());
+        assert!(percent_decode(b"a%zz").is_err());
+        assert!(percent_decode(b"%+1").is_err());
+        assert!(percent_decode(b"%FF").is_err());
+    }
+
+    #[test]
+    fn man_header_prefix() {
+        let mut headers = HeaderMap::new();
+        headers.insert("man", HeaderValue::from_static("http://www.dmtf.org/cim/mapping/http/v1.0 ; ns=73"));
+        assert_eq!(man_prefix(&headers).as_deref(), Some("73-"));
+        headers.insert("man", HeaderValue::from_static("\"http://example.com/x\"; ns=11, \"http://www.dmtf.org/cim/mapping/http/v1.0\";ns=42"));
+        assert_eq!(man_prefix(&headers).as_deref(), Some("42-"));
+        headers.insert("man", HeaderValue::from_static("http://www.dmtf.org/cim/mapping/http/v1.0"));
+        assert_eq!(man_prefix(&headers), None);
+    }
+}

@@ -1,0 +1,284 @@
+//! Listeners, the accept loops and the life of a connection.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
+
+use crate::auth::Authenticator;
+use crate::config::{secs, ServerConfig};
+use crate::conn::{Activity, Tracked};
+use crate::http::{self, RequestContext};
+use crate::{tls, CimHandler, ServerError};
+
+/// How long `run` waits for open connections to finish after shutdown.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Bound listeners, ready to serve. Binding is separate from serving so that
+/// callers (tests) can learn the ports of `:0` listeners.
+pub struct Server {
+    config: ServerConfig,
+    listeners: Vec<(TcpListener, SocketAddr)>,
+    tls: Option<TlsAcceptor>,
+    fingerprint: Option<String>,
+    generated_cert: Option<PathBuf>,
+    auth: Arc<Authenticator>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("listeners", &self.local_addrs())
+            .field("tls_fingerprint", &self.fingerprint)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Server {
+    /// Validates the configuration, loads (or generates once) the TLS
+    /// certificate, reads the users file and opens every listener. Does no
+    /// password hashing.
+    pub async fn bind(config: ServerConfig) -> Result<Server, ServerError> {
+        config.validate()?;
+        let auth = Arc::new(Authenticator::new(&config)?);
+        let (tls, fingerprint, generated_cert) = if config.http {
+            (None, None, None)
+        } else {
+            let identity = match (&config.tls_cert, &config.tls_key) {
+                (Some(cert), Some(key)) => tls::load_pem(cert, key)?,
+                _ => tls::self_signed(&config.state_dir())?,
+            };
+            let generated = identity.generated.then(|| identity.cert_path.clone());
+            let acceptor = TlsAcceptor::from(tls::rustls_config(&identity)?);
+            (Some(acceptor), Some(identity.fingerprint()), generated)
+        };
+        let mut listeners = Vec::new();
+        for addr in config.listen_addrs() {
+            let listener = TcpListener::bind(addr).await.map_err(|source| ServerError::Bind { addr, source })?;
+            let local = listener.local_addr().map_err(|source| ServerError::Bind { addr, source })?;
+            listeners.push((listener, local));
+        }
+        Ok(Server { config, listeners, tls, fingerprint, generated_cert, auth })
+    }
+
+    /// The bound addresses (with the real port when `:0` was asked for).
+    pub fn local_addrs(&self) -> Vec<SocketAddr> {
+        self.listeners.iter().map(|(_, a)| *a).collect()
+    }
+
+    /// `https://127.0.0.1:5989`-style URLs of the listeners.
+    pub fn urls(&self) -> Vec<String> {
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        self.local_addrs().iter().map(|a| format!("{scheme}://{a}")).collect()
+    }
+
+    /// SHA-256 fingerprint (`AB:CD:...`) of the served certificate, for HTTPS.
+    pub fn tls_fingerprint(&self) -> Option<&str> {
+        self.fingerprint.as_deref()
+    }
+
+    /// The lines to print at start: listening URLs and the certificate fingerprint.
+    pub fn banner(&self) -> Vec<String> {
+        let mut lines: Vec<String> = self.urls().into_iter().map(|u| format!("listening on {u}")).collect();
+        if let Some(path) = &self.generated_cert {
+            lines.push(format!("generated a self-signed TLS certificate: {}", path.display()));
+        }
+        if let Some(fp) = &self.fingerprint {
+            lines.push(format!("TLS certificate SHA-256 fingerprint: {fp}"));
+        }
+        lines
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting, lets open
+    /// connections finish their current request (at most 10 s) and returns.
+    pub async fn run(
+        self,
+        handler: Arc<dyn CimHandler>,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<(), ServerError> {
+        let limits = &self.config.limits;
+        let ctx = Arc::new(RequestContext {
+            auth: self.auth,
+            handler,
+            max_body_bytes: limits.max_body_bytes,
+            body_read_timeout: secs(limits.body_read_timeout_secs),
+            request_timeout: secs(limits.request_timeout_secs),
+        });
+        let settings = Arc::new(ConnectionSettings {
+            tls: self.tls,
+            head_timeout: secs(limits.header_read_timeout_secs),
+            idle_timeout: secs(limits.idle_timeout_secs),
+            max_header_bytes: limits.max_header_bytes,
+            max_headers: limits.max_headers,
+        });
+        let max_connections = limits.max_connections;
+        let slots = Arc::new(Semaphore::new(max_connections));
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let mut accept_loops = JoinSet::new();
+        for (listener, _) in self.listeners {
+            accept_loops.spawn(accept_loop(
+                listener,
+                Arc::clone(&ctx),
+                Arc::clone(&settings),
+                Arc::clone(&slots),
+                stop_rx.clone(),
+            ));
+        }
+        shutdown.await;
+        let _ = stop_tx.send(true);
+        while accept_loops.join_next().await.is_some() {}
+        let permits = u32::try_from(max_connections).unwrap_or(u32::MAX);
+        if tokio::time::timeout(SHUTDOWN_GRACE, slots.acquire_many(permits)).await.is_err() {
+            tracing::warn!("connections still open after the shutdown grace period; dropping them");
+        }
+        Ok(())
+    }
+}
+
+/// Binds per `config`, prints the banner on stdout and serves until `shutdown`.
+pub async fn serve(
+    config: ServerConfig,
+    handler: Arc<dyn CimHandler>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServerError> {
+    let server = Server::bind(config).await?;
+    for line in server.banner() {
+        println!("{line}");
+    }
+    server.run(handler, shutdown).await
+}
+
+struct ConnectionSettings {
+    tls: Option<TlsAcceptor>,
+    head_timeout: Duration,
+    idle_timeout: Duration,
+    max_header_bytes: usize,
+    max_headers: usize,
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    ctx: Arc<RequestContext>,
+    settings: Arc<ConnectionSettings>,
+    slots: Arc<Semaphore>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = stop.changed() => return,
+        };
+        let (stream, peer) = match accepted {
+            Ok(pair) => pair,
+            Err(e) => {
+                // Typically EMFILE: back off instead of spinning.
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else {
+            tracing::warn!(%peer, "connection limit reached; refusing a connection");
+            if settings.tls.is_none() {
+                tokio::spawn(refuse(stream));
+            }
+            continue;
+        };
+        let ctx = Arc::clone(&ctx);
+        let settings = Arc::clone(&settings);
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            connection(stream, peer, ctx, settings, stop).await;
+            drop(permit);
+        });
+    }
+}
+
+async fn refuse(mut stream: TcpStream) {
+    const BUSY: &[u8] =
+        b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nRetry-After: 1\r\nConnection: close\r\n\r\n";
+    let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(BUSY)).await;
+}
+
+async fn connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    ctx: Arc<RequestContext>,
+    settings: Arc<ConnectionSettings>,
+    stop: watch::Receiver<bool>,
+) {
+    match &settings.tls {
+        None => drive(stream, false, peer, ctx, &settings, stop).await,
+        Some(acceptor) => {
+            let handshake = tokio::time::timeout(settings.head_timeout, acceptor.accept(stream)).await;
+            match handshake {
+                Ok(Ok(tls_stream)) => drive(tls_stream, true, peer, ctx, &settings, stop).await,
+                Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+            }
+        }
+    }
+}
+
+async fn drive<S>(
+    stream: S,
+    tls: bool,
+    peer: SocketAddr,
+    ctx: Arc<RequestContext>,
+    settings: &ConnectionSettings,
+    mut stop: watch::Receiver<bool>,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let activity = Arc::new(Activity::new());
+    let io = TokioIo::new(Tracked::new(stream, Arc::clone(&activity)));
+    let service_activity = Arc::clone(&activity);
+    let service = service_fn(move |request| {
+        http::serve(Arc::clone(&ctx), peer, tls, Arc::clone(&service_activity), request)
+    });
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .keep_alive(true)
+        .max_buf_size(settings.max_header_bytes)
+        .max_headers(settings.max_headers);
+    let connection = builder.serve_connection(io, service);
+    tokio::pin!(connection);
+    let tick = (settings.head_timeout.min(settings.idle_timeout) / 4)
+        .clamp(Duration::from_millis(50), Duration::from_secs(1));
+    let mut ticker = tokio::time::interval(tick);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut stopping = *stop.borrow();
+    if stopping {
+        connection.as_mut().graceful_shutdown();
+    }
+    loop {
+        tokio::select! {
+            result = connection.as_mut() => {
+                if let Err(e) = result {
+                    tracing::debug!(%peer, error = %e, "connection ended with an error");
+                }
+                return;
+            }
+            _ = stop.changed(), if !stopping => {
+                stopping = true;
+                connection.as_mut().graceful_shutdown();
+            }
+            _ = ticker.tick() => {
+                if let Some(why) = activity.expired(settings.head_timeout, settings.idle_timeout) {
+                    tracing::debug!(%peer, reason = ?why, "closing connection");
+                    return;
+                }
+            }
+        }
+    }
+}

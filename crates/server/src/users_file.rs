@@ -1,0 +1,192 @@
+//! The password file: one `user:PHC-hash[:group,group...]` line per user,
+//! `#` comments and blank lines allowed. Hashes are argon2id PHC strings.
+
+use std::path::Path;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+
+use crate::ServerError;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct UserEntry {
+    pub name: String,
+    pub hash: String,
+    pub groups: Vec<String>,
+}
+
+/// Where a line of the file failed to parse: 1-based line number and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ParseError {
+    pub line: usize,
+    pub message: String,
+}
+
+enum Line<'a> {
+    Other(&'a str),
+    User(UserEntry),
+}
+
+fn parse_lines(text: &str) -> Result<Vec<Line<'_>>, ParseError> {
+    let mut out = Vec::new();
+    for (index, raw) in text.lines().enumerate() {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            out.push(Line::Other(raw));
+            continue;
+        }
+        let error = |message: &str| ParseError { line: index + 1, message: message.to_string() };
+        let mut fields = trimmed.splitn(3, ':');
+        let name = fields.next().unwrap_or_default();
+        let hash = fields.next().ok_or_else(|| error("expected user:hash[:groups]"))?;
+        check_user_name(name).map_err(|m| error(&m))?;
+        PasswordHash::new(hash).map_err(|e| error(&format!("not a PHC password hash: {e}")))?;
+        let groups = fields
+            .next()
+            .map(|g| g.split(',').map(str::trim).filter(|g| !g.is_empty()).map(String::from).collect())
+            .unwrap_or_default();
+        out.push(Line::User(UserEntry { name: name.to_string(), hash: hash.to_string(), groups }));
+    }
+    Ok(out)
+}
+
+/// Parses the whole file; duplicate user names: the first line wins.
+pub(crate) fn parse(text: &str) -> Result<Vec<UserEntry>, ParseError> {
+    Ok(parse_lines(text)?
+        .into_iter()
+        .filter_map(|l| match l {
+            Line::User(u) => Some(u),
+            Line::Other(_) => None,
+        })
+        .collect())
+}
+
+pub(crate) fn check_user_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("empty user name".into());
+    }
+    if name.len() > 256 {
+        return Err("user name longer than 256 bytes".into());
+    }
+    if let Some(c) = name.chars().find(|c| *c == ':' || c.is_whitespace() || c.is_control()) {
+        return Err(format!("user name contains {c:?}"));
+    }
+    if name.starts_with('#') {
+        return Err("user name starts with '#'".into());
+    }
+    Ok(())
+}
+
+/// argon2id with the crate's default (OWASP-recommended) parameters.
+pub(crate) fn hash_password(password: &str) -> Result<String, ServerError> {
+    hash_with(&Argon2::default(), password)
+}
+
+pub(crate) fn hash_with(argon: &Argon2<'_>, password: &str) -> Result<String, ServerError> {
+    let mut salt = [0u8; 16];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut salt)
+        .map_err(|_| ServerError::InvalidUser("no randomness available for a salt".into()))?;
+    let salt = SaltString::encode_b64(&salt)
+        .map_err(|e| ServerError::InvalidUser(format!("salt: {e}")))?;
+    argon
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| ServerError::InvalidUser(format!("cannot hash the password: {e}")))
+}
+
+/// Whether `password` matches the PHC `hash` (parameters come from the hash).
+pub(crate) fn verify(hash: &str, password: &str) -> bool {
+    match PasswordHash::new(hash) {
+        Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// Adds `user` to the password file or changes its password (its groups are
+/// kept), creating the file if needed. The file is replaced atomically
+/// (temporary file + rename) with mode 0600.
+pub fn passwd(users_file: &Path, user: &str, password: &str) -> Result<(), ServerError> {
+    check_user_name(user).map_err(|m| ServerError::InvalidUser(format!("invalid user name: {m}")))?;
+    if password.is_empty() {
+        return Err(ServerError::InvalidUser("empty password".into()));
+    }
+    let hash = hash_password(password)?;
+    let text = match std::fs::read_to_string(users_file) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(ServerError::io(format!("cannot read {}", users_file.display()), e)),
+    };
+    let lines = parse_lines(&text).map_err(|e| ServerError::UsersFile {
+        path: users_file.to_path_buf(),
+        line: e.line,
+        message: e.message,
+    })?;
+    let mut out = String::with_capacity(text.len() + 128);
+    let mut replaced = false;
+    for line in lines {
+        match line {
+            Line::Other(raw) => out.push_str(raw),
+            Line::User(entry) if entry.name == user && !replaced => {
+                replaced = true;
+                push_entry(&mut out, user, &hash, &entry.groups);
+            }
+            Line::User(entry) => push_entry(&mut out, &entry.name, &entry.hash, &entry.groups),
+        }
+        out.push('\n');
+    }
+    if !replaced {
+        push_entry(&mut out, user, &hash, &[]);
+        out.push('\n');
+    }
+    crate::tls::write_private(users_file, out.as_bytes())
+}
+
+fn push_entry(out: &mut String, user: &str, hash: &str, groups: &[String]) {
+    out.push_str(user);
+    out.push(':');
+    out.push_str(hash);
+    if !groups.is_empty() {
+        out.push(':');
+        out.push_str(&groups.join(","));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cheap() -> Argon2<'static> {
+        let params = argon2::Params::new(64, 1, 1, None).unwrap();
+        Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
+    }
+
+    #[test]
+    fn parses_users_groups_and_comments() {
+        let hash = hash_with(&cheap(), "pw").unwrap();
+        let text = format!("# users\n\nalice:{hash}:wheel, adm\nbob:{hash}\n");
+        let users = parse(&text).unwrap();
+        assert_eq!(users.len(), 2);
+        assert_eq!(users[0].groups, vec!["wheel", "adm"]);
+        assert!(users[1].groups.is_empty());
+        assert!(verify(&users[0].hash, "pw"));
+        assert!(!verify(&users[0].hash, "pW"));
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let err = parse("# c\nalice\n").unwrap_err();
+        assert_eq!(err.line, 2);
+        let err = parse("alice:notahash\n").unwrap_err();
+        assert_eq!(err.line, 1);
+        assert!(err.message.contains("PHC"), "{}", err.message);
+        assert!(parse(":$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaA\n").is_err());
+    }
+
+    #[test]
+    fn user_names_are_checked() {
+        assert!(check_user_name("alice").is_ok());
+        for bad in ["", "a:b", "a b", "#x", "a\nb"] {
+            assert!(check_user_name(bad).is_err(), "{bad:?}");
+        }
+    }
+}
