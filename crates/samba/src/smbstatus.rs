@@ -651,7 +651,8 @@ mod tests {
     #[test]
     fn errors_name_the_path() {
         let base: Value = serde_json::from_str(CAPTURE_4_17).unwrap();
-        let cases: Vec<(fn(&mut Value), &str)> = vec![
+        type Mutation = fn(&mut Value);
+        let cases: Vec<(Mutation, &str)> = vec![
             (
                 |v| {
                     v["tcons"]["1581273868"]["tcon_id"] = Value::from(1u64 << 40);

@@ -260,7 +260,7 @@ impl SambaSource {
     /// before 4.17.
     fn old_version(&self) -> Option<Error> {
         let v = self.version().ok()?;
-        (!v.has_json()).then(|| Error::NoJsonOutput { version: v.text })
+        (!v.has_json()).then_some(Error::NoJsonOutput { version: v.text })
     }
 }
 
