@@ -137,7 +137,13 @@ struct FxHasher(u64);
 
 impl Hasher for FxHasher {
     fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.write_usize(u64::from_le_bytes(w) as usize);
+        }
+        for &b in chunks.remainder() {
             self.write_u8(b);
         }
     }
@@ -276,6 +282,7 @@ impl<'c> Session<'c> {
             },
             s: self,
             scratch: String::new(),
+            pieces: Vec::new(),
         };
         let r = p.advance().and_then(|()| p.file());
         self.stack.pop();
@@ -376,6 +383,32 @@ impl FlavorWord {
     }
 }
 
+/// The element a message is about; formatted only when an error is reported.
+#[derive(Clone, Copy)]
+enum What<'n> {
+    Class(&'n Name),
+    Instance(&'n Name),
+    Property(&'n Name),
+    Method(&'n Name),
+    Parameter(&'n Name),
+    Qualifier(&'n Name),
+    QualifierDefault(&'n Name),
+}
+
+impl std::fmt::Display for What<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            What::Class(n) => write!(f, "class {n}"),
+            What::Instance(n) => write!(f, "instance of {n}"),
+            What::Property(n) => write!(f, "property {n}"),
+            What::Method(n) => write!(f, "method {n}"),
+            What::Parameter(n) => write!(f, "parameter {n}"),
+            What::Qualifier(n) => write!(f, "qualifier {n}"),
+            What::QualifierDefault(n) => write!(f, "the default of qualifier {n}"),
+        }
+    }
+}
+
 fn is_kw(text: &str, kw: &str) -> bool {
     text.eq_ignore_ascii_case(kw)
 }
@@ -407,6 +440,7 @@ struct Parser<'p, 'c, 'a> {
     tok: Token,
     s: &'p mut Session<'c>,
     scratch: String,
+    pieces: Vec<Token>,
 }
 
 impl<'a> Parser<'_, '_, 'a> {
@@ -532,6 +566,14 @@ impl<'a> Parser<'_, '_, 'a> {
         }
     }
 
+    fn expect_ref(&mut self, class: &Name) -> PResult<()> {
+        if self.at_kw("REF") {
+            return self.advance();
+        }
+        let context = format!("after class name {class} (or an unknown data type)");
+        self.expected("'REF'", &context)
+    }
+
     fn ident(&mut self, what: &str, context: &str) -> PResult<(Name, Span)> {
         if self.tok.kind != Tok::Ident {
             return self.expected(what, context);
@@ -543,26 +585,34 @@ impl<'a> Parser<'_, '_, 'a> {
     }
 
     /// One or more adjacent string literals, concatenated and unescaped.
+    /// The pieces are gathered first so the result is allocated once.
     fn string(&mut self) -> PResult<String> {
-        let mut out = String::new();
+        let mut pieces = std::mem::take(&mut self.pieces);
+        pieces.clear();
+        let mut len = 0;
         while self.tok.kind == Tok::Str {
-            let t = self.tok;
-            let text = self.text();
-            let body = text.get(1..text.len().saturating_sub(1)).unwrap_or("");
-            if t.escaped {
-                if let Err((at, msg)) = unescape_into(body, &mut out) {
-                    let span = Span {
-                        offset: t.span.offset + 1 + at as u32,
-                        column: t.span.column + 1 + at as u32,
-                        ..t.span
-                    };
-                    return self.fatal(span, ErrorKind::Syntax, msg);
-                }
-            } else {
-                out.push_str(body);
-            }
+            len += (self.tok.end - self.tok.span.offset).saturating_sub(2) as usize;
+            pieces.push(self.tok);
             self.advance()?;
         }
+        let mut out = String::with_capacity(len);
+        let src = self.lex.src();
+        for t in &pieces {
+            let body = src
+                .get(t.span.offset as usize + 1..(t.end as usize).saturating_sub(1))
+                .unwrap_or("");
+            if !t.escaped {
+                out.push_str(body);
+            } else if let Err((at, msg)) = unescape_into(body, &mut out) {
+                let span = Span {
+                    offset: t.span.offset + 1 + at as u32,
+                    column: t.span.column + 1 + at as u32,
+                    ..t.span
+                };
+                return self.fatal(span, ErrorKind::Syntax, msg);
+            }
+        }
+        self.pieces = pieces;
         Ok(out)
     }
 
@@ -747,7 +797,7 @@ impl<'a> Parser<'_, '_, 'a> {
         &mut self,
         raw: Vec<RawQualifier>,
         scope: Option<Scope>,
-        element: &str,
+        element: What<'_>,
     ) -> PResult<Option<Vec<Qualifier>>> {
         let mut out: Vec<Qualifier> = Vec::with_capacity(raw.len());
         let mut ok = true;
@@ -804,8 +854,8 @@ impl<'a> Parser<'_, '_, 'a> {
                     continue;
                 }
                 Some((lit, span)) => {
-                    let what = format!("qualifier {}", q.name);
-                    match self.convert(lit, span, decl.ty, decl.array, &what)? {
+                    let what = What::Qualifier(&q.name);
+                    match self.convert(lit, span, decl.ty, decl.array, what)? {
                         Some(v) => v,
                         None => {
                             ok = false;
@@ -853,8 +903,8 @@ impl<'a> Parser<'_, '_, 'a> {
         let mut ok = true;
         if self.eat(Tok::Equals)? {
             let (lit, span) = self.value("as the qualifier's default value")?;
-            let what = format!("default of qualifier {name}");
-            match self.convert(lit, span, ty, array, &what)? {
+            let what = What::QualifierDefault(&name);
+            match self.convert(lit, span, ty, array, what)? {
                 Some(v) => default = v,
                 None => ok = false,
             }
@@ -1052,7 +1102,7 @@ impl<'a> Parser<'_, '_, 'a> {
         span: Span,
         ty: CimType,
         array: ArrayKind,
-        what: &str,
+        what: What<'_>,
     ) -> PResult<Option<Option<Value>>> {
         let r = match (lit, array) {
             (Lit::Null, _) => Ok(None),
@@ -1110,7 +1160,7 @@ impl<'a> Parser<'_, '_, 'a> {
         lit: Lit,
         span: Span,
         ty: CimType,
-        what: &str,
+        what: What<'_>,
     ) -> Result<Value, (Span, String)> {
         let mismatch = |lit: &Lit| {
             Err((
@@ -1220,8 +1270,8 @@ impl<'a> Parser<'_, '_, 'a> {
         } else {
             Scope::CLASS
         };
-        let element = format!("class {name}");
-        let qualifiers = self.check_qualifiers(raw_quals, Some(scope), &element)?;
+        let element = What::Class(&name);
+        let qualifiers = self.check_qualifiers(raw_quals, Some(scope), element)?;
         let mut class = Class::new(name.clone(), superclass.as_ref().map(|(n, _)| n.clone()));
         match qualifiers {
             Some(q) => class.qualifiers = q,
@@ -1305,10 +1355,7 @@ impl<'a> Parser<'_, '_, 'a> {
             }
             None => {
                 let (ref_class, _) = self.ident("a data type", "")?;
-                self.expect_kw(
-                    "REF",
-                    &format!("after class name {ref_class} (or an unknown data type)"),
-                )?;
+                self.expect_ref(&ref_class)?;
                 ok &= self.check_ref_class(class, &ref_class, type_span)?;
                 TypeDecl::reference(ref_class)
             }
@@ -1331,8 +1378,8 @@ impl<'a> Parser<'_, '_, 'a> {
         let mut default = None;
         if self.eat(Tok::Equals)? {
             let (lit, span) = self.value("as the property's default value")?;
-            let what = format!("property {name}");
-            match self.convert(lit, span, ty.base, ty.array, &what)? {
+            let what = What::Property(&name);
+            match self.convert(lit, span, ty.base, ty.array, what)? {
                 Some(v) => default = v,
                 None => ok = false,
             }
@@ -1343,7 +1390,7 @@ impl<'a> Parser<'_, '_, 'a> {
         } else {
             Scope::PROPERTY
         };
-        let quals = self.check_qualifiers(raw, Some(scope), &format!("property {name}"))?;
+        let quals = self.check_qualifiers(raw, Some(scope), What::Property(&name))?;
         let Some(quals) = quals else {
             return Ok(false);
         };
@@ -1383,10 +1430,7 @@ impl<'a> Parser<'_, '_, 'a> {
                     }
                     None => {
                         let (ref_class, _) = self.ident("a data type", "")?;
-                        self.expect_kw(
-                            "REF",
-                            &format!("after class name {ref_class} (or an unknown data type)"),
-                        )?;
+                        self.expect_ref(&ref_class)?;
                         ok &= self.check_ref_class(class, &ref_class, type_span)?;
                         TypeDecl::reference(ref_class)
                     }
@@ -1407,7 +1451,7 @@ impl<'a> Parser<'_, '_, 'a> {
                     ok = false;
                 }
                 let scope = Some(Scope::PARAMETER);
-                match self.check_qualifiers(praw, scope, &format!("parameter {pname}"))? {
+                match self.check_qualifiers(praw, scope, What::Parameter(&pname))? {
                     Some(qualifiers) => {
                         if parameters.iter().any(|p: &ParameterDecl| p.name == pname) {
                             self.report(
@@ -1434,7 +1478,7 @@ impl<'a> Parser<'_, '_, 'a> {
         }
         self.expect(Tok::Semi, "after method declaration")?;
         let Some(qualifiers) =
-            self.check_qualifiers(raw, Some(Scope::METHOD), &format!("method {name}"))?
+            self.check_qualifiers(raw, Some(Scope::METHOD), What::Method(&name))?
         else {
             return Ok(false);
         };
@@ -1474,7 +1518,7 @@ impl<'a> Parser<'_, '_, 'a> {
             ok = false;
         }
         ok &= self
-            .check_qualifiers(raw_quals, None, &format!("instance of {class_name}"))?
+            .check_qualifiers(raw_quals, None, What::Instance(&class_name))?
             .is_some();
         let mut inst = class.as_deref().map(Instance::of_class);
         let mut set: Vec<Name> = Vec::new();
@@ -1489,7 +1533,7 @@ impl<'a> Parser<'_, '_, 'a> {
             let (lit, vspan) = self.value("as a property value")?;
             self.expect(Tok::Semi, "after property value")?;
             ok &= self
-                .check_qualifiers(raw, None, &format!("property {pname}"))?
+                .check_qualifiers(raw, None, What::Property(&pname))?
                 .is_some();
             let Some(class) = class.as_deref() else {
                 continue;
@@ -1513,9 +1557,9 @@ impl<'a> Parser<'_, '_, 'a> {
                 continue;
             }
             set.push(pname.clone());
-            let what = format!("property {pname}");
+            let what = What::Property(&pname);
             let ty = prop.ty.clone();
-            match self.convert(lit, vspan, ty.base, ty.array, &what)? {
+            match self.convert(lit, vspan, ty.base, ty.array, what)? {
                 Some(v) => {
                     if let Some(i) = inst.as_mut() {
                         let _ = i.set(pname.as_str(), v);
