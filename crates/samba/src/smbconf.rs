@@ -174,6 +174,10 @@ impl Document {
                 message: message.to_string(),
             };
             let t = logical.trim();
+            // A continuation can start a comment or an empty line after all.
+            if t.is_empty() || t.starts_with('#') || t.starts_with(';') {
+                continue;
+            }
             let kind = if let Some(rest) = t.strip_prefix('[') {
                 let Some((name, after)) = rest.split_once(']') else {
                     return Err(err("section header without ']'"));
