@@ -18,6 +18,7 @@ CI (CI=true), so that a CI run can never pass without exercising the real thing.
 from __future__ import annotations
 
 import sys
+import shutil
 from pathlib import Path
 
 import pytest
@@ -27,9 +28,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import harness  # noqa: E402
 
 
-def require(component: str, programs=(), modules=()) -> None:
+def require(component: str, programs=(), modules=(), paths=()) -> None:
     """Skips (developer machine) or fails (CI) when `component` cannot run here."""
     problems = [f"program {p!r} not found" for p in harness.missing_programs(programs)]
+    problems += [f"{p} does not exist" for p in paths if not Path(p).exists()]
     for mod in modules:
         try:
             __import__(mod)
@@ -115,9 +117,7 @@ def ssh_server():
 
 @pytest.fixture
 def sshfs_mount(ssh_server, tmp_path):
-    require("sshfs", programs=("sshfs", "fusermount3"))
-    if not Path("/dev/fuse").exists():
-        require("sshfs", programs=("/dev/fuse",))
+    require("sshfs", programs=("sshfs", "fusermount3"), paths=("/dev/fuse",))
     made: list[harness.SshfsMount] = []
     remote_root = harness._make_base_dir("ow-remote-")
 
@@ -136,8 +136,6 @@ def sshfs_mount(ssh_server, tmp_path):
             m.unmount()
         except harness.HarnessError as e:
             errors.append(str(e))
-    import shutil
-
     shutil.rmtree(remote_root, ignore_errors=True)
     if errors:
         pytest.fail("; ".join(errors))

@@ -39,7 +39,7 @@ def in_ci() -> bool:
 
 
 def missing_programs(programs: Iterable[str]) -> list[str]:
-    return [p for p in programs if shutil.which(p) is None and not Path(p).is_file()]
+    return [p for p in programs if shutil.which(p) is None]
 
 
 def free_port() -> int:

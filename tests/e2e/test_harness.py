@@ -168,3 +168,15 @@ def test_running_as_root():
         if harness.in_ci():
             pytest.fail(msg)
         pytest.skip(msg)
+
+
+def test_missing_component_fails_under_ci_and_skips_otherwise(monkeypatch):
+    from conftest import require
+
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="no-such-program-xyz"):
+        require("thing", programs=("no-such-program-xyz",))
+    monkeypatch.setenv("CI", "")
+    with pytest.raises(pytest.skip.Exception):
+        require("thing", paths=("/no/such/path",))
+    require("python", programs=("python3",), modules=("json",), paths=("/",))
