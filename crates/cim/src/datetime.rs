@@ -135,8 +135,8 @@ fn validate(t: &[u8; LEN]) -> Result<(), Error> {
     }
     // Microseconds may be starred digit by digit, from the right.
     let mut micro_starred = starred;
-    for i in MICROS.start..MICROS.start + MICROS.len {
-        match t[i] {
+    for (i, &b) in t.iter().enumerate().skip(MICROS.start).take(MICROS.len) {
+        match b {
             b'*' => micro_starred = true,
             b'0'..=b'9' if !micro_starred => {}
             b'0'..=b'9' => {
@@ -152,10 +152,7 @@ fn validate(t: &[u8; LEN]) -> Result<(), Error> {
         if let Some(i) = t[OFFSET.start..].iter().position(|&b| b != b'0') {
             return Err(err(OFFSET.start + i, "an interval ends in ':000'"));
         }
-    } else if let Some(i) = t[OFFSET.start..]
-        .iter()
-        .position(|b| !b.is_ascii_digit())
-    {
+    } else if let Some(i) = t[OFFSET.start..].iter().position(|b| !b.is_ascii_digit()) {
         return Err(err(
             OFFSET.start + i,
             "expected a digit: the UTC offset is three digits of minutes, never '*'",
@@ -178,7 +175,11 @@ fn validate(t: &[u8; LEN]) -> Result<(), Error> {
             }
         }
     }
-    for (f, max, what) in [(HOUR, 23, "hours"), (MINUTE, 59, "minutes"), (SECOND, 59, "seconds")] {
+    for (f, max, what) in [
+        (HOUR, 23, "hours"),
+        (MINUTE, 59, "minutes"),
+        (SECOND, 59, "seconds"),
+    ] {
         if let Some(v) = dt.field(f) {
             if v > max {
                 return Err(err(f.start, format!("{what} must be 00-{max}")));
@@ -479,7 +480,11 @@ impl CimDateTime {
         self.text[f.start..f.start + f.len]
             .iter()
             .fold(0u32, |acc, &b| {
-                let d = if b.is_ascii_digit() { b - b'0' } else { fill - b'0' };
+                let d = if b.is_ascii_digit() {
+                    b - b'0'
+                } else {
+                    fill - b'0'
+                };
                 acc * 10 + d as u32
             })
     }
@@ -491,7 +496,9 @@ impl CimDateTime {
         let micros_hi = self.filled(MICROS, b'9') as i128;
         let clock = |h: Option<u32>, m: Option<u32>, s: Option<u32>, hi: bool| -> i128 {
             let (dh, dm, ds) = if hi { (23, 59, 59) } else { (0, 0, 0) };
-            (h.unwrap_or(dh) as i128 * 3600 + m.unwrap_or(dm) as i128 * 60 + s.unwrap_or(ds) as i128)
+            (h.unwrap_or(dh) as i128 * 3600
+                + m.unwrap_or(dm) as i128 * 60
+                + s.unwrap_or(ds) as i128)
                 * MICROS_PER_SEC
         };
         let (h, mi, s) = (self.field(HOUR), self.field(MINUTE), self.field(SECOND));

@@ -21,8 +21,10 @@ use std::str::FromStr;
 /// The longest path text accepted, in bytes.
 pub const MAX_PATH_LEN: usize = 64 * 1024;
 /// How deep paths may nest as key values of paths (a reference to an
-/// association whose key is a reference ...).
-pub const MAX_REFERENCE_DEPTH: usize = 16;
+/// association whose key is a reference ...). Each level doubles the escaping
+/// backslashes, so [`MAX_PATH_LEN`] alone would stop at about 15 levels; real
+/// associations nest two or three deep.
+pub const MAX_REFERENCE_DEPTH: usize = 8;
 
 /// A path to a class or an instance.
 #[derive(Clone, Debug)]
@@ -271,7 +273,9 @@ fn write_key_value(out: &mut impl fmt::Write, v: &Value, form: Form) -> fmt::Res
             },
         ),
         Value::Boolean(b) => out.write_str(if *b { "TRUE" } else { "FALSE" }),
-        Value::Char16(_) | Value::DateTime(_) | Value::Array(_) => write_quoted(out, &v.to_string()),
+        Value::Char16(_) | Value::DateTime(_) | Value::Array(_) => {
+            write_quoted(out, &v.to_string())
+        }
         number => write!(out, "{number}"),
     }
 }
@@ -429,7 +433,10 @@ impl<'a> Parser<'a> {
             if !self.eat(is_sep) {
                 return Err(perr(
                     self.pos,
-                    format!("expected '\\' or '/' after the host, {}", self.describe_next()),
+                    format!(
+                        "expected '\\' or '/' after the host, {}",
+                        self.describe_next()
+                    ),
                 ));
             }
             namespace = self.namespace()?;
@@ -453,14 +460,19 @@ impl<'a> Parser<'a> {
         let start = self.pos;
         if self.eat(|c| c == '[') {
             let inner = self.pos;
-            while self.eat(|c| c.is_ascii_hexdigit() || matches!(c, ':' | '.' | '%') || c.is_ascii_alphanumeric()) {}
+            while self.eat(|c| {
+                c.is_ascii_hexdigit() || matches!(c, ':' | '.' | '%') || c.is_ascii_alphanumeric()
+            }) {}
             if self.pos == inner {
                 return Err(perr(self.pos, "expected an IPv6 address after '['"));
             }
             if !self.eat(|c| c == ']') {
                 return Err(perr(
                     self.pos,
-                    format!("expected ']' after the IPv6 address, {}", self.describe_next()),
+                    format!(
+                        "expected ']' after the IPv6 address, {}",
+                        self.describe_next()
+                    ),
                 ));
             }
         } else {
@@ -773,15 +785,16 @@ fn real_canon(v: f64) -> Canon<'static> {
     }
 }
 
-fn canon(v: &Value, depth: usize) -> Canon<'_> {
-    let deep = depth >= MAX_REFERENCE_DEPTH;
+/// Recursion through comparisons is bounded by the values themselves: a
+/// string is only ever compared as a path when it parses, and parsing bounds
+/// how deep its nested paths go.
+fn canon(v: &Value) -> Canon<'_> {
     match v {
-        Value::String(s) if !deep && could_be_full_path(s) => match ObjectPath::parse(s) {
+        Value::String(s) if could_be_full_path(s) => match ObjectPath::parse(s) {
             Ok(p) => path_canon(Cow::Owned(p)),
             Err(_) => Canon::Text(Cow::Borrowed(s)),
         },
         Value::String(s) => Canon::Text(Cow::Borrowed(s)),
-        Value::Reference(p) if deep => Canon::Text(Cow::Owned(p.to_string())),
         Value::Reference(p) => path_canon(Cow::Borrowed(p)),
         Value::Char16(c) => Canon::Text(Cow::Owned(c.to_string())),
         Value::DateTime(d) => Canon::Text(Cow::Owned(d.to_string())),
@@ -799,22 +812,22 @@ fn lower_chars(s: &str) -> impl Iterator<Item = char> + '_ {
     s.chars().flat_map(char::to_lowercase)
 }
 
-fn value_eq(a: &Value, b: &Value, depth: usize) -> bool {
-    match (canon(a, depth), canon(b, depth)) {
+fn value_eq(a: &Value, b: &Value) -> bool {
+    match (canon(a), canon(b)) {
         (Canon::Text(x), Canon::Text(y)) => lower_chars(&x).eq(lower_chars(&y)),
-        (Canon::Path(x), Canon::Path(y)) => path_eq(&x, &y, depth + 1),
+        (Canon::Path(x), Canon::Path(y)) => path_eq(&x, &y),
         (Canon::Int(x), Canon::Int(y)) => x == y,
         (Canon::Real(x), Canon::Real(y)) => x == y,
         (Canon::Bool(x), Canon::Bool(y)) => x == y,
         (Canon::Array(x), Canon::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(u, v)| value_eq(u, v, depth + 1))
+            x.len() == y.len() && x.iter().zip(y).all(|(u, v)| value_eq(u, v))
         }
         _ => false,
     }
 }
 
-fn value_hash<H: Hasher>(v: &Value, state: &mut H, depth: usize) {
-    match canon(v, depth) {
+fn value_hash<H: Hasher>(v: &Value, state: &mut H) {
+    match canon(v) {
         Canon::Text(s) => {
             state.write_u8(1);
             for c in lower_chars(&s) {
@@ -824,7 +837,7 @@ fn value_hash<H: Hasher>(v: &Value, state: &mut H, depth: usize) {
         }
         Canon::Path(p) => {
             state.write_u8(2);
-            path_hash(&p, state, depth + 1);
+            path_hash(&p, state);
         }
         Canon::Int(i) => {
             state.write_u8(3);
@@ -842,14 +855,14 @@ fn value_hash<H: Hasher>(v: &Value, state: &mut H, depth: usize) {
             state.write_u8(6);
             state.write_usize(items.len());
             for item in items {
-                value_hash(item, state, depth + 1);
+                value_hash(item, state);
             }
         }
     }
 }
 
 fn namespace_is_empty(ns: &Option<String>) -> bool {
-    ns.as_deref().map_or(true, |s| s.chars().all(is_sep))
+    ns.as_deref().unwrap_or("").chars().all(is_sep)
 }
 
 /// The namespace as compared: lower case, `/` separators, no outer separators.
@@ -858,7 +871,13 @@ fn namespace_bytes(ns: &Option<String>) -> impl Iterator<Item = u8> + '_ {
         .unwrap_or("")
         .trim_matches(is_sep)
         .bytes()
-        .map(|b| if b == b'\\' { b'/' } else { b.to_ascii_lowercase() })
+        .map(|b| {
+            if b == b'\\' {
+                b'/'
+            } else {
+                b.to_ascii_lowercase()
+            }
+        })
 }
 
 fn host_eq(a: &Option<String>, b: &Option<String>) -> bool {
@@ -889,20 +908,20 @@ fn keys_kind(keys: &Keys) -> KeysKind<'_> {
     }
 }
 
-fn keys_eq(a: &Keys, b: &Keys, depth: usize) -> bool {
+fn keys_eq(a: &Keys, b: &Keys) -> bool {
     match (keys_kind(a), keys_kind(b)) {
         (KeysKind::Class, KeysKind::Class) | (KeysKind::Singleton, KeysKind::Singleton) => true,
         (KeysKind::Bindings(x), KeysKind::Bindings(y)) => {
             x.len() == y.len()
                 && x.iter()
                     .zip(&y)
-                    .all(|(u, v)| u.name == v.name && value_eq(&u.value, &v.value, depth))
+                    .all(|(u, v)| u.name == v.name && value_eq(&u.value, &v.value))
         }
         _ => false,
     }
 }
 
-fn keys_hash<H: Hasher>(keys: &Keys, state: &mut H, depth: usize) {
+fn keys_hash<H: Hasher>(keys: &Keys, state: &mut H) {
     match keys_kind(keys) {
         KeysKind::Class => state.write_u8(0),
         KeysKind::Singleton => state.write_u8(1),
@@ -911,20 +930,20 @@ fn keys_hash<H: Hasher>(keys: &Keys, state: &mut H, depth: usize) {
             state.write_usize(b.len());
             for k in b {
                 k.name.hash(state);
-                value_hash(&k.value, state, depth);
+                value_hash(&k.value, state);
             }
         }
     }
 }
 
-fn path_eq(a: &ObjectPath, b: &ObjectPath, depth: usize) -> bool {
+fn path_eq(a: &ObjectPath, b: &ObjectPath) -> bool {
     a.class == b.class
         && host_eq(&a.host, &b.host)
         && namespace_bytes(&a.namespace).eq(namespace_bytes(&b.namespace))
-        && keys_eq(&a.keys, &b.keys, depth)
+        && keys_eq(&a.keys, &b.keys)
 }
 
-fn path_hash<H: Hasher>(p: &ObjectPath, state: &mut H, depth: usize) {
+fn path_hash<H: Hasher>(p: &ObjectPath, state: &mut H) {
     p.class.hash(state);
     match &p.host {
         None => state.write_u8(0),
@@ -940,43 +959,43 @@ fn path_hash<H: Hasher>(p: &ObjectPath, state: &mut H, depth: usize) {
         state.write_u8(b);
     }
     state.write_u8(0xff);
-    keys_hash(&p.keys, state, depth);
+    keys_hash(&p.keys, state);
 }
 
 impl PartialEq for ObjectPath {
     fn eq(&self, other: &Self) -> bool {
-        path_eq(self, other, 0)
+        path_eq(self, other)
     }
 }
 impl Eq for ObjectPath {}
 impl Hash for ObjectPath {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        path_hash(self, state, 0);
+        path_hash(self, state);
     }
 }
 
 impl PartialEq for Keys {
     fn eq(&self, other: &Self) -> bool {
-        keys_eq(self, other, 0)
+        keys_eq(self, other)
     }
 }
 impl Eq for Keys {}
 impl Hash for Keys {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        keys_hash(self, state, 0);
+        keys_hash(self, state);
     }
 }
 
 impl PartialEq for KeyBinding {
     fn eq(&self, other: &Self) -> bool {
-        self.name == other.name && value_eq(&self.value, &other.value, 0)
+        self.name == other.name && value_eq(&self.value, &other.value)
     }
 }
 impl Eq for KeyBinding {}
 impl Hash for KeyBinding {
     fn hash<H: Hasher>(&self, state: &mut H) {
         self.name.hash(state);
-        value_hash(&self.value, state, 0);
+        value_hash(&self.value, state);
     }
 }
 
@@ -990,7 +1009,10 @@ mod tests {
         let b = ObjectPath::parse(r#"//h/ROOT/cimv2:win32_share.name="PUBLIC""#).unwrap();
         assert_eq!(a, b);
         assert_eq!(a.namespace.as_deref(), Some("root/cimv2"));
-        assert_eq!(a.to_uri_string(), r#"//H/root/cimv2:Win32_Share.Name="public""#);
+        assert_eq!(
+            a.to_uri_string(),
+            r#"//H/root/cimv2:Win32_Share.Name="public""#
+        );
     }
 
     #[test]
