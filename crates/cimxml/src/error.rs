@@ -207,7 +207,11 @@ impl fmt::Display for DecodeError {
                 f.write_str("multiple requests (MULTIREQ) are not supported")
             }
             DecodeError::HeaderMismatch(m) => write!(f, "HTTP header mismatch: {m}"),
-            DecodeError::Cim(e) => write!(f, "{} in {}: {}", e.error.status, e.method_name, e.error.description),
+            DecodeError::Cim(e) => write!(
+                f,
+                "{} in {}: {}",
+                e.error.status, e.method_name, e.error.description
+            ),
         }
     }
 }

@@ -129,7 +129,10 @@ fn parse_integer(t: &str) -> Option<i128> {
     if digits.len() > 40 || digits.is_empty() {
         return None;
     }
-    let v = if let Some(hex) = digits.strip_prefix("0x").or_else(|| digits.strip_prefix("0X")) {
+    let v = if let Some(hex) = digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
         if hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
             return None;
         }
@@ -251,22 +254,30 @@ fn read_namespacepath(el: &Element) -> R<(String, String)> {
     Ok((host, read_localnamespacepath(lns)?))
 }
 
-fn only_child<'a>(el: &'a Element) -> R<&'a Element> {
+fn only_child(el: &Element) -> R<&Element> {
     match el.children.as_slice() {
         [c] => Ok(c),
         _ => invalid(
             el,
-            format!("<{}> must hold exactly one element, holds {}", el.name, el.children.len()),
+            format!(
+                "<{}> must hold exactly one element, holds {}",
+                el.name,
+                el.children.len()
+            ),
         ),
     }
 }
 
-fn two_children<'a>(el: &'a Element) -> R<(&'a Element, &'a Element)> {
+fn two_children(el: &Element) -> R<(&Element, &Element)> {
     match el.children.as_slice() {
         [a, b] => Ok((a, b)),
         _ => invalid(
             el,
-            format!("<{}> must hold two elements, holds {}", el.name, el.children.len()),
+            format!(
+                "<{}> must hold two elements, holds {}",
+                el.name,
+                el.children.len()
+            ),
         ),
     }
 }
@@ -615,17 +626,32 @@ mod tests {
 
     #[test]
     fn parses_values_of_every_type() {
-        assert_eq!(parse_value(" TRUE ", CimType::Boolean), Ok(Value::Boolean(true)));
-        assert_eq!(parse_value("false", CimType::Boolean), Ok(Value::Boolean(false)));
+        assert_eq!(
+            parse_value(" TRUE ", CimType::Boolean),
+            Ok(Value::Boolean(true))
+        );
+        assert_eq!(
+            parse_value("false", CimType::Boolean),
+            Ok(Value::Boolean(false))
+        );
         assert_eq!(parse_value("-12", CimType::SInt8), Ok(Value::SInt8(-12)));
         assert_eq!(parse_value("0x1F", CimType::UInt16), Ok(Value::UInt16(31)));
         assert!(parse_value("256", CimType::UInt8).is_err());
         assert!(parse_value("-1", CimType::UInt32).is_err());
         assert!(parse_value("1.5", CimType::UInt32).is_err());
-        assert_eq!(parse_value("1.5e3", CimType::Real64), Ok(Value::Real64(1500.0)));
-        assert_eq!(parse_value("-INF", CimType::Real32), Ok(Value::Real32(f32::NEG_INFINITY)));
+        assert_eq!(
+            parse_value("1.5e3", CimType::Real64),
+            Ok(Value::Real64(1500.0))
+        );
+        assert_eq!(
+            parse_value("-INF", CimType::Real32),
+            Ok(Value::Real32(f32::NEG_INFINITY))
+        );
         assert!(parse_value("inf", CimType::Real64).is_err());
-        assert_eq!(parse_value(" a b ", CimType::String), Ok(Value::String(" a b ".into())));
+        assert_eq!(
+            parse_value(" a b ", CimType::String),
+            Ok(Value::String(" a b ".into()))
+        );
         assert_eq!(parse_value("x", CimType::Char16), Ok(Value::Char16('x')));
         assert!(parse_value("xy", CimType::Char16).is_err());
         assert!(parse_value("20231231235959.000000+000", CimType::DateTime).is_ok());

@@ -159,7 +159,9 @@ pub(crate) fn read_envelope(root: &Element) -> Result<(String, String, &Element)
         }
     };
     let id = read::req_attr(msg, "ID").map_err(not_valid)?.to_owned();
-    let pv = read::req_attr(msg, "PROTOCOLVERSION").map_err(not_valid)?.to_owned();
+    let pv = read::req_attr(msg, "PROTOCOLVERSION")
+        .map_err(not_valid)?
+        .to_owned();
     if !(pv == "1" || pv.starts_with("1.")) {
         return Err(DecodeError::UnsupportedProtocolVersion(pv));
     }
@@ -519,9 +521,9 @@ fn decode_intrinsic(method: &str, mut p: Params<'_>) -> Result<Operation, CimErr
             options: p.open_options()?,
         },
         "OpenQueryInstances" => Operation::OpenQueryInstances {
-            filter: p
-                .filter()?
-                .ok_or_else(|| invalid_param("missing parameters FilterQueryLanguage and FilterQuery"))?,
+            filter: p.filter()?.ok_or_else(|| {
+                invalid_param("missing parameters FilterQueryLanguage and FilterQuery")
+            })?,
             return_query_result_class: p.boolean("ReturnQueryResultClass", false)?,
             options: p.open_options()?,
         },
@@ -1058,7 +1060,9 @@ pub fn check_headers(
         return mismatch("missing CIMMethod header".into());
     };
     let Some(method) = percent_decode(method.trim()) else {
-        return mismatch(format!("CIMMethod {method:?} is not valid percent-encoding"));
+        return mismatch(format!(
+            "CIMMethod {method:?} is not valid percent-encoding"
+        ));
     };
     if !method.eq_ignore_ascii_case(req.method_name()) {
         return mismatch(format!(
@@ -1070,7 +1074,9 @@ pub fn check_headers(
         return mismatch("missing CIMObject header".into());
     };
     let Some(object) = percent_decode(object.trim()) else {
-        return mismatch(format!("CIMObject {object:?} is not valid percent-encoding"));
+        return mismatch(format!(
+            "CIMObject {object:?} is not valid percent-encoding"
+        ));
     };
     let (ns, rest) = match object.split_once(':') {
         Some((ns, rest)) if !req.operation.is_intrinsic() => (ns, Some(rest)),
@@ -1100,8 +1106,14 @@ mod tests {
 
     #[test]
     fn percent_decoding() {
-        assert_eq!(percent_decode("root%2Fcimv2").as_deref(), Some("root/cimv2"));
-        assert_eq!(percent_decode("root%2fcimv2").as_deref(), Some("root/cimv2"));
+        assert_eq!(
+            percent_decode("root%2Fcimv2").as_deref(),
+            Some("root/cimv2")
+        );
+        assert_eq!(
+            percent_decode("root%2fcimv2").as_deref(),
+            Some("root/cimv2")
+        );
         assert_eq!(percent_decode("a%2"), None);
         assert_eq!(percent_decode("a%zz"), None);
         assert_eq!(percent_decode("%C3%A9").as_deref(), Some("é"));

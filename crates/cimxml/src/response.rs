@@ -136,7 +136,9 @@ fn read_outcome(call: &Element) -> read::R<Result<Reply, CimError>> {
                     };
                 } else {
                     let ty = type_of(c)?;
-                    reply.out_params.push((Name::new(name), read_param_value(c, ty)?));
+                    reply
+                        .out_params
+                        .push((Name::new(name), read_param_value(c, ty)?));
                 }
             }
             other => return read::invalid(c, format!("<{other}> inside <{}>", call.name)),
@@ -165,7 +167,9 @@ fn read_param_value(el: &Element, ty: Option<CimType>) -> read::R<Option<Value>>
             "VALUE.ARRAY" => Some(read::read_value_array(v, ty)?),
             "VALUE.REFERENCE" => Some(Value::Reference(Box::new(read::read_value_reference(v)?))),
             "VALUE.REFARRAY" => Some(read::read_value_refarray(v)?),
-            "CLASSNAME" | "INSTANCENAME" => Some(Value::Reference(Box::new(read::read_path_any(v)?))),
+            "CLASSNAME" | "INSTANCENAME" => {
+                Some(Value::Reference(Box::new(read::read_path_any(v)?)))
+            }
             other => return read::invalid(v, format!("<{other}> values are not supported")),
         }),
         _ => read::invalid(el, format!("<{}> holds more than one value", el.name)),

@@ -82,7 +82,8 @@ pub(crate) fn parse(body: &[u8], limits: &Limits) -> Result<Element, DecodeError
                 seen_decl = true;
                 if let Some(enc) = d.encoding() {
                     let enc = enc.map_err(|e| err(before, e.to_string()))?;
-                    let ok = enc.eq_ignore_ascii_case(b"utf-8") || enc.eq_ignore_ascii_case(b"utf8");
+                    let ok =
+                        enc.eq_ignore_ascii_case(b"utf-8") || enc.eq_ignore_ascii_case(b"utf8");
                     if !ok {
                         return Err(err(
                             before,
@@ -138,7 +139,10 @@ pub(crate) fn parse(body: &[u8], limits: &Limits) -> Result<Element, DecodeError
                         push_text(el, &text, before, limits, body, base)?;
                     }
                     None => {
-                        if !raw.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n')) {
+                        if !raw
+                            .iter()
+                            .all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+                        {
                             return Err(err(before, "text outside the root element".into()));
                         }
                     }
@@ -156,7 +160,10 @@ pub(crate) fn parse(body: &[u8], limits: &Limits) -> Result<Element, DecodeError
             Event::Eof => {
                 if !stack.is_empty() {
                     let open = stack.last().map(|e| e.name.clone()).unwrap_or_default();
-                    return Err(err(input.len(), format!("unexpected end of document inside <{open}>")));
+                    return Err(err(
+                        input.len(),
+                        format!("unexpected end of document inside <{open}>"),
+                    ));
                 }
                 return root.ok_or_else(|| err(input.len(), "no root element".into()));
             }
@@ -240,7 +247,8 @@ fn element(
                 limit: limits.max_attribute_len,
             });
         }
-        let value = unescape_attr(&a.value).map_err(|m| err(offset, format!("attribute {key}: {m}")))?;
+        let value =
+            unescape_attr(&a.value).map_err(|m| err(offset, format!("attribute {key}: {m}")))?;
         if value.len() > limits.max_attribute_len {
             return Err(DecodeError::LimitExceeded {
                 offset,
@@ -300,7 +308,9 @@ fn unescape(raw: &str) -> Result<String, String> {
             "quot" => out.push('"'),
             _ => {
                 let code = if let Some(hex) = ent.strip_prefix("#x") {
-                    u32::from_str_radix(hex, 16).ok().filter(|_| !hex.starts_with('+'))
+                    u32::from_str_radix(hex, 16)
+                        .ok()
+                        .filter(|_| !hex.starts_with('+'))
                 } else if let Some(dec) = ent.strip_prefix('#') {
                     dec.parse::<u32>().ok().filter(|_| !dec.starts_with('+'))
                 } else {
@@ -390,7 +400,10 @@ mod tests {
         let deep = "<a>".repeat(100) + &"</a>".repeat(100);
         assert!(matches!(
             p(&deep),
-            Err(DecodeError::LimitExceeded { what: "element depth", .. })
+            Err(DecodeError::LimitExceeded {
+                what: "element depth",
+                ..
+            })
         ));
         let many = format!("<a>{}</a>", "<b/>".repeat(30));
         let limits = Limits {
@@ -399,7 +412,10 @@ mod tests {
         };
         assert!(matches!(
             parse(many.as_bytes(), &limits),
-            Err(DecodeError::LimitExceeded { what: "element count", .. })
+            Err(DecodeError::LimitExceeded {
+                what: "element count",
+                ..
+            })
         ));
     }
 

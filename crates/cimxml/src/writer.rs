@@ -186,7 +186,12 @@ fn host_of(path: &ObjectPath, default_host: &str) -> String {
 }
 
 /// INSTANCEPATH (host and namespace from the path, else the defaults given).
-pub fn write_instancepath(out: &mut String, path: &ObjectPath, default_host: &str, default_ns: &str) {
+pub fn write_instancepath(
+    out: &mut String,
+    path: &ObjectPath,
+    default_host: &str,
+    default_ns: &str,
+) {
     out.push_str("<INSTANCEPATH>");
     let ns = path.namespace.as_deref().unwrap_or(default_ns);
     write_namespacepath(out, &host_of(path, default_host), ns);
@@ -421,10 +426,14 @@ fn write_parameter(out: &mut String, p: &ParameterDecl, opts: &ClassOptions<'_>)
         attr(out, "ARRAYSIZE", &n.to_string());
     }
     out.push('>');
-    write_qualifiers(out, &p.qualifiers, &ClassOptions {
-        local_only: false,
-        ..*opts
-    });
+    write_qualifiers(
+        out,
+        &p.qualifiers,
+        &ClassOptions {
+            local_only: false,
+            ..*opts
+        },
+    );
     out.push_str("</");
     out.push_str(elem);
     out.push('>');
@@ -481,7 +490,11 @@ pub fn write_qualifier_decl(out: &mut String, d: &QualifierDecl) {
     out.push_str("<QUALIFIER.DECLARATION");
     attr(out, "NAME", d.name.as_str());
     attr(out, "TYPE", type_keyword(d.ty));
-    attr(out, "ISARRAY", if d.array.is_array() { "true" } else { "false" });
+    attr(
+        out,
+        "ISARRAY",
+        if d.array.is_array() { "true" } else { "false" },
+    );
     if let ArrayKind::Fixed(n) = d.array {
         attr(out, "ARRAYSIZE", &n.to_string());
     }
@@ -526,9 +539,18 @@ const MESSAGE_END: &str = "</MESSAGE></CIM>\n";
 /// The whole 200 response carrying a CIM error:
 /// `<IMETHODRESPONSE NAME=..><ERROR CODE=.. DESCRIPTION=../></IMETHODRESPONSE>`
 /// (METHODRESPONSE when `intrinsic` is false).
-pub fn error_response(message_id: &str, method_name: &str, intrinsic: bool, err: &CimError) -> String {
+pub fn error_response(
+    message_id: &str,
+    method_name: &str,
+    intrinsic: bool,
+    err: &CimError,
+) -> String {
     let mut out = String::with_capacity(256 + err.description.len());
-    let elem = if intrinsic { "IMETHODRESPONSE" } else { "METHODRESPONSE" };
+    let elem = if intrinsic {
+        "IMETHODRESPONSE"
+    } else {
+        "METHODRESPONSE"
+    };
     write_message_start(&mut out, message_id);
     out.push_str("<SIMPLERSP><");
     out.push_str(elem);
@@ -688,7 +710,8 @@ impl ResponseWriter {
 
     /// Closes IRETURNVALUE and the message; returns what was not yet taken.
     pub fn end(mut self) -> String {
-        self.buf.push_str("</IRETURNVALUE></IMETHODRESPONSE></SIMPLERSP>");
+        self.buf
+            .push_str("</IRETURNVALUE></IMETHODRESPONSE></SIMPLERSP>");
         self.buf.push_str(MESSAGE_END);
         self.buf
     }
@@ -700,10 +723,13 @@ impl ResponseWriter {
     /// false). A `None` context is written as a NULL PARAMVALUE.
     pub fn end_pull(mut self, end_of_sequence: bool, enumeration_context: Option<&str>) -> String {
         self.buf.push_str("</IRETURNVALUE>");
-        self.buf.push_str("<PARAMVALUE NAME=\"EndOfSequence\" PARAMTYPE=\"boolean\"><VALUE>");
-        self.buf.push_str(if end_of_sequence { "TRUE" } else { "FALSE" });
+        self.buf
+            .push_str("<PARAMVALUE NAME=\"EndOfSequence\" PARAMTYPE=\"boolean\"><VALUE>");
+        self.buf
+            .push_str(if end_of_sequence { "TRUE" } else { "FALSE" });
         self.buf.push_str("</VALUE></PARAMVALUE>");
-        self.buf.push_str("<PARAMVALUE NAME=\"EnumerationContext\" PARAMTYPE=\"string\"");
+        self.buf
+            .push_str("<PARAMVALUE NAME=\"EnumerationContext\" PARAMTYPE=\"string\"");
         match enumeration_context {
             Some(c) => {
                 self.buf.push_str("><VALUE>");

@@ -4,8 +4,8 @@
 //! ai, ain, ri, rin and ec verbs), decoded, and checked against the
 //! CIMMethod/CIMObject headers they came with.
 
-use openwmi_cimxml::{check_headers, decode_request, Limits, Operation, Request};
 use openwmi_cim::{Keys, Name, Value};
+use openwmi_cimxml::{check_headers, decode_request, Limits, Operation, Request};
 use std::path::PathBuf;
 
 fn data_dir(client: &str) -> PathBuf {
@@ -37,8 +37,12 @@ fn decode_all(client: &str) -> Vec<(String, Request)> {
             let req = decode_request(&body, &Limits::request())
                 .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
             let headers = std::fs::read_to_string(p.with_extension("headers")).unwrap();
-            check_headers(header(&headers, "CIMMethod"), header(&headers, "CIMObject"), &req)
-                .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            check_headers(
+                header(&headers, "CIMMethod"),
+                header(&headers, "CIMObject"),
+                &req,
+            )
+            .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
             let stem = p.file_stem().unwrap().to_string_lossy().into_owned();
             (stem, req)
         })
@@ -122,7 +126,10 @@ fn pywbem_requests_decode() {
             property_list: Some(vec![]),
         }
     );
-    assert_eq!(find(&all, "10-EnumerateInstanceNames").namespace, "root/interop");
+    assert_eq!(
+        find(&all, "10-EnumerateInstanceNames").namespace,
+        "root/interop"
+    );
     assert_eq!(
         find(&all, "11-ExecQuery").operation,
         Operation::ExecQuery {
@@ -138,8 +145,14 @@ fn pywbem_requests_decode() {
             result_role,
             ..
         } => {
-            assert_eq!(assoc_class.as_ref().unwrap().as_str(), "Win32_ConnectionShare");
-            assert_eq!(result_class.as_ref().unwrap().as_str(), "Win32_ServerConnection");
+            assert_eq!(
+                assoc_class.as_ref().unwrap().as_str(),
+                "Win32_ConnectionShare"
+            );
+            assert_eq!(
+                result_class.as_ref().unwrap().as_str(),
+                "Win32_ServerConnection"
+            );
             assert_eq!(role.as_ref().unwrap().as_str(), "Antecedent");
             assert_eq!(result_role.as_ref().unwrap().as_str(), "Dependent");
         }
@@ -164,7 +177,9 @@ fn pywbem_requests_decode() {
         other => panic!("{other:?}"),
     }
     match &find(&all, "26-OpenQueryInstances").operation {
-        Operation::OpenQueryInstances { filter, options, .. } => {
+        Operation::OpenQueryInstances {
+            filter, options, ..
+        } => {
             assert_eq!(filter.query, "SELECT * FROM Win32_Share");
             assert_eq!(options.max_object_count, 100);
         }
@@ -206,7 +221,10 @@ fn wbemcli_requests_decode() {
     for (stem, req) in &all {
         assert_eq!(req.message_id, "4711", "{stem}");
         assert_eq!(req.namespace, "root/cimv2", "{stem}");
-        assert!(!matches!(req.operation, Operation::Unsupported(_)), "{stem}");
+        assert!(
+            !matches!(req.operation, Operation::Unsupported(_)),
+            "{stem}"
+        );
     }
     match &find(&all, "02-GetInstance").operation {
         Operation::GetInstance {
@@ -245,7 +263,11 @@ fn header_mismatches_are_refused() {
         (Some("GetInstance"), Some("root%2")),
     ] {
         let e = check_headers(m, o, &req).unwrap_err();
-        assert_eq!(e.http_cim_error_header(), Some("header-mismatch"), "{m:?} {o:?}");
+        assert_eq!(
+            e.http_cim_error_header(),
+            Some("header-mismatch"),
+            "{m:?} {o:?}"
+        );
         assert_eq!(e.http_status(), 400);
     }
     let body = std::fs::read(data_dir("pywbem").join("31-Create.xml")).unwrap();

@@ -53,17 +53,18 @@ fn fetch_dtd(dir: &Path) -> Result<PathBuf, String> {
     std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
     let tarball = dir.join("pywbem-1.9.1.tar.gz");
     if !tarball.is_file() {
-        run(Command::new("python3").args([
-            "-m",
-            "pip",
-            "download",
-            "--no-deps",
-            "--no-binary",
-            ":all:",
-            "pywbem==1.9.1",
-            "-d",
-        ])
-        .arg(dir))?;
+        run(Command::new("python3")
+            .args([
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--no-binary",
+                ":all:",
+                "pywbem==1.9.1",
+                "-d",
+            ])
+            .arg(dir))?;
     }
     let member = format!("pywbem-1.9.1/tests/dtd/{DTD_NAME}");
     run(Command::new("tar")
@@ -82,9 +83,8 @@ fn dtd() -> &'static Path {
         if let Err(e) = run(Command::new("xmllint").arg("--version")) {
             panic!("xmllint is required (Debian: apt-get install libxml2-utils): {e}");
         }
-        fetch_dtd(&work_dir()).unwrap_or_else(|e| {
-            panic!("cannot fetch {DTD_NAME} from the pywbem 1.9.1 sdist: {e}")
-        })
+        fetch_dtd(&work_dir())
+            .unwrap_or_else(|e| panic!("cannot fetch {DTD_NAME} from the pywbem 1.9.1 sdist: {e}"))
     })
 }
 
@@ -128,7 +128,11 @@ fn responses_are_valid() {
     validate("rsp-object-with-path", &w.end());
 
     let mut w = ResponseWriter::begin("1", "Associators");
-    w.class_with_path(&full_path(class_path("Win32_Share")), &class, &ClassOptions::default());
+    w.class_with_path(
+        &full_path(class_path("Win32_Share")),
+        &class,
+        &ClassOptions::default(),
+    );
     validate("rsp-class-with-path", &w.end());
 
     let mut w = ResponseWriter::begin("1", "AssociatorNames");
@@ -181,7 +185,12 @@ fn responses_are_valid() {
 
     validate(
         "rsp-error",
-        &error_response("1", "GetClass", true, &CimError::invalid_class("no \"x\" <here>\n")),
+        &error_response(
+            "1",
+            "GetClass",
+            true,
+            &CimError::invalid_class("no \"x\" <here>\n"),
+        ),
     );
     validate(
         "rsp-method-error",

@@ -103,9 +103,14 @@ fn unsupported_and_extrinsic_operations_decode() {
 
 #[test]
 fn billion_laughs_is_refused_at_once() {
-    let mut bomb = String::from("<?xml version=\"1.0\"?>\n<!DOCTYPE CIM [\n<!ENTITY lol \"lol\">\n");
+    let mut bomb =
+        String::from("<?xml version=\"1.0\"?>\n<!DOCTYPE CIM [\n<!ENTITY lol \"lol\">\n");
     for i in 1..10 {
-        let prev = if i == 1 { "lol".to_string() } else { format!("lol{}", i - 1) };
+        let prev = if i == 1 {
+            "lol".to_string()
+        } else {
+            format!("lol{}", i - 1)
+        };
         bomb.push_str(&format!(
             "<!ENTITY lol{i} \"{}\">\n",
             format!("&{prev};").repeat(10)
@@ -122,7 +127,10 @@ fn billion_laughs_is_refused_at_once() {
         header_of(&GOOD.replace("<CIM ", "<!DOCTYPE CIM SYSTEM \"cim.dtd\"><CIM ")),
         Some("request-not-well-formed")
     );
-    assert_eq!(header_of(&GOOD.replace("Win32_Share", "&lol9;")), Some("request-not-well-formed"));
+    assert_eq!(
+        header_of(&GOOD.replace("Win32_Share", "&lol9;")),
+        Some("request-not-well-formed")
+    );
     // External entities never get fetched: refused as DOCTYPE.
     let xxe = "<!DOCTYPE CIM [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><CIM>&x;</CIM>";
     assert_eq!(header_of(xxe), Some("request-not-well-formed"));
@@ -136,7 +144,14 @@ fn deep_nesting_is_refused() {
     let e = decode(&body).unwrap_err();
     assert!(t.elapsed() < Duration::from_millis(500));
     assert!(
-        matches!(e, DecodeError::LimitExceeded { what: "element depth", limit: 64, .. }),
+        matches!(
+            e,
+            DecodeError::LimitExceeded {
+                what: "element depth",
+                limit: 64,
+                ..
+            }
+        ),
         "{e:?}"
     );
     assert_eq!(e.http_cim_error_header(), Some("request-not-well-formed"));
@@ -150,7 +165,13 @@ fn huge_element_counts_and_sizes_are_refused() {
     );
     let e = decode(&many).unwrap_err();
     assert!(
-        matches!(e, DecodeError::LimitExceeded { what: "element count", .. }),
+        matches!(
+            e,
+            DecodeError::LimitExceeded {
+                what: "element count",
+                ..
+            }
+        ),
         "{e:?}"
     );
 
@@ -161,7 +182,13 @@ fn huge_element_counts_and_sizes_are_refused() {
     };
     let e = decode_request(big_text.as_bytes(), &limits).unwrap_err();
     assert!(
-        matches!(e, DecodeError::LimitExceeded { what: "attribute length", .. }),
+        matches!(
+            e,
+            DecodeError::LimitExceeded {
+                what: "attribute length",
+                ..
+            }
+        ),
         "{e:?}"
     );
 
@@ -182,6 +209,15 @@ fn huge_element_counts_and_sizes_are_refused() {
         ..Limits::default()
     };
     let e = decode_response(long_value.as_bytes(), &limits).unwrap_err();
-    assert!(matches!(e, DecodeError::LimitExceeded { what: "text length", .. }), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            DecodeError::LimitExceeded {
+                what: "text length",
+                ..
+            }
+        ),
+        "{e:?}"
+    );
     assert!(decode_response(long_value.as_bytes(), &Limits::default()).is_ok());
 }

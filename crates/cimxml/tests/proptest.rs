@@ -2,8 +2,8 @@
 //! random instances round trip through the writer and decode_response.
 
 use openwmi_cim::{
-    CimDateTime, CimType, Instance, InstanceProperty, KeyBinding, Keys, Name, ObjectPath,
-    TypeDecl, Value,
+    CimDateTime, CimType, Instance, InstanceProperty, KeyBinding, Keys, Name, ObjectPath, TypeDecl,
+    Value,
 };
 use openwmi_cimxml::{
     decode_request, decode_response, encode_request, Limits, Operation, ResponseWriter, ReturnItem,
@@ -33,8 +33,13 @@ fn xml_text() -> impl Strategy<Value = String> {
 }
 
 fn simple_path() -> impl Strategy<Value = ObjectPath> {
-    (ident(), ident(), xml_text(), prop::option::of("[a-z]{1,5}(/[a-z]{1,5}){0,2}")).prop_map(
-        |(class, key, value, ns)| ObjectPath {
+    (
+        ident(),
+        ident(),
+        xml_text(),
+        prop::option::of("[a-z]{1,5}(/[a-z]{1,5}){0,2}"),
+    )
+        .prop_map(|(class, key, value, ns)| ObjectPath {
             host: None,
             namespace: ns,
             class: Name::new(&class),
@@ -42,15 +47,16 @@ fn simple_path() -> impl Strategy<Value = ObjectPath> {
                 name: Name::new(&key),
                 value: Value::String(value),
             }]),
-        },
-    )
+        })
 }
 
 fn scalar(ty: CimType) -> BoxedStrategy<Value> {
     match ty {
         CimType::Boolean => any::<bool>().prop_map(Value::Boolean).boxed(),
         CimType::String => xml_text().prop_map(Value::String).boxed(),
-        CimType::Char16 => prop::char::range(' ', '\u{D7FF}').prop_map(Value::Char16).boxed(),
+        CimType::Char16 => prop::char::range(' ', '\u{D7FF}')
+            .prop_map(Value::Char16)
+            .boxed(),
         CimType::UInt8 => any::<u8>().prop_map(Value::UInt8).boxed(),
         CimType::SInt8 => any::<i8>().prop_map(Value::SInt8).boxed(),
         CimType::UInt16 => any::<u16>().prop_map(Value::UInt16).boxed(),

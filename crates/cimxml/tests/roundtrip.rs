@@ -6,8 +6,8 @@ mod common;
 use common::*;
 use openwmi_cim::{CimError, CimStatus, Keys, Value};
 use openwmi_cimxml::{
-    decode_request, decode_response, empty_response, encode_request, error_response,
-    ClassOptions, Limits, Operation, Reply, ResponseWriter, ReturnItem,
+    decode_request, decode_response, empty_response, encode_request, error_response, ClassOptions,
+    Limits, Operation, Reply, ResponseWriter, ReturnItem,
 };
 
 #[test]
@@ -98,7 +98,10 @@ fn defaults_follow_dsp0200() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(op("ModifyInstance", ""), Operation::Unsupported("ModifyInstance".into()));
+    assert_eq!(
+        op("ModifyInstance", ""),
+        Operation::Unsupported("ModifyInstance".into())
+    );
 }
 
 #[test]
@@ -225,7 +228,11 @@ fn paths_classes_qualifiers_and_values_round_trip() {
     let class = rich_class();
     let mut w = ResponseWriter::begin("1", "GetClass");
     w.class(&class, &ClassOptions::default());
-    w.class_with_path(&full_path(class_path("Win32_Share")), &class, &ClassOptions::default());
+    w.class_with_path(
+        &full_path(class_path("Win32_Share")),
+        &class,
+        &ClassOptions::default(),
+    );
     let reply = decode(&w.end());
     assert_eq!(
         reply.items,
@@ -253,7 +260,10 @@ fn paths_classes_qualifiers_and_values_round_trip() {
         },
     );
     let body = w.end();
-    assert!(!body.contains("QUALIFIER") && !body.contains("CLASSORIGIN"), "{body}");
+    assert!(
+        !body.contains("QUALIFIER") && !body.contains("CLASSORIGIN"),
+        "{body}"
+    );
     let ReturnItem::Class { class: got, .. } = &decode(&body).items[0] else {
         panic!()
     };
@@ -300,10 +310,7 @@ fn pull_tail_errors_and_empty_responses() {
     );
     let rsp = decode_response(body.as_bytes(), &Limits::default()).unwrap();
     assert_eq!(rsp.message_id, "6");
-    assert_eq!(
-        rsp.result,
-        Err(CimError::not_found("no <such> \"share\""))
-    );
+    assert_eq!(rsp.result, Err(CimError::not_found("no <such> \"share\"")));
     let body = error_response("6", "Create", false, &CimError::not_supported("x"));
     assert!(body.contains("<METHODRESPONSE NAME=\"Create\"><ERROR CODE=\"7\""));
 
@@ -329,5 +336,10 @@ fn keys_of_every_kind_round_trip() {
     let body = encode_request("1", "root/cimv2", &op);
     assert!(body.contains("<KEYVALUE VALUETYPE=\"numeric\" TYPE=\"uint32\">42</KEYVALUE>"));
     assert!(body.contains("<KEYVALUE VALUETYPE=\"boolean\" TYPE=\"boolean\">FALSE</KEYVALUE>"));
-    assert_eq!(decode_request(body.as_bytes(), &Limits::request()).unwrap().operation, op);
+    assert_eq!(
+        decode_request(body.as_bytes(), &Limits::request())
+            .unwrap()
+            .operation,
+        op
+    );
 }

@@ -265,19 +265,71 @@ pub fn rich_instance() -> Instance {
     Instance {
         class_name: n("Win32_Share"),
         properties: vec![
-            prop("Name", TypeDecl::scalar(CimType::String), Some("pub & <lic> \"x\"\n\ttab".into())),
-            prop("Flag", TypeDecl::scalar(CimType::Boolean), Some(Value::Boolean(true))),
-            prop("C", TypeDecl::scalar(CimType::Char16), Some(Value::Char16('é'))),
-            prop("U8", TypeDecl::scalar(CimType::UInt8), Some(Value::UInt8(255))),
-            prop("S8", TypeDecl::scalar(CimType::SInt8), Some(Value::SInt8(-128))),
-            prop("U16", TypeDecl::scalar(CimType::UInt16), Some(Value::UInt16(65535))),
-            prop("S16", TypeDecl::scalar(CimType::SInt16), Some(Value::SInt16(-2))),
-            prop("U32", TypeDecl::scalar(CimType::UInt32), Some(Value::UInt32(4_000_000_000))),
-            prop("S32", TypeDecl::scalar(CimType::SInt32), Some(Value::SInt32(i32::MIN))),
-            prop("U64", TypeDecl::scalar(CimType::UInt64), Some(Value::UInt64(u64::MAX))),
-            prop("S64", TypeDecl::scalar(CimType::SInt64), Some(Value::SInt64(i64::MIN))),
-            prop("R32", TypeDecl::scalar(CimType::Real32), Some(Value::Real32(1.5e-7))),
-            prop("R64", TypeDecl::scalar(CimType::Real64), Some(Value::Real64(-2.25e300))),
+            prop(
+                "Name",
+                TypeDecl::scalar(CimType::String),
+                Some("pub & <lic> \"x\"\n\ttab".into()),
+            ),
+            prop(
+                "Flag",
+                TypeDecl::scalar(CimType::Boolean),
+                Some(Value::Boolean(true)),
+            ),
+            prop(
+                "C",
+                TypeDecl::scalar(CimType::Char16),
+                Some(Value::Char16('é')),
+            ),
+            prop(
+                "U8",
+                TypeDecl::scalar(CimType::UInt8),
+                Some(Value::UInt8(255)),
+            ),
+            prop(
+                "S8",
+                TypeDecl::scalar(CimType::SInt8),
+                Some(Value::SInt8(-128)),
+            ),
+            prop(
+                "U16",
+                TypeDecl::scalar(CimType::UInt16),
+                Some(Value::UInt16(65535)),
+            ),
+            prop(
+                "S16",
+                TypeDecl::scalar(CimType::SInt16),
+                Some(Value::SInt16(-2)),
+            ),
+            prop(
+                "U32",
+                TypeDecl::scalar(CimType::UInt32),
+                Some(Value::UInt32(4_000_000_000)),
+            ),
+            prop(
+                "S32",
+                TypeDecl::scalar(CimType::SInt32),
+                Some(Value::SInt32(i32::MIN)),
+            ),
+            prop(
+                "U64",
+                TypeDecl::scalar(CimType::UInt64),
+                Some(Value::UInt64(u64::MAX)),
+            ),
+            prop(
+                "S64",
+                TypeDecl::scalar(CimType::SInt64),
+                Some(Value::SInt64(i64::MIN)),
+            ),
+            prop(
+                "R32",
+                TypeDecl::scalar(CimType::Real32),
+                Some(Value::Real32(1.5e-7)),
+            ),
+            prop(
+                "R64",
+                TypeDecl::scalar(CimType::Real64),
+                Some(Value::Real64(-2.25e300)),
+            ),
             prop(
                 "When",
                 TypeDecl::scalar(CimType::DateTime),
@@ -301,9 +353,17 @@ pub fn rich_instance() -> Instance {
                     array: ArrayKind::Fixed(3),
                     ref_class: None,
                 },
-                Some(Value::Array(vec![Value::UInt16(1), Value::UInt16(2), Value::UInt16(3)])),
+                Some(Value::Array(vec![
+                    Value::UInt16(1),
+                    Value::UInt16(2),
+                    Value::UInt16(3),
+                ])),
             ),
-            prop("Empty", TypeDecl::array(CimType::SInt32), Some(Value::Array(vec![]))),
+            prop(
+                "Empty",
+                TypeDecl::array(CimType::SInt32),
+                Some(Value::Array(vec![])),
+            ),
             prop("NullArray", TypeDecl::array(CimType::Boolean), None),
             prop(
                 "Antecedent",
