@@ -1,0 +1,222 @@
+//! Command-line arguments. The names here are promises to users and scripts:
+//! add freely, never rename.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+const AFTER_HELP: &str = "\
+Examples:
+  openwmi query \"SELECT * FROM Win32_ServerConnection\"
+  openwmi query -o wmic \"SELECT Name, Path FROM Win32_Share\"
+  openwmi get 'Win32_Share.Name=\"public\"'
+  openwmi query 'ASSOCIATORS OF {Win32_Share.Name=\"public\"} WHERE AssocClass=Win32_ConnectionShare'
+  openwmi class Win32_NetworkConnection
+  openwmi serve --http --listen 127.0.0.1:5988 --users-file /etc/openwmi/users
+
+Exit codes:
+  0  success
+  1  the operation failed; stderr names the WBEM error and its code,
+     e.g. error: WBEM_E_INVALID_CLASS (0x80041010): no class Win32_Foo in root\\cimv2
+  2  the command line is wrong (usage error)";
+
+/// WMI for Linux: ask this machine (or another running `openwmi serve`) who is
+/// connected to its shares, which network file systems it uses, and more,
+/// with the classes, keys and error codes of Windows WMI.
+#[derive(Debug, Parser)]
+#[command(name = "openwmi", version, about, after_help = AFTER_HELP, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalOptions,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options that shape the local object manager; accepted before or after the subcommand.
+#[derive(Debug, Args, Clone, Default)]
+pub struct GlobalOptions {
+    /// Load the classes and instances of a MOF file into a namespace (created if
+    /// needed), on top of the bundled schema. Repeatable. Example: --mof root/test=shares.mof
+    #[arg(long = "mof", value_name = "NAMESPACE=FILE", global = true)]
+    pub mof: Vec<String>,
+    /// The smb.conf that Samba uses (passed to smbstatus and testparm with -s).
+    #[arg(long = "smb-conf", value_name = "FILE", global = true)]
+    pub smb_conf: Option<PathBuf>,
+    /// The smbstatus command to run [default: smbstatus on PATH].
+    #[arg(long = "smbstatus", value_name = "PATH", global = true)]
+    pub smbstatus: Option<PathBuf>,
+    /// The testparm command to run [default: testparm on PATH].
+    #[arg(long = "testparm", value_name = "PATH", global = true)]
+    pub testparm: Option<PathBuf>,
+    /// Read mounts from this file instead of /proc/self/mountinfo.
+    #[arg(long = "mountinfo", value_name = "FILE", global = true)]
+    pub mountinfo: Option<PathBuf>,
+    /// Read remembered network mounts from this file instead of /etc/fstab.
+    #[arg(long = "fstab", value_name = "FILE", global = true)]
+    pub fstab: Option<PathBuf>,
+    /// How old (in seconds) a Samba snapshot may be before it is read again.
+    #[arg(long = "freshness", value_name = "SECONDS", global = true)]
+    pub freshness: Option<f64>,
+    /// Give up on smbstatus/testparm after this many seconds.
+    #[arg(long = "source-timeout", value_name = "SECONDS", global = true)]
+    pub source_timeout: Option<f64>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print a class as MOF (or JSON), with its qualifiers and the properties it inherits.
+    Class(ClassArgs),
+    /// List class names, the direct subclasses of SUPERCLASS (or all with --deep).
+    Classes(ClassesArgs),
+    /// Compile MOF files and print what they hold; errors name file, line and column.
+    Mof(MofArgs),
+    /// Run a WQL query: SELECT, ASSOCIATORS OF or REFERENCES OF.
+    Query(QueryArgs),
+    /// Get one instance by its object path, e.g. 'Win32_Share.Name="public"'.
+    Get(GetArgs),
+    /// Serve CIM-XML over HTTPS to WBEM clients (pywbem, wbemcli, openwmi -r).
+    Serve(Box<crate::serve::ServeArgs>),
+    /// Add a user to a password file for `serve --users-file`, or change their password.
+    /// The password is read from standard input (one line).
+    Passwd(PasswdArgs),
+}
+
+/// Output formats of instance results.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// Aligned columns (the default on a terminal).
+    Table,
+    /// `Prop=Value` lines, a blank line between instances (like `wmic ... list full`).
+    List,
+    /// A JSON array of objects with the properties plus __CLASS, __PATH and __NAMESPACE.
+    Json,
+    /// Comma-separated values with a header row.
+    Csv,
+    /// `instance of Class { ... };`
+    Mof,
+    /// The Linux `wmic` client format monitoring plugins parse (`CLASS:` line, `|`-joined header).
+    Wmic,
+}
+
+/// Output formats of class results.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq, Default)]
+pub enum ClassFormat {
+    #[default]
+    Mof,
+    Json,
+}
+
+/// Output formats of `mof`.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq, Default)]
+pub enum SummaryFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct NamespaceArg {
+    /// The namespace, `root\cimv2` or `root/cimv2`.
+    #[arg(short = 'n', long = "namespace", default_value = "root\\cimv2")]
+    pub namespace: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ClassArgs {
+    #[command(flatten)]
+    pub ns: NamespaceArg,
+    #[command(flatten)]
+    pub remote: crate::remote::RemoteArgs,
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = ClassFormat::Mof)]
+    pub output: ClassFormat,
+    /// Only what the class itself declares (no inherited properties).
+    #[arg(long)]
+    pub local_only: bool,
+    /// The class name, e.g. Win32_Share.
+    pub class: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ClassesArgs {
+    #[command(flatten)]
+    pub ns: NamespaceArg,
+    #[command(flatten)]
+    pub remote: crate::remote::RemoteArgs,
+    /// List all descendants, not only direct subclasses.
+    #[arg(long)]
+    pub deep: bool,
+    /// Output format: one name per line (text) or a JSON array.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = SummaryFormat::Text)]
+    pub output: SummaryFormat,
+    /// Start below this class (default: the root classes).
+    pub superclass: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct MofArgs {
+    /// Directories searched for `#pragma include` files (after the including file's own directory).
+    #[arg(short = 'I', long = "include", value_name = "DIR")]
+    pub include: Vec<PathBuf>,
+    /// The namespace declarations go to until a `#pragma namespace`.
+    #[arg(short = 'n', long = "namespace", default_value = "root\\cimv2")]
+    pub namespace: String,
+    /// Compile on top of the bundled schema (so its classes can be used as superclasses).
+    #[arg(long)]
+    pub with_schema: bool,
+    /// Output format of the summary.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = SummaryFormat::Text)]
+    pub output: SummaryFormat,
+    /// MOF files to compile, in order.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct InstanceOutput {
+    /// Output format [default: table on a terminal, list otherwise].
+    #[arg(short = 'o', long = "output", value_enum)]
+    pub output: Option<OutputFormat>,
+    /// The field separator of the wmic format.
+    #[arg(long = "delimiter", default_value = "|")]
+    pub delimiter: String,
+}
+
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    #[command(flatten)]
+    pub ns: NamespaceArg,
+    #[command(flatten)]
+    pub out: InstanceOutput,
+    #[command(flatten)]
+    pub remote: crate::remote::RemoteArgs,
+    /// The query language; only WQL is supported.
+    #[arg(long = "language", default_value = "WQL")]
+    pub language: String,
+    /// The WQL query.
+    pub wql: String,
+}
+
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    #[command(flatten)]
+    pub ns: NamespaceArg,
+    #[command(flatten)]
+    pub out: InstanceOutput,
+    #[command(flatten)]
+    pub remote: crate::remote::RemoteArgs,
+    /// The object path: `Win32_Share.Name="public"`, `\\.\root\cimv2:Win32_Share="public"`,
+    /// or a class name for its definition.
+    pub path: String,
+}
+
+#[derive(Debug, Args)]
+pub struct PasswdArgs {
+    /// The password file (created if missing; mode 0600).
+    #[arg(long = "users-file", value_name = "FILE")]
+    pub users_file: PathBuf,
+    /// Unix groups of the user, for permissions (comma-separated).
+    #[arg(long = "groups", value_delimiter = ',')]
+    pub groups: Vec<String>,
+    /// The user to add or change.
+    pub user: String,
+}

@@ -1,0 +1,175 @@
+//! The local, in-process path: build the object manager from the bundled
+//! schema, `--mof` files and the live-data providers.
+
+use crate::args::{GlobalOptions, MofArgs, OutputFormat, SummaryFormat};
+use crate::Failure;
+use openwmi_cim::Repository;
+use openwmi_cimom::{ObjectManager, ObjectManagerBuilder};
+use openwmi_mof::{Compiler, Options};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+pub const BRAND: &str = "openwmi";
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// This machine's name, as paths carry it (`\\HOST\root\cimv2:...`).
+pub fn host_name() -> String {
+    for f in ["/proc/sys/kernel/hostname", "/etc/hostname"] {
+        if let Ok(s) = std::fs::read_to_string(f) {
+            let s = s.trim();
+            if !s.is_empty() {
+                return s.to_owned();
+            }
+        }
+    }
+    "localhost".to_owned()
+}
+
+/// Splits `NAMESPACE=FILE`.
+pub fn parse_mof_arg(arg: &str) -> Result<(String, PathBuf), Failure> {
+    match arg.split_once('=') {
+        Some((ns, file)) if !ns.is_empty() && !file.is_empty() => {
+            Ok((ns.to_owned(), PathBuf::from(file)))
+        }
+        _ => Err(Failure::Message(format!(
+            "--mof expects NAMESPACE=FILE, e.g. root/test=shares.mof (got {arg:?})"
+        ))),
+    }
+}
+
+/// Compiles `file` into `repo`, declarations going to `namespace` until a
+/// `#pragma namespace` says otherwise.
+pub fn load_mof(
+    repo: &mut Repository,
+    namespace: &str,
+    file: &Path,
+    include: &[PathBuf],
+) -> Result<openwmi_mof::Summary, Failure> {
+    let mut compiler = Compiler::new(Options {
+        default_namespace: namespace.to_owned(),
+        include_dirs: include.to_vec(),
+        ..Options::default()
+    });
+    compiler.compile_file(repo, file).map_err(mof_errors)
+}
+
+fn mof_errors(errors: Vec<openwmi_mof::Error>) -> Failure {
+    let text: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+    Failure::Message(text.join("\nerror: "))
+}
+
+fn seconds(s: Option<f64>) -> Option<Duration> {
+    s.filter(|v| v.is_finite() && *v >= 0.0)
+        .map(Duration::from_secs_f64)
+}
+
+pub fn provider_options(g: &GlobalOptions) -> openwmi_providers::ProviderOptions {
+    openwmi_providers::ProviderOptions {
+        smb_conf: g.smb_conf.clone(),
+        smbstatus: g.smbstatus.clone(),
+        testparm: g.testparm.clone(),
+        mountinfo: g.mountinfo.clone(),
+        fstab: g.fstab.clone(),
+        freshness: seconds(g.freshness),
+        timeout: seconds(g.source_timeout),
+    }
+}
+
+/// The bundled schema, the `--mof` files on top, and the providers.
+pub fn build_builder(g: &GlobalOptions) -> Result<ObjectManagerBuilder, Failure> {
+    let mut repo = openwmi_cimom::bundled::bundled_repository().map_err(mof_errors)?;
+    for arg in &g.mof {
+        let (ns, file) = parse_mof_arg(arg)?;
+        load_mof(&mut repo, &ns, &file, &[])?;
+    }
+    let mut b = ObjectManagerBuilder::new(repo, host_name());
+    openwmi_providers::register(&mut b, &provider_options(g));
+    b.with_interop(BRAND, VERSION);
+    Ok(b)
+}
+
+pub fn build_manager(g: &GlobalOptions) -> Result<ObjectManager, Failure> {
+    Ok(build_builder(g)?.build())
+}
+
+/// `openwmi mof`: compile, print the summary (or the errors, exit 1).
+pub fn compile_mof(a: &MofArgs) -> Result<ExitCode, Failure> {
+    let mut repo = if a.with_schema {
+        openwmi_cimom::bundled::bundled_repository().map_err(mof_errors)?
+    } else {
+        Repository::new()
+    };
+    let mut total = openwmi_mof::Summary::default();
+    let mut errors: Vec<openwmi_mof::Error> = Vec::new();
+    for f in &a.files {
+        let mut compiler = Compiler::new(Options {
+            default_namespace: a.namespace.clone(),
+            include_dirs: a.include.clone(),
+            ..Options::default()
+        });
+        match compiler.compile_file(&mut repo, f) {
+            Ok(s) => {
+                total.classes += s.classes;
+                total.qualifiers += s.qualifiers;
+                total.instances += s.instances;
+            }
+            Err(e) => errors.extend(e),
+        }
+    }
+    if !errors.is_empty() {
+        for e in &errors {
+            eprintln!("{e}");
+        }
+        eprintln!(
+            "error: {} error{} in {} file{}",
+            errors.len(),
+            if errors.len() == 1 { "" } else { "s" },
+            a.files.len(),
+            if a.files.len() == 1 { "" } else { "s" }
+        );
+        return Ok(ExitCode::from(1));
+    }
+    match a.output {
+        SummaryFormat::Text => println!(
+            "{} classes, {} qualifier declarations, {} instances",
+            total.classes, total.qualifiers, total.instances
+        ),
+        SummaryFormat::Json => println!(
+            "{}",
+            serde_json::json!({
+                "classes": total.classes,
+                "qualifiers": total.qualifiers,
+                "instances": total.instances,
+            })
+        ),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The formatter for `-o FORMAT`.
+pub fn formatter(format: OutputFormat, delimiter: &str) -> Box<dyn openwmi_output::Formatter> {
+    let f = match format {
+        OutputFormat::Table => openwmi_output::Format::Table,
+        OutputFormat::List => openwmi_output::Format::List,
+        OutputFormat::Json => openwmi_output::Format::Json,
+        OutputFormat::Csv => openwmi_output::Format::Csv,
+        OutputFormat::Mof => openwmi_output::Format::Mof,
+        OutputFormat::Wmic => openwmi_output::Format::Wmic,
+    };
+    let width = if std::io::stdout().is_terminal() {
+        terminal_size::terminal_size()
+            .map(|(w, _)| w.0 as usize)
+            .unwrap_or(120)
+    } else {
+        0
+    };
+    openwmi_output::formatter(
+        f,
+        &openwmi_output::Options {
+            width,
+            delimiter: delimiter.to_owned(),
+        },
+    )
+}

@@ -1,0 +1,77 @@
+//! The providers of openwmi's root\cimv2 classes, and their registration.
+//!
+//! The data crates (`openwmi-samba`, `openwmi-mounts`) know nothing of the
+//! object manager; this crate adapts them to [`openwmi_cimom::InstanceProvider`].
+
+mod mounts;
+mod samba;
+
+pub use mounts::NetworkConnectionProvider;
+pub use samba::{SessionProvider, SESSION_CLASSES};
+
+use openwmi_cimom::ObjectManagerBuilder;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Where the providers read from (the `--smb-conf`, `--smbstatus`,
+/// `--testparm`, `--mountinfo`, `--fstab` options); `None` means the default.
+#[derive(Clone, Debug, Default)]
+pub struct ProviderOptions {
+    pub smb_conf: Option<PathBuf>,
+    pub smbstatus: Option<PathBuf>,
+    pub testparm: Option<PathBuf>,
+    pub mountinfo: Option<PathBuf>,
+    pub fstab: Option<PathBuf>,
+    /// How old a Samba snapshot may be (default 1 s).
+    pub freshness: Option<Duration>,
+    /// How long smbstatus/testparm may run (default 10 s).
+    pub timeout: Option<Duration>,
+}
+
+/// Registers the live-data providers in root/cimv2 (if the builder's
+/// repository has it).
+pub fn register(builder: &mut ObjectManagerBuilder, opts: &ProviderOptions) {
+    let ns_name = openwmi_cimom::bundled::CIMV2_NAMESPACE;
+    let host = builder.host().to_owned();
+    let mut source = SambaSource::new();
+    if let Some(p) = &opts.smbstatus {
+        source = source.with_smbstatus(p);
+    }
+    if let Some(p) = &opts.testparm {
+        source = source.with_testparm(p);
+    }
+    if let Some(p) = &opts.smb_conf {
+        source = source.with_smb_conf(p);
+    }
+    if let Some(d) = opts.freshness {
+        source = source.with_freshness(d);
+    }
+    if let Some(d) = opts.timeout {
+        source = source.with_timeout(d);
+    }
+    let session = builder
+        .repository_mut()
+        .namespace(ns_name)
+        .and_then(|ns| SessionProvider::new(Arc::new(source), &host, ns));
+    if let Some(p) = session {
+        let p = Arc::new(p);
+        for class in SESSION_CLASSES {
+            builder.register(ns_name, class, p.clone());
+        }
+    }
+    let mut paths = openwmi_mounts::Paths::default();
+    if let Some(p) = &opts.mountinfo {
+        paths.mountinfo = p.clone();
+    }
+    if let Some(p) = &opts.fstab {
+        paths.fstab = p.clone();
+    }
+    builder.register(
+        ns_name,
+        "Win32_NetworkConnection",
+        Arc::new(NetworkConnectionProvider::new(paths)),
+    );
+}
+
+use openwmi_samba::SambaSource;

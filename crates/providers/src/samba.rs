@@ -1,0 +1,133 @@
+//! The SessionProvider: Win32_ServerConnection, Win32_ServerSession,
+//! Win32_Share, Win32_ConnectionShare and Win32_SessionConnection from Samba.
+
+use openwmi_cim::{CimError, Class, Instance, Namespace};
+use openwmi_cimom::{EnumerateRequest, InstanceProvider, InstanceStream, OperationContext};
+use openwmi_samba::{SambaError, SambaSource, SmbConf, Status};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The classes this provider serves, in the order they are registered.
+pub const SESSION_CLASSES: [&str; 5] = [
+    "Win32_ServerConnection",
+    "Win32_ServerSession",
+    "Win32_Share",
+    "Win32_ConnectionShare",
+    "Win32_SessionConnection",
+];
+
+/// Serves the Samba classes of one namespace.
+pub struct SessionProvider {
+    source: Arc<SambaSource>,
+    host: String,
+    namespace: String,
+    connection: Arc<Class>,
+    session: Arc<Class>,
+}
+
+impl std::fmt::Debug for SessionProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionProvider")
+            .field("host", &self.host)
+            .field("namespace", &self.namespace)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What smbstatus said, once per operation.
+struct StatusSnapshot(Arc<Status>);
+/// What the configuration says, once per operation.
+struct ConfSnapshot(Arc<SmbConf>);
+
+/// A failing Samba is WBEM_E_FAILED for the Samba classes, with the reason.
+fn failed(e: SambaError) -> CimError {
+    CimError::failed(e.to_string())
+}
+
+impl SessionProvider {
+    /// `None` when `ns` lacks the classes (a namespace without the bundled schema).
+    pub fn new(source: Arc<SambaSource>, host: &str, ns: &Namespace) -> Option<Self> {
+        Some(SessionProvider {
+            source,
+            host: host.to_owned(),
+            namespace: ns.name().to_owned(),
+            connection: ns.class("Win32_ServerConnection")?,
+            session: ns.class("Win32_ServerSession")?,
+        })
+    }
+
+    fn status(&self, ctx: &OperationContext) -> Result<Arc<Status>, CimError> {
+        Ok(ctx
+            .snapshot(|| {
+                self.source
+                    .status()
+                    .map(|s| Arc::new(StatusSnapshot(s)))
+                    .map_err(failed)
+            })?
+            .0
+            .clone())
+    }
+
+    fn conf(&self, ctx: &OperationContext) -> Result<Arc<SmbConf>, CimError> {
+        Ok(ctx
+            .snapshot(|| {
+                self.source
+                    .smb_conf()
+                    .map(|s| Arc::new(ConfSnapshot(s)))
+                    .map_err(failed)
+            })?
+            .0
+            .clone())
+    }
+
+    fn instances(&self, class: &Class, ctx: &OperationContext) -> Result<Vec<Instance>, CimError> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        let name = class.name.as_str();
+        Ok(if name.eq_ignore_ascii_case("Win32_Share") {
+            openwmi_samba::map::shares(&self.conf(ctx)?.shares, class)
+        } else if name.eq_ignore_ascii_case("Win32_ServerConnection") {
+            let status = self.status(ctx)?;
+            let conf = self.conf(ctx)?;
+            openwmi_samba::server_connections(&status, &conf.shares, class, now)
+        } else if name.eq_ignore_ascii_case("Win32_ServerSession") {
+            let status = self.status(ctx)?;
+            let conf = self.conf(ctx)?;
+            openwmi_samba::server_sessions(&status, &conf.globals.guest_account, class, now)
+        } else if name.eq_ignore_ascii_case("Win32_ConnectionShare") {
+            let status = self.status(ctx)?;
+            openwmi_samba::connection_shares(
+                &self.host,
+                &self.namespace,
+                &status,
+                &self.connection,
+                class,
+            )
+        } else if name.eq_ignore_ascii_case("Win32_SessionConnection") {
+            let status = self.status(ctx)?;
+            openwmi_samba::session_connections(
+                &self.host,
+                &self.namespace,
+                &status,
+                &self.session,
+                &self.connection,
+                class,
+            )
+        } else {
+            Vec::new()
+        })
+    }
+}
+
+impl InstanceProvider for SessionProvider {
+    fn name(&self) -> &str {
+        "SessionProvider"
+    }
+
+    fn enumerate(&self, req: &EnumerateRequest<'_>) -> Result<InstanceStream, CimError> {
+        let insts = self.instances(req.class, req.ctx)?;
+        Ok(Box::new(insts.into_iter().map(Ok)))
+    }
+}
