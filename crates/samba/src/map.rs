@@ -18,7 +18,8 @@
 //!   only when every merged session is the guest account's.
 
 use crate::smbconf::Share;
-use crate::smbstatus::{ClientAddress, Session, Status, TreeConnect};
+use crate::smbstatus::{ClientAddress, ServerId, Session, Status, TreeConnect};
+use crate::timestamp::Timestamp;
 use openwmi_cim::{Class, Instance, KeyBinding, Keys, Name, ObjectPath, Value};
 use std::collections::{BTreeSet, HashMap};
 
@@ -67,6 +68,36 @@ fn share_dir(shares: &[Share], service: &str, username: &str) -> Option<String> 
         .iter()
         .find(|s| s.name.eq_ignore_ascii_case("homes"))?;
     (service.eq_ignore_ascii_case(username) && !homes.path.is_empty()).then(|| expand(&homes.path))
+}
+
+/// An open, identified across the cluster.
+type OpenId<'a> = (ServerId, u64, &'a str);
+
+/// The opens by smbd process, built once per mapping so that matching them
+/// to tree connects and sessions stays linear.
+struct OpenIndex<'a> {
+    /// By process and normalised share directory.
+    opens_by_process_dir: HashMap<((u32, u64), String), Vec<OpenId<'a>>>,
+    opens_per_process: HashMap<(u32, u64), usize>,
+}
+
+impl<'a> OpenIndex<'a> {
+    fn new(status: &'a Status) -> OpenIndex<'a> {
+        let mut opens_by_process_dir: HashMap<_, Vec<OpenId>> = HashMap::new();
+        let mut opens_per_process = HashMap::new();
+        for (file, open) in status.opens() {
+            let process = open.server_id.process();
+            opens_by_process_dir
+                .entry((process, normalize_dir(&file.service_path).to_string()))
+                .or_default()
+                .push((open.server_id, open.share_file_id, file.path.as_str()));
+            *opens_per_process.entry(process).or_insert(0) += 1;
+        }
+        OpenIndex {
+            opens_by_process_dir,
+            opens_per_process,
+        }
+    }
 }
 
 /// The user a tree connect was made by ("" when its session is gone).
@@ -156,6 +187,7 @@ pub fn server_connections(
     class: &Class,
     now_unix: i64,
 ) -> Vec<Instance> {
+    let index = OpenIndex::new(status);
     connection_groups(status)
         .into_iter()
         .map(|g| {
@@ -164,12 +196,9 @@ pub fn server_connections(
                 let Some(dir) = share_dir(shares, &t.service, g.user) else {
                     continue;
                 };
-                for (file, open) in status.opens() {
-                    if open.server_id.process() == t.server_id.process()
-                        && normalize_dir(&file.service_path) == normalize_dir(&dir)
-                    {
-                        opens.insert((open.server_id, open.share_file_id, file.path.as_str()));
-                    }
+                let key = (t.server_id.process(), normalize_dir(&dir).to_string());
+                if let Some(found) = index.opens_by_process_dir.get(&key) {
+                    opens.extend(found.iter().copied());
                 }
             }
             let sessions: BTreeSet<u32> = g.tcons.iter().map(|t| t.session_id).collect();
@@ -213,6 +242,14 @@ pub fn server_sessions(
     class: &Class,
     now_unix: i64,
 ) -> Vec<Instance> {
+    let index = OpenIndex::new(status);
+    let mut oldest_tcon: HashMap<u32, Timestamp> = HashMap::new();
+    for t in &status.tcons {
+        let e = oldest_tcon.entry(t.session_id).or_insert(t.connected_at);
+        if t.connected_at.unix_secs < e.unix_secs {
+            *e = t.connected_at;
+        }
+    }
     session_groups(status)
         .into_iter()
         .map(|g| {
@@ -224,18 +261,15 @@ pub fn server_sessions(
                 .filter_map(|s| match s.creation_time {
                     Some(c) => Some(c.seconds_until(now_unix)),
                     // Before Samba 4.20: the oldest tree connect of the session.
-                    None => status
-                        .tcons
-                        .iter()
-                        .filter(|t| t.session_id == s.session_id)
-                        .map(|t| t.connected_at.seconds_until(now_unix))
-                        .max(),
+                    None => oldest_tcon
+                        .get(&s.session_id)
+                        .map(|t| t.seconds_until(now_unix)),
                 })
                 .max();
-            let opened = status
-                .opens()
-                .filter(|(_, o)| processes.contains(&o.server_id.process()))
-                .count();
+            let opened: usize = processes
+                .iter()
+                .filter_map(|p| index.opens_per_process.get(p))
+                .sum();
             let guest = g
                 .sessions
                 .iter()

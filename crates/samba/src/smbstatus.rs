@@ -184,7 +184,9 @@ pub struct Open {
 impl Status {
     /// The session with that id.
     pub fn session(&self, session_id: u32) -> Option<&Session> {
-        self.sessions.iter().find(|s| s.session_id == session_id)
+        // `sessions` is sorted by id; ids repeat only in hand-made input.
+        let i = self.sessions.partition_point(|s| s.session_id < session_id);
+        self.sessions.get(i).filter(|s| s.session_id == session_id)
     }
 
     /// Every open, with the file it belongs to.

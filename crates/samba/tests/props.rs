@@ -74,7 +74,7 @@ fn json_value() -> impl Strategy<Value = Value> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(ProptestConfig::with_cases(128))]
 
     #[test]
     fn smbstatus_never_panics_on_text(s in "[{}\\[\\]\":,0-9a-z_ .+\\-]{0,300}") {
