@@ -1170,8 +1170,12 @@ impl<'a> Parser<'_, '_, 'a> {
         };
         match lit {
             Lit::Bool(b) if ty == CimType::Boolean => Ok(Value::Boolean(b)),
-            Lit::Int(v) if ty.is_integer() => Value::integer(ty, v)
-                .ok_or_else(|| (span, format!("value {v} is out of range for {what} of type {ty}"))),
+            Lit::Int(v) if ty.is_integer() => Value::integer(ty, v).ok_or_else(|| {
+                (
+                    span,
+                    format!("value {v} is out of range for {what} of type {ty}"),
+                )
+            }),
             Lit::Int(v) if ty == CimType::Real32 => Ok(Value::Real32(v as f32)),
             Lit::Int(v) if ty == CimType::Real64 => Ok(Value::Real64(v as f64)),
             Lit::Real(v) if ty == CimType::Real64 => Ok(Value::Real64(v)),
@@ -1180,7 +1184,10 @@ impl<'a> Parser<'_, '_, 'a> {
                 if f.is_finite() {
                     Ok(Value::Real32(f))
                 } else {
-                    Err((span, format!("value {v} is out of range for {what} of type real32")))
+                    Err((
+                        span,
+                        format!("value {v} is out of range for {what} of type real32"),
+                    ))
                 }
             }
             Lit::Str(s) if ty == CimType::String => Ok(Value::String(s)),
@@ -1188,12 +1195,10 @@ impl<'a> Parser<'_, '_, 'a> {
                 Ok(d) => Ok(Value::DateTime(d)),
                 Err(e) => Err((span, format!("{what}: {s:?} is not a CIM datetime: {e}"))),
             },
-            Lit::Str(s) if ty == CimType::Reference => Err((
-                span,
-                format!(
-                    "{what}: object path strings are not supported as reference values ({s:?}); use an alias"
-                ),
-            )),
+            Lit::Str(s) if ty == CimType::Reference => match ObjectPath::parse(&s) {
+                Ok(p) => Ok(Value::Reference(Box::new(p))),
+                Err(e) => Err((span, format!("{what}: {s:?} is not an object path: {e}"))),
+            },
             Lit::Char(c) if ty == CimType::Char16 => {
                 if (c as u32) <= 0xffff {
                     Ok(Value::Char16(c))
@@ -1203,7 +1208,10 @@ impl<'a> Parser<'_, '_, 'a> {
             }
             Lit::Alias(a) if ty == CimType::Reference => match self.s.aliases.get(&a) {
                 Some(p) => Ok(Value::Reference(Box::new(p.clone()))),
-                None => Err((span, format!("alias ${a} is not defined (aliases must be defined before use)"))),
+                None => Err((
+                    span,
+                    format!("alias ${a} is not defined (aliases must be defined before use)"),
+                )),
             },
             Lit::Array(_) => Err((span, format!("{what}: arrays do not nest"))),
             Lit::Null => Err((span, format!("{what}: array elements cannot be NULL"))),

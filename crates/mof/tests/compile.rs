@@ -144,9 +144,13 @@ fn instances_with_aliases_and_associations() {
         instance of Ex_Item as $first { Id = "one"; Size = 1; };
         instance of Ex_Item as $second { Id = "two\t\"q\""; };
         instance of Ex_Link { A = $first; B = $second; };
+        instance of Ex_Link { A = "Ex_Item.Id=\"x\""; B = "//host/root/cimv2:Ex_Item.Id=\"y\""; };
     "#;
     let (repo, s) = compile(text).unwrap();
-    assert_eq!((s.classes, s.instances), (2, 3));
+    assert_eq!((s.classes, s.instances), (2, 4));
+    assert!(
+        matches!(ns_value(&repo, 3, "B"), Some(Value::Reference(p)) if p.host.as_deref() == Some("host"))
+    );
     let ns = repo.namespace("root/cimv2").unwrap();
     let link = &ns.instances()[2];
     match link.value("A") {
@@ -164,6 +168,12 @@ fn instances_with_aliases_and_associations() {
         printed,
         "instance of Ex_Item\n{\n    Id = \"two\\t\\\"q\\\"\";\n};\n"
     );
+}
+
+fn ns_value(repo: &Repository, i: usize, prop: &str) -> Option<Value> {
+    repo.namespace("root/cimv2").unwrap().instances()[i]
+        .value(prop)
+        .cloned()
 }
 
 #[test]
@@ -359,6 +369,10 @@ fn instance_errors() {
     assert_eq!(kind, ErrorKind::UnknownClass);
     let (kind, _, _, _) = error(&format!(
         "{classes}instance of Ex_I {{ Id = \"a\"; Other = $later; }};"
+    ));
+    assert_eq!(kind, ErrorKind::TypeMismatch);
+    let (kind, _, _, _) = error(&format!(
+        "{classes}instance of Ex_I {{ Id = \"a\"; Other = \"::\"; }};"
     ));
     assert_eq!(kind, ErrorKind::TypeMismatch);
     let (kind, _, _, _) = error(&format!("{classes}instance of Ex_I {{ N = 1; }};"));
