@@ -6,6 +6,7 @@ use clap::Args;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 /// The options of `serve`. The provider options (`--mof`, `--smb-conf`,
 /// `--smbstatus`, `--mountinfo`, `--fstab`) are the global ones.
@@ -77,8 +78,42 @@ impl ServeArgs {
 }
 
 pub fn run(g: &GlobalOptions, a: ServeArgs) -> Result<ExitCode, Failure> {
-    let _config = a.config(g)?;
-    Err(Failure::Message("serve is not wired yet".into()))
+    let config = a.config(g)?;
+    // The configuration file may name the provider inputs too.
+    let providers = GlobalOptions {
+        mof: config.mof.clone(),
+        smb_conf: config.smb_conf.clone(),
+        smbstatus: config.smbstatus.clone(),
+        mountinfo: config.mountinfo.clone(),
+        fstab: config.fstab.clone(),
+        ..g.clone()
+    };
+    let om = crate::local::build_builder(&providers)?.build();
+    let dispatcher = Arc::new(openwmi_wbem::Dispatcher::new(om));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    rt.block_on(openwmi_server::serve(config, dispatcher, shutdown_signal()))
+        .map_err(|e| Failure::Message(e.to_string()))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Ctrl-C or SIGTERM: stop accepting, finish what is in flight.
+async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+    eprintln!("shutting down");
 }
 
 pub fn passwd(a: &PasswdArgs) -> Result<ExitCode, Failure> {

@@ -1,0 +1,258 @@
+//! Enumeration contexts of the pull operations (DSP0200 5.3.2.x): what an
+//! Open* left unsent, kept until pulled, closed, or expired.
+
+use openwmi_cim::{CimError, CimStatus};
+use openwmi_cimom::{InstanceIter, InstanceWithPath, Object};
+use openwmi_cimxml::ResponseWriter;
+use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasher, Hasher};
+use std::iter::Peekable;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Which pull operation may continue an enumeration, and what it writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PullKind {
+    /// VALUE.INSTANCEWITHPATH (PullInstancesWithPath).
+    Instances,
+    /// INSTANCEPATH (PullInstancePaths).
+    Paths,
+    /// INSTANCE without path (OpenQueryInstances / PullInstances).
+    QueryInstances,
+}
+
+/// What is left to send.
+pub(crate) enum Pending {
+    Stream(Peekable<InstanceIter>),
+    List(VecDeque<InstanceWithPath>),
+}
+
+impl Pending {
+    pub fn stream(it: InstanceIter) -> Pending {
+        Pending::Stream(it.peekable())
+    }
+
+    /// Association results: classes have no place in an instance pull.
+    pub fn list(objects: Vec<Object>) -> Pending {
+        Pending::List(
+            objects
+                .into_iter()
+                .filter_map(|o| match o {
+                    Object::Instance(i) => Some(i),
+                    Object::Class(_) => None,
+                })
+                .collect(),
+        )
+    }
+
+    fn next(&mut self) -> Option<Result<InstanceWithPath, CimError>> {
+        match self {
+            Pending::Stream(p) => p.next(),
+            Pending::List(l) => l.pop_front().map(Ok),
+        }
+    }
+
+    fn is_done(&mut self) -> bool {
+        match self {
+            Pending::Stream(p) => p.peek().is_none(),
+            Pending::List(l) => l.is_empty(),
+        }
+    }
+
+    /// Writes up to `max` objects; `Ok(true)` when nothing is left.
+    pub fn write(
+        &mut self,
+        w: &mut ResponseWriter,
+        kind: PullKind,
+        max: u32,
+    ) -> Result<bool, CimError> {
+        for _ in 0..max {
+            match self.next() {
+                None => return Ok(true),
+                Some(Err(e)) => return Err(e),
+                Some(Ok(i)) => match kind {
+                    PullKind::Instances => w.instance_with_path(&i.path, &i.instance),
+                    PullKind::Paths => w.instance_path(&i.path),
+                    PullKind::QueryInstances => w.instance(&i.instance),
+                },
+            }
+        }
+        Ok(self.is_done())
+    }
+}
+
+struct Entry {
+    user: String,
+    kind: PullKind,
+    pending: Pending,
+    timeout: Duration,
+    expires: Instant,
+}
+
+/// The open enumerations of a server.
+pub struct EnumContexts {
+    entries: Mutex<HashMap<String, Entry>>,
+    counter: AtomicU64,
+    seed: u64,
+    max_open: usize,
+    default_timeout: Duration,
+    max_timeout: Duration,
+}
+
+impl std::fmt::Debug for EnumContexts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EnumContexts")
+            .field("open", &self.len())
+            .field("max_open", &self.max_open)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for EnumContexts {
+    fn default() -> Self {
+        EnumContexts::new(1024, Duration::from_secs(60), Duration::from_secs(3600))
+    }
+}
+
+fn invalid_context(id: &str) -> CimError {
+    CimError::new(
+        CimStatus::InvalidEnumerationContext,
+        format!("no open enumeration {id:?} (closed, finished, expired or another user's)"),
+    )
+}
+
+impl EnumContexts {
+    pub fn new(max_open: usize, default_timeout: Duration, max_timeout: Duration) -> Self {
+        EnumContexts {
+            entries: Mutex::new(HashMap::new()),
+            counter: AtomicU64::new(1),
+            seed: std::collections::hash_map::RandomState::new()
+                .build_hasher()
+                .finish(),
+            max_open,
+            default_timeout,
+            max_timeout,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn sweep(map: &mut HashMap<String, Entry>) {
+        let now = Instant::now();
+        map.retain(|_, e| e.expires > now);
+    }
+
+    /// Number of open contexts (after dropping expired ones).
+    pub fn len(&self) -> usize {
+        let mut m = self.lock();
+        Self::sweep(&mut m);
+        m.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Keeps `pending` for `user`; returns the context's id.
+    pub(crate) fn insert(
+        &self,
+        user: &str,
+        _namespace: &str,
+        pending: Pending,
+        kind: PullKind,
+        operation_timeout: Option<u32>,
+    ) -> Result<String, CimError> {
+        let timeout = match operation_timeout {
+            None => self.default_timeout,
+            Some(0) => {
+                return Err(CimError::new(
+                    CimStatus::InvalidOperationTimeout,
+                    "an OperationTimeout of 0 (never expire) is not supported",
+                ))
+            }
+            Some(s) if Duration::from_secs(s.into()) > self.max_timeout => {
+                return Err(CimError::new(
+                    CimStatus::InvalidOperationTimeout,
+                    format!(
+                        "OperationTimeout {s} s is above the server's maximum of {} s",
+                        self.max_timeout.as_secs()
+                    ),
+                ))
+            }
+            Some(s) => Duration::from_secs(s.into()),
+        };
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        h.write_u64(self.seed);
+        h.write_u64(n);
+        let id = format!("{:016x}{:x}", h.finish(), n);
+        let mut m = self.lock();
+        Self::sweep(&mut m);
+        if m.len() >= self.max_open {
+            return Err(CimError::new(
+                CimStatus::ServerLimitsExceeded,
+                format!("too many open enumerations (at most {})", self.max_open),
+            ));
+        }
+        m.insert(
+            id.clone(),
+            Entry {
+                user: user.to_owned(),
+                kind,
+                pending,
+                timeout,
+                expires: Instant::now() + timeout,
+            },
+        );
+        Ok(id)
+    }
+
+    /// Runs `f` on the context's pending objects; returns whether the
+    /// enumeration is over (the context is then gone).
+    pub(crate) fn pull(
+        &self,
+        id: &str,
+        user: &str,
+        kind: PullKind,
+        f: impl FnOnce(&mut Pending) -> Result<bool, CimError>,
+    ) -> Result<bool, CimError> {
+        // Taken out while pulled, so a slow provider holds no lock and two
+        // concurrent pulls of one context cannot interleave.
+        let mut entry = {
+            let mut m = self.lock();
+            Self::sweep(&mut m);
+            match m.get(id) {
+                Some(e) if e.user == user => {}
+                _ => return Err(invalid_context(id)),
+            }
+            if m.get(id).is_some_and(|e| e.kind != kind) {
+                return Err(CimError::new(
+                    CimStatus::InvalidEnumerationContext,
+                    format!("enumeration {id:?} was not opened for this pull operation"),
+                ));
+            }
+            m.remove(id).ok_or_else(|| invalid_context(id))?
+        };
+        let end = f(&mut entry.pending)?;
+        if !end {
+            entry.expires = Instant::now() + entry.timeout;
+            self.lock().insert(id.to_owned(), entry);
+        }
+        Ok(end)
+    }
+
+    pub(crate) fn close(&self, id: &str, user: &str) -> Result<(), CimError> {
+        let mut m = self.lock();
+        Self::sweep(&mut m);
+        match m.get(id) {
+            Some(e) if e.user == user => {
+                m.remove(id);
+                Ok(())
+            }
+            _ => Err(invalid_context(id)),
+        }
+    }
+}

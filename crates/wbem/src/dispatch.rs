@@ -1,0 +1,570 @@
+//! One CIM-XML request: decode it, run it on the object manager, write the
+//! response. Runs on a blocking thread: providers may spawn processes.
+
+use crate::contexts::{EnumContexts, Pending, PullKind};
+use openwmi_cim::{CimError, CimStatus, Keys, Name, ObjectPath};
+use openwmi_cimom::{
+    AssocFilter, ClassOptions, EnumOptions, InstanceWithPath, Object, ObjectManager,
+    OperationContext, QueryResult, RefFilter,
+};
+use openwmi_cimxml::{Filter, OpenOptions, Operation, Request, ResponseWriter};
+use std::sync::Arc;
+
+/// How a response leaves: whole, or in chunks once it has grown past
+/// [`STREAM_THRESHOLD`] (the first chunk is sent only then, so an error in a
+/// small or medium answer is still a clean `<ERROR>` response).
+pub trait Sink {
+    /// Sends a chunk; `false` when the client has gone away.
+    fn send(&mut self, chunk: String) -> bool;
+}
+
+/// Bytes buffered before a response starts to stream.
+pub const STREAM_THRESHOLD: usize = 256 * 1024;
+
+/// The outcome of a request that did not stream: the full body.
+pub enum Outcome {
+    Full(String),
+    /// Streaming began; everything went through the sink.
+    Streamed,
+}
+
+pub struct Dispatch<'a> {
+    pub om: &'a ObjectManager,
+    pub contexts: &'a EnumContexts,
+    pub ctx: Arc<OperationContext>,
+    pub user: String,
+}
+
+fn class_opts<'a>(
+    local_only: bool,
+    include_qualifiers: bool,
+    include_class_origin: bool,
+    property_list: Option<&'a [Name]>,
+) -> openwmi_cimxml::ClassOptions<'a> {
+    openwmi_cimxml::ClassOptions {
+        local_only,
+        include_qualifiers,
+        include_class_origin,
+        property_list,
+    }
+}
+
+impl Dispatch<'_> {
+    pub fn run(&self, req: &Request, sink: &mut dyn Sink) -> Outcome {
+        match self.execute(req, sink) {
+            Ok(o) => o,
+            Err(e) => Outcome::Full(req.error_response(&e)),
+        }
+    }
+
+    fn writer(&self, req: &Request) -> ResponseWriter {
+        ResponseWriter::begin(&req.message_id, req.method_name())
+            .with_origin(self.om.host(), &req.namespace)
+    }
+
+    fn execute(&self, req: &Request, sink: &mut dyn Sink) -> Result<Outcome, CimError> {
+        let om = self.om;
+        let ns = req.namespace.as_str();
+        let ctx = &self.ctx;
+        let mut w = self.writer(req);
+        match &req.operation {
+            Operation::GetClass {
+                class_name,
+                local_only,
+                include_qualifiers,
+                include_class_origin,
+                property_list,
+            } => {
+                let c = om.get_class(ctx, ns, class_name.as_str(), &ClassOptions::default())?;
+                w.class(
+                    &c,
+                    &class_opts(
+                        *local_only,
+                        *include_qualifiers,
+                        *include_class_origin,
+                        property_list.as_deref(),
+                    ),
+                );
+                Ok(Outcome::Full(w.end()))
+            }
+            Operation::EnumerateClasses {
+                class_name,
+                deep_inheritance,
+                local_only,
+                include_qualifiers,
+                include_class_origin,
+            } => {
+                let classes = om.enumerate_classes(
+                    ctx,
+                    ns,
+                    class_name.as_ref().map(|n| n.as_str()),
+                    *deep_inheritance,
+                    &ClassOptions::default(),
+                )?;
+                let opts = class_opts(
+                    *local_only,
+                    *include_qualifiers,
+                    *include_class_origin,
+                    None,
+                );
+                for c in &classes {
+                    w.class(c, &opts);
+                }
+                Ok(Outcome::Full(w.end()))
+            }
+            Operation::EnumerateClassNames {
+                class_name,
+                deep_inheritance,
+            } => {
+                for n in om.enumerate_class_names(
+                    ctx,
+                    ns,
+                    class_name.as_ref().map(|n| n.as_str()),
+                    *deep_inheritance,
+                )? {
+                    w.class_name(n.as_str());
+                }
+                Ok(Outcome::Full(w.end()))
+            }
+            Operation::GetInstance {
+                instance_name,
+                property_list,
+                ..
+            } => {
+                let i = om.get_instance(ctx, ns, instance_name, property_list.as_deref())?;
+                w.instance(&i.instance);
+                Ok(Outcome::Full(w.end()))
+            }
+            Operation::EnumerateInstances {
+                class_name,
+                deep_inheritance,
+                property_list,
+                ..
+            } => {
+                let it = om.enumerate_instances(
+                    ctx,
+                    ns,
+                    class_name.as_str(),
+                    &EnumOptions {
+                        deep: true,
+                        deep_inheritance: *deep_inheritance,
+                        property_list: property_list.clone(),
+                    },
+                )?;
+                stream(w, it, sink, |w, i| w.named_instance(&i.path, &i.instance))
+            }
+            Operation::EnumerateInstanceNames { class_name } => {
+                let it =
+                    om.enumerate_instances(ctx, ns, class_name.as_str(), &EnumOptions::default())?;
+                stream(w, it, sink, |w, i| w.instance_name(&i.path))
+            }
+            Operation::ExecQuery {
+                query_language,
+                query,
+            } => match om.exec_query(ctx, ns, query_language, query)? {
+                QueryResult::Instances(it) => {
+                    stream(w, it, sink, |w, i| w.object_with_path(&i.path, &i.instance))
+                }
+                QueryResult::Objects(objects) => {
+                    self.write_objects(&mut w, ns, &objects);
+                    Ok(Outcome::Full(w.end()))
+                }
+            },
+            Operation::Associators {
+                object_name,
+                assoc_class,
+                result_class,
+                role,
+                result_role,
+                property_list,
+                ..
+            } => {
+                let objects = om.associators(
+                    ctx,
+                    ns,
+                    object_name,
+                    &AssocFilter {
+                        assoc_class: assoc_class.clone(),
+                        result_class: result_class.clone(),
+                        role: role.clone(),
+                        result_role: result_role.clone(),
+                        property_list: property_list.clone(),
+                        ..Default::default()
+                    },
+                )?;
+                self.write_objects(&mut w, ns, &objects);
+                Ok(Outcome::Full(w.end()))
+            }
+            Operation::AssociatorNames {
+                object_name,
+                assoc_class,
+                result_class,
+                role,
+                result_role,
+            } => {
+                let paths = om.associator_names(
+                    ctx,
+                    ns,
+                    object_name,
+                    &AssocFilter {
+                        assoc_class: assoc_class.clone(),
+                        result_class: result_class.clone(),
+                        role: role.clone(),
+                        result_role: result_role.clone(),
+                        ..Default::default()
+                    },
+                )?;
+                for p in &paths {
+                    w.object_path(p);
+                }
+                Ok(Outcome::Full(w.end()))
+            }
+            Operation::References {
+                object_name,
+                result_class,
+                role,
+                property_list,
+                ..
+            } => {
+                let objects = om.references(
+                    ctx,
+                    ns,
+                    object_name,
+                    &RefFilter {
+                        result_class: result_class.clone(),
+                        role: role.clone(),
+                        property_list: property_list.clone(),
+                        ..Default::default()
+                    },
+                )?;
+                self.write_objects(&mut w, ns, &objects);
+                Ok(Outcome::Full(w.end()))
+            }
+            Operation::ReferenceNames {
+                object_name,
+                result_class,
+                role,
+            } => {
+                let paths = om.reference_names(
+                    ctx,
+                    ns,
+                    object_name,
+                    &RefFilter {
+                        result_class: result_class.clone(),
+                        role: role.clone(),
+                        ..Default::default()
+                    },
+                )?;
+                for p in &paths {
+                    w.object_path(p);
+                }
+                Ok(Outcome::Full(w.end()))
+            }
+            Operation::GetQualifier { qualifier_name } => {
+                let q = om.get_qualifier(ctx, ns, qualifier_name.as_str())?;
+                w.qualifier_decl(&q);
+                Ok(Outcome::Full(w.end()))
+            }
+            Operation::EnumerateQualifiers => {
+                for q in om.enumerate_qualifiers(ctx, ns)? {
+                    w.qualifier_decl(&q);
+                }
+                Ok(Outcome::Full(w.end()))
+            }
+
+            // ---- pull operations ---------------------------------------
+            Operation::OpenEnumerateInstances {
+                class_name,
+                deep_inheritance,
+                property_list,
+                filter,
+                options,
+                ..
+            } => {
+                check_open(filter.as_ref(), options)?;
+                let it = om.enumerate_instances(
+                    ctx,
+                    ns,
+                    class_name.as_str(),
+                    &EnumOptions {
+                        deep: true,
+                        deep_inheritance: *deep_inheritance,
+                        property_list: property_list.clone(),
+                    },
+                )?;
+                self.open(w, ns, Pending::stream(it), PullKind::Instances, options)
+            }
+            Operation::OpenEnumerateInstancePaths {
+                class_name,
+                filter,
+                options,
+            } => {
+                check_open(filter.as_ref(), options)?;
+                let it =
+                    om.enumerate_instances(ctx, ns, class_name.as_str(), &EnumOptions::default())?;
+                self.open(w, ns, Pending::stream(it), PullKind::Paths, options)
+            }
+            Operation::OpenAssociatorInstances {
+                instance_name,
+                assoc_class,
+                result_class,
+                role,
+                result_role,
+                property_list,
+                filter,
+                options,
+                ..
+            } => {
+                check_open(filter.as_ref(), options)?;
+                require_instance_path(instance_name)?;
+                let objects = om.associators(
+                    ctx,
+                    ns,
+                    instance_name,
+                    &AssocFilter {
+                        assoc_class: assoc_class.clone(),
+                        result_class: result_class.clone(),
+                        role: role.clone(),
+                        result_role: result_role.clone(),
+                        property_list: property_list.clone(),
+                        ..Default::default()
+                    },
+                )?;
+                self.open(w, ns, Pending::list(objects), PullKind::Instances, options)
+            }
+            Operation::OpenAssociatorInstancePaths {
+                instance_name,
+                assoc_class,
+                result_class,
+                role,
+                result_role,
+                filter,
+                options,
+            } => {
+                check_open(filter.as_ref(), options)?;
+                require_instance_path(instance_name)?;
+                let objects = om.associators(
+                    ctx,
+                    ns,
+                    instance_name,
+                    &AssocFilter {
+                        assoc_class: assoc_class.clone(),
+                        result_class: result_class.clone(),
+                        role: role.clone(),
+                        result_role: result_role.clone(),
+                        property_list: Some(Vec::new()),
+                        ..Default::default()
+                    },
+                )?;
+                self.open(w, ns, Pending::list(objects), PullKind::Paths, options)
+            }
+            Operation::OpenReferenceInstances {
+                instance_name,
+                result_class,
+                role,
+                property_list,
+                filter,
+                options,
+                ..
+            } => {
+                check_open(filter.as_ref(), options)?;
+                require_instance_path(instance_name)?;
+                let objects = om.references(
+                    ctx,
+                    ns,
+                    instance_name,
+                    &RefFilter {
+                        result_class: result_class.clone(),
+                        role: role.clone(),
+                        property_list: property_list.clone(),
+                        ..Default::default()
+                    },
+                )?;
+                self.open(w, ns, Pending::list(objects), PullKind::Instances, options)
+            }
+            Operation::OpenReferenceInstancePaths {
+                instance_name,
+                result_class,
+                role,
+                filter,
+                options,
+            } => {
+                check_open(filter.as_ref(), options)?;
+                require_instance_path(instance_name)?;
+                let objects = om.references(
+                    ctx,
+                    ns,
+                    instance_name,
+                    &RefFilter {
+                        result_class: result_class.clone(),
+                        role: role.clone(),
+                        ..Default::default()
+                    },
+                )?;
+                self.open(w, ns, Pending::list(objects), PullKind::Paths, options)
+            }
+            Operation::OpenQueryInstances {
+                filter,
+                return_query_result_class,
+                options,
+            } => {
+                check_open(None, options)?;
+                if *return_query_result_class {
+                    return Err(CimError::not_supported(
+                        "ReturnQueryResultClass is not supported",
+                    ));
+                }
+                let pending = match om.exec_query(ctx, ns, &filter.query_language, &filter.query)? {
+                    QueryResult::Instances(it) => Pending::stream(it),
+                    QueryResult::Objects(o) => Pending::list(o),
+                };
+                self.open(w, ns, pending, PullKind::QueryInstances, options)
+            }
+            Operation::PullInstancesWithPath {
+                enumeration_context,
+                max_object_count,
+            } => self.pull(
+                w,
+                enumeration_context,
+                *max_object_count,
+                PullKind::Instances,
+            ),
+            Operation::PullInstancePaths {
+                enumeration_context,
+                max_object_count,
+            } => self.pull(w, enumeration_context, *max_object_count, PullKind::Paths),
+            Operation::PullInstances {
+                enumeration_context,
+                max_object_count,
+            } => self.pull(
+                w,
+                enumeration_context,
+                *max_object_count,
+                PullKind::QueryInstances,
+            ),
+            Operation::CloseEnumeration {
+                enumeration_context,
+            } => {
+                self.contexts.close(enumeration_context, &self.user)?;
+                Ok(Outcome::Full(openwmi_cimxml::empty_response(
+                    &req.message_id,
+                    req.method_name(),
+                )))
+            }
+            other => Err(CimError::not_supported(format!(
+                "{} is not supported by openwmi",
+                other.method_name()
+            ))),
+        }
+    }
+
+    fn write_objects(&self, w: &mut ResponseWriter, ns: &str, objects: &[Object]) {
+        let opts = class_opts(false, true, false, None);
+        for o in objects {
+            match o {
+                Object::Instance(i) => w.object_with_path(&i.path, &i.instance),
+                Object::Class(c) => {
+                    let path = ObjectPath {
+                        host: Some(self.om.host().to_owned()),
+                        namespace: Some(ns.to_owned()),
+                        class: c.name.clone(),
+                        keys: Keys::Class,
+                    };
+                    w.class_with_path(&path, c, &opts);
+                }
+            }
+        }
+    }
+
+    /// Answers an Open*: the first MaxObjectCount objects, and a context
+    /// for the rest unless they are all out.
+    fn open(
+        &self,
+        mut w: ResponseWriter,
+        ns: &str,
+        mut pending: Pending,
+        kind: PullKind,
+        options: &OpenOptions,
+    ) -> Result<Outcome, CimError> {
+        let end = pending.write(&mut w, kind, options.max_object_count)?;
+        if end {
+            return Ok(Outcome::Full(w.end_pull(true, None)));
+        }
+        let id = self
+            .contexts
+            .insert(&self.user, ns, pending, kind, options.operation_timeout)?;
+        Ok(Outcome::Full(w.end_pull(false, Some(&id))))
+    }
+
+    fn pull(
+        &self,
+        mut w: ResponseWriter,
+        id: &str,
+        max: u32,
+        kind: PullKind,
+    ) -> Result<Outcome, CimError> {
+        let end = self.contexts.pull(id, &self.user, kind, |pending| {
+            pending.write(&mut w, kind, max)
+        })?;
+        Ok(Outcome::Full(
+            w.end_pull(end, if end { None } else { Some(id) }),
+        ))
+    }
+}
+
+fn check_open(filter: Option<&Filter>, options: &OpenOptions) -> Result<(), CimError> {
+    if filter.is_some() {
+        return Err(CimError::new(
+            CimStatus::FilteredEnumerationNotSupported,
+            "filtered enumerations are not supported; use OpenQueryInstances with WQL",
+        ));
+    }
+    if options.continue_on_error {
+        return Err(CimError::new(
+            CimStatus::ContinuationOnErrorNotSupported,
+            "ContinueOnError is not supported",
+        ));
+    }
+    Ok(())
+}
+
+fn require_instance_path(p: &ObjectPath) -> Result<(), CimError> {
+    if matches!(p.keys, Keys::Class) {
+        return Err(CimError::invalid_parameter(format!(
+            "{p} is a class path; the pull operations take an instance path"
+        )));
+    }
+    Ok(())
+}
+
+/// Writes a stream of instances, switching to streaming once the buffer
+/// passes [`STREAM_THRESHOLD`]. An error before that is a clean error
+/// response; after it, the stream is cut so the client sees a broken
+/// document rather than a silently short answer.
+fn stream(
+    mut w: ResponseWriter,
+    it: openwmi_cimom::InstanceIter,
+    sink: &mut dyn Sink,
+    mut write: impl FnMut(&mut ResponseWriter, &InstanceWithPath),
+) -> Result<Outcome, CimError> {
+    let mut streaming = false;
+    for item in it {
+        match item {
+            Ok(i) => write(&mut w, &i),
+            Err(e) if !streaming => return Err(e),
+            Err(_) => return Ok(Outcome::Streamed),
+        }
+        if w.pending_len() >= STREAM_THRESHOLD {
+            streaming = true;
+            if !sink.send(w.take()) {
+                return Ok(Outcome::Streamed);
+            }
+        }
+    }
+    if streaming {
+        sink.send(w.end());
+        Ok(Outcome::Streamed)
+    } else {
+        Ok(Outcome::Full(w.end()))
+    }
+}
