@@ -3,8 +3,9 @@ use libfuzzer_sys::fuzz_target;
 use openwmi_cimxml::{check_headers, decode_request, decode_response, encode_request, Limits};
 
 // Arbitrary bytes through the server-side decoder (and the client-side one):
-// no panic, and whatever decodes re-encodes to a body that decodes to the
-// same operation.
+// no panic, and whatever decodes re-encodes to a body that decodes and
+// re-encodes to the same text (text, not values: a NaN key never equals
+// itself).
 fuzz_target!(|data: &[u8]| {
     let limits = Limits::request();
     match decode_request(data, &limits) {
@@ -13,7 +14,10 @@ fuzz_target!(|data: &[u8]| {
             let again = encode_request(&req.message_id, &req.namespace, &req.operation);
             let back =
                 decode_request(again.as_bytes(), &limits).expect("an encoded request decodes");
-            assert_eq!(back.operation, req.operation);
+            assert_eq!(
+                encode_request(&back.message_id, &back.namespace, &back.operation),
+                again
+            );
         }
         Err(e) => {
             let _ = e.to_string();
