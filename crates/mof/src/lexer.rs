@@ -143,12 +143,10 @@ impl<'a> Lexer<'a> {
                     self.pos += 1;
                 }
                 Some(b'/') if b.get(self.pos + 1) == Some(&b'/') => {
-                    while let Some(&c) = b.get(self.pos) {
-                        if c == b'\n' {
-                            break;
-                        }
-                        self.pos += 1;
-                    }
+                    self.pos = b[self.pos..]
+                        .iter()
+                        .position(|&c| c == b'\n')
+                        .map_or(b.len(), |i| self.pos + i);
                 }
                 Some(b'/') if b.get(self.pos + 1) == Some(&b'*') => {
                     let start = self.pos;
@@ -332,6 +330,7 @@ impl<'a> Lexer<'a> {
         self.pos += 1;
         let mut escaped = false;
         loop {
+            self.pos = skip_plain(b, self.pos, quote);
             match b.get(self.pos) {
                 None | Some(b'\n') | Some(b'\r') => {
                     let what = if quote == b'"' {
@@ -356,6 +355,27 @@ impl<'a> Lexer<'a> {
             }
         }
     }
+}
+
+/// Skips, eight bytes at a time, the part of a quoted literal that holds
+/// none of `quote`, backslash, CR or LF; returns the position reached.
+fn skip_plain(b: &[u8], mut pos: usize, quote: u8) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let has = |w: u64, byte: u8| {
+        let v = w ^ (ONES * byte as u64);
+        v.wrapping_sub(ONES) & !v & HIGHS != 0
+    };
+    while let Some(chunk) = b.get(pos..pos + 8) {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(bytes);
+        if has(w, quote) || has(w, b'\\') || has(w, b'\n') || has(w, b'\r') {
+            break;
+        }
+        pos += 8;
+    }
+    pos
 }
 
 fn is_ident_byte(c: u8) -> bool {
