@@ -1287,7 +1287,7 @@ impl<'a> Parser<'_, '_, 'a> {
         }
 
         while !self.eat(Tok::RBrace)? {
-            ok &= self.feature(&mut class)?;
+            ok &= self.feature(&mut class, sup.as_deref())?;
         }
         self.expect(Tok::Semi, "after the class declaration")?;
         if !ok {
@@ -1316,6 +1316,20 @@ impl<'a> Parser<'_, '_, 'a> {
         Ok(())
     }
 
+    fn report_bad_override(
+        &mut self,
+        what: What<'_>,
+        target: &str,
+        span: Span,
+        class: &Name,
+    ) -> PResult<()> {
+        self.report(
+            span,
+            ErrorKind::Model,
+            format!("{what} overrides {target}, which no superclass of class {class} declares"),
+        )
+    }
+
     fn define_alias(&mut self, alias: Name, span: Span, path: ObjectPath) -> PResult<()> {
         if self.s.aliases.contains_key(&alias) {
             return self.report(
@@ -1342,7 +1356,7 @@ impl<'a> Parser<'_, '_, 'a> {
     }
 
     /// One property or method; returns false when it had (reported) errors.
-    fn feature(&mut self, class: &mut Class) -> PResult<bool> {
+    fn feature(&mut self, class: &mut Class, sup: Option<&Class>) -> PResult<bool> {
         let raw = if self.at(Tok::LBracket) {
             self.qualifier_list()?
         } else {
@@ -1370,7 +1384,7 @@ impl<'a> Parser<'_, '_, 'a> {
         };
         let (name, name_span) = self.ident("a property or method name", "after its type")?;
         if self.at(Tok::LParen) {
-            return self.method(class, raw, ty, name, name_span, ok);
+            return self.method(class, sup, raw, ty, name, name_span, ok);
         }
         let array = self.array_suffix()?;
         let is_ref = ty.base == CimType::Reference;
@@ -1402,6 +1416,12 @@ impl<'a> Parser<'_, '_, 'a> {
         let Some(quals) = quals else {
             return Ok(false);
         };
+        if let Some(target) = override_target(&quals) {
+            if !sup.is_some_and(|s| s.property(target).is_some()) {
+                self.report_bad_override(What::Property(&name), target, name_span, &class.name)?;
+                ok = false;
+            }
+        }
         let mut prop = PropertyDecl::new(name, ty);
         prop.default = default;
         prop.qualifiers = quals;
@@ -1412,10 +1432,11 @@ impl<'a> Parser<'_, '_, 'a> {
     fn method(
         &mut self,
         class: &mut Class,
+        sup: Option<&Class>,
         raw: Vec<RawQualifier>,
         ret: TypeDecl,
         name: Name,
-        _name_span: Span,
+        name_span: Span,
         mut ok: bool,
     ) -> PResult<bool> {
         self.expect(Tok::LParen, "after the method name")?;
@@ -1490,6 +1511,12 @@ impl<'a> Parser<'_, '_, 'a> {
         else {
             return Ok(false);
         };
+        if let Some(target) = override_target(&qualifiers) {
+            if !sup.is_some_and(|s| s.method(target).is_some()) {
+                self.report_bad_override(What::Method(&name), target, name_span, &class.name)?;
+                ok = false;
+            }
+        }
         class.methods.push(MethodDecl {
             name,
             return_type: ret.base,
@@ -1602,6 +1629,13 @@ impl<'a> Parser<'_, '_, 'a> {
         }
         Ok(())
     }
+}
+
+/// The member named by an `Override("Name")` qualifier (`Class.Name` allowed).
+fn override_target(quals: &[Qualifier]) -> Option<&str> {
+    let q = quals.iter().find(|q| q.name.is("Override"))?;
+    let target = q.value.as_ref()?.as_str()?;
+    Some(target.rsplit('.').next().unwrap_or(target))
 }
 
 fn scope_list(scope: Scope) -> String {

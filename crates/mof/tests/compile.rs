@@ -334,6 +334,18 @@ fn property_type_mismatch() {
         let (kind, _, _, _) = error(bad);
         assert_eq!(kind, ErrorKind::TypeMismatch, "{bad}");
     }
+    let (kind, line, col, msg) = error(&format!(
+        "{BASE}class Ex_B : Ex_Base {{\n [Override(\"Smal\")] uint8 Small; }};"
+    ));
+    let base_lines = BASE.matches('\n').count() as u32;
+    assert_eq!((kind, line - base_lines, col), (ErrorKind::Model, 2, 27));
+    assert!(msg.contains("overrides Smal"), "{msg}");
+    let (kind, _, _, _) = error("class Ex_A { [Override(\"X\")] uint8 X(); };");
+    assert_eq!(kind, ErrorKind::Model);
+    compile(&format!(
+        "{BASE}class Ex_B : Ex_Base {{ [Override(\"Small\")] uint8 Small = 3; }};"
+    ))
+    .unwrap();
     let (kind, _, _, _) = error("class Ex_A : Ex_Base { string Small; };");
     assert_eq!(kind, ErrorKind::MissingSuperclass);
     let (kind, _, _, _) = error(&format!("{BASE}class Ex_B : Ex_Base {{ string Small; }};"));
@@ -438,7 +450,7 @@ fn columns_count_characters() {
 #[test]
 fn printed_classes_and_declarations_read_back_equal() {
     let (repo, _) = compile(&format!(
-        "{BASE}[Association] class Ex_L {{ [Key] Ex_Base REF A; [Key, Override(\"Name\")] Ex_Base REF B = NULL; }};"
+        "{BASE}[Association] class Ex_L {{ [Key] Ex_Base REF A; [Key, Description(\"b\")] Ex_Base REF B = NULL; }};"
     ))
     .unwrap();
     let ns = repo.namespace("root/cimv2").unwrap();
