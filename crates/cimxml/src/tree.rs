@@ -337,9 +337,11 @@ fn unescape_text(raw: &[u8]) -> Result<String, String> {
     }
     // Raw characters are checked before references are resolved, so that
     // `&#13;` survives as CR while a literal CR is normalized.
-    let s = normalize_newlines(s);
-    check_chars(&s)?;
-    unescape(&s)
+    check_chars(s)?;
+    if !s.contains(['&', '\r']) {
+        return Ok(s.to_owned());
+    }
+    unescape(&normalize_newlines(s))
 }
 
 fn unescape_attr(raw: &[u8]) -> Result<String, String> {
@@ -348,6 +350,9 @@ fn unescape_attr(raw: &[u8]) -> Result<String, String> {
         return Err("'<' in attribute value".into());
     }
     check_chars(s)?;
+    if !s.contains(['&', '\t', '\n', '\r']) {
+        return Ok(s.to_owned());
+    }
     // Attribute-value normalization (XML 3.3.3) for CDATA attributes: literal
     // white space becomes a space; references to it are kept.
     let s = s.replace("\r\n", " ").replace(['\t', '\n', '\r'], " ");
