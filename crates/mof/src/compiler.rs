@@ -1384,7 +1384,8 @@ impl<'a> Parser<'_, '_, 'a> {
         };
         let (name, name_span) = self.ident("a property or method name", "after its type")?;
         if self.at(Tok::LParen) {
-            return self.method(class, sup, raw, ty, name, name_span, ok);
+            let method_ok = self.method(class, sup, raw, ty, name, name_span)?;
+            return Ok(ok && method_ok);
         }
         let array = self.array_suffix()?;
         let is_ref = ty.base == CimType::Reference;
@@ -1417,7 +1418,7 @@ impl<'a> Parser<'_, '_, 'a> {
             return Ok(false);
         };
         if let Some(target) = override_target(&quals) {
-            if !sup.is_some_and(|s| s.property(target).is_some()) {
+            if sup.and_then(|s| s.property(target)).is_none() {
                 self.report_bad_override(What::Property(&name), target, name_span, &class.name)?;
                 ok = false;
             }
@@ -1437,8 +1438,8 @@ impl<'a> Parser<'_, '_, 'a> {
         ret: TypeDecl,
         name: Name,
         name_span: Span,
-        mut ok: bool,
     ) -> PResult<bool> {
+        let mut ok = true;
         self.expect(Tok::LParen, "after the method name")?;
         let mut parameters = Vec::new();
         if !self.eat(Tok::RParen)? {
@@ -1512,7 +1513,7 @@ impl<'a> Parser<'_, '_, 'a> {
             return Ok(false);
         };
         if let Some(target) = override_target(&qualifiers) {
-            if !sup.is_some_and(|s| s.method(target).is_some()) {
+            if sup.and_then(|s| s.method(target)).is_none() {
                 self.report_bad_override(What::Method(&name), target, name_span, &class.name)?;
                 ok = false;
             }
