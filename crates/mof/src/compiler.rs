@@ -6,7 +6,8 @@
 //! a MOF parser guesses badly. Semantic errors (unknown qualifier, type
 //! mismatch, duplicate class, ...) are collected, the offending declaration
 //! is dropped and parsing goes on, up to [`Options::max_errors`].
-//! Declarations compiled before an error stay in the repository.
+//! A compile is all or nothing: it works on a copy of the repository (cheap:
+//! classes are shared `Arc`s) that replaces the caller's only on success.
 
 use crate::error::{Error, ErrorKind};
 use crate::lexer::{unescape_into, LexError, Lexer, Span, Tok, Token};
@@ -93,13 +94,15 @@ impl Compiler {
         &self.options
     }
 
-    /// Compiles the file at `path` (read through the loader) and everything it includes.
+    /// Compiles the file at `path` (read through the loader) and everything
+    /// it includes. On error the repository is left as it was.
     pub fn compile_file(
         &mut self,
         repo: &mut Repository,
         path: &Path,
     ) -> Result<Summary, Vec<Error>> {
-        let mut s = Session::new(&self.options, self.loader.as_ref(), repo)?;
+        let mut work = repo.clone();
+        let mut s = Session::new(&self.options, self.loader.as_ref(), &mut work)?;
         let name = path.to_string_lossy();
         match self.loader.load(None, &name) {
             Ok((resolved, text)) => {
@@ -113,20 +116,25 @@ impl Compiler {
                 message: format!("cannot read file: {e}"),
             }),
         }
-        s.finish()
+        let summary = s.finish()?;
+        *repo = work;
+        Ok(summary)
     }
 
     /// Compiles MOF text; `name` names it in messages, and relative includes
-    /// are looked up beside it.
+    /// are looked up beside it. On error the repository is left as it was.
     pub fn compile_str(
         &mut self,
         repo: &mut Repository,
         name: &str,
         text: &str,
     ) -> Result<Summary, Vec<Error>> {
-        let mut s = Session::new(&self.options, self.loader.as_ref(), repo)?;
+        let mut work = repo.clone();
+        let mut s = Session::new(&self.options, self.loader.as_ref(), &mut work)?;
         let _ = s.compile_source(PathBuf::from(name), text);
-        s.finish()
+        let summary = s.finish()?;
+        *repo = work;
+        Ok(summary)
     }
 }
 

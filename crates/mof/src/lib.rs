@@ -1,6 +1,21 @@
 //! `openwmi-mof`: a strict, fast DSP0004 MOF compiler into an
 //! [`openwmi_cim::Repository`], and a printer of canonical MOF.
 //!
+//! - Grammar: DSP0004 2.x MOF as the DMTF CIM Schema uses it: pragmas
+//!   (`include`, `namespace`, `locale`; others are checked for form and
+//!   ignored), qualifier declarations, classes (associations and indications
+//!   by qualifier), properties, references, methods, `instance of` with
+//!   aliases. Keywords are case-insensitive.
+//! - Checks: qualifiers must be declared, fit their type and scope; values
+//!   must fit the declared type (integer ranges included); superclasses,
+//!   reference classes, `instance of` classes and properties, aliases and
+//!   `Override` targets must exist; classes must not be redefined.
+//! - Errors: a syntax error stops the compile; semantic errors are collected
+//!   (up to [`Options::max_errors`]). A failed compile leaves the repository
+//!   unchanged. Limits on file size, total input, include depth; include
+//!   cycles are reported with the chain.
+//! - I/O only through a [`SourceLoader`] ([`FsLoader`] for files, [`MemoryLoader`]).
+//!
 //! ```
 //! use openwmi_cim::Repository;
 //! use openwmi_mof::{Compiler, Options};

@@ -430,6 +430,28 @@ fn several_semantic_errors_are_collected() {
 }
 
 #[test]
+fn a_failed_compile_leaves_the_repository_unchanged() {
+    let mut repo = Repository::new();
+    let mut c = Compiler::new(Options::default());
+    c.compile_str(&mut repo, "a.mof", QUALS).unwrap();
+    let errs = c
+        .compile_str(
+            &mut repo,
+            "b.mof",
+            "class Ex_Good { };\nclass Ex_Bad : Nope { };",
+        )
+        .unwrap_err();
+    assert_eq!(errs.len(), 1);
+    let ns = repo.namespace("root/cimv2").unwrap();
+    assert!(!ns.has_class("Ex_Good"));
+    assert_eq!(ns.qualifier_decls().count(), 11);
+    let s = c
+        .compile_str(&mut repo, "c.mof", "class Ex_Good { };")
+        .unwrap();
+    assert_eq!((s.classes, s.qualifiers), (1, 0));
+}
+
+#[test]
 fn file_size_limit() {
     let opts = Options {
         max_file_size: 10,
