@@ -1706,6 +1706,9 @@ pub(crate) fn parse_number(text: &str) -> Result<Num, String> {
             }
         }
         let v: f64 = text.parse().map_err(|_| bad())?;
+        if !v.is_finite() {
+            return Err(format!("'{text}' is too large for a real number"));
+        }
         return Ok(Num::Real(v));
     }
     let (digits, radix) = if b.len() > 2 && b[0] == b'0' && (b[1] == b'x' || b[1] == b'X') {
@@ -1753,6 +1756,7 @@ mod tests {
         assert!(parse_number("1.").is_err());
         assert!(parse_number("1.5e").is_err());
         assert!(parse_number("1e5").is_err());
+        assert!(parse_number("1.0e400").is_err());
         assert!(parse_number(&"9".repeat(60)).is_err());
     }
 

@@ -495,3 +495,51 @@ fn printed_classes_and_declarations_read_back_equal() {
         assert_eq!(Some(d), ns2.qualifier_decl(d.name.as_str()));
     }
 }
+
+#[test]
+fn file_system_includes_look_beside_the_file_then_in_include_dirs() {
+    let root = std::env::temp_dir().join(format!("openwmi-mof-test-{}", std::process::id()));
+    let main_dir = root.join("main");
+    let inc_dir = root.join("inc");
+    std::fs::create_dir_all(main_dir.join("sub")).unwrap();
+    std::fs::create_dir_all(&inc_dir).unwrap();
+    std::fs::write(
+        main_dir.join("top.mof"),
+        "#pragma include(\"sub/quals.mof\")\n#pragma include(\"lib.mof\")\n",
+    )
+    .unwrap();
+    std::fs::write(
+        main_dir.join("sub/quals.mof"),
+        format!("{QUALS}\n#pragma include(\"sibling.mof\")\n"),
+    )
+    .unwrap();
+    std::fs::write(main_dir.join("sub/sibling.mof"), "class Ex_S { };\n").unwrap();
+    std::fs::write(
+        inc_dir.join("lib.mof"),
+        "class Ex_L : Ex_S { [Key] string K; };\n",
+    )
+    .unwrap();
+
+    let opts = Options {
+        include_dirs: vec![inc_dir.clone()],
+        ..Options::default()
+    };
+    let mut repo = Repository::new();
+    let s = Compiler::new(opts)
+        .compile_file(&mut repo, &main_dir.join("top.mof"))
+        .unwrap_or_else(|e| panic!("{}", e[0]));
+    assert_eq!(s.classes, 2);
+
+    let errs = Compiler::new(Options::default())
+        .compile_file(&mut Repository::new(), &main_dir.join("top.mof"))
+        .unwrap_err();
+    assert_eq!(errs[0].kind, ErrorKind::Io);
+    assert!(errs[0].file.ends_with("top.mof"), "{}", errs[0]);
+    assert_eq!(errs[0].line, 2);
+
+    let errs = Compiler::new(Options::default())
+        .compile_file(&mut Repository::new(), &root.join("missing.mof"))
+        .unwrap_err();
+    assert_eq!((errs[0].kind, errs[0].line), (ErrorKind::Io, 0));
+    let _ = std::fs::remove_dir_all(&root);
+}
