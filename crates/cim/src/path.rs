@@ -80,7 +80,7 @@ impl ObjectPath {
     /// Parses the WMI or the WBEM URI form (see the module documentation).
     /// Errors carry the byte offset where parsing stopped and what was expected.
     pub fn parse(text: &str) -> Result<ObjectPath, Error> {
-        parse_path(text, 0).map_err(|e| Error::Path {
+        parse_path(text, Some(0)).map_err(|e| Error::Path {
             pos: e.pos,
             message: e.message,
         })
@@ -359,17 +359,12 @@ fn could_be_full_path(s: &str) -> bool {
 struct Parser<'a> {
     text: &'a str,
     pos: usize,
-    depth: usize,
+    /// How deep this path is nested in key values; `None` to skip looking
+    /// into string key values for nested paths.
+    depth: Option<usize>,
 }
 
-fn parse_path(text: &str, depth: usize) -> Result<ObjectPath, ParseError> {
-    if depth > MAX_REFERENCE_DEPTH {
-        return Err(ParseError {
-            pos: 0,
-            message: format!("references nested more than {MAX_REFERENCE_DEPTH} deep"),
-            too_deep: true,
-        });
-    }
+fn parse_path(text: &str, depth: Option<usize>) -> Result<ObjectPath, ParseError> {
     if text.len() > MAX_PATH_LEN {
         return Err(perr(
             MAX_PATH_LEN,
@@ -676,15 +671,18 @@ impl<'a> Parser<'a> {
             }
         }
         // A string key may hold a path (a reference); bound how deep those nest.
-        if could_be_full_path(&out) {
-            if let Err(e) = parse_path(&out, self.depth + 1) {
-                if e.too_deep {
-                    return Err(ParseError {
-                        pos: start,
-                        message: e.message,
-                        too_deep: true,
-                    });
-                }
+        if let (Some(depth), true) = (self.depth, could_be_full_path(&out)) {
+            let too_deep = if depth >= MAX_REFERENCE_DEPTH {
+                parse_path(&out, None).is_ok_and(|p| !is_bare(&p))
+            } else {
+                matches!(parse_path(&out, Some(depth + 1)), Err(e) if e.too_deep)
+            };
+            if too_deep {
+                return Err(ParseError {
+                    pos: start,
+                    message: format!("references nested more than {MAX_REFERENCE_DEPTH} deep"),
+                    too_deep: true,
+                });
             }
         }
         Ok(Value::String(out))
@@ -813,6 +811,11 @@ fn lower_chars(s: &str) -> impl Iterator<Item = char> + '_ {
 }
 
 fn value_eq(a: &Value, b: &Value) -> bool {
+    if let (Value::String(x), Value::String(y)) = (a, b) {
+        if x == y {
+            return true;
+        }
+    }
     match (canon(a), canon(b)) {
         (Canon::Text(x), Canon::Text(y)) => lower_chars(&x).eq(lower_chars(&y)),
         (Canon::Path(x), Canon::Path(y)) => path_eq(&x, &y),

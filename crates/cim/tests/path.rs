@@ -285,13 +285,14 @@ fn length_and_nesting_limits() {
         Err(Error::Path { pos, .. }) if pos == MAX_PATH_LEN
     ));
     // Nest references: each level is the previous path as a quoted key value.
-    let nested = |depth: usize| {
-        let mut path = ObjectPath::instance("Leaf", vec![KeyBinding::new("K", 1u64)]);
+    let nested_with = |depth: usize, leaf: Value| {
+        let mut path = ObjectPath::instance("Leaf", vec![KeyBinding::new("K", leaf)]);
         for _ in 0..depth {
             path = ObjectPath::instance("Assoc", vec![KeyBinding::new("R", path)]);
         }
         path
     };
+    let nested = |depth: usize| nested_with(depth, Value::UInt64(1));
     let ok = nested(MAX_REFERENCE_DEPTH);
     let text = ok.to_string();
     assert!(text.len() < MAX_PATH_LEN, "{}", text.len());
@@ -305,6 +306,14 @@ fn length_and_nesting_limits() {
         }
         other => panic!("expected the nesting error, got {other:?}"),
     }
+    // At the deepest level, strings that are not paths are fine.
+    for leaf in ["10.0.0.5", "a:b c", "x = 1", "Word."] {
+        let text = nested_with(MAX_REFERENCE_DEPTH, Value::from(leaf)).to_string();
+        let parsed = p(&text);
+        assert_eq!(parsed.to_string(), text);
+    }
+    let text = nested_with(MAX_REFERENCE_DEPTH, Value::from("ns:Deeper.K=1")).to_string();
+    assert!(ObjectPath::parse(&text).is_err());
     // Hand-built paths nested past the limit still compare without recursing forever.
     let a = nested(40);
     let b = nested(40);
