@@ -8,12 +8,12 @@
 //!   Win32_ServerSession, Win32_Share, Win32_ConnectionShare and
 //!   Win32_SessionConnection from the parsed data. Pure.
 
-pub mod error;
+mod error;
 pub mod map;
 pub mod smbconf;
 pub mod smbstatus;
 pub mod source;
-pub mod timestamp;
+mod timestamp;
 
 pub use error::Error;
 /// The crate's error type under the name the providers use.
