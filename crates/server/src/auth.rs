@@ -31,7 +31,11 @@ pub struct AuthenticatedUser {
 impl AuthenticatedUser {
     /// The user of `auth = "none"`.
     pub fn anonymous() -> Self {
-        AuthenticatedUser { name: "anonymous".into(), uid: None, groups: Vec::new() }
+        AuthenticatedUser {
+            name: "anonymous".into(),
+            uid: None,
+            groups: Vec::new(),
+        }
     }
 }
 
@@ -40,7 +44,9 @@ pub(crate) enum AuthOutcome {
     /// No or wrong credentials: 401.
     Denied,
     /// Too many failures from this address: 429.
-    LockedOut { retry_after: Duration },
+    LockedOut {
+        retry_after: Duration,
+    },
 }
 
 const MAX_CACHE_ENTRIES: usize = 4096;
@@ -76,7 +82,11 @@ impl Authenticator {
     pub(crate) fn new(config: &ServerConfig) -> Result<Authenticator, ServerError> {
         let users = match &config.users_file {
             Some(path) if config.auth == AuthMode::Basic => {
-                let mut state = UsersFileState { path: path.clone(), stamp: None, entries: Vec::new() };
+                let mut state = UsersFileState {
+                    path: path.clone(),
+                    stamp: None,
+                    entries: Vec::new(),
+                };
                 reload_users(&mut state)?;
                 Some(Mutex::new(state))
             }
@@ -155,7 +165,8 @@ impl Authenticator {
                 (entry, state.entries.first().map(|e| e.hash.clone()))
             };
             if let Some(entry) = entry {
-                return users_file::verify(&entry.hash, password).then(|| AuthenticatedUser {
+                let verified = users_file::verify(&entry.hash, password);
+                return verified.then_some(AuthenticatedUser {
                     name: entry.name,
                     uid: None,
                     groups: entry.groups,
@@ -209,7 +220,9 @@ impl Authenticator {
     fn locked_out(&self, peer: IpAddr) -> Option<Duration> {
         let failures = self.failures.lock().unwrap();
         let until = failures.get(&peer)?.locked_until?;
-        until.checked_duration_since(Instant::now()).filter(|d| !d.is_zero())
+        until
+            .checked_duration_since(Instant::now())
+            .filter(|d| !d.is_zero())
     }
 
     fn record_failure(&self, peer: IpAddr) {
@@ -244,7 +257,10 @@ impl Authenticator {
 fn reload_users(state: &mut UsersFileState) -> Result<(), ServerError> {
     let meta = std::fs::metadata(&state.path)
         .map_err(|e| ServerError::io(format!("cannot read {}", state.path.display()), e))?;
-    let stamp = (meta.modified().unwrap_or(SystemTime::UNIX_EPOCH), meta.len());
+    let stamp = (
+        meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+        meta.len(),
+    );
     if state.stamp == Some(stamp) {
         return Ok(());
     }
@@ -274,7 +290,9 @@ pub(crate) fn parse_basic(value: &HeaderValue) -> Option<(String, String)> {
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
     }
-    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
     let decoded = String::from_utf8(decoded).ok()?;
     let (user, password) = decoded.split_once(':')?;
     if user.is_empty() || user.len() > 256 || password.len() > 4096 {
@@ -293,8 +311,31 @@ mod tests {
         assert_eq!(parse_basic(&value), Some(("alice".into(), "p:ss".into())));
         let value = HeaderValue::from_static("basic   YWxpY2U6cDpzcw==");
         assert_eq!(parse_basic(&value).map(|p| p.0), Some("alice".into()));
-        for bad in ["Bearer YWxpY2U6cDpzcw==", "Basic !!!", "Basic YWxpY2U=", "Basic", "Basic OnB3"] {
+        for bad in [
+            "Bearer YWxpY2U6cDpzcw==",
+            "Basic !!!",
+            "Basic YWxpY2U=",
+            "Basic",
+            "Basic OnB3",
+        ] {
             assert_eq!(parse_basic(&HeaderValue::from_static(bad)), None, "{bad}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+        #[test]
+        fn basic_parsing_never_panics(text in "[ -~]{0,100}") {
+            if let Ok(value) = HeaderValue::from_str(&text) {
+                let _ = parse_basic(&value);
+            }
+        }
+
+        #[test]
+        fn basic_round_trips(user in "[a-z][a-z0-9_.-]{0,20}", password in "[ -~]{0,30}") {
+            let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+            let value = HeaderValue::from_str(&format!("Basic {token}")).unwrap();
+            proptest::prop_assert_eq!(parse_basic(&value), Some((user, password)));
         }
     }
 }

@@ -125,7 +125,9 @@ impl Limits {
             ));
         }
         if self.max_header_bytes < 8192 {
-            return Err(ServerError::Config("limits.max_header_bytes must be >= 8192".into()));
+            return Err(ServerError::Config(
+                "limits.max_header_bytes must be >= 8192".into(),
+            ));
         }
         Ok(())
     }
@@ -418,7 +420,10 @@ mod tests {
     #[test]
     fn defaults_are_https_on_loopback() {
         let config = ServerConfig::default();
-        assert_eq!(config.listen_addrs(), vec!["127.0.0.1:5989".parse().unwrap()]);
+        assert_eq!(
+            config.listen_addrs(),
+            vec!["127.0.0.1:5989".parse().unwrap()]
+        );
         assert!(!config.http);
         assert!(config.pam_enabled());
         config.validate().unwrap();
@@ -479,9 +484,16 @@ mod tests {
         let err = config.validate().unwrap_err();
         assert!(matches!(err, ServerError::InsecureHttp { .. }), "{err}");
         assert!(err.to_string().contains("--allow-insecure"));
-        let config = ServerConfig { allow_insecure: true, ..config };
+        let config = ServerConfig {
+            allow_insecure: true,
+            ..config
+        };
         config.validate().unwrap();
-        let config = ServerConfig { listen: vec!["[::1]:5988".parse().unwrap()], http: true, ..ServerConfig::default() };
+        let config = ServerConfig {
+            listen: vec!["[::1]:5988".parse().unwrap()],
+            http: true,
+            ..ServerConfig::default()
+        };
         config.validate().unwrap();
     }
 
@@ -493,5 +505,46 @@ mod tests {
             ..ServerConfig::default()
         };
         assert!(config.validate().is_err());
+    }
+
+    #[test]
+    fn command_line_parses() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            serve: ServeArgs,
+        }
+        let cli = Cli::try_parse_from([
+            "openwmi",
+            "--listen",
+            "127.0.0.1:5988",
+            "--listen",
+            "[::1]:5988",
+            "--http",
+            "--pam",
+            "--users-file",
+            "/u",
+            "--mof",
+            "root/x=/a.mof",
+            "--auth",
+            "basic",
+        ])
+        .unwrap();
+        let config = cli.serve.into_config().unwrap();
+        assert_eq!(config.listen.len(), 2);
+        assert!(config.http && config.pam_enabled());
+        assert_eq!(config.users_file, Some(PathBuf::from("/u")));
+        assert!(
+            Cli::try_parse_from(["openwmi", "--tls-cert", "/c"]).is_err(),
+            "--tls-cert needs --tls-key"
+        );
+        let cli = Cli::try_parse_from(["openwmi", "--pam", "false", "--users-file", "/u"]).unwrap();
+        assert_eq!(cli.serve.pam, Some(false));
+        let cli = Cli::try_parse_from(["openwmi", "--listen", "0.0.0.0:5988", "--http"]).unwrap();
+        assert!(matches!(
+            cli.serve.into_config(),
+            Err(ServerError::InsecureHttp { .. })
+        ));
     }
 }

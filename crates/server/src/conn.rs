@@ -45,7 +45,12 @@ impl Activity {
         let now = self.now_ms();
         self.last_io_ms.store(now, Ordering::Relaxed);
         if self.inflight.load(Ordering::Acquire) == 0 {
-            let _ = self.head_started_ms.compare_exchange(0, now + 1, Ordering::AcqRel, Ordering::Relaxed);
+            let _ = self.head_started_ms.compare_exchange(
+                0,
+                now + 1,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            );
         }
     }
 
@@ -100,7 +105,11 @@ impl<T> Tracked<T> {
 }
 
 impl<T: AsyncRead + Unpin> AsyncRead for Tracked<T> {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         let before = buf.filled().len();
         let result = Pin::new(&mut self.inner).poll_read(cx, buf);
         if matches!(result, Poll::Ready(Ok(()))) && buf.filled().len() > before {
@@ -111,7 +120,11 @@ impl<T: AsyncRead + Unpin> AsyncRead for Tracked<T> {
 }
 
 impl<T: AsyncWrite + Unpin> AsyncWrite for Tracked<T> {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
         let result = Pin::new(&mut self.inner).poll_write(cx, data);
         if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
             self.activity.on_write();
@@ -155,10 +168,19 @@ mod tests {
         assert_eq!(activity.expired(Duration::ZERO, Duration::ZERO), None);
         drop(guard);
         std::thread::sleep(Duration::from_millis(5));
-        assert_eq!(activity.expired(Duration::from_secs(9), Duration::ZERO), Some(Expired::Idle));
+        assert_eq!(
+            activity.expired(Duration::from_secs(9), Duration::ZERO),
+            Some(Expired::Idle)
+        );
         activity.on_read();
         std::thread::sleep(Duration::from_millis(5));
-        assert_eq!(activity.expired(Duration::ZERO, Duration::from_secs(9)), Some(Expired::SlowHead));
-        assert_eq!(activity.expired(Duration::from_secs(9), Duration::ZERO), None);
+        assert_eq!(
+            activity.expired(Duration::ZERO, Duration::from_secs(9)),
+            Some(Expired::SlowHead)
+        );
+        assert_eq!(
+            activity.expired(Duration::from_secs(9), Duration::ZERO),
+            None
+        );
     }
 }

@@ -15,20 +15,36 @@ pub enum ServerError {
     /// Plain HTTP was asked for on an address other than loopback without `allow_insecure`.
     InsecureHttp { addr: SocketAddr },
     /// A listening socket could not be opened.
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     /// Certificate or key loading/generation failed.
-    Tls { path: Option<PathBuf>, message: String },
+    Tls {
+        path: Option<PathBuf>,
+        message: String,
+    },
     /// The users file is malformed.
-    UsersFile { path: PathBuf, line: usize, message: String },
+    UsersFile {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
     /// A user name or password given to [`crate::passwd`] is not acceptable.
     InvalidUser(String),
     /// Any other I/O failure, with what was being done.
-    Io { context: String, source: std::io::Error },
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
 }
 
 impl ServerError {
     pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
-        ServerError::Io { context: context.into(), source }
+        ServerError::Io {
+            context: context.into(),
+            source,
+        }
     }
 }
 
@@ -46,9 +62,19 @@ impl fmt::Display for ServerError {
                  (allow_insecure = true) if the network is trusted"
             ),
             ServerError::Bind { addr, source } => write!(f, "cannot listen on {addr}: {source}"),
-            ServerError::Tls { path: Some(p), message } => write!(f, "{}: {message}", p.display()),
-            ServerError::Tls { path: None, message } => write!(f, "TLS: {message}"),
-            ServerError::UsersFile { path, line, message } => {
+            ServerError::Tls {
+                path: Some(p),
+                message,
+            } => write!(f, "{}: {message}", p.display()),
+            ServerError::Tls {
+                path: None,
+                message,
+            } => write!(f, "TLS: {message}"),
+            ServerError::UsersFile {
+                path,
+                line,
+                message,
+            } => {
                 write!(f, "{}:{line}: {message}", path.display())
             }
             ServerError::InvalidUser(m) => write!(f, "{m}"),

@@ -10,7 +10,10 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{HeaderName, HeaderValue, ALLOW, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
+use http::header::{
+    HeaderName, HeaderValue, ALLOW, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER,
+    WWW_AUTHENTICATE,
+};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::{BodyExt, Limited};
@@ -71,19 +74,30 @@ pub struct CimResponse {
 impl CimResponse {
     /// `200` with a complete XML body.
     pub fn ok(body: impl Into<Bytes>) -> CimResponse {
-        CimResponse { status: StatusCode::OK, headers: Vec::new(), body: CimResponseBody::Full(body.into()) }
+        CimResponse {
+            status: StatusCode::OK,
+            headers: Vec::new(),
+            body: CimResponseBody::Full(body.into()),
+        }
     }
 
     /// `200` with a body sent in chunks as they come from `receiver`.
     pub fn streamed(receiver: tokio::sync::mpsc::Receiver<Bytes>) -> CimResponse {
-        CimResponse { status: StatusCode::OK, headers: Vec::new(), body: CimResponseBody::Stream(receiver) }
+        CimResponse {
+            status: StatusCode::OK,
+            headers: Vec::new(),
+            body: CimResponseBody::Stream(receiver),
+        }
     }
 
     /// A protocol error: `status` with a `CIMError: <cim_error>` header (DSP0200).
     pub fn protocol_error(status: StatusCode, cim_error: &'static str) -> CimResponse {
         CimResponse {
             status,
-            headers: vec![(HeaderName::from_static("cimerror"), HeaderValue::from_static(cim_error))],
+            headers: vec![(
+                HeaderName::from_static("cimerror"),
+                HeaderValue::from_static(cim_error),
+            )],
             body: CimResponseBody::Full(Bytes::new()),
         }
     }
@@ -103,7 +117,10 @@ enum BodyKind {
 
 impl ResponseBody {
     fn empty() -> Self {
-        ResponseBody { kind: BodyKind::Full(None), _inflight: None }
+        ResponseBody {
+            kind: BodyKind::Full(None),
+            _inflight: None,
+        }
     }
 }
 
@@ -111,7 +128,10 @@ impl Body for ResponseBody {
     type Data = Bytes;
     type Error = Infallible;
 
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         match &mut self.kind {
             BodyKind::Full(data) => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
             BodyKind::Stream(rx) => loop {
@@ -158,12 +178,16 @@ fn plain(status: StatusCode) -> Response<ResponseBody> {
 
 fn cim_error(status: StatusCode, error: &'static str) -> Response<ResponseBody> {
     let mut response = plain(status);
-    response.headers_mut().insert("cimerror", HeaderValue::from_static(error));
+    response
+        .headers_mut()
+        .insert("cimerror", HeaderValue::from_static(error));
     response
 }
 
 fn closing(mut response: Response<ResponseBody>) -> Response<ResponseBody> {
-    response.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));
+    response
+        .headers_mut()
+        .insert(CONNECTION, HeaderValue::from_static("close"));
     response
 }
 
@@ -189,17 +213,27 @@ async fn respond(
     let (mut parts, body) = request.into_parts();
 
     // Checked before anything else so that a huge upload costs nothing.
-    let declared_length = parts.headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let declared_length = parts
+        .headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared_length.is_some_and(|len| len > ctx.max_body_bytes) {
         return closing(plain(StatusCode::PAYLOAD_TOO_LARGE));
     }
 
     let authorization = parts.headers.remove(http::header::AUTHORIZATION);
-    let user = match ctx.auth.authenticate(authorization.as_ref(), peer.ip()).await {
+    let user = match ctx
+        .auth
+        .authenticate(authorization.as_ref(), peer.ip())
+        .await
+    {
         AuthOutcome::Accepted(user) => user,
         AuthOutcome::Denied => {
             let mut response = plain(StatusCode::UNAUTHORIZED);
-            response.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"openwmi\""));
+            response.headers_mut().insert(
+                WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"openwmi\""),
+            );
             return response;
         }
         AuthOutcome::LockedOut { retry_after } => {
@@ -216,7 +250,9 @@ async fn respond(
     let m_post = parts.method.as_str() == "M-POST";
     if parts.method != Method::POST && !m_post {
         let mut response = cim_error(StatusCode::METHOD_NOT_ALLOWED, "request-not-valid");
-        response.headers_mut().insert(ALLOW, HeaderValue::from_static("POST, M-POST"));
+        response
+            .headers_mut()
+            .insert(ALLOW, HeaderValue::from_static("POST, M-POST"));
         return response;
     }
     if !matches!(parts.uri.path(), "/cimom" | "/") {
@@ -255,7 +291,10 @@ async fn respond(
         return cim_error(StatusCode::BAD_REQUEST, "request-not-valid");
     };
 
-    let limited = Limited::new(body, usize::try_from(ctx.max_body_bytes).unwrap_or(usize::MAX));
+    let limited = Limited::new(
+        body,
+        usize::try_from(ctx.max_body_bytes).unwrap_or(usize::MAX),
+    );
     let body = match tokio::time::timeout(ctx.body_read_timeout, limited.collect()).await {
         Ok(Ok(collected)) => collected.to_bytes(),
         Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
@@ -275,7 +314,8 @@ async fn respond(
         headers: std::mem::take(&mut parts.headers),
         body,
     };
-    let answer = match tokio::time::timeout(ctx.request_timeout, ctx.handler.handle(request)).await {
+    let answer = match tokio::time::timeout(ctx.request_timeout, ctx.handler.handle(request)).await
+    {
         Ok(answer) => answer,
         Err(_) => {
             tracing::warn!(%peer, "handler exceeded the request time limit");
@@ -290,13 +330,17 @@ fn build_response(answer: CimResponse, m_post_prefix: Option<&str>) -> Response<
         CimResponseBody::Full(bytes) => BodyKind::Full((!bytes.is_empty()).then_some(bytes)),
         CimResponseBody::Stream(rx) => BodyKind::Stream(rx),
     };
-    let mut response = Response::new(ResponseBody { kind, _inflight: None });
+    let mut response = Response::new(ResponseBody {
+        kind,
+        _inflight: None,
+    });
     *response.status_mut() = answer.status;
     let headers = response.headers_mut();
     let prefixed = |name: &HeaderName| -> HeaderName {
         match m_post_prefix {
             Some(prefix) if name.as_str().starts_with("cim") => {
-                HeaderName::try_from(format!("{prefix}{}", name.as_str())).unwrap_or_else(|_| name.clone())
+                HeaderName::try_from(format!("{prefix}{}", name.as_str()))
+                    .unwrap_or_else(|_| name.clone())
             }
             _ => name.clone(),
         }
@@ -306,9 +350,15 @@ fn build_response(answer: CimResponse, m_post_prefix: Option<&str>) -> Response<
     }
     if answer.status == StatusCode::OK {
         if !headers.contains_key(CONTENT_TYPE) {
-            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/xml; charset=\"utf-8\""));
+            headers.insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/xml; charset=\"utf-8\""),
+            );
         }
-        headers.insert(prefixed(&HeaderName::from_static("cimoperation")), HeaderValue::from_static("MethodResponse"));
+        headers.insert(
+            prefixed(&HeaderName::from_static("cimoperation")),
+            HeaderValue::from_static("MethodResponse"),
+        );
     }
     if m_post_prefix.is_some() {
         headers.insert("ext", HeaderValue::from_static(""));
@@ -330,7 +380,10 @@ pub(crate) fn man_prefix(headers: &HeaderMap) -> Option<String> {
             for parameter in parts {
                 if let Some((key, ns)) = parameter.split_once('=') {
                     let ns = ns.trim();
-                    if key.trim().eq_ignore_ascii_case("ns") && !ns.is_empty() && ns.bytes().all(|b| b.is_ascii_digit()) {
+                    if key.trim().eq_ignore_ascii_case("ns")
+                        && !ns.is_empty()
+                        && ns.bytes().all(|b| b.is_ascii_digit())
+                    {
                         return Some(format!("{ns}-"));
                     }
                 }
@@ -382,11 +435,56 @@ mod tests {
     #[test]
     fn man_header_prefix() {
         let mut headers = HeaderMap::new();
-        headers.insert("man", HeaderValue::from_static("http://www.dmtf.org/cim/mapping/http/v1.0 ; ns=73"));
+        headers.insert(
+            "man",
+            HeaderValue::from_static("http://www.dmtf.org/cim/mapping/http/v1.0 ; ns=73"),
+        );
         assert_eq!(man_prefix(&headers).as_deref(), Some("73-"));
         headers.insert("man", HeaderValue::from_static("\"http://example.com/x\"; ns=11, \"http://www.dmtf.org/cim/mapping/http/v1.0\";ns=42"));
         assert_eq!(man_prefix(&headers).as_deref(), Some("42-"));
-        headers.insert("man", HeaderValue::from_static("http://www.dmtf.org/cim/mapping/http/v1.0"));
+        headers.insert(
+            "man",
+            HeaderValue::from_static("http://www.dmtf.org/cim/mapping/http/v1.0"),
+        );
         assert_eq!(man_prefix(&headers), None);
+    }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn encode(text: &str) -> String {
+            text.bytes()
+                .map(|b| {
+                    if b.is_ascii_alphanumeric() {
+                        (b as char).to_string()
+                    } else {
+                        format!("%{b:02X}")
+                    }
+                })
+                .collect()
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+            #[test]
+            fn decoding_inverts_encoding(text in "\\PC{0,40}") {
+                prop_assert_eq!(percent_decode(encode(&text).as_bytes()), Ok(text));
+            }
+
+            #[test]
+            fn decoding_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+                let _ = percent_decode(&bytes);
+            }
+
+            #[test]
+            fn man_parsing_never_panics(text in "[ -~]{0,80}") {
+                let mut headers = HeaderMap::new();
+                if let Ok(value) = HeaderValue::from_str(&text) {
+                    headers.insert("man", value);
+                    let _ = man_prefix(&headers);
+                }
+            }
+        }
     }
 }

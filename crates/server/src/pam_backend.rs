@@ -36,7 +36,10 @@ pub(crate) fn authenticate(service: &str, user: &str, password: &str) -> Option<
     if user.contains('\0') || password.contains('\0') || service.contains('\0') {
         return None;
     }
-    let conversation = Conversation { user: user.to_string(), password: password.to_string() };
+    let conversation = Conversation {
+        user: user.to_string(),
+        password: password.to_string(),
+    };
     let mut authenticator = match pam::Authenticator::with_handler(service, conversation) {
         Ok(a) => a,
         Err(e) => {
@@ -57,7 +60,11 @@ pub(crate) fn authenticate(service: &str, user: &str, password: &str) -> Option<
 /// authenticate users without a passwd entry) get no uid and no groups.
 pub(crate) fn unix_account(user: &str) -> AuthenticatedUser {
     let Some(account) = users::get_user_by_name(user) else {
-        return AuthenticatedUser { name: user.to_string(), uid: None, groups: Vec::new() };
+        return AuthenticatedUser {
+            name: user.to_string(),
+            uid: None,
+            groups: Vec::new(),
+        };
     };
     let mut groups: Vec<String> = users::get_user_groups(user, account.primary_group_id())
         .unwrap_or_default()
@@ -66,5 +73,9 @@ pub(crate) fn unix_account(user: &str) -> AuthenticatedUser {
         .collect();
     groups.sort();
     groups.dedup();
-    AuthenticatedUser { name: user.to_string(), uid: Some(account.uid()), groups }
+    AuthenticatedUser {
+        name: user.to_string(),
+        uid: Some(account.uid()),
+        groups,
+    }
 }

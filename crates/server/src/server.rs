@@ -63,11 +63,22 @@ impl Server {
         };
         let mut listeners = Vec::new();
         for addr in config.listen_addrs() {
-            let listener = TcpListener::bind(addr).await.map_err(|source| ServerError::Bind { addr, source })?;
-            let local = listener.local_addr().map_err(|source| ServerError::Bind { addr, source })?;
+            let listener = TcpListener::bind(addr)
+                .await
+                .map_err(|source| ServerError::Bind { addr, source })?;
+            let local = listener
+                .local_addr()
+                .map_err(|source| ServerError::Bind { addr, source })?;
             listeners.push((listener, local));
         }
-        Ok(Server { config, listeners, tls, fingerprint, generated_cert, auth })
+        Ok(Server {
+            config,
+            listeners,
+            tls,
+            fingerprint,
+            generated_cert,
+            auth,
+        })
     }
 
     /// The bound addresses (with the real port when `:0` was asked for).
@@ -78,7 +89,10 @@ impl Server {
     /// `https://127.0.0.1:5989`-style URLs of the listeners.
     pub fn urls(&self) -> Vec<String> {
         let scheme = if self.tls.is_some() { "https" } else { "http" };
-        self.local_addrs().iter().map(|a| format!("{scheme}://{a}")).collect()
+        self.local_addrs()
+            .iter()
+            .map(|a| format!("{scheme}://{a}"))
+            .collect()
     }
 
     /// SHA-256 fingerprint (`AB:CD:...`) of the served certificate, for HTTPS.
@@ -88,9 +102,16 @@ impl Server {
 
     /// The lines to print at start: listening URLs and the certificate fingerprint.
     pub fn banner(&self) -> Vec<String> {
-        let mut lines: Vec<String> = self.urls().into_iter().map(|u| format!("listening on {u}")).collect();
+        let mut lines: Vec<String> = self
+            .urls()
+            .into_iter()
+            .map(|u| format!("listening on {u}"))
+            .collect();
         if let Some(path) = &self.generated_cert {
-            lines.push(format!("generated a self-signed TLS certificate: {}", path.display()));
+            lines.push(format!(
+                "generated a self-signed TLS certificate: {}",
+                path.display()
+            ));
         }
         if let Some(fp) = &self.fingerprint {
             lines.push(format!("TLS certificate SHA-256 fingerprint: {fp}"));
@@ -137,7 +158,10 @@ impl Server {
         let _ = stop_tx.send(true);
         while accept_loops.join_next().await.is_some() {}
         let permits = u32::try_from(max_connections).unwrap_or(u32::MAX);
-        if tokio::time::timeout(SHUTDOWN_GRACE, slots.acquire_many(permits)).await.is_err() {
+        if tokio::time::timeout(SHUTDOWN_GRACE, slots.acquire_many(permits))
+            .await
+            .is_err()
+        {
             tracing::warn!("connections still open after the shutdown grace period; dropping them");
         }
         Ok(())
@@ -220,7 +244,8 @@ async fn connection(
     match &settings.tls {
         None => drive(stream, false, peer, ctx, &settings, stop).await,
         Some(acceptor) => {
-            let handshake = tokio::time::timeout(settings.head_timeout, acceptor.accept(stream)).await;
+            let handshake =
+                tokio::time::timeout(settings.head_timeout, acceptor.accept(stream)).await;
             match handshake {
                 Ok(Ok(tls_stream)) => drive(tls_stream, true, peer, ctx, &settings, stop).await,
                 Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
@@ -244,7 +269,13 @@ async fn drive<S>(
     let io = TokioIo::new(Tracked::new(stream, Arc::clone(&activity)));
     let service_activity = Arc::clone(&activity);
     let service = service_fn(move |request| {
-        http::serve(Arc::clone(&ctx), peer, tls, Arc::clone(&service_activity), request)
+        http::serve(
+            Arc::clone(&ctx),
+            peer,
+            tls,
+            Arc::clone(&service_activity),
+            request,
+        )
     });
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder

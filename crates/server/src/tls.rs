@@ -28,7 +28,10 @@ pub(crate) struct Identity {
 impl Identity {
     /// `AB:CD:...` SHA-256 of the leaf certificate.
     pub fn fingerprint(&self) -> String {
-        self.chain.first().map(|c| fingerprint(c.as_ref())).unwrap_or_default()
+        self.chain
+            .first()
+            .map(|c| fingerprint(c.as_ref()))
+            .unwrap_or_default()
     }
 }
 
@@ -46,7 +49,10 @@ pub fn fingerprint(der: &[u8]) -> String {
 }
 
 pub(crate) fn load_pem(cert: &Path, key: &Path) -> Result<Identity, ServerError> {
-    let tls_err = |path: &Path, message: String| ServerError::Tls { path: Some(path.to_path_buf()), message };
+    let tls_err = |path: &Path, message: String| ServerError::Tls {
+        path: Some(path.to_path_buf()),
+        message,
+    };
     let cert_bytes = fs::read(cert).map_err(|e| tls_err(cert, format!("cannot read: {e}")))?;
     let chain = CertificateDer::pem_slice_iter(&cert_bytes)
         .collect::<Result<Vec<_>, _>>()
@@ -57,7 +63,12 @@ pub(crate) fn load_pem(cert: &Path, key: &Path) -> Result<Identity, ServerError>
     let key_bytes = fs::read(key).map_err(|e| tls_err(key, format!("cannot read: {e}")))?;
     let key_der = PrivateKeyDer::from_pem_slice(&key_bytes)
         .map_err(|e| tls_err(key, format!("no usable private key: {e}")))?;
-    Ok(Identity { chain, key: key_der, cert_path: cert.to_path_buf(), generated: false })
+    Ok(Identity {
+        chain,
+        key: key_der,
+        cert_path: cert.to_path_buf(),
+        generated: false,
+    })
 }
 
 /// Loads the self-signed certificate from `state_dir`, generating it the first
@@ -100,7 +111,12 @@ fn create_private_dir(dir: &Path) -> Result<(), ServerError> {
         .recursive(true)
         .mode(0o700)
         .create(dir)
-        .map_err(|e| ServerError::io(format!("cannot create state directory {}", dir.display()), e))
+        .map_err(|e| {
+            ServerError::io(
+                format!("cannot create state directory {}", dir.display()),
+                e,
+            )
+        })
 }
 
 /// Writes `bytes` to `path` atomically (temporary file + rename), mode 0600.
@@ -133,7 +149,10 @@ pub(crate) fn rustls_config(identity: &Identity) -> Result<Arc<rustls::ServerCon
             b.with_no_client_auth()
                 .with_single_cert(identity.chain.clone(), identity.key.clone_key())
         })
-        .map_err(|e| ServerError::Tls { path: Some(identity.cert_path.clone()), message: e.to_string() })?;
+        .map_err(|e| ServerError::Tls {
+            path: Some(identity.cert_path.clone()),
+            message: e.to_string(),
+        })?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
@@ -159,7 +178,10 @@ mod tests {
         assert!(!second.generated);
         assert_eq!(first.fingerprint(), second.fingerprint());
         use std::os::unix::fs::PermissionsExt;
-        let mode = fs::metadata(state.join(SELF_SIGNED_KEY)).unwrap().permissions().mode();
+        let mode = fs::metadata(state.join(SELF_SIGNED_KEY))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
         rustls_config(&second).unwrap();
     }

@@ -35,17 +35,32 @@ fn parse_lines(text: &str) -> Result<Vec<Line<'_>>, ParseError> {
             out.push(Line::Other(raw));
             continue;
         }
-        let error = |message: &str| ParseError { line: index + 1, message: message.to_string() };
+        let error = |message: &str| ParseError {
+            line: index + 1,
+            message: message.to_string(),
+        };
         let mut fields = trimmed.splitn(3, ':');
         let name = fields.next().unwrap_or_default();
-        let hash = fields.next().ok_or_else(|| error("expected user:hash[:groups]"))?;
+        let hash = fields
+            .next()
+            .ok_or_else(|| error("expected user:hash[:groups]"))?;
         check_user_name(name).map_err(|m| error(&m))?;
         PasswordHash::new(hash).map_err(|e| error(&format!("not a PHC password hash: {e}")))?;
         let groups = fields
             .next()
-            .map(|g| g.split(',').map(str::trim).filter(|g| !g.is_empty()).map(String::from).collect())
+            .map(|g| {
+                g.split(',')
+                    .map(str::trim)
+                    .filter(|g| !g.is_empty())
+                    .map(String::from)
+                    .collect()
+            })
             .unwrap_or_default();
-        out.push(Line::User(UserEntry { name: name.to_string(), hash: hash.to_string(), groups }));
+        out.push(Line::User(UserEntry {
+            name: name.to_string(),
+            hash: hash.to_string(),
+            groups,
+        }));
     }
     Ok(out)
 }
@@ -68,7 +83,10 @@ pub(crate) fn check_user_name(name: &str) -> Result<(), String> {
     if name.len() > 256 {
         return Err("user name longer than 256 bytes".into());
     }
-    if let Some(c) = name.chars().find(|c| *c == ':' || c.is_whitespace() || c.is_control()) {
+    if let Some(c) = name
+        .chars()
+        .find(|c| *c == ':' || c.is_whitespace() || c.is_control())
+    {
         return Err(format!("user name contains {c:?}"));
     }
     if name.starts_with('#') {
@@ -97,7 +115,9 @@ pub(crate) fn hash_with(argon: &Argon2<'_>, password: &str) -> Result<String, Se
 /// Whether `password` matches the PHC `hash` (parameters come from the hash).
 pub(crate) fn verify(hash: &str, password: &str) -> bool {
     match PasswordHash::new(hash) {
-        Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Ok(parsed) => Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
         Err(_) => false,
     }
 }
@@ -106,7 +126,8 @@ pub(crate) fn verify(hash: &str, password: &str) -> bool {
 /// kept), creating the file if needed. The file is replaced atomically
 /// (temporary file + rename) with mode 0600.
 pub fn passwd(users_file: &Path, user: &str, password: &str) -> Result<(), ServerError> {
-    check_user_name(user).map_err(|m| ServerError::InvalidUser(format!("invalid user name: {m}")))?;
+    check_user_name(user)
+        .map_err(|m| ServerError::InvalidUser(format!("invalid user name: {m}")))?;
     if password.is_empty() {
         return Err(ServerError::InvalidUser("empty password".into()));
     }
@@ -114,7 +135,12 @@ pub fn passwd(users_file: &Path, user: &str, password: &str) -> Result<(), Serve
     let text = match std::fs::read_to_string(users_file) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(ServerError::io(format!("cannot read {}", users_file.display()), e)),
+        Err(e) => {
+            return Err(ServerError::io(
+                format!("cannot read {}", users_file.display()),
+                e,
+            ))
+        }
     };
     let lines = parse_lines(&text).map_err(|e| ServerError::UsersFile {
         path: users_file.to_path_buf(),
@@ -187,6 +213,14 @@ mod tests {
         assert!(check_user_name("alice").is_ok());
         for bad in ["", "a:b", "a b", "#x", "a\nb"] {
             assert!(check_user_name(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+        #[test]
+        fn parsing_never_panics(text in "[ -~\n:,$#]{0,200}") {
+            let _ = parse(&text);
         }
     }
 }

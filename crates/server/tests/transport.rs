@@ -82,7 +82,11 @@ impl Running {
 
     async fn stop(mut self) {
         let _ = self.stop.take().unwrap().send(());
-        tokio::time::timeout(Duration::from_secs(15), &mut self.task).await.unwrap().unwrap().unwrap();
+        tokio::time::timeout(Duration::from_secs(15), &mut self.task)
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
     }
 }
 
@@ -91,7 +95,10 @@ fn cheap_hash(password: &str) -> String {
     let params = argon2::Params::new(64, 1, 1, None).unwrap();
     let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
     let salt = SaltString::encode_b64(b"0123456789abcdef").unwrap();
-    argon.hash_password(password.as_bytes(), &salt).unwrap().to_string()
+    argon
+        .hash_password(password.as_bytes(), &salt)
+        .unwrap()
+        .to_string()
 }
 
 /// Plain HTTP on 127.0.0.1:0 with users alice/secret (groups wheel, adm) and bob/builder.
@@ -99,7 +106,11 @@ fn base_config(dir: &Path) -> ServerConfig {
     let users = dir.join("users");
     std::fs::write(
         &users,
-        format!("# test users\nalice:{}:wheel,adm\nbob:{}\n", cheap_hash("secret"), cheap_hash("builder")),
+        format!(
+            "# test users\nalice:{}:wheel,adm\nbob:{}\n",
+            cheap_hash("secret"),
+            cheap_hash("builder")
+        ),
     )
     .unwrap();
     ServerConfig {
@@ -116,12 +127,20 @@ async fn start_with(config: ServerConfig, dir: Option<tempfile::TempDir>) -> Run
     let server = Server::bind(config).await.unwrap();
     let addr = server.local_addrs()[0];
     let calls = Arc::new(AtomicUsize::new(0));
-    let handler = Arc::new(Echo { calls: Arc::clone(&calls) });
+    let handler = Arc::new(Echo {
+        calls: Arc::clone(&calls),
+    });
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(server.run(handler, async move {
         let _ = stopped.await;
     }));
-    Running { addr, calls, stop: Some(stop), task, _dir: dir }
+    Running {
+        addr,
+        calls,
+        stop: Some(stop),
+        task,
+        _dir: dir,
+    }
 }
 
 async fn start(adjust: impl FnOnce(&mut ServerConfig)) -> Running {
@@ -142,7 +161,10 @@ struct Reply {
 
 impl Reply {
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
     fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
@@ -167,8 +189,14 @@ fn cim_post(auth: &str, method: &str, extra: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-async fn read_response<S: AsyncRead + Unpin>(stream: &mut S, buf: &mut Vec<u8>) -> std::io::Result<Reply> {
-    async fn fill<S: AsyncRead + Unpin>(stream: &mut S, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+async fn read_response<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<Reply> {
+    async fn fill<S: AsyncRead + Unpin>(
+        stream: &mut S,
+        buf: &mut Vec<u8>,
+    ) -> std::io::Result<usize> {
         let mut chunk = [0u8; 16384];
         let n = stream.read(&mut chunk).await?;
         buf.extend_from_slice(&chunk[..n]);
@@ -179,20 +207,34 @@ async fn read_response<S: AsyncRead + Unpin>(stream: &mut S, buf: &mut Vec<u8>) 
             break pos;
         }
         if fill(stream, buf).await? == 0 {
-            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "closed before a response"));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "closed before a response",
+            ));
         }
     };
     let head = String::from_utf8(buf[..head_end].to_vec()).unwrap();
     buf.drain(..head_end + 4);
     let mut lines = head.split("\r\n");
-    let status: u16 = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let status: u16 = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     let headers: Vec<(String, String)> = lines
         .map(|l| {
             let (n, v) = l.split_once(':').unwrap();
             (n.trim().to_string(), v.trim().to_string())
         })
         .collect();
-    let mut reply = Reply { status, headers, body: Vec::new() };
+    let mut reply = Reply {
+        status,
+        headers,
+        body: Vec::new(),
+    };
     if let Some(len) = reply.header("content-length") {
         let len: usize = len.parse().unwrap();
         while buf.len() < len {
@@ -201,7 +243,10 @@ async fn read_response<S: AsyncRead + Unpin>(stream: &mut S, buf: &mut Vec<u8>) 
             }
         }
         reply.body = buf.drain(..len).collect();
-    } else if reply.header("transfer-encoding").is_some_and(|t| t.eq_ignore_ascii_case("chunked")) {
+    } else if reply
+        .header("transfer-encoding")
+        .is_some_and(|t| t.eq_ignore_ascii_case("chunked"))
+    {
         loop {
             let line_end = loop {
                 if let Some(pos) = buf.windows(2).position(|w| w == b"\r\n") {
@@ -212,7 +257,8 @@ async fn read_response<S: AsyncRead + Unpin>(stream: &mut S, buf: &mut Vec<u8>) 
                 }
             };
             let size_text = String::from_utf8(buf[..line_end].to_vec()).unwrap();
-            let size = usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16).unwrap();
+            let size =
+                usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16).unwrap();
             buf.drain(..line_end + 2);
             while buf.len() < size + 2 {
                 if fill(stream, buf).await? == 0 {
@@ -234,7 +280,13 @@ async fn exchange(addr: SocketAddr, request: &[u8]) -> Reply {
     let mut stream = TcpStream::connect(addr).await.unwrap();
     stream.write_all(request).await.unwrap();
     let mut buf = Vec::new();
-    tokio::time::timeout(Duration::from_secs(10), read_response(&mut stream, &mut buf)).await.unwrap().unwrap()
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        read_response(&mut stream, &mut buf),
+    )
+    .await
+    .unwrap()
+    .unwrap()
 }
 
 /// Whether the server closes the connection within `within` (EOF or reset).
@@ -262,14 +314,30 @@ async fn connect_from(source: &str, addr: SocketAddr) -> TcpStream {
 #[tokio::test]
 async fn authenticated_cim_request_reaches_the_handler() {
     let server = start(|_| {}).await;
-    let reply = exchange(server.addr, &cim_post(&basic("alice", "secret"), "GetInstance", "")).await;
+    let reply = exchange(
+        server.addr,
+        &cim_post(&basic("alice", "secret"), "GetInstance", ""),
+    )
+    .await;
     assert_eq!(reply.status, 200, "{reply:?}");
-    assert_eq!(reply.header("content-type"), Some("application/xml; charset=\"utf-8\""));
+    assert_eq!(
+        reply.header("content-type"),
+        Some("application/xml; charset=\"utf-8\"")
+    );
     assert_eq!(reply.header("cimoperation"), Some("MethodResponse"));
     let text = reply.text();
-    assert!(text.contains("user=alice uid=None groups=wheel,adm"), "{text}");
-    assert!(text.contains("method=GetInstance object=root/cimv2 tls=false mpost=false"), "{text}");
-    assert!(text.contains("auth-header=false"), "the handler must not see credentials: {text}");
+    assert!(
+        text.contains("user=alice uid=None groups=wheel,adm"),
+        "{text}"
+    );
+    assert!(
+        text.contains("method=GetInstance object=root/cimv2 tls=false mpost=false"),
+        "{text}"
+    );
+    assert!(
+        text.contains("auth-header=false"),
+        "the handler must not see credentials: {text}"
+    );
     assert!(text.ends_with(BODY), "{text}");
     assert_eq!(server.calls(), 1);
     server.stop().await;
@@ -281,13 +349,24 @@ async fn no_authorization_header_never_reaches_the_handler() {
     let server = start(|_| {}).await;
     let reply = exchange(server.addr, &cim_post("", "GetInstance", "")).await;
     assert_eq!(reply.status, 401);
-    assert_eq!(reply.header("www-authenticate"), Some("Basic realm=\"openwmi\""));
+    assert_eq!(
+        reply.header("www-authenticate"),
+        Some("Basic realm=\"openwmi\"")
+    );
     // Not even a non-CIM request tells anything before authentication.
     let reply = exchange(server.addr, b"GET /secret HTTP/1.1\r\nHost: x\r\n\r\n").await;
     assert_eq!(reply.status, 401);
-    let reply = exchange(server.addr, &cim_post("Authorization: Bearer abc\r\n", "GetInstance", "")).await;
+    let reply = exchange(
+        server.addr,
+        &cim_post("Authorization: Bearer abc\r\n", "GetInstance", ""),
+    )
+    .await;
     assert_eq!(reply.status, 401);
-    let reply = exchange(server.addr, &cim_post("Authorization: Basic !!!\r\n", "GetInstance", "")).await;
+    let reply = exchange(
+        server.addr,
+        &cim_post("Authorization: Basic !!!\r\n", "GetInstance", ""),
+    )
+    .await;
     assert_eq!(reply.status, 401);
     assert_eq!(server.calls(), 0);
     server.stop().await;
@@ -296,13 +375,29 @@ async fn no_authorization_header_never_reaches_the_handler() {
 #[tokio::test]
 async fn wrong_password_and_unknown_user_are_refused() {
     let server = start(|_| {}).await;
-    for (user, password) in [("alice", "Secret"), ("alice", ""), ("mallory", "secret"), ("bob", "secret")] {
-        let reply = exchange(server.addr, &cim_post(&basic(user, password), "GetInstance", "")).await;
+    for (user, password) in [
+        ("alice", "Secret"),
+        ("alice", ""),
+        ("mallory", "secret"),
+        ("bob", "secret"),
+    ] {
+        let reply = exchange(
+            server.addr,
+            &cim_post(&basic(user, password), "GetInstance", ""),
+        )
+        .await;
         assert_eq!(reply.status, 401, "{user}/{password}");
-        assert!(reply.header("www-authenticate").unwrap().starts_with("Basic"));
+        assert!(reply
+            .header("www-authenticate")
+            .unwrap()
+            .starts_with("Basic"));
     }
     assert_eq!(server.calls(), 0);
-    let reply = exchange(server.addr, &cim_post(&basic("bob", "builder"), "GetInstance", "")).await;
+    let reply = exchange(
+        server.addr,
+        &cim_post(&basic("bob", "builder"), "GetInstance", ""),
+    )
+    .await;
     assert_eq!(reply.status, 200);
     server.stop().await;
 }
@@ -316,23 +411,36 @@ async fn repeated_failures_lock_out_the_address_only() {
     .await;
     for attempt in 0..5 {
         let mut stream = connect_from("127.0.0.2", server.addr).await;
-        stream.write_all(&cim_post(&basic("alice", "guess"), "GetInstance", "")).await.unwrap();
+        stream
+            .write_all(&cim_post(&basic("alice", "guess"), "GetInstance", ""))
+            .await
+            .unwrap();
         let reply = read_response(&mut stream, &mut Vec::new()).await.unwrap();
         assert_eq!(reply.status, 401, "attempt {attempt}");
     }
     // Locked out now, even with the right password.
     let mut stream = connect_from("127.0.0.2", server.addr).await;
-    stream.write_all(&cim_post(&basic("alice", "secret"), "GetInstance", "")).await.unwrap();
+    stream
+        .write_all(&cim_post(&basic("alice", "secret"), "GetInstance", ""))
+        .await
+        .unwrap();
     let reply = read_response(&mut stream, &mut Vec::new()).await.unwrap();
     assert_eq!(reply.status, 429);
     assert!(reply.header("retry-after").is_some());
     // Other addresses are not affected.
-    let reply = exchange(server.addr, &cim_post(&basic("alice", "secret"), "GetInstance", "")).await;
+    let reply = exchange(
+        server.addr,
+        &cim_post(&basic("alice", "secret"), "GetInstance", ""),
+    )
+    .await;
     assert_eq!(reply.status, 200);
     // The lockout ends.
     tokio::time::sleep(Duration::from_millis(1600)).await;
     let mut stream = connect_from("127.0.0.2", server.addr).await;
-    stream.write_all(&cim_post(&basic("alice", "secret"), "GetInstance", "")).await.unwrap();
+    stream
+        .write_all(&cim_post(&basic("alice", "secret"), "GetInstance", ""))
+        .await
+        .unwrap();
     let reply = read_response(&mut stream, &mut Vec::new()).await.unwrap();
     assert_eq!(reply.status, 200);
     assert_eq!(server.calls(), 2);
@@ -349,7 +457,11 @@ async fn huge_content_length_is_refused_without_reading() {
     );
     let reply = exchange(server.addr, request.as_bytes()).await;
     assert_eq!(reply.status, 413);
-    assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(server.calls(), 0);
     server.stop().await;
 }
@@ -424,7 +536,10 @@ async fn slow_client_is_cut_off_while_others_are_served() {
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     let cut_after = head_dribbler.await.unwrap();
-    assert!(cut_after < Duration::from_secs(4), "slow head not cut off: {cut_after:?}");
+    assert!(
+        cut_after < Duration::from_secs(4),
+        "slow head not cut off: {cut_after:?}"
+    );
     assert_eq!(body_dribbler.await.unwrap(), Some(Some(408)));
     assert_eq!(server.calls(), 3);
     server.stop().await;
@@ -438,11 +553,18 @@ async fn idle_keep_alive_connections_are_closed() {
     let mut buf = Vec::new();
     for _ in 0..3 {
         stream.write_all(&request).await.unwrap();
-        assert_eq!(read_response(&mut stream, &mut buf).await.unwrap().status, 200);
+        assert_eq!(
+            read_response(&mut stream, &mut buf).await.unwrap().status,
+            200
+        );
     }
     let started = Instant::now();
     assert!(closed_within(&mut stream, Duration::from_secs(3)).await);
-    assert!(started.elapsed() >= Duration::from_millis(400), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_millis(400),
+        "{:?}",
+        started.elapsed()
+    );
     server.stop().await;
 }
 
@@ -466,12 +588,20 @@ async fn connection_limit_refuses_extra_connections() {
     let first = TcpStream::connect(server.addr).await.unwrap();
     let second = TcpStream::connect(server.addr).await.unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let reply = exchange(server.addr, &cim_post(&basic("alice", "secret"), "GetInstance", "")).await;
+    let reply = exchange(
+        server.addr,
+        &cim_post(&basic("alice", "secret"), "GetInstance", ""),
+    )
+    .await;
     assert_eq!(reply.status, 503);
     drop(first);
     drop(second);
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let reply = exchange(server.addr, &cim_post(&basic("alice", "secret"), "GetInstance", "")).await;
+    let reply = exchange(
+        server.addr,
+        &cim_post(&basic("alice", "secret"), "GetInstance", ""),
+    )
+    .await;
     assert_eq!(reply.status, 200);
     server.stop().await;
 }
@@ -494,14 +624,21 @@ async fn oversized_headers_get_431() {
 async fn requests_that_are_not_cim_get_dsp0200_errors() {
     let server = start(|_| {}).await;
     let auth = basic("alice", "secret");
-    let no_operation = format!("POST /cimom HTTP/1.1\r\nHost: x\r\n{auth}Content-Length: 0\r\n\r\n");
+    let no_operation =
+        format!("POST /cimom HTTP/1.1\r\nHost: x\r\n{auth}Content-Length: 0\r\n\r\n");
     let reply = exchange(server.addr, no_operation.as_bytes()).await;
     assert_eq!(reply.status, 400);
     assert_eq!(reply.header("cimerror"), Some("request-not-valid"));
 
-    let wrong_operation = cim_post(&auth, "GetInstance", "").iter().copied().collect::<Vec<u8>>();
-    let wrong_operation = String::from_utf8(wrong_operation).unwrap().replace("MethodCall", "MethodResponse");
-    assert_eq!(exchange(server.addr, wrong_operation.as_bytes()).await.status, 400);
+    let wrong_operation = String::from_utf8(cim_post(&auth, "GetInstance", ""))
+        .unwrap()
+        .replace("MethodCall", "MethodResponse");
+    assert_eq!(
+        exchange(server.addr, wrong_operation.as_bytes())
+            .await
+            .status,
+        400
+    );
 
     let get = format!("GET /cimom HTTP/1.1\r\nHost: x\r\n{auth}\r\n");
     let reply = exchange(server.addr, get.as_bytes()).await;
@@ -509,21 +646,34 @@ async fn requests_that_are_not_cim_get_dsp0200_errors() {
     assert_eq!(reply.header("allow"), Some("POST, M-POST"));
     assert!(reply.header("cimerror").is_some());
 
-    let wrong_path = String::from_utf8(cim_post(&auth, "GetInstance", "")).unwrap().replace("/cimom", "/other");
+    let wrong_path = String::from_utf8(cim_post(&auth, "GetInstance", ""))
+        .unwrap()
+        .replace("/cimom", "/other");
     let reply = exchange(server.addr, wrong_path.as_bytes()).await;
     assert_eq!(reply.status, 400);
     assert!(reply.header("cimerror").is_some());
 
-    let root_path = String::from_utf8(cim_post(&auth, "GetInstance", "")).unwrap().replace("/cimom", "/");
-    assert_eq!(exchange(server.addr, root_path.as_bytes()).await.status, 200);
+    let root_path = String::from_utf8(cim_post(&auth, "GetInstance", ""))
+        .unwrap()
+        .replace("/cimom", "/");
+    assert_eq!(
+        exchange(server.addr, root_path.as_bytes()).await.status,
+        200
+    );
 
     let batch = cim_post(&auth, "GetInstance", "CIMBatch: CIMBatch\r\n");
     let reply = exchange(server.addr, &batch).await;
     assert_eq!(reply.status, 501);
-    assert_eq!(reply.header("cimerror"), Some("multiple-requests-unsupported"));
+    assert_eq!(
+        reply.header("cimerror"),
+        Some("multiple-requests-unsupported")
+    );
 
     let version = cim_post(&auth, "GetInstance", "CIMProtocolVersion: 2.0\r\n");
-    assert_eq!(exchange(server.addr, &version).await.header("cimerror"), Some("unsupported-protocol-version"));
+    assert_eq!(
+        exchange(server.addr, &version).await.header("cimerror"),
+        Some("unsupported-protocol-version")
+    );
     let version = cim_post(&auth, "GetInstance", "CIMProtocolVersion: 1.0\r\n");
     assert_eq!(exchange(server.addr, &version).await.status, 200);
 
@@ -551,9 +701,15 @@ async fn m_post_with_man_prefixes_works() {
     assert_eq!(reply.header("73-cimoperation"), Some("MethodResponse"));
     assert!(reply.header("ext").is_some());
     let text = reply.text();
-    assert!(text.contains("method=EnumerateInstances object=root/interop tls=false mpost=true"), "{text}");
+    assert!(
+        text.contains("method=EnumerateInstances object=root/interop tls=false mpost=true"),
+        "{text}"
+    );
     // Without the Man declaration the prefixed headers mean nothing.
-    let no_man = request.replace("Man: http://www.dmtf.org/cim/mapping/http/v1.0 ; ns=73\r\n", "");
+    let no_man = request.replace(
+        "Man: http://www.dmtf.org/cim/mapping/http/v1.0 ; ns=73\r\n",
+        "",
+    );
     let reply = exchange(server.addr, no_man.as_bytes()).await;
     assert_eq!(reply.status, 400);
     assert_eq!(server.calls(), 1);
@@ -563,7 +719,11 @@ async fn m_post_with_man_prefixes_works() {
 #[tokio::test]
 async fn streamed_responses_are_chunked() {
     let server = start(|_| {}).await;
-    let reply = exchange(server.addr, &cim_post(&basic("alice", "secret"), "Stream", "")).await;
+    let reply = exchange(
+        server.addr,
+        &cim_post(&basic("alice", "secret"), "Stream", ""),
+    )
+    .await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.header("transfer-encoding"), Some("chunked"));
     assert_eq!(reply.header("content-length"), None);
@@ -577,7 +737,11 @@ async fn streamed_responses_are_chunked() {
 async fn handler_time_is_capped() {
     let server = start(|c| c.limits.request_timeout_secs = 0.3).await;
     let started = Instant::now();
-    let reply = exchange(server.addr, &cim_post(&basic("alice", "secret"), "Sleep", "")).await;
+    let reply = exchange(
+        server.addr,
+        &cim_post(&basic("alice", "secret"), "Sleep", ""),
+    )
+    .await;
     assert_eq!(reply.status, 504);
     assert!(started.elapsed() < Duration::from_secs(5));
     server.stop().await;
@@ -603,6 +767,68 @@ async fn keep_alive_serves_many_requests_on_one_connection() {
     );
     assert_eq!(server.calls(), count as usize);
     server.stop().await;
+}
+
+/// Throughput of cached-credential requests on one connection, as a client
+/// doing GetInstance in a loop would see it. Run with
+/// `cargo test --release -p openwmi-server --test transport throughput -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "measurement; run in release"]
+async fn throughput_on_one_connection() {
+    for tls in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = base_config(dir.path());
+        config.http = !tls;
+        let server = start_with(config, Some(dir)).await;
+        let request = cim_post(&basic("alice", "secret"), "GetInstance", "");
+        let tcp = TcpStream::connect(server.addr).await.unwrap();
+        let count = 20_000u32;
+        let mut buf = Vec::new();
+        let started;
+        if tls {
+            let cert_pem = std::fs::read(
+                server
+                    ._dir
+                    .as_ref()
+                    .unwrap()
+                    .path()
+                    .join("state/tls-cert.pem"),
+            )
+            .unwrap();
+            use rustls::pki_types::pem::PemObject;
+            let cert = rustls::pki_types::CertificateDer::from_pem_slice(&cert_pem).unwrap();
+            let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+            let mut stream = tokio_rustls::TlsConnector::from(client_config(vec![cert]))
+                .connect(name, tcp)
+                .await
+                .unwrap();
+            started = Instant::now();
+            for _ in 0..count {
+                stream.write_all(&request).await.unwrap();
+                assert_eq!(
+                    read_response(&mut stream, &mut buf).await.unwrap().status,
+                    200
+                );
+            }
+        } else {
+            let mut stream = tcp;
+            started = Instant::now();
+            for _ in 0..count {
+                stream.write_all(&request).await.unwrap();
+                assert_eq!(
+                    read_response(&mut stream, &mut buf).await.unwrap().status,
+                    200
+                );
+            }
+        }
+        let elapsed = started.elapsed();
+        eprintln!(
+            "{} {count} requests on one connection: {elapsed:?} = {:.0} requests/s",
+            if tls { "HTTPS" } else { "HTTP" },
+            f64::from(count) / elapsed.as_secs_f64()
+        );
+        server.stop().await;
+    }
 }
 
 #[tokio::test]
@@ -633,7 +859,9 @@ async fn auth_none_runs_as_anonymous_on_loopback() {
 
 // ---------------------------------------------------------------- TLS
 
-fn client_config(roots: Vec<rustls::pki_types::CertificateDer<'static>>) -> Arc<rustls::ClientConfig> {
+fn client_config(
+    roots: Vec<rustls::pki_types::CertificateDer<'static>>,
+) -> Arc<rustls::ClientConfig> {
     let mut store = rustls::RootCertStore::empty();
     for root in roots {
         store.add(root).unwrap();
@@ -648,10 +876,17 @@ fn client_config(roots: Vec<rustls::pki_types::CertificateDer<'static>>) -> Arc<
     )
 }
 
-async fn tls_exchange(addr: SocketAddr, config: Arc<rustls::ClientConfig>, request: &[u8]) -> Reply {
+async fn tls_exchange(
+    addr: SocketAddr,
+    config: Arc<rustls::ClientConfig>,
+    request: &[u8],
+) -> Reply {
     let tcp = TcpStream::connect(addr).await.unwrap();
     let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
-    let mut stream = tokio_rustls::TlsConnector::from(config).connect(name, tcp).await.unwrap();
+    let mut stream = tokio_rustls::TlsConnector::from(config)
+        .connect(name, tcp)
+        .await
+        .unwrap();
     stream.write_all(request).await.unwrap();
     let reply = read_response(&mut stream, &mut Vec::new()).await.unwrap();
     let _ = stream.shutdown().await;
@@ -663,10 +898,13 @@ fn test_ca(dir: &Path) -> (PathBuf, PathBuf, rustls::pki_types::CertificateDer<'
     use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.distinguished_name.push(DnType::CommonName, "openwmi test CA");
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "openwmi test CA");
     let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
     let server_key = KeyPair::generate().unwrap();
-    let server_params = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
+    let server_params =
+        CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
     let server_cert = server_params.signed_by(&server_key, &ca).unwrap();
     let cert_path = dir.join("server.pem");
     let key_path = dir.join("server.key");
@@ -686,18 +924,37 @@ async fn https_with_a_ca_signed_certificate() {
     config.tls_key = Some(key);
     let server = Server::bind(config).await.unwrap();
     assert!(server.urls()[0].starts_with("https://127.0.0.1:"));
-    assert!(server.banner().iter().any(|l| l.starts_with("TLS certificate SHA-256 fingerprint: ")));
+    assert!(server
+        .banner()
+        .iter()
+        .any(|l| l.starts_with("TLS certificate SHA-256 fingerprint: ")));
     let running = {
         let addr = server.local_addrs()[0];
         let calls = Arc::new(AtomicUsize::new(0));
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(server.run(Arc::new(Echo { calls: Arc::clone(&calls) }), async move {
-            let _ = stopped.await;
-        }));
-        Running { addr, calls, stop: Some(stop), task, _dir: Some(dir) }
+        let task = tokio::spawn(server.run(
+            Arc::new(Echo {
+                calls: Arc::clone(&calls),
+            }),
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        Running {
+            addr,
+            calls,
+            stop: Some(stop),
+            task,
+            _dir: Some(dir),
+        }
     };
     let client = client_config(vec![ca]);
-    let reply = tls_exchange(running.addr, Arc::clone(&client), &cim_post(&basic("alice", "secret"), "GetInstance", "")).await;
+    let reply = tls_exchange(
+        running.addr,
+        Arc::clone(&client),
+        &cim_post(&basic("alice", "secret"), "GetInstance", ""),
+    )
+    .await;
     assert_eq!(reply.status, 200);
     assert!(reply.text().contains("tls=true"));
     let reply = tls_exchange(running.addr, client, &cim_post("", "GetInstance", "")).await;
@@ -705,7 +962,10 @@ async fn https_with_a_ca_signed_certificate() {
     assert_eq!(running.calls(), 1);
     // A plain-HTTP client on the TLS port gets nothing useful and is closed.
     let mut stream = TcpStream::connect(running.addr).await.unwrap();
-    stream.write_all(&cim_post(&basic("alice", "secret"), "GetInstance", "")).await.unwrap();
+    stream
+        .write_all(&cim_post(&basic("alice", "secret"), "GetInstance", ""))
+        .await
+        .unwrap();
     assert!(closed_within(&mut stream, Duration::from_secs(5)).await);
     assert_eq!(running.calls(), 1);
     running.stop().await;
@@ -718,16 +978,24 @@ async fn self_signed_certificate_is_generated_once_and_reused() {
     config.http = false;
     let started = Instant::now();
     let first = Server::bind(config.clone()).await.unwrap();
-    eprintln!("first bind (with certificate generation): {:?}", started.elapsed());
+    eprintln!(
+        "first bind (with certificate generation): {:?}",
+        started.elapsed()
+    );
     let fingerprint = first.tls_fingerprint().unwrap().to_string();
-    assert!(first.banner().iter().any(|l| l.starts_with("generated a self-signed TLS certificate")));
+    assert!(first
+        .banner()
+        .iter()
+        .any(|l| l.starts_with("generated a self-signed TLS certificate")));
     drop(first);
     let started = Instant::now();
     let second = Server::bind(config).await.unwrap();
     eprintln!("second bind: {:?}", started.elapsed());
     assert_eq!(second.tls_fingerprint(), Some(fingerprint.as_str()));
     assert!(!second.banner().iter().any(|l| l.starts_with("generated")));
-    assert!(second.banner().contains(&format!("TLS certificate SHA-256 fingerprint: {fingerprint}")));
+    assert!(second.banner().contains(&format!(
+        "TLS certificate SHA-256 fingerprint: {fingerprint}"
+    )));
     let cert_pem = std::fs::read(dir.path().join("state/tls-cert.pem")).unwrap();
     use rustls::pki_types::pem::PemObject;
     let cert = rustls::pki_types::CertificateDer::from_pem_slice(&cert_pem).unwrap();
@@ -735,10 +1003,20 @@ async fn self_signed_certificate_is_generated_once_and_reused() {
     // A client that trusts exactly this certificate can talk to the server.
     let addr = second.local_addrs()[0];
     let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(second.run(Arc::new(Echo { calls: Arc::new(AtomicUsize::new(0)) }), async move {
-        let _ = stopped.await;
-    }));
-    let reply = tls_exchange(addr, client_config(vec![cert]), &cim_post(&basic("bob", "builder"), "X", "")).await;
+    let task = tokio::spawn(second.run(
+        Arc::new(Echo {
+            calls: Arc::new(AtomicUsize::new(0)),
+        }),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let reply = tls_exchange(
+        addr,
+        client_config(vec![cert]),
+        &cim_post(&basic("bob", "builder"), "X", ""),
+    )
+    .await;
     assert_eq!(reply.status, 200);
     let _ = stop.send(());
     task.await.unwrap().unwrap();
@@ -750,17 +1028,30 @@ async fn self_signed_certificate_is_generated_once_and_reused() {
 async fn passwd_adds_and_changes_users() {
     let dir = tempfile::tempdir().unwrap();
     let users = dir.path().join("users");
-    std::fs::write(&users, format!("# keep me\ncarol:{}:ops\n", cheap_hash("old"))).unwrap();
+    std::fs::write(
+        &users,
+        format!("# keep me\ncarol:{}:ops\n", cheap_hash("old")),
+    )
+    .unwrap();
     let started = Instant::now();
     passwd(&users, "dave", "first password").unwrap();
-    eprintln!("passwd (argon2id default parameters, this build): {:?}", started.elapsed());
+    eprintln!(
+        "passwd (argon2id default parameters, this build): {:?}",
+        started.elapsed()
+    );
     passwd(&users, "carol", "new").unwrap();
     let text = std::fs::read_to_string(&users).unwrap();
     assert!(text.starts_with("# keep me\ncarol:$argon2id$"), "{text}");
     assert!(text.contains(":ops\n"), "groups kept: {text}");
-    assert!(text.contains("\ndave:$argon2id$v=19$m=19456,t=2,p=1$"), "{text}");
+    assert!(
+        text.contains("\ndave:$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{text}"
+    );
     use std::os::unix::fs::PermissionsExt;
-    assert_eq!(std::fs::metadata(&users).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::metadata(&users).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     assert!(passwd(&users, "bad:name", "x").is_err());
     assert!(passwd(&users, "eve", "").is_err());
 
@@ -771,23 +1062,43 @@ async fn passwd_adds_and_changes_users() {
         ..ServerConfig::default()
     };
     let server = start_with(config, Some(dir)).await;
-    let reply = exchange(server.addr, &cim_post(&basic("carol", "new"), "GetInstance", "")).await;
+    let reply = exchange(
+        server.addr,
+        &cim_post(&basic("carol", "new"), "GetInstance", ""),
+    )
+    .await;
     assert_eq!(reply.status, 200);
     assert!(reply.text().contains("user=carol uid=None groups=ops"));
-    let reply = exchange(server.addr, &cim_post(&basic("carol", "old"), "GetInstance", "")).await;
+    let reply = exchange(
+        server.addr,
+        &cim_post(&basic("carol", "old"), "GetInstance", ""),
+    )
+    .await;
     assert_eq!(reply.status, 401);
     let started = Instant::now();
-    let reply = exchange(server.addr, &cim_post(&basic("dave", "first password"), "GetInstance", "")).await;
+    let reply = exchange(
+        server.addr,
+        &cim_post(&basic("dave", "first password"), "GetInstance", ""),
+    )
+    .await;
     let uncached = started.elapsed();
     assert_eq!(reply.status, 200);
     let started = Instant::now();
-    let reply = exchange(server.addr, &cim_post(&basic("dave", "first password"), "GetInstance", "")).await;
+    let reply = exchange(
+        server.addr,
+        &cim_post(&basic("dave", "first password"), "GetInstance", ""),
+    )
+    .await;
     let cached = started.elapsed();
     assert_eq!(reply.status, 200);
     eprintln!("login with argon2 verification: {uncached:?}; cached: {cached:?}");
     // A change made while the server runs is picked up.
     passwd(&users, "frank", "pw").unwrap();
-    let reply = exchange(server.addr, &cim_post(&basic("frank", "pw"), "GetInstance", "")).await;
+    let reply = exchange(
+        server.addr,
+        &cim_post(&basic("frank", "pw"), "GetInstance", ""),
+    )
+    .await;
     assert_eq!(reply.status, 200);
     server.stop().await;
 }
@@ -796,9 +1107,13 @@ async fn passwd_adds_and_changes_users() {
 async fn pam_accepts_a_real_local_account() {
     let in_ci = std::env::var("CI").is_ok_and(|v| v == "true");
     let is_root = std::fs::read_to_string("/proc/self/status")
-        .map(|s| s.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0")))
+        .map(|s| {
+            s.lines()
+                .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+        })
         .unwrap_or(false);
-    let have_tools = Path::new("/usr/sbin/useradd").exists() && Path::new("/usr/sbin/chpasswd").exists();
+    let have_tools =
+        Path::new("/usr/sbin/useradd").exists() && Path::new("/usr/sbin/chpasswd").exists();
     if !is_root || !have_tools {
         let why = format!("needs root and useradd/chpasswd (root: {is_root}, tools: {have_tools})");
         assert!(!in_ci, "PAM test cannot run under CI: {why}");
@@ -807,9 +1122,17 @@ async fn pam_accepts_a_real_local_account() {
     }
     let user = "owmipamtest";
     let password = "pam-Test-pw-42";
-    let _ = std::process::Command::new("/usr/sbin/userdel").arg(user).status();
-    let _ = std::process::Command::new("/usr/sbin/groupdel").arg("owmipamgrp").status();
-    assert!(std::process::Command::new("/usr/sbin/groupadd").arg("owmipamgrp").status().unwrap().success());
+    let _ = std::process::Command::new("/usr/sbin/userdel")
+        .arg(user)
+        .status();
+    let _ = std::process::Command::new("/usr/sbin/groupdel")
+        .arg("owmipamgrp")
+        .status();
+    assert!(std::process::Command::new("/usr/sbin/groupadd")
+        .arg("owmipamgrp")
+        .status()
+        .unwrap()
+        .success());
     let created = std::process::Command::new("/usr/sbin/useradd")
         .args(["-M", "-s", "/usr/sbin/nologin", "-G", "owmipamgrp", user])
         .status()
@@ -818,8 +1141,12 @@ async fn pam_accepts_a_real_local_account() {
     struct Cleanup(&'static str);
     impl Drop for Cleanup {
         fn drop(&mut self) {
-            let _ = std::process::Command::new("/usr/sbin/userdel").arg(self.0).status();
-            let _ = std::process::Command::new("/usr/sbin/groupdel").arg("owmipamgrp").status();
+            let _ = std::process::Command::new("/usr/sbin/userdel")
+                .arg(self.0)
+                .status();
+            let _ = std::process::Command::new("/usr/sbin/groupdel")
+                .arg("owmipamgrp")
+                .status();
         }
     }
     let _cleanup = Cleanup(user);
@@ -838,14 +1165,29 @@ async fn pam_accepts_a_real_local_account() {
         c.pam = Some(true);
     })
     .await;
-    let reply = exchange(server.addr, &cim_post(&basic(user, password), "GetInstance", "")).await;
+    let reply = exchange(
+        server.addr,
+        &cim_post(&basic(user, password), "GetInstance", ""),
+    )
+    .await;
     assert_eq!(reply.status, 200, "{reply:?}");
     let text = reply.text();
     assert!(text.contains(&format!("user={user} uid=Some(")), "{text}");
-    assert!(text.contains("owmipamgrp"), "supplementary group missing: {text}");
-    let reply = exchange(server.addr, &cim_post(&basic(user, "wrong"), "GetInstance", "")).await;
+    assert!(
+        text.contains("owmipamgrp"),
+        "supplementary group missing: {text}"
+    );
+    let reply = exchange(
+        server.addr,
+        &cim_post(&basic(user, "wrong"), "GetInstance", ""),
+    )
+    .await;
     assert_eq!(reply.status, 401);
-    let reply = exchange(server.addr, &cim_post(&basic("no-such-user-x", password), "GetInstance", "")).await;
+    let reply = exchange(
+        server.addr,
+        &cim_post(&basic("no-such-user-x", password), "GetInstance", ""),
+    )
+    .await;
     assert_eq!(reply.status, 401);
     assert_eq!(server.calls(), 1);
     server.stop().await;
