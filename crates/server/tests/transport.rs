@@ -1192,3 +1192,116 @@ async fn pam_accepts_a_real_local_account() {
     assert_eq!(server.calls(), 1);
     server.stop().await;
 }
+
+// ---------------------------------------------------------------- logging
+
+/// Records every tracing event of the process as text.
+struct Recorder(std::sync::Mutex<Vec<String>>);
+
+struct Line<'a>(&'a mut String);
+
+impl tracing::field::Visit for Line<'_> {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0.push_str(&format!(" {}={:?}", field.name(), value));
+    }
+}
+
+impl tracing::Subscriber for Recorder {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, span: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        let mut line = String::from("span");
+        span.record(&mut Line(&mut line));
+        self.0.lock().unwrap().push(line);
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, values: &tracing::span::Record<'_>) {
+        let mut line = String::from("record");
+        values.record(&mut Line(&mut line));
+        self.0.lock().unwrap().push(line);
+    }
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        let mut line = event.metadata().level().to_string();
+        event.record(&mut Line(&mut line));
+        self.0.lock().unwrap().push(line);
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+#[tokio::test]
+async fn credentials_never_appear_in_logs() {
+    let recorder: &'static Recorder =
+        Box::leak(Box::new(Recorder(std::sync::Mutex::new(Vec::new()))));
+    struct Shared(&'static Recorder);
+    impl tracing::Subscriber for Shared {
+        fn enabled(&self, m: &tracing::Metadata<'_>) -> bool {
+            self.0.enabled(m)
+        }
+        fn new_span(&self, s: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+            self.0.new_span(s)
+        }
+        fn record(&self, i: &tracing::span::Id, v: &tracing::span::Record<'_>) {
+            self.0.record(i, v)
+        }
+        fn record_follows_from(&self, a: &tracing::span::Id, b: &tracing::span::Id) {
+            self.0.record_follows_from(a, b)
+        }
+        fn event(&self, e: &tracing::Event<'_>) {
+            self.0.event(e)
+        }
+        fn enter(&self, i: &tracing::span::Id) {
+            self.0.enter(i)
+        }
+        fn exit(&self, i: &tracing::span::Id) {
+            self.0.exit(i)
+        }
+    }
+    // Global, so that events from other threads (spawn_blocking) are seen too.
+    tracing::subscriber::set_global_default(Shared(recorder)).unwrap();
+
+    let server = start(|c| c.limits.max_auth_failures = 2).await;
+    let guessed = "Tr0ub4dor&3-guess";
+    for _ in 0..3 {
+        let mut stream = connect_from("127.0.0.3", server.addr).await;
+        stream
+            .write_all(&cim_post(&basic("alice", guessed), "GetInstance", ""))
+            .await
+            .unwrap();
+        let reply = read_response(&mut stream, &mut Vec::new()).await.unwrap();
+        assert!(matches!(reply.status, 401 | 429));
+    }
+    let reply = exchange(
+        server.addr,
+        &cim_post(&basic("bob", "builder"), "GetInstance", ""),
+    )
+    .await;
+    assert_eq!(reply.status, 200);
+    server.stop().await;
+
+    let lines = recorder.0.lock().unwrap().clone();
+    assert!(
+        lines.iter().any(|l| l.contains("login failed")),
+        "{lines:#?}"
+    );
+    let secrets = [
+        guessed.to_string(),
+        "builder".to_string(),
+        base64::engine::general_purpose::STANDARD.encode(format!("alice:{guessed}")),
+        base64::engine::general_purpose::STANDARD.encode("bob:builder"),
+    ];
+    for line in &lines {
+        for secret in &secrets {
+            assert!(
+                !line.contains(secret.as_str()),
+                "credential in a log line: {line}"
+            );
+        }
+        assert!(
+            !line.to_ascii_lowercase().contains("authorization"),
+            "{line}"
+        );
+    }
+}
