@@ -10,7 +10,7 @@ use std::fmt;
 
 /// A byte range `start..end` of the query text. Equal to every other span
 /// (see the module documentation); compare `start`/`end` to compare positions.
-#[derive(Clone, Copy, Debug, Default, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, Eq)]
 pub struct Span {
     pub start: usize,
     pub end: usize,
@@ -259,7 +259,10 @@ pub enum ExprKind {
         value_span: Span,
     },
     /// `property IS NULL`, or with `negated`, `property IS NOT NULL`.
-    IsNull { property: Ident, negated: bool },
+    IsNull {
+        property: Ident,
+        negated: bool,
+    },
     /// `property LIKE "pattern"`.
     Like {
         property: Ident,
@@ -267,7 +270,10 @@ pub enum ExprKind {
         pattern_span: Span,
     },
     /// `property ISA "Class"` (`__this ISA "Class"` for the object itself).
-    Isa { property: Ident, class: Ident },
+    Isa {
+        property: Ident,
+        class: Ident,
+    },
 }
 
 impl Expr {

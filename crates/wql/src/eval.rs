@@ -85,7 +85,10 @@ fn number_from_str(s: &str) -> Comparand {
         Some(rest) => (true, rest),
         None => (false, t),
     };
-    let magnitude = match digits.strip_prefix("0x").or_else(|| digits.strip_prefix("0X")) {
+    let magnitude = match digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
         Some(hex) => u64::from_str_radix(hex, 16).ok(),
         None => digits.parse::<u64>().ok(),
     };
@@ -139,8 +142,9 @@ impl Comparand {
             (Literal::String(s), T::DateTime) => s
                 .parse::<CimDateTime>()
                 .map_or(Comparand::Never, Comparand::DateTime),
-            (Literal::String(s), T::Reference) => ObjectPath::parse(s)
-                .map_or(Comparand::Never, |p| Comparand::Path(Box::new(p))),
+            (Literal::String(s), T::Reference) => {
+                ObjectPath::parse(s).map_or(Comparand::Never, |p| Comparand::Path(Box::new(p)))
+            }
             _ => Comparand::Never,
         }
     }
@@ -250,17 +254,18 @@ pub fn evaluate(expr: &Expr, inst: &Instance, h: &dyn ClassHierarchy) -> bool {
         ExprKind::Or(terms) => terms.iter().any(|t| evaluate(t, inst, h)),
         ExprKind::Not(e) => !evaluate(e, inst, h),
         ExprKind::Compare {
-            property, op, value, ..
+            property,
+            op,
+            value,
+            ..
         } => match fetch(inst, &property.name) {
             Fetched::Value(v) => compare_value(v, *op, value),
-            Fetched::ClassName(s) => {
-                Comparand::convert(value, CimType::String).test_str(s, *op)
-            }
+            Fetched::ClassName(s) => Comparand::convert(value, CimType::String).test_str(s, *op),
             Fetched::Null => false,
         },
         ExprKind::IsNull { property, negated } => {
-            let null = matches!(fetch(inst, &property.name), Fetched::Null)
-                && !property.is("__this");
+            let null =
+                matches!(fetch(inst, &property.name), Fetched::Null) && !property.is("__this");
             null != *negated
         }
         ExprKind::Like {
@@ -370,7 +375,10 @@ fn compile(expr: &Expr, class: &Class) -> Node {
         ExprKind::Or(terms) => Node::Or(terms.iter().map(|t| compile(t, class)).collect()),
         ExprKind::Not(e) => Node::Not(Box::new(compile(e, class))),
         ExprKind::Compare {
-            property, op, value, ..
+            property,
+            op,
+            value,
+            ..
         } => {
             if *value == Literal::Null {
                 return Node::Const(false);

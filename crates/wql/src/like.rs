@@ -165,11 +165,9 @@ fn element_matches(e: &Element, c: char) -> bool {
             } else {
                 c.to_uppercase().next().unwrap_or(c)
             };
-            let hit = ranges.iter().any(|&(lo, hi)| {
-                [c, lower, upper]
-                    .iter()
-                    .any(|&x| (lo..=hi).contains(&x))
-            });
+            let hit = ranges
+                .iter()
+                .any(|&(lo, hi)| [c, lower, upper].iter().any(|&x| (lo..=hi).contains(&x)));
             hit != *negated
         }
     }

@@ -313,7 +313,8 @@ impl<'a> Parser<'a> {
         }
         if self.eat_keyword("IS")?.is_some() {
             let negated = self.eat_keyword("NOT")?.is_some();
-            let null = self.expect_keyword("NULL", if negated { "after IS NOT" } else { "after IS" })?;
+            let null =
+                self.expect_keyword("NULL", if negated { "after IS NOT" } else { "after IS" })?;
             let span = property.span.to(null);
             return Ok(Expr::new(ExprKind::IsNull { property, negated }, span));
         }
@@ -347,11 +348,17 @@ impl<'a> Parser<'a> {
     fn like(&mut self, property: Ident) -> Result<Expr, Error> {
         let tok = self.next()?;
         let TokenKind::String(text) = tok.kind else {
-            return Err(Error::syntax(tok.span, "expected a string pattern after LIKE"));
+            return Err(Error::syntax(
+                tok.span,
+                "expected a string pattern after LIKE",
+            ));
         };
         let pattern = LikePattern::new(&text).map_err(|e| {
             // The offset is within the unescaped pattern; point at the literal.
-            Error::syntax(tok.span, format!("{} (pattern offset {})", e.message, e.offset))
+            Error::syntax(
+                tok.span,
+                format!("{} (pattern offset {})", e.message, e.offset),
+            )
         })?;
         let span = property.span.to(tok.span);
         Ok(Expr::new(
@@ -365,7 +372,11 @@ impl<'a> Parser<'a> {
     }
 
     fn association(&mut self, start: Span, associators: bool) -> Result<Query, Error> {
-        let statement = if associators { "ASSOCIATORS" } else { "REFERENCES" };
+        let statement = if associators {
+            "ASSOCIATORS"
+        } else {
+            "REFERENCES"
+        };
         self.expect_keyword("OF", &format!("after {statement}"))?;
         let open = self.next()?;
         if open.kind != TokenKind::LBrace {
@@ -493,7 +504,10 @@ impl<'a> Parser<'a> {
             }
             let value = self.next()?;
             let TokenKind::Word(name) = value.kind else {
-                return Err(invalid(value.span, format!("expected a name after {word} =")));
+                return Err(invalid(
+                    value.span,
+                    format!("expected a name after {word} ="),
+                ));
             };
             *slot = Some((Ident::new(name, value.span), tok.span));
             last = value.span;

@@ -15,7 +15,8 @@ fn namespace() -> Namespace {
     ns.add_class(Class::new("Base_Share", None)).unwrap();
     let mut c = Class::new("Test_Share", Some(Name::new("Base_Share")));
     let mut name = PropertyDecl::new("Name", TypeDecl::scalar(CimType::String));
-    name.qualifiers.push(Qualifier::new("Key", Some(Value::Boolean(true))));
+    name.qualifiers
+        .push(Qualifier::new("Key", Some(Value::Boolean(true))));
     c.properties.push(name);
     for (n, t) in [
         ("Path", TypeDecl::scalar(CimType::String)),
@@ -58,7 +59,10 @@ fn share(ns: &Namespace) -> Instance {
             Value::DateTime("20240102030405.000000+060".parse().unwrap()),
         )
         .with("Letter", Value::Char16('q'))
-        .with("Tags", Value::Array(vec![Value::from("a"), Value::from("b")]))
+        .with(
+            "Tags",
+            Value::Array(vec![Value::from("a"), Value::from("b")]),
+        )
         .with(
             "Owner",
             Value::from(ObjectPath::parse("Admin_Owner.Id=\"root\"").unwrap()),
@@ -91,9 +95,17 @@ fn eval_on(inst: &Instance, text: &str, h: &dyn ClassHierarchy, ns: &Namespace) 
             ..p
         })
         .collect();
-    assert_eq!(filter.matches(&shuffled, h), interpreted, "shuffled {text:?}");
+    assert_eq!(
+        filter.matches(&shuffled, h),
+        interpreted,
+        "shuffled {text:?}"
+    );
     let reparsed = condition(&expr.to_string());
-    assert_eq!(evaluate(&reparsed, inst, h), interpreted, "reparsed {text:?}");
+    assert_eq!(
+        evaluate(&reparsed, inst, h),
+        interpreted,
+        "reparsed {text:?}"
+    );
     interpreted
 }
 
@@ -216,7 +228,10 @@ fn operators_by_type() {
         ("NOT MaximumAllowed < 2", true),
         ("NOT NOT MaximumAllowed < 2", false),
         ("NOT (MaximumAllowed < 2 OR Type = 0)", false),
-        ("(Type = 1 OR Type = 0) AND (Name = 'x' OR Enabled = TRUE)", true),
+        (
+            "(Type = 1 OR Type = 0) AND (Name = 'x' OR Enabled = TRUE)",
+            true,
+        ),
         ("Type = 1 OR Type = 0 AND Name = 'x'", false),
         ("(Type = 1 OR Type = 0) AND Name = 'x'", false),
         ("Type = 0 OR Type = 1 AND Name = 'x'", true),
@@ -279,13 +294,29 @@ fn isa_uses_the_hierarchy() {
         assert_eq!(eval_on(&inst, text, &ns, &ns), expected, "{text:?}");
     }
     // Without a hierarchy only the class itself matches.
-    assert!(evaluate(&condition("__this ISA 'TEST_SHARE'"), &inst, &NoHierarchy));
-    assert!(!evaluate(&condition("__this ISA 'Base_Share'"), &inst, &NoHierarchy));
+    assert!(evaluate(
+        &condition("__this ISA 'TEST_SHARE'"),
+        &inst,
+        &NoHierarchy
+    ));
+    assert!(!evaluate(
+        &condition("__this ISA 'Base_Share'"),
+        &inst,
+        &NoHierarchy
+    ));
     // A subclass instance is a Base_Share and a Test_Share.
     let mut special = inst.clone();
     special.class_name = Name::new("Special_Share");
-    assert!(evaluate(&condition("__this ISA 'Base_Share'"), &special, &ns));
-    assert!(evaluate(&condition("__CLASS = 'special_share'"), &special, &ns));
+    assert!(evaluate(
+        &condition("__this ISA 'Base_Share'"),
+        &special,
+        &ns
+    ));
+    assert!(evaluate(
+        &condition("__CLASS = 'special_share'"),
+        &special,
+        &ns
+    ));
 }
 
 #[test]
@@ -293,7 +324,10 @@ fn referenced_properties_and_key_equalities() {
     let e = condition(
         "Name = 'a' AND (Type = 1 OR name LIKE 'x%') AND __CLASS = 'C' AND NOT Size IS NULL AND __this ISA 'C' AND Owner ISA 'O'",
     );
-    let names: Vec<String> = referenced_properties(&e).iter().map(|n| n.to_string()).collect();
+    let names: Vec<String> = referenced_properties(&e)
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
     assert_eq!(names, ["Name", "Type", "Size", "Owner"]);
 
     let e = condition("Name = 'a' AND Type = 3 AND Delta = -2 AND Size = 18446744073709551615 AND Ratio = 0.5 AND Enabled = TRUE AND Caption = NULL AND __CLASS = 'C' AND Path <> 'x' AND (Type = 4 OR Type = 5) AND 'b' = Path");

@@ -97,20 +97,16 @@ fn select() -> impl Strategy<Value = Query> {
 }
 
 fn path() -> impl Strategy<Value = ObjectPath> {
-    (
-        "[A-Za-z][A-Za-z0-9_]{0,8}",
-        prop::option::of("[ -~]{0,8}"),
-    )
-        .prop_map(|(class, key)| {
-            let text = match key {
-                Some(k) => {
-                    let esc = k.replace('\\', "\\\\").replace('"', "\\\"");
-                    format!("{class}.Name=\"{esc}\"")
-                }
-                None => class,
-            };
-            ObjectPath::parse(&text).unwrap()
-        })
+    ("[A-Za-z][A-Za-z0-9_]{0,8}", prop::option::of("[ -~]{0,8}")).prop_map(|(class, key)| {
+        let text = match key {
+            Some(k) => {
+                let esc = k.replace('\\', "\\\\").replace('"', "\\\"");
+                format!("{class}.Name=\"{esc}\"")
+            }
+            None => class,
+        };
+        ObjectPath::parse(&text).unwrap()
+    })
 }
 
 fn association() -> impl Strategy<Value = Query> {
@@ -121,48 +117,94 @@ fn association() -> impl Strategy<Value = Query> {
         (opt(), opt(), opt(), opt(), opt(), opt()),
         (any::<bool>(), any::<bool>(), any::<bool>()),
     )
-        .prop_map(|(object, assoc, (ac, rc, rr, role, rq, raq), (cd, ko, so))| {
-            // Respect Windows' rules: ClassDefsOnly excludes ResultClass, KeysOnly, SchemaOnly.
-            let rc = if cd { None } else { rc };
-            let (ko, so) = if cd { (false, false) } else { (ko, so) };
-            let span = Span::default();
-            if assoc {
-                Query::Associators(AssociatorsOf {
-                    object,
-                    object_span: span,
-                    assoc_class: ac,
-                    result_class: rc,
-                    result_role: rr,
-                    role,
-                    required_qualifier: rq,
-                    required_assoc_qualifier: raq,
-                    class_defs_only: cd,
-                    keys_only: ko,
-                    schema_only: so,
-                    span,
-                })
-            } else {
-                Query::References(ReferencesOf {
-                    object,
-                    object_span: span,
-                    result_class: rc,
-                    role,
-                    required_qualifier: rq,
-                    class_defs_only: cd,
-                    keys_only: ko,
-                    schema_only: so,
-                    span,
-                })
-            }
-        })
+        .prop_map(
+            |(object, assoc, (ac, rc, rr, role, rq, raq), (cd, ko, so))| {
+                // Respect Windows' rules: ClassDefsOnly excludes ResultClass, KeysOnly, SchemaOnly.
+                let rc = if cd { None } else { rc };
+                let (ko, so) = if cd { (false, false) } else { (ko, so) };
+                let span = Span::default();
+                if assoc {
+                    Query::Associators(AssociatorsOf {
+                        object,
+                        object_span: span,
+                        assoc_class: ac,
+                        result_class: rc,
+                        result_role: rr,
+                        role,
+                        required_qualifier: rq,
+                        required_assoc_qualifier: raq,
+                        class_defs_only: cd,
+                        keys_only: ko,
+                        schema_only: so,
+                        span,
+                    })
+                } else {
+                    Query::References(ReferencesOf {
+                        object,
+                        object_span: span,
+                        result_class: rc,
+                        role,
+                        required_qualifier: rq,
+                        class_defs_only: cd,
+                        keys_only: ko,
+                        schema_only: so,
+                        span,
+                    })
+                }
+            },
+        )
 }
 
 const WORDS: &[&str] = &[
-    "SELECT", "select", "*", "FROM", "WHERE", "AND", "OR", "NOT", "IS", "NULL", "LIKE", "ISA",
-    "TRUE", "(", ")", ",", "=", "<>", "!=", "<", "<=", ">", ">=", "Name", "__this", "__CLASS",
-    "'a%'", "\"x\\\"\"", "3", "-7", "0x1F", "2.5e3", "ASSOCIATORS", "REFERENCES", "OF",
-    "{C.K=1}", "{", "}", "AssocClass", "ResultClass", "ClassDefsOnly", "KeysOnly", "SchemaOnly",
-    "Role", "'[a-", "\"", "'", "\\", "é",
+    "SELECT",
+    "select",
+    "*",
+    "FROM",
+    "WHERE",
+    "AND",
+    "OR",
+    "NOT",
+    "IS",
+    "NULL",
+    "LIKE",
+    "ISA",
+    "TRUE",
+    "(",
+    ")",
+    ",",
+    "=",
+    "<>",
+    "!=",
+    "<",
+    "<=",
+    ">",
+    ">=",
+    "Name",
+    "__this",
+    "__CLASS",
+    "'a%'",
+    "\"x\\\"\"",
+    "3",
+    "-7",
+    "0x1F",
+    "2.5e3",
+    "ASSOCIATORS",
+    "REFERENCES",
+    "OF",
+    "{C.K=1}",
+    "{",
+    "}",
+    "AssocClass",
+    "ResultClass",
+    "ClassDefsOnly",
+    "KeysOnly",
+    "SchemaOnly",
+    "Role",
+    "'[a-",
+    "\"",
+    "'",
+    "\\",
+    "é",
 ];
 
 proptest! {
