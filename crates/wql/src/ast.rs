@@ -103,6 +103,41 @@ impl Select {
     pub fn is_schema_query(&self) -> bool {
         self.from.is("meta_class")
     }
+
+    /// Checks that every property the select list and the condition name
+    /// exists in `class` (system properties such as `__CLASS`, `__PATH` and
+    /// `__this` always do), as WMI rejects such a query with
+    /// WBEM_E_INVALID_QUERY. The error points at the first unknown name.
+    pub fn check_properties(&self, class: &openwmi_cim::Class) -> Result<(), crate::Error> {
+        let known = |i: &Ident| {
+            i.name.as_str().starts_with("__") || class.property(i.name.as_str()).is_some()
+        };
+        if let Projection::Properties(props) = &self.projection {
+            if let Some(bad) = props.iter().find(|p| !known(p)) {
+                return Err(unknown_property(bad, class));
+            }
+        }
+        let mut first_bad = None;
+        if let Some(cond) = &self.condition {
+            cond.visit_properties(&mut |p| {
+                if first_bad.is_none() && !known(p) {
+                    first_bad = Some(p.clone());
+                }
+            });
+        }
+        match first_bad {
+            Some(bad) => Err(unknown_property(&bad, class)),
+            None => Ok(()),
+        }
+    }
+}
+
+fn unknown_property(p: &Ident, class: &openwmi_cim::Class) -> crate::Error {
+    crate::Error::new(
+        crate::ErrorKind::UnknownProperty,
+        p.span,
+        format!("class {} has no property {}", class.name, p.name),
+    )
 }
 
 /// `ASSOCIATORS OF {path} [WHERE ...]`: the objects associated with `object`.
@@ -279,6 +314,18 @@ pub enum ExprKind {
 impl Expr {
     pub fn new(kind: ExprKind, span: Span) -> Self {
         Expr { kind, span }
+    }
+
+    /// Calls `f` with every property the condition names, in text order.
+    pub fn visit_properties(&self, f: &mut dyn FnMut(&Ident)) {
+        match &self.kind {
+            ExprKind::And(ts) | ExprKind::Or(ts) => ts.iter().for_each(|t| t.visit_properties(f)),
+            ExprKind::Not(t) => t.visit_properties(f),
+            ExprKind::Compare { property, .. }
+            | ExprKind::IsNull { property, .. }
+            | ExprKind::Like { property, .. }
+            | ExprKind::Isa { property, .. } => f(property),
+        }
     }
 
     /// Binding strength for printing with minimal parentheses.

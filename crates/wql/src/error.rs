@@ -21,6 +21,8 @@ pub enum ErrorKind {
     InvalidAssocQuery,
     /// The object path inside `{...}` of an association query does not parse.
     InvalidObjectPath,
+    /// A property the queried class does not have ([`crate::Select::check_properties`]).
+    UnknownProperty,
 }
 
 /// A WQL error: its kind, where in the query text it was found (byte range)

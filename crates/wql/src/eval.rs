@@ -458,23 +458,12 @@ fn run(node: &Node, inst: &Instance, h: &dyn ClassHierarchy) -> bool {
 /// The properties a condition reads, each once, in order of appearance;
 /// system names (`__CLASS`, `__this`) are left out.
 pub fn referenced_properties(expr: &Expr) -> Vec<Name> {
-    fn walk(e: &Expr, out: &mut Vec<Name>) {
-        let mut add = |p: &Ident| {
-            if !is_system_name(&p.name) && !out.contains(&p.name) {
-                out.push(p.name.clone());
-            }
-        };
-        match &e.kind {
-            ExprKind::And(ts) | ExprKind::Or(ts) => ts.iter().for_each(|t| walk(t, out)),
-            ExprKind::Not(t) => walk(t, out),
-            ExprKind::Compare { property, .. }
-            | ExprKind::IsNull { property, .. }
-            | ExprKind::Like { property, .. }
-            | ExprKind::Isa { property, .. } => add(property),
+    let mut out: Vec<Name> = Vec::new();
+    expr.visit_properties(&mut |p: &Ident| {
+        if !is_system_name(&p.name) && !out.contains(&p.name) {
+            out.push(p.name.clone());
         }
-    }
-    let mut out = Vec::new();
-    walk(expr, &mut out);
+    });
     out
 }
 

@@ -379,3 +379,30 @@ fn filter_falls_back_for_other_layouts_and_types() {
         assert_eq!(f.matches(&odd, &ns), expected, "compiled {text:?}");
     }
 }
+
+#[test]
+fn unknown_properties_are_invalid_queries() {
+    use openwmi_wql::ErrorKind;
+    let ns = namespace();
+    let class = ns.class("Test_Share").unwrap();
+    let select = |t: &str| match parse(t).unwrap() {
+        Query::Select(s) => s,
+        _ => panic!(),
+    };
+    select("SELECT name, __PATH FROM Test_Share WHERE maximumallowed < 3 AND __this ISA 'X' OR __CLASS = 'Y'")
+        .check_properties(&class)
+        .unwrap();
+    for (text, bad) in [
+        ("SELECT Name, Bogus FROM Test_Share", "Bogus"),
+        (
+            "SELECT * FROM Test_Share WHERE Name = 'x' AND (Type = 1 OR Nope IS NULL)",
+            "Nope",
+        ),
+        ("SELECT * FROM Test_Share WHERE NOT Foo LIKE 'x'", "Foo"),
+    ] {
+        let err = select(text).check_properties(&class).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::UnknownProperty);
+        assert_eq!(err.offset(), text.find(bad).unwrap(), "{text}");
+        assert_eq!(err.status(), openwmi_cim::CimStatus::InvalidQuery);
+    }
+}
