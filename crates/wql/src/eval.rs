@@ -188,6 +188,21 @@ impl Comparand {
     }
 }
 
+#[inline]
+fn integer(v: &Value) -> Option<i128> {
+    Some(match *v {
+        Value::UInt8(x) => x.into(),
+        Value::SInt8(x) => x.into(),
+        Value::UInt16(x) => x.into(),
+        Value::SInt16(x) => x.into(),
+        Value::UInt32(x) => x.into(),
+        Value::SInt32(x) => x.into(),
+        Value::UInt64(x) => x.into(),
+        Value::SInt64(x) => x.into(),
+        _ => return None,
+    })
+}
+
 /// The type a scalar value has, or `None` for arrays (never comparable).
 fn scalar_type(v: &Value) -> Option<CimType> {
     if v.is_array() {
@@ -334,6 +349,14 @@ enum Node {
         comparand: Comparand,
         literal: Literal,
     },
+    /// A Compare whose constant converted to an integer: the common case,
+    /// tested without the general dispatch when the value is an integer.
+    CompareInt {
+        slot: Slot,
+        op: CompareOp,
+        value: i128,
+        literal: Literal,
+    },
     IsNull {
         slot: Slot,
         negated: bool,
@@ -390,6 +413,14 @@ fn compile(expr: &Expr, class: &Class) -> Node {
                 .map(|p| p.ty.base)
                 .or_else(|| property.is("__CLASS").then_some(CimType::String));
             let comparand = declared.map_or(Comparand::Never, |t| Comparand::convert(value, t));
+            if let Comparand::Int(i) = comparand {
+                return Node::CompareInt {
+                    slot,
+                    op: *op,
+                    value: i,
+                    literal: value.clone(),
+                };
+            }
             Node::Compare {
                 slot,
                 op: *op,
@@ -445,6 +476,19 @@ fn run(node: &Node, inst: &Instance, h: &dyn ClassHierarchy) -> bool {
                 Some(CimType::String) => comparand.test_str(s, *op),
                 _ => Comparand::convert(literal, CimType::String).test_str(s, *op),
             },
+            Fetched::Null => false,
+        },
+        Node::CompareInt {
+            slot,
+            op,
+            value,
+            literal,
+        } => match slot.fetch(inst) {
+            Fetched::Value(v) => match integer(v) {
+                Some(x) => op.holds(x.cmp(value)),
+                None => compare_value(v, *op, literal),
+            },
+            Fetched::ClassName(s) => Comparand::convert(literal, CimType::String).test_str(s, *op),
             Fetched::Null => false,
         },
         Node::IsNull { slot, negated } => matches!(slot.fetch(inst), Fetched::Null) != *negated,
