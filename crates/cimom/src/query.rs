@@ -78,13 +78,16 @@ impl ObjectManager {
                     return Ok(QueryResult::Objects(out));
                 }
                 let class = self.class_in(ns, sel.from.name.as_str())?;
+                let mut wanted_system: Vec<Name> = Vec::new();
                 let property_list = match &sel.projection {
                     Projection::All => None,
                     Projection::Properties(props) => {
                         let mut list = Vec::new();
                         for p in props {
                             check_property(&class, &p.name, text)?;
-                            if !is_system_property(p.name.as_str()) {
+                            if is_system_property(p.name.as_str()) {
+                                wanted_system.push(p.name.clone());
+                            } else {
                                 list.push(p.name.clone());
                             }
                         }
@@ -102,13 +105,23 @@ impl ObjectManager {
                     property_list,
                 };
                 let filter = sel.condition.clone().map(Arc::new);
-                Ok(QueryResult::Instances(self.enumerate_filtered(
-                    ctx,
-                    ns.name(),
-                    class.name.as_str(),
-                    &opts,
-                    filter,
-                )?))
+                let it =
+                    self.enumerate_filtered(ctx, ns.name(), class.name.as_str(), &opts, filter)?;
+                if wanted_system.is_empty() {
+                    return Ok(QueryResult::Instances(it));
+                }
+                // `SELECT __PATH, Name FROM ...`: the system properties asked
+                // for become properties of the returned instances.
+                let om = self.clone();
+                let ns_name = ns.name().to_owned();
+                Ok(QueryResult::Instances(Box::new(it.map(move |r| {
+                    r.map(|mut iwp| {
+                        if let Some(ns) = om.repository().namespace(&ns_name) {
+                            add_system_properties(ns, &mut iwp, &wanted_system);
+                        }
+                        iwp
+                    })
+                }))))
             }
             Query::Associators(a) => {
                 let f = AssocFilter {
@@ -166,6 +179,28 @@ impl ObjectManager {
                     objects
                 }))
             }
+        }
+    }
+}
+
+fn add_system_properties(ns: &openwmi_cim::Namespace, iwp: &mut InstanceWithPath, wanted: &[Name]) {
+    let values = crate::system::system_properties(ns, iwp);
+    for w in wanted {
+        if let Some((name, value)) = values.iter().find(|(n, _)| w.is(n)) {
+            let ty = match value {
+                Some(openwmi_cim::Value::SInt32(_)) => {
+                    openwmi_cim::TypeDecl::scalar(openwmi_cim::CimType::SInt32)
+                }
+                Some(openwmi_cim::Value::Array(_)) => {
+                    openwmi_cim::TypeDecl::array(openwmi_cim::CimType::String)
+                }
+                _ => openwmi_cim::TypeDecl::scalar(openwmi_cim::CimType::String),
+            };
+            iwp.instance.properties.push(openwmi_cim::InstanceProperty {
+                name: Name::new(name),
+                ty,
+                value: value.clone(),
+            });
         }
     }
 }

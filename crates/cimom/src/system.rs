@@ -29,7 +29,11 @@ pub fn system_properties(
         ("__RELPATH", Some(Value::String(rel.to_string()))),
         (
             "__PROPERTY_COUNT",
-            Some(Value::SInt32(iwp.instance.properties.len() as i32)),
+            Some(Value::SInt32(
+                ns.class(class)
+                    .map_or(iwp.instance.properties.len(), |c| c.properties.len())
+                    as i32,
+            )),
         ),
         (
             "__DERIVATION",

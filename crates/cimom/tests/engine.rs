@@ -410,6 +410,39 @@ fn select_where_and_projection() {
 }
 
 #[test]
+fn system_properties_can_be_selected() {
+    let om = manager();
+    let r = query(&om, r#"SELECT __PATH, __RELPATH, __CLASS, __SUPERCLASS, __DYNASTY, __NAMESPACE, __SERVER, __GENUS, __DERIVATION, __PROPERTY_COUNT, Name FROM T_Employee"#).unwrap();
+    let Object::Instance(i) = &r[0] else { panic!() };
+    let v = |n: &str| i.instance.value(n).cloned();
+    assert_eq!(
+        v("__PATH"),
+        Some(Value::String(
+            r#"\\TESTHOST\root\test:T_Employee.Name="bob""#.into()
+        ))
+    );
+    assert_eq!(
+        v("__RELPATH"),
+        Some(Value::String(r#"T_Employee.Name="bob""#.into()))
+    );
+    assert_eq!(v("__CLASS"), Some(Value::String("T_Employee".into())));
+    assert_eq!(v("__SUPERCLASS"), Some(Value::String("T_Person".into())));
+    assert_eq!(v("__DYNASTY"), Some(Value::String("T_Element".into())));
+    assert_eq!(v("__NAMESPACE"), Some(Value::String("root\\test".into())));
+    assert_eq!(v("__SERVER"), Some(Value::String("TESTHOST".into())));
+    assert_eq!(v("__GENUS"), Some(Value::SInt32(2)));
+    assert_eq!(
+        v("__DERIVATION"),
+        Some(Value::Array(vec![
+            Value::String("T_Person".into()),
+            Value::String("T_Element".into())
+        ]))
+    );
+    assert_eq!(v("__PROPERTY_COUNT"), Some(Value::SInt32(5)));
+    assert_eq!(v("Name"), Some(Value::String("bob".into())));
+}
+
+#[test]
 fn schema_queries() {
     let om = manager();
     let r = query(
