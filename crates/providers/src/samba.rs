@@ -80,6 +80,23 @@ impl SessionProvider {
             .clone())
     }
 
+    /// Both readings, with testparm running beside smbstatus: the classes
+    /// that need both then cost one program run of wall time, not two.
+    fn status_and_conf(
+        &self,
+        ctx: &OperationContext,
+    ) -> Result<(Arc<Status>, Arc<SmbConf>), CimError> {
+        let status = std::thread::scope(|s| {
+            // Fills the source's cache (single flight, so a concurrent
+            // reader shares it); the conf snapshot below then reads it.
+            let warm = s.spawn(|| drop(self.source.smb_conf()));
+            let status = self.status(ctx);
+            let _ = warm.join();
+            status
+        })?;
+        Ok((status, self.conf(ctx)?))
+    }
+
     fn instances(&self, class: &Class, ctx: &OperationContext) -> Result<Vec<Instance>, CimError> {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -89,12 +106,10 @@ impl SessionProvider {
         Ok(if name.eq_ignore_ascii_case("Win32_Share") {
             openwmi_samba::map::shares(&self.conf(ctx)?.shares, class)
         } else if name.eq_ignore_ascii_case("Win32_ServerConnection") {
-            let status = self.status(ctx)?;
-            let conf = self.conf(ctx)?;
+            let (status, conf) = self.status_and_conf(ctx)?;
             openwmi_samba::server_connections(&status, &conf.shares, class, now)
         } else if name.eq_ignore_ascii_case("Win32_ServerSession") {
-            let status = self.status(ctx)?;
-            let conf = self.conf(ctx)?;
+            let (status, conf) = self.status_and_conf(ctx)?;
             openwmi_samba::server_sessions(&status, &conf.globals.guest_account, class, now)
         } else if name.eq_ignore_ascii_case("Win32_ConnectionShare") {
             let status = self.status(ctx)?;

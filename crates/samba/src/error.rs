@@ -61,6 +61,9 @@ pub enum Error {
     Output { program: String, error: Box<Error> },
     /// An smb.conf (or an included file) could not be read.
     Io { path: String, message: String },
+    /// smbstatus answered "nobody connected" but smbd is not running, so
+    /// the answer says nothing. `detail` says how that was found out.
+    NotRunning { detail: String },
 }
 
 impl fmt::Display for Error {
@@ -130,6 +133,7 @@ impl fmt::Display for Error {
             }
             Error::Output { program, error } => write!(f, "{program} output: {error}"),
             Error::Io { path, message } => write!(f, "cannot read {path}: {message}"),
+            Error::NotRunning { detail } => write!(f, "smbd is not running ({detail})"),
         }
     }
 }

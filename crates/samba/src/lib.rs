@@ -21,5 +21,5 @@ pub use error::Error as SambaError;
 pub use map::{connection_shares, server_connections, server_sessions, session_connections};
 pub use smbconf::{Globals, Share, SmbConf};
 pub use smbstatus::{parse_version, SambaVersion, Status};
-pub use source::{load_smb_conf, SambaSource};
+pub use source::{load_smb_conf, smbd_running, SambaSource};
 pub use timestamp::Timestamp;

@@ -90,6 +90,8 @@ pub struct Globals {
     pub guest_account: String,
     /// `netbios name`, if set.
     pub netbios_name: Option<String>,
+    /// `pid directory`, if set (where smbd writes `smbd.pid`).
+    pub pid_directory: Option<String>,
 }
 
 impl Default for Globals {
@@ -98,6 +100,7 @@ impl Default for Globals {
             server_string: "Samba %v".to_string(),
             guest_account: "nobody".to_string(),
             netbios_name: None,
+            pid_directory: None,
         }
     }
 }
@@ -342,6 +345,9 @@ impl SmbConf {
                         "netbiosname" if current.is_none() => {
                             globals.netbios_name = Some(value.clone())
                         }
+                        "piddirectory" if current.is_none() => {
+                            globals.pid_directory = Some(value.clone())
+                        }
                         _ => {}
                     }
                 }
@@ -414,6 +420,15 @@ mod tests {
         assert!(c.shares[3].administrative);
         assert_eq!(c.shares[3].max_connections, 0);
         assert!(c.includes.is_empty());
+        assert_eq!(c.globals.pid_directory, None);
+    }
+
+    #[test]
+    fn pid_directory_is_a_global() {
+        let c = parse("[global]\n\tpid directory = /tmp/x/pid\n[s]\n\tpid directory = /no\n").unwrap();
+        assert_eq!(c.globals.pid_directory.as_deref(), Some("/tmp/x/pid"));
+        let c = parse("pid_directory = /run/other\n").unwrap();
+        assert_eq!(c.globals.pid_directory.as_deref(), Some("/run/other"));
     }
 
     #[test]

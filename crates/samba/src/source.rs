@@ -22,6 +22,9 @@ use std::time::{Duration, Instant};
 pub const DEFAULT_SMB_CONF: &str = "/etc/samba/smb.conf";
 /// How deep `include` lines may nest.
 pub const MAX_INCLUDE_DEPTH: usize = 16;
+/// Where smbd writes its pid file when smb.conf sets no `pid directory`
+/// (Debian's and the upstream build's default).
+pub const DEFAULT_PID_DIRECTORY: &str = "/run/samba";
 /// The most output read from `testparm` (smbstatus has its own limit).
 const MAX_TESTPARM_OUTPUT: usize = crate::smbconf::MAX_INPUT_BYTES;
 
@@ -213,7 +216,7 @@ impl SambaSource {
         }
         // No locking.tdb yet: smbstatus says so and leaves out `open_files`.
         let no_locking_db = stderr.contains("locking.tdb not initialised");
-        smbstatus::parse_inner(&text, !no_locking_db).map_err(|e| {
+        let status = smbstatus::parse_inner(&text, !no_locking_db).map_err(|e| {
             // A release without --json may print its text table and exit 0.
             if !text.trim_start().starts_with('{') {
                 if let Some(old) = self.old_version() {
@@ -224,7 +227,33 @@ impl SambaSource {
                 program: name.clone(),
                 error: Box::new(e),
             }
-        })
+        })?;
+        // smbstatus drops the records of dead smbd processes, so a stopped
+        // smbd answers exactly like an idle one (exit 0, empty sections).
+        // Only a non-empty answer proves smbd runs; check an empty one.
+        if status.sessions.is_empty() && status.tcons.is_empty() {
+            smbd_running(&self.pid_directory(), self.smb_conf.as_deref())?;
+        }
+        Ok(status)
+    }
+
+    /// smbd's `pid directory`: from the configuration reading (shared with
+    /// the shares), else from smb.conf itself, else the default.
+    fn pid_directory(&self) -> PathBuf {
+        let configured = match self.smb_conf() {
+            Ok(conf) => conf.globals.pid_directory.clone(),
+            Err(_) => load_smb_conf(
+                self.smb_conf
+                    .as_deref()
+                    .unwrap_or(Path::new(DEFAULT_SMB_CONF)),
+            )
+            .ok()
+            .and_then(|c| c.globals.pid_directory),
+        };
+        configured
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_PID_DIRECTORY))
     }
 
     /// The most precise error for a failed smbstatus run.
@@ -368,6 +397,48 @@ fn expand(
     }
     stack.pop();
     Ok(())
+}
+
+/// Checks that the pid file smbd keeps in `pid_dir` names a live smbd
+/// process. smbd names the file `smbd.pid`; releases that add the name of a
+/// non-default configuration file write `smbd-<file name>.pid`.
+pub fn smbd_running(pid_dir: &Path, smb_conf: Option<&Path>) -> Result<(), Error> {
+    let mut candidates = vec![pid_dir.join("smbd.pid")];
+    if let Some(name) = smb_conf.and_then(Path::file_name) {
+        let mut file = OsString::from("smbd-");
+        file.push(name);
+        file.push(".pid");
+        candidates.push(pid_dir.join(file));
+    }
+    let mut findings = Vec::new();
+    for file in &candidates {
+        let text = match std::fs::read_to_string(file) {
+            Ok(t) => t,
+            Err(e) if e.kind() == ErrorKind::NotFound => continue,
+            Err(e) => {
+                findings.push(format!("cannot read {}: {e}", file.display()));
+                continue;
+            }
+        };
+        let Ok(pid) = text.trim().parse::<u32>() else {
+            findings.push(format!("{} holds no pid", file.display()));
+            continue;
+        };
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        if comm.trim_end() == "smbd" {
+            return Ok(());
+        }
+        findings.push(format!(
+            "{} names pid {pid}, which is not a running smbd",
+            file.display()
+        ));
+    }
+    if findings.is_empty() {
+        findings.push(format!("no smbd.pid in {}", pid_dir.display()));
+    }
+    Err(Error::NotRunning {
+        detail: findings.join("; "),
+    })
 }
 
 /// Whether a failure's message (lower case) shows smbstatus refusing a

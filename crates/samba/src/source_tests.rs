@@ -456,12 +456,97 @@ fn real_missing_configuration() {
     );
 }
 
+/// A process whose comm is `smbd` (a copy of sleep(1)), its pid file, and
+/// an smb.conf whose `pid directory` holds it. The process ends on drop.
+struct FakeSmbd {
+    child: std::process::Child,
+    conf: PathBuf,
+    pid_dir: PathBuf,
+}
+
+impl FakeSmbd {
+    fn start(dir: &Path) -> FakeSmbd {
+        let pid_dir = dir.join("pid");
+        std::fs::create_dir_all(&pid_dir).unwrap();
+        let program = dir.join("smbd");
+        std::fs::copy("/bin/sleep", &program).unwrap();
+        let child = Command::new(&program).arg("600").spawn().unwrap();
+        std::fs::write(pid_dir.join("smbd.pid"), format!("{}\n", child.id())).unwrap();
+        let conf = dir.join("smb.conf");
+        std::fs::write(
+            &conf,
+            format!("[global]\n  pid directory = {}\n", pid_dir.display()),
+        )
+        .unwrap();
+        FakeSmbd {
+            child,
+            conf,
+            pid_dir,
+        }
+    }
+}
+
+impl Drop for FakeSmbd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A source that reads the pid directory from smb.conf itself.
+fn source_with_conf(program: &Path, conf: &Path) -> SambaSource {
+    source(program)
+        .with_smb_conf(conf)
+        .with_testparm("/nonexistent/testparm")
+}
+
 #[test]
-fn real_no_smbd_is_an_empty_answer() {
+fn real_no_smbd_is_not_an_empty_answer() {
+    // smbstatus's answer when smbd stopped is the idle answer; the pid file
+    // tells them apart.
     let d = temp_dir("no-smbd");
     let p = replay(&d, "smbstatus-no-smbd.txt");
-    let st = source(&p).status().unwrap();
+    let pid_dir = d.join("pid");
+    std::fs::create_dir_all(&pid_dir).unwrap();
+    let conf = d.join("smb.conf");
+    std::fs::write(
+        &conf,
+        format!("[global]\n\tpid directory = {}\n", pid_dir.display()),
+    )
+    .unwrap();
+    let e = source_with_conf(&p, &conf).status().unwrap_err();
+    assert!(matches!(e, Error::NotRunning { .. }), "{e:?}");
+    assert_eq!(
+        e.to_string(),
+        format!("smbd is not running (no smbd.pid in {})", pid_dir.display())
+    );
+    // A stale pid file (smbd killed) names a process that is gone or is not smbd.
+    std::fs::write(pid_dir.join("smbd.pid"), format!("{}\n", std::process::id())).unwrap();
+    let e = source_with_conf(&p, &conf).status().unwrap_err();
+    assert!(
+        e.to_string().contains("which is not a running smbd"),
+        "{e}"
+    );
+    std::fs::write(pid_dir.join("smbd.pid"), "garbage").unwrap();
+    let e = source_with_conf(&p, &conf).status().unwrap_err();
+    assert!(e.to_string().contains("holds no pid"), "{e}");
+}
+
+#[test]
+fn an_idle_smbd_is_an_empty_answer() {
+    let d = temp_dir("idle");
+    let smbd = FakeSmbd::start(&d);
+    let p = replay(&d, "smbstatus-no-smbd.txt");
+    let st = source_with_conf(&p, &smbd.conf).status().unwrap();
     assert!(st.sessions.is_empty() && st.tcons.is_empty() && st.open_files.is_empty());
+    // The file name with the configuration's name, as some releases write it.
+    std::fs::rename(
+        smbd.pid_dir.join("smbd.pid"),
+        smbd.pid_dir.join("smbd-smb.conf.pid"),
+    )
+    .unwrap();
+    assert!(smbd_running(&smbd.pid_dir, Some(&smbd.conf)).is_ok());
+    assert!(smbd_running(&smbd.pid_dir, None).is_err());
 }
 
 #[test]
@@ -475,7 +560,8 @@ fn no_locking_database_yet() {
          echo '/run/samba/locking.tdb not initialised' >&2\n\
          echo 'This is normal if an SMB client has never connected to your server.' >&2",
     );
-    let st = source(&p).status().unwrap();
+    let smbd = FakeSmbd::start(&d);
+    let st = source_with_conf(&p, &smbd.conf).status().unwrap();
     assert!(st.open_files.is_empty());
     // Without that message a missing section is an error.
     let p = script(
