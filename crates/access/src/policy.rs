@@ -287,6 +287,10 @@ impl fmt::Display for PermissionPolicy {
         write!(f, "session_classes = ")?;
         write_list(f, self.session_classes.iter().map(String::as_str))?;
         writeln!(f)?;
+        if self.grants.is_empty() {
+            // Without it the table would read back as the default grants.
+            writeln!(f, "grant = []")?;
+        }
         for grant in &self.grants {
             writeln!(f, "\n[[permissions.grant]]")?;
             write!(f, "namespace = ")?;
@@ -559,6 +563,15 @@ mod tests {
         assert!(p
             .check_namespace(&ctx("carol", &[]), "root/interop")
             .is_err());
+        // An empty list of grants: nobody but the local caller.
+        let p = PermissionPolicy::from_toml_table(&table("[permissions]\ngrant = []\n")).unwrap();
+        assert!(p
+            .check_namespace(&ctx("root", &[ADMIN_GROUP]), "root")
+            .is_err());
+        assert!(p
+            .check_namespace(&OperationContext::local(), "root")
+            .is_ok());
+        assert!(p.to_string().contains("grant = []"));
     }
 
     #[test]
