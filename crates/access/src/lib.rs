@@ -59,11 +59,15 @@
 //!   - `users`: user names as they log in (`"*"` = every authenticated user);
 //!   - `groups`: Unix group names (PAM accounts) or names from the groups
 //!     field of the users file; at least one user or group per grant;
-//!   - `rights`: a non-empty list of `"read"`, `"sessions"`.
+//!   - `rights`: a non-empty list of `"read"`, `"sessions"` (case-insensitive).
 //!
 //!   A user's rights in a namespace are the union of the grants that match
 //!   the namespace and name the user or one of the user's groups. User and
-//!   group names compare exactly (Unix names are case-sensitive).
+//!   group names compare exactly (Unix names are case-sensitive). A user is
+//!   the login name, whichever backend checked it: a users-file entry named
+//!   `root` is `root` here too. With `auth = "none"` every request runs as
+//!   `anonymous` without groups (so, by default, it reads all but the
+//!   session classes).
 //! - The interop namespace (`root/interop`) is readable by every user who
 //!   has `read` on at least one namespace, with or without a grant for it:
 //!   clients such as pywbem find the namespaces and the server's identity
