@@ -527,6 +527,22 @@ async fn default_policy_keeps_the_samba_sessions_for_admins() {
             .unwrap();
         assert_eq!(classes_of(&pulled), ["Win32_ServerConnection"]);
     }
+
+    // An enumeration an admin opened cannot be pulled by someone else.
+    let bob = server.client("bob", "bob-pw");
+    let opened = bob
+        .ok(CIMV2, &open_enumerate("Win32_ServerConnection"))
+        .await;
+    assert_eq!(opened.end_of_sequence, Some(false));
+    let context = opened.enumeration_context.unwrap();
+    let pull = Operation::PullInstancesWithPath {
+        enumeration_context: context.clone(),
+        max_object_count: 100,
+    };
+    let stolen = alice.call(CIMV2, &pull).await.unwrap_err();
+    assert_eq!(stolen.status, CimStatus::InvalidEnumerationContext);
+    let pulled = bob.ok(CIMV2, &pull).await;
+    assert_eq!(pulled.items.len(), 2);
     server.stop().await;
 }
 
