@@ -4,12 +4,12 @@
 use crate::error::WbemError;
 use crate::http::HttpClient;
 use crate::params::{AuthenticationLevel, ImpersonationLevel};
-use openwmi_cim::{CimStatus, Class, Instance, Keys, Name, ObjectPath, Value};
+use openwmi_cim::{CimStatus, Class, Instance, KeyBinding, Keys, Name, ObjectPath, Value};
 use openwmi_cimom::{
     ClassOptions, EnumOptions, InstanceIter, Object, ObjectManager, OperationContext, QueryResult,
 };
 use openwmi_cimxml::{Filter, Limits, OpenOptions, Operation, Reply, ReturnItem};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -24,9 +24,10 @@ pub const CONTEXT_HEADER: &str = "X-OpenWMI-Context";
 /// How many objects each Open/Pull request asks for by default.
 pub const DEFAULT_BATCH: u32 = 100;
 
-/// A class or an instance. Instances from a remote `SELECT` with a WHERE
-/// clause or a property list come without a path (CIM-XML's
-/// OpenQueryInstances returns none); everything else has one.
+/// A class or an instance. CIM-XML's OpenQueryInstances returns instances
+/// without paths: the client rebuilds them from the key properties (one
+/// GetClass per class); an instance whose keys a projection left out
+/// (`SELECT Size FROM ...`) stays without a path.
 #[derive(Clone, Debug, PartialEq)]
 pub enum WbemObject {
     Class(Arc<Class>),
@@ -64,6 +65,10 @@ struct PullState {
     with_path: bool,
     batch: u32,
     buffer: VecDeque<WbemObject>,
+    /// For OpenQueryInstances results: the key names of each class seen
+    /// (one GetClass per class), to rebuild the paths the protocol omits.
+    keys: HashMap<String, Option<Vec<Name>>>,
+    host: Option<String>,
 }
 
 impl Iterator for ObjectStream {
@@ -104,7 +109,16 @@ impl PullState {
     fn next(&mut self) -> Option<Result<WbemObject, WbemError>> {
         loop {
             if let Some(o) = self.buffer.pop_front() {
-                return Some(Ok(o));
+                return Some(Ok(match o {
+                    WbemObject::Instance {
+                        path: None,
+                        instance,
+                    } => WbemObject::Instance {
+                        path: self.rebuild_path(&instance),
+                        instance,
+                    },
+                    other => other,
+                }));
             }
             let ctx = self.context.take()?;
             let op = if self.with_path {
@@ -129,6 +143,53 @@ impl PullState {
                 Err(e) => return Some(Err(e)),
             }
         }
+    }
+}
+
+impl PullState {
+    /// The instance's path from its key properties, when the class is known
+    /// and the instance carries every key (a projection may leave some out).
+    fn rebuild_path(&mut self, i: &Instance) -> Option<ObjectPath> {
+        let class = i.class_name.as_str().to_ascii_lowercase();
+        if !self.keys.contains_key(&class) {
+            let op = Operation::GetClass {
+                class_name: i.class_name.clone(),
+                local_only: false,
+                include_qualifiers: true,
+                include_class_origin: false,
+                property_list: None,
+            };
+            let names = self.remote.call(&self.namespace, &op).ok().and_then(|r| {
+                r.items.into_iter().find_map(|item| match item {
+                    ReturnItem::Class { class, .. } => Some(
+                        class
+                            .properties
+                            .iter()
+                            .filter(|p| p.is_key())
+                            .map(|p| p.name.clone())
+                            .collect::<Vec<_>>(),
+                    ),
+                    _ => None,
+                })
+            });
+            self.keys
+                .insert(class.clone(), names.filter(|k| !k.is_empty()));
+        }
+        let names = self.keys.get(&class)?.as_ref()?;
+        let mut bindings = Vec::with_capacity(names.len());
+        for n in names {
+            let value = i.properties.iter().find(|p| p.name == *n)?.value.clone()?;
+            bindings.push(KeyBinding {
+                name: n.clone(),
+                value,
+            });
+        }
+        Some(ObjectPath {
+            host: self.host.clone(),
+            namespace: Some(self.namespace.clone()),
+            class: i.class_name.clone(),
+            keys: Keys::Bindings(bindings),
+        })
     }
 }
 
@@ -428,6 +489,8 @@ impl Services {
             with_path: !matches!(open, Operation::OpenQueryInstances { .. }),
             batch: self.batch,
             buffer: objects(reply.items).collect(),
+            keys: HashMap::new(),
+            host: self.host.clone(),
         })))
     }
 

@@ -84,6 +84,25 @@ fn success_and_every_call() {
             .unwrap(),
     );
     assert_eq!(names(&filtered), ["b", "c"]);
+    // Paths rebuilt from the keys (the query kept them), host and namespace included.
+    let mut paths: Vec<String> = filtered.iter().map(|(p, _)| p.clone().unwrap()).collect();
+    paths.sort();
+    assert_eq!(
+        paths,
+        [
+            format!(
+                "\\\\127.0.0.1:{}\\root\\test:Test_Item.Name=\"b\"",
+                srv.port
+            ),
+            format!("\\\\127.0.0.1:{}\\root\\test:Test_Sub.Name=\"c\"", srv.port),
+        ]
+    );
+    let keyless = instances(
+        s.exec_query("SELECT Size FROM Test_Item WHERE Size = 1")
+            .unwrap(),
+    );
+    assert_eq!(keyless.len(), 1);
+    assert!(keyless[0].0.is_none());
     let shallow = instances(s.create_instance_enum("Test_Item", false).unwrap());
     assert_eq!(names(&shallow), ["a", "b"]);
     let deep = instances(s.create_instance_enum("Test_Item", true).unwrap());
