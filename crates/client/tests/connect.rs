@@ -11,7 +11,8 @@ use openwmi_client::{
 };
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 fn http_server() -> &'static Server {
@@ -454,4 +455,76 @@ fn local_connection_in_process() {
         .connect_server(&ConnectParams::new("root\\cimv2"))
         .unwrap_err();
     assert_eq!(e.status, WbemStatus::Failed);
+}
+
+/// A fake CIM server answering every request with an empty, chunked
+/// EnumerateClassNames response; counts the connections it accepted.
+fn chunked_keep_alive_server(close_each: bool) -> (u16, Arc<AtomicUsize>, Arc<AtomicUsize>) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let conns = Arc::new(AtomicUsize::new(0));
+    let reqs = Arc::new(AtomicUsize::new(0));
+    let (c, r) = (conns.clone(), reqs.clone());
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(mut s) = s else { return };
+            c.fetch_add(1, Ordering::SeqCst);
+            let r = r.clone();
+            std::thread::spawn(move || {
+                let mut got = Vec::new();
+                let mut buf = [0u8; 4096];
+                loop {
+                    match s.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                    }
+                    while let Some(end) = find(&got, b"</CIM>\n") {
+                        got.drain(..end + 7);
+                        r.fetch_add(1, Ordering::SeqCst);
+                        let body = "<?xml version=\"1.0\" encoding=\"utf-8\"?><CIM CIMVERSION=\"2.0\" DTDVERSION=\"2.0\"><MESSAGE ID=\"1\" PROTOCOLVERSION=\"1.0\"><SIMPLERSP><IMETHODRESPONSE NAME=\"EnumerateClassNames\"><IRETURNVALUE><CLASSNAME NAME=\"Fake_Class\"/></IRETURNVALUE></IMETHODRESPONSE></SIMPLERSP></MESSAGE></CIM>";
+                        let (a, b) = body.split_at(40);
+                        let _ = write!(
+                            s,
+                            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: application/xml\r\n\r\n{:x}\r\n{a}\r\n{:x}\r\n{b}\r\n0\r\n\r\n",
+                            a.len(),
+                            b.len()
+                        );
+                        if close_each {
+                            // Without `Connection: close`: the client finds out on its next request.
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    (port, conns, reqs)
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+#[test]
+fn keep_alive_and_chunked_responses() {
+    let (port, conns, reqs) = chunked_keep_alive_server(false);
+    let s = connect(&params(format!("\\\\127.0.0.1:{port}\\root\\cimv2"))).unwrap();
+    for _ in 0..3 {
+        let names = s.class_names(None, false).unwrap();
+        assert_eq!(names.len(), 1);
+        assert!(names[0].is("Fake_Class"));
+    }
+    assert_eq!(reqs.load(Ordering::SeqCst), 4);
+    assert_eq!(conns.load(Ordering::SeqCst), 1, "one kept-alive connection");
+}
+
+#[test]
+fn a_kept_alive_connection_the_server_closed_is_reopened() {
+    let (port, conns, reqs) = chunked_keep_alive_server(true);
+    let s = connect(&params(format!("\\\\127.0.0.1:{port}\\root\\cimv2"))).unwrap();
+    for _ in 0..3 {
+        assert_eq!(s.class_names(None, false).unwrap().len(), 1);
+    }
+    assert_eq!(reqs.load(Ordering::SeqCst), 4);
+    assert_eq!(conns.load(Ordering::SeqCst), 4);
 }
