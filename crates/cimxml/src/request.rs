@@ -1026,6 +1026,10 @@ fn percent_decode(s: &str) -> Option<String> {
     while i < b.len() {
         if b[i] == b'%' {
             let hex = s.get(i + 1..i + 3)?;
+            // from_str_radix accepts a leading '+', which is no hex digit.
+            if !hex.bytes().all(|h| h.is_ascii_hexdigit()) {
+                return None;
+            }
             out.push(u8::from_str_radix(hex, 16).ok()?);
             i += 3;
         } else {
@@ -1117,5 +1121,12 @@ mod tests {
         assert_eq!(percent_decode("a%2"), None);
         assert_eq!(percent_decode("a%zz"), None);
         assert_eq!(percent_decode("%C3%A9").as_deref(), Some("é"));
+    }
+
+    #[test]
+    fn regression_percent_decode_accepted_a_sign() {
+        // "%+F" decoded as U+000F because from_str_radix takes a leading '+'.
+        assert_eq!(percent_decode("a%+Fb"), None);
+        assert_eq!(percent_decode("%-1"), None);
     }
 }
