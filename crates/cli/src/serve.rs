@@ -88,7 +88,11 @@ pub fn run(g: &GlobalOptions, a: ServeArgs) -> Result<ExitCode, Failure> {
         fstab: config.fstab.clone(),
         ..g.clone()
     };
-    let om = crate::local::build_builder(&providers)?.build();
+    let policy = openwmi_access::policy_from_config(&config.permissions.table)
+        .map_err(|e| Failure::Message(format!("[permissions]: {e}")))?;
+    let mut builder = crate::local::build_builder(&providers)?;
+    builder.access_policy(policy);
+    let om = builder.build();
     let dispatcher = Arc::new(openwmi_wbem::Dispatcher::new(om));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
