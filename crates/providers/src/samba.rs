@@ -86,6 +86,10 @@ impl SessionProvider {
         &self,
         ctx: &OperationContext,
     ) -> Result<(Arc<Status>, Arc<SmbConf>), CimError> {
+        if self.source.status_is_fresh() || self.source.conf_is_fresh() {
+            // At most one program to run: nothing to overlap.
+            return Ok((self.status(ctx)?, self.conf(ctx)?));
+        }
         let status = std::thread::scope(|s| {
             // Fills the source's cache (single flight, so a concurrent
             // reader shares it); the conf snapshot below then reads it.

@@ -4,7 +4,9 @@
 //! replays a real capture and appends a line to a counter file per run.
 
 use openwmi_cim::ObjectPath;
-use openwmi_cimom::{AssocFilter, ObjectManager, ObjectManagerBuilder, OperationContext, QueryResult};
+use openwmi_cimom::{
+    AssocFilter, ObjectManager, ObjectManagerBuilder, OperationContext, QueryResult,
+};
 use openwmi_providers::ProviderOptions;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -90,7 +92,7 @@ fn count(p: &Path) -> usize {
 fn query(om: &ObjectManager, wql: &str) -> usize {
     let ctx = Arc::new(OperationContext::local());
     match om.exec_query(&ctx, NS, "WQL", wql).unwrap() {
-        QueryResult::Instances(it) => it.map(|r| r.unwrap()).count(),
+        QueryResult::Instances(it) => it.collect::<Result<Vec<_>, _>>().unwrap().len(),
         QueryResult::Objects(o) => o.len(),
     }
 }
@@ -122,9 +124,7 @@ fn one_run_per_operation() {
     assert_eq!(f.runs(), 2, "Associators");
 
     let ctx = OperationContext::local();
-    let refs = om
-        .references(&ctx, NS, &path, &Default::default())
-        .unwrap();
+    let refs = om.references(&ctx, NS, &path, &Default::default()).unwrap();
     assert_eq!(refs.len(), 2);
     assert_eq!(f.runs(), 3, "References");
 

@@ -425,7 +425,8 @@ mod tests {
 
     #[test]
     fn pid_directory_is_a_global() {
-        let c = parse("[global]\n\tpid directory = /tmp/x/pid\n[s]\n\tpid directory = /no\n").unwrap();
+        let c =
+            parse("[global]\n\tpid directory = /tmp/x/pid\n[s]\n\tpid directory = /no\n").unwrap();
         assert_eq!(c.globals.pid_directory.as_deref(), Some("/tmp/x/pid"));
         let c = parse("pid_directory = /run/other\n").unwrap();
         assert_eq!(c.globals.pid_directory.as_deref(), Some("/run/other"));

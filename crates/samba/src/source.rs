@@ -104,6 +104,17 @@ impl SambaSource {
             .get(self.freshness, || self.run_smbstatus())
     }
 
+    /// Whether [`SambaSource::status`] would answer from its cache now
+    /// (a result younger than the freshness, or a run in flight to share).
+    pub fn status_is_fresh(&self) -> bool {
+        self.status_flight.is_fresh(self.freshness)
+    }
+
+    /// Whether [`SambaSource::smb_conf`] would answer from its cache now.
+    pub fn conf_is_fresh(&self) -> bool {
+        self.conf_flight.is_fresh(self.freshness)
+    }
+
     /// The configured shares (`testparm -s [FILE]`, or smb.conf itself
     /// when testparm is not installed).
     pub fn shares(&self) -> Result<Arc<Vec<Share>>, Error> {
@@ -680,6 +691,15 @@ impl<T> Drop for RunningGuard<'_, T> {
 impl<T> SingleFlight<T> {
     fn lock(&self) -> MutexGuard<'_, FlightState<T>> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn is_fresh(&self, freshness: Duration) -> bool {
+        let st = self.lock();
+        st.running
+            || st
+                .last
+                .as_ref()
+                .is_some_and(|(at, _)| at.elapsed() < freshness)
     }
 
     fn get(

@@ -521,12 +521,13 @@ fn real_no_smbd_is_not_an_empty_answer() {
         format!("smbd is not running (no smbd.pid in {})", pid_dir.display())
     );
     // A stale pid file (smbd killed) names a process that is gone or is not smbd.
-    std::fs::write(pid_dir.join("smbd.pid"), format!("{}\n", std::process::id())).unwrap();
+    std::fs::write(
+        pid_dir.join("smbd.pid"),
+        format!("{}\n", std::process::id()),
+    )
+    .unwrap();
     let e = source_with_conf(&p, &conf).status().unwrap_err();
-    assert!(
-        e.to_string().contains("which is not a running smbd"),
-        "{e}"
-    );
+    assert!(e.to_string().contains("which is not a running smbd"), "{e}");
     std::fs::write(pid_dir.join("smbd.pid"), "garbage").unwrap();
     let e = source_with_conf(&p, &conf).status().unwrap_err();
     assert!(e.to_string().contains("holds no pid"), "{e}");

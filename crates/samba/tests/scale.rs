@@ -62,7 +62,11 @@ fn big_status(clients: usize, opens_per_client: usize) -> String {
 #[test]
 fn many_clients() {
     // 10 000 clients in release builds; a tenth of that keeps debug runs short.
-    let clients = if cfg!(debug_assertions) { 1_000 } else { 10_000 };
+    let clients = if cfg!(debug_assertions) {
+        1_000
+    } else {
+        10_000
+    };
     let json = big_status(clients, 5);
     let tj = Instant::now();
     let _: serde_json::Value = serde_json::from_str(&json).unwrap();
