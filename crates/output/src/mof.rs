@@ -2,6 +2,7 @@
 //! compiler reads back. NULL properties are left out, as WMI's
 //! `GetObjectText` does.
 
+use crate::text::one_line;
 use crate::{Formatter, Row};
 use std::io::{self, Write};
 
@@ -25,7 +26,7 @@ impl Formatter for Mof {
             // A comment may not span lines; a host name never holds a newline,
             // but keep the output valid MOF whatever it holds.
             s.push_str("// Host: ");
-            s.extend(h.chars().map(|c| if c.is_control() { ' ' } else { c }));
+            s.push_str(&one_line(h));
             s.push('\n');
         }
         s.push_str("instance of ");

@@ -7,7 +7,7 @@
 //! Widths count characters, not terminal cells: East Asian wide characters
 //! make a row look wider than it is.
 
-use crate::text::plain;
+use crate::text::{one_line, plain};
 use crate::{Formatter, Row};
 use openwmi_cim::Name;
 use std::io::{self, Write};
@@ -170,13 +170,6 @@ fn wrap(s: &str, width: usize) -> Vec<String> {
     }
     lines.push(chars[start..].iter().collect());
     lines
-}
-
-/// Table cells are one line each: control characters become spaces.
-fn one_line(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
 }
 
 #[cfg(test)]

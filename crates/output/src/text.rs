@@ -28,6 +28,14 @@ pub(crate) fn plain(value: Option<&Value>) -> String {
     }
 }
 
+/// `s` on one line: control characters become spaces (table cells, MOF
+/// comments).
+pub(crate) fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
 fn quoted_in_arrays(v: &Value) -> bool {
     matches!(
         v,
