@@ -356,11 +356,18 @@ class Test_Share {
 """
 
 
-def test_share_mof(count: int) -> str:
+def test_share_mof(count: int, per_class: Optional[int] = None) -> str:
+    """`count` Test_Share instances share000000... With `per_class`, they are spread over
+    subclasses Test_Share_000, Test_Share_001, ... of at most `per_class` instances each (an
+    enumeration of Test_Share still returns all of them): loading N instances of one class is
+    quadratic in openwmi-cim's Namespace::add_instance today."""
     parts = [TEST_SHARE_CLASS]
+    n_classes = 0 if per_class is None else (count + per_class - 1) // per_class
+    parts += [f"class Test_Share_{k:03d} : Test_Share {{ }};\n" for k in range(n_classes)]
     for i in range(count):
+        cls = "Test_Share" if per_class is None else f"Test_Share_{i // per_class:03d}"
         parts.append(
-            f'instance of Test_Share {{ Name = "share{i:06d}"; Path = "/srv/share{i:06d}"; '
+            f'instance of {cls} {{ Name = "share{i:06d}"; Path = "/srv/share{i:06d}"; '
             f'MaximumAllowed = {i % 10}; Type = {i % 4}; Caption = "Test share number {i}"; }};\n')
     return "\n".join(parts)
 
