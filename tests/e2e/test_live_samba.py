@@ -315,7 +315,7 @@ def test_one_smbstatus_run_per_operation(two_users_on_public, tmp_path):
 
 def test_samba_absent(samba):
     r = openwmi("--smb-conf", samba.conf_path, "--smbstatus", "/nonexistent", "query", CONN)
-    assert failure(r) == f"error: {WBEM_E_FAILED}: /nonexistent not found"
+    assert failure(r) == f"error: {WBEM_E_FAILED}: smbstatus (/nonexistent) not found"
     r = openwmi("--smbstatus", "/nonexistent/smbstatus", "query", SESS)
     assert failure(r) == f"error: {WBEM_E_FAILED}: /nonexistent/smbstatus not found"
 

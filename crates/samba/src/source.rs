@@ -207,7 +207,8 @@ impl SambaSource {
             &args,
             self.timeout,
             smbstatus::MAX_INPUT_BYTES,
-        )?;
+        )
+        .map_err(|e| named_role(e, &self.smbstatus, "smbstatus"))?;
         if !out.status.success() {
             return Err(self.explain_failure(&name, &out));
         }
@@ -494,6 +495,19 @@ fn testparm_complaint(out: &Output) -> String {
         })
         .map(|l| l.chars().take(200).collect())
         .unwrap_or_else(|| first_line(&out.stderr, &out.stdout))
+}
+
+/// A missing program configured under another name (`--smbstatus
+/// /opt/x`) is named by its role too: "smbstatus (/opt/x) not found".
+fn named_role(e: Error, program: &Path, role: &str) -> Error {
+    match e {
+        Error::NotFound { program: shown } if program.file_name() != Some(role.as_ref()) => {
+            Error::NotFound {
+                program: format!("{role} ({shown})"),
+            }
+        }
+        e => e,
+    }
 }
 
 fn display(p: &Path) -> String {

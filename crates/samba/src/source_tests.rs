@@ -71,7 +71,12 @@ fn not_found() {
         .with_smbstatus("openwmi-no-such-smbstatus")
         .status()
         .unwrap_err();
-    assert_eq!(e.to_string(), "openwmi-no-such-smbstatus not found");
+    assert_eq!(
+        e.to_string(),
+        "smbstatus (openwmi-no-such-smbstatus) not found"
+    );
+    let e = source(Path::new("/nonexistent")).status().unwrap_err();
+    assert_eq!(e.to_string(), "smbstatus (/nonexistent) not found");
 }
 
 #[test]
