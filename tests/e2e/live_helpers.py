@@ -101,3 +101,26 @@ def wait_rows(conf: Path, wql: str, predicate, what: str, timeout: float = 10.0)
 
 def is_root() -> bool:
     return os.geteuid() == 0
+
+
+class SshfsMountWithOptions(harness.SshfsMount):
+    """An sshfs mount with extra `-o` options (e.g. `ro`), unmounted like the harness's own."""
+
+    def __init__(self, ssh, remote_path: Path, mount_point: Path, options: str):
+        super().__init__(ssh, remote_path, mount_point)
+        self.options = options
+
+    def mount(self, timeout: float = 20.0) -> "SshfsMountWithOptions":
+        self.mount_point.mkdir(parents=True, exist_ok=True)
+        opts = ",".join([self.options, f"IdentityFile={self.ssh.client_key}", "IdentitiesOnly=yes",
+                         "StrictHostKeyChecking=no", "UserKnownHostsFile=/dev/null",
+                         "BatchMode=yes", "LogLevel=ERROR"])
+        r = subprocess.run(["sshfs", "-p", str(self.ssh.port), "-o", opts, self.source,
+                            str(self.mount_point)],
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout)
+        if r.returncode != 0:
+            raise harness.HarnessError(f"sshfs failed ({r.returncode}): {r.stderr.strip()}")
+        self.mounted = True
+        harness.wait_until(lambda: harness.find_mount(self.mount_point), timeout,
+                           f"{self.mount_point} in mountinfo")
+        return self

@@ -9,7 +9,7 @@ import json
 import pytest
 
 import harness
-from live_helpers import openwmi
+from live_helpers import SshfsMountWithOptions, openwmi
 
 NC = "SELECT * FROM Win32_NetworkConnection"
 
@@ -127,3 +127,19 @@ def test_unreadable_mount_table_fails_the_class_only(openwmi_bin, tmp_path):
     r = openwmi("--mountinfo", tmp_path / "missing", "query", NC)
     assert r.returncode == 1
     assert "WBEM_E_FAILED (0x80041001)" in r.stderr and "missing" in r.stderr
+
+
+def test_read_only_mount(openwmi_bin, sshfs_mount, ssh_server, tmp_path):
+    # The fixture provides the checks (sshfs, /dev/fuse) and the remote directory layout.
+    sshfs_mount("rw mount", "shared")
+    remote = tmp_path / "ro remote"
+    remote.mkdir()
+    m = SshfsMountWithOptions(ssh_server, remote, tmp_path / "ro mount", "ro")
+    with m:
+        entry = harness.find_mount(m.mount_point)
+        assert entry is not None and entry.options.split(",")[0] == "ro", entry
+        empty = tmp_path / "fstab"
+        empty.write_text("")
+        rows = connections("--fstab", empty)
+        assert by_local(rows, str(m.mount_point))["AccessMask"] == 1179785
+        assert by_local(rows, str(tmp_path / "rw mount"))["AccessMask"] == 2032127
