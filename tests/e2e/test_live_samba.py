@@ -12,7 +12,6 @@ import os
 import shutil
 import subprocess
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -344,8 +343,8 @@ def test_smbd_stopped(samba, smb_connect, tmp_path):
 
 
 def test_hung_smbstatus_is_killed_after_the_timeout(samba, tmp_path):
-    marker = tmp_path / "still-running"
-    hung = script(tmp_path, "smbstatus", f'sleep 30; touch "{marker}"')
+    child_pid = tmp_path / "child.pid"
+    hung = script(tmp_path, "smbstatus", f'sleep 30 &\necho $! > "{child_pid}"\nwait')
     started = time.monotonic()
     r = openwmi("--smb-conf", samba.conf_path, "--smbstatus", hung, "--source-timeout", "1",
                 "query", CONN)
@@ -356,10 +355,12 @@ def test_hung_smbstatus_is_killed_after_the_timeout(samba, tmp_path):
     started = time.monotonic()
     query(samba.conf_path, "SELECT * FROM Win32_Share", "--smbstatus", hung, "--source-timeout", "1")
     assert time.monotonic() - started < 5
-    time.sleep(0.5)
-    # The script's sleep (its child) was killed too: the marker never appears.
+    # The script and its own child (the process group) were killed, not left behind.
     out = subprocess.run(["pgrep", "-f", f"sh {hung}"], capture_output=True, text=True).stdout
     assert out.strip() == ""
+    pid = int(child_pid.read_text())
+    stat = Path(f"/proc/{pid}/stat")
+    assert not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] in ("Z", "X")
 
 
 @pytest.mark.parametrize("body,expected", [
