@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 
-
 import harness
 from live_helpers import SshfsMountWithOptions, openwmi
 
