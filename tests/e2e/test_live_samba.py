@@ -410,3 +410,21 @@ def test_not_root_is_told_not_an_empty_list(samba, smb_connect, openwmi_bin, tmp
         assert len(json.loads(r.stdout)) == 4
     finally:
         shutil.rmtree(shared, ignore_errors=True)
+
+
+def test_samba_too_old_or_failing(samba, tmp_path):
+    old = script(tmp_path, "smbstatus",
+                 'if [ "$1" = --version ]; then echo "Version 4.15.13-Ubuntu"; exit 0; fi\n'
+                 "echo \"smbstatus: unknown option '--json'\" >&2\nexit 1")
+    r = openwmi("--smb-conf", samba.conf_path, "--smbstatus", old, "query", SESS)
+    assert failure(r) == (f"error: {WBEM_E_FAILED}: Samba 4.15.13-Ubuntu has no JSON output "
+                          "(smbstatus --json needs Samba 4.17 or later)")
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    broken = script(broken, "smbstatus",
+                    'if [ "$1" = --version ]; then echo "Version 4.17.12-Debian"; exit 0; fi\n'
+                    "echo 'messaging_init failed' >&2\nexit 1")
+    r = openwmi("--smb-conf", samba.conf_path, "--smbstatus", broken, "query", CONN)
+    assert failure(r) == f"error: {WBEM_E_FAILED}: {broken} exited 1: messaging_init failed"
+    # Shares do not depend on smbstatus.
+    assert len(query(samba.conf_path, "SELECT * FROM Win32_Share", "--smbstatus", broken)) == 4
