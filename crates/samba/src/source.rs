@@ -5,6 +5,12 @@
 //! flight waits for that run and shares its result (single flight), and a
 //! result younger than the freshness is reused, so a burst of WQL queries
 //! costs one `smbstatus` run. Errors are shared and cached the same way.
+//!
+//! A stopped smbd leaves smbstatus answering exactly as an idle one does
+//! (exit 0, empty sections: it drops the records of dead processes), so an
+//! empty answer is trusted only while the pid file in smbd's `pid
+//! directory` names a live process called `smbd` ([`smbd_running`]);
+//! otherwise the answer is [`Error::NotRunning`].
 
 use crate::error::Error;
 use crate::smbconf::{Document, Share, SmbConf};
