@@ -129,8 +129,8 @@ pub fn passwd(a: &PasswdArgs) -> Result<ExitCode, Failure> {
             "no password on standard input (give it as one line)".into(),
         ));
     }
-    let _ = &a.groups;
-    openwmi_server::passwd(&a.users_file, &a.user, password)
+    let groups = (!a.groups.is_empty()).then_some(a.groups.as_slice());
+    openwmi_server::set_user(&a.users_file, &a.user, password, groups)
         .map_err(|e| Failure::Message(e.to_string()))?;
     eprintln!("password for {} set in {}", a.user, a.users_file.display());
     Ok(ExitCode::SUCCESS)

@@ -42,7 +42,7 @@ pub use error::ServerError;
 pub use http::{CimHandler, CimRequest, CimResponse, CimResponseBody};
 pub use server::{serve, Server};
 pub use tls::fingerprint;
-pub use users_file::passwd;
+pub use users_file::{passwd, set_user};
 
 /// Hashes a password the way [`passwd`] does (argon2id PHC string), for
 /// tools that write users files themselves.

@@ -126,10 +126,31 @@ pub(crate) fn verify(hash: &str, password: &str) -> bool {
 /// kept), creating the file if needed. The file is replaced atomically
 /// (temporary file + rename) with mode 0600.
 pub fn passwd(users_file: &Path, user: &str, password: &str) -> Result<(), ServerError> {
+    set_user(users_file, user, password, None)
+}
+
+/// Like [`passwd`], and with `groups` given, replaces the user's groups
+/// (`openwmi passwd --groups openwmi-admins`).
+pub fn set_user(
+    users_file: &Path,
+    user: &str,
+    password: &str,
+    groups: Option<&[String]>,
+) -> Result<(), ServerError> {
     check_user_name(user)
         .map_err(|m| ServerError::InvalidUser(format!("invalid user name: {m}")))?;
     if password.is_empty() {
         return Err(ServerError::InvalidUser("empty password".into()));
+    }
+    for g in groups.unwrap_or(&[]) {
+        if g.is_empty()
+            || g.chars()
+                .any(|c| c == ':' || c == ',' || c.is_whitespace() || c.is_control())
+        {
+            return Err(ServerError::InvalidUser(format!(
+                "invalid group name {g:?}"
+            )));
+        }
     }
     let hash = hash_password(password)?;
     let text = match std::fs::read_to_string(users_file) {
@@ -154,14 +175,14 @@ pub fn passwd(users_file: &Path, user: &str, password: &str) -> Result<(), Serve
             Line::Other(raw) => out.push_str(raw),
             Line::User(entry) if entry.name == user && !replaced => {
                 replaced = true;
-                push_entry(&mut out, user, &hash, &entry.groups);
+                push_entry(&mut out, user, &hash, groups.unwrap_or(&entry.groups));
             }
             Line::User(entry) => push_entry(&mut out, &entry.name, &entry.hash, &entry.groups),
         }
         out.push('\n');
     }
     if !replaced {
-        push_entry(&mut out, user, &hash, &[]);
+        push_entry(&mut out, user, &hash, groups.unwrap_or(&[]));
         out.push('\n');
     }
     crate::tls::write_private(users_file, out.as_bytes())

@@ -1071,6 +1071,22 @@ async fn passwd_adds_and_changes_users() {
     );
     assert!(passwd(&users, "bad:name", "x").is_err());
     assert!(passwd(&users, "eve", "").is_err());
+    let admins = ["openwmi-admins".to_string(), "ops".to_string()];
+    openwmi_server::set_user(&users, "carol", "newer", Some(&admins)).unwrap();
+    let text = std::fs::read_to_string(&users).unwrap();
+    assert!(
+        text.contains(":openwmi-admins,ops\n"),
+        "groups replaced: {text}"
+    );
+    for bad in ["a:b", "a,b", "a b", ""] {
+        let groups = [bad.to_string()];
+        assert!(
+            openwmi_server::set_user(&users, "carol", "x", Some(&groups)).is_err(),
+            "{bad:?}"
+        );
+    }
+    // Back to what the server part below logs in with.
+    openwmi_server::set_user(&users, "carol", "new", Some(&["ops".to_string()])).unwrap();
 
     let config = ServerConfig {
         listen: vec!["127.0.0.1:0".parse().unwrap()],
