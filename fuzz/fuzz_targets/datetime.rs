@@ -5,10 +5,36 @@ use libfuzzer_sys::fuzz_target;
 use openwmi_cim::CimDateTime;
 use std::cmp::Ordering;
 
+/// Maps bytes onto the 25-character layout (digits or '*' in the fields,
+/// '.', a sign or ':', three offset digits), so that most inputs get past the
+/// syntax checks: raw bytes almost never form a valid datetime, and the
+/// conversions below would go unexercised.
+fn shaped(data: &[u8]) -> Option<String> {
+    const FIELD: &[u8] = b"0123456789*";
+    let bytes = data.get(..25)?;
+    let text = bytes
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| match i {
+            14 => '.',
+            21 => [b'+', b'-', b':'][usize::from(b) % 3] as char,
+            22..=24 => (b'0' + b % 10) as char,
+            _ => FIELD[usize::from(b) % FIELD.len()] as char,
+        })
+        .collect();
+    Some(text)
+}
+
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
-    };
+    if let Ok(text) = std::str::from_utf8(data) {
+        check(text);
+    }
+    if let Some(text) = shaped(data) {
+        check(&text);
+    }
+});
+
+fn check(text: &str) {
     let Ok(d) = text.parse::<CimDateTime>() else {
         return;
     };
@@ -34,4 +60,4 @@ fuzz_target!(|data: &[u8]| {
     if let Some(dur) = d.to_duration() {
         assert_eq!(CimDateTime::from_duration(dur), d);
     }
-});
+}
