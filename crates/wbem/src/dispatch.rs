@@ -18,8 +18,12 @@ pub trait Sink {
     fn send(&mut self, chunk: String) -> bool;
 }
 
-/// Bytes buffered before a response starts to stream.
-pub const STREAM_THRESHOLD: usize = 256 * 1024;
+/// Bytes buffered before a response starts to stream, and the size of each
+/// chunk after that. Small enough that a few concurrent enumerations stay
+/// within the memory budget (each holds about three chunks: the one being
+/// written, the channel's and hyper's), large enough that the per-chunk
+/// costs (a channel send, a write) do not show.
+pub const STREAM_THRESHOLD: usize = 64 * 1024;
 
 /// The outcome of a request that did not stream: the full body.
 pub enum Outcome {

@@ -120,7 +120,9 @@ enum Start {
 impl Sink for ChannelSink {
     fn send(&mut self, chunk: String) -> bool {
         if let Some(start) = self.start.take() {
-            let (tx, rx) = mpsc::channel(8);
+            // One chunk queued: the writer stays at most one chunk ahead of
+            // the network, so a slow client costs little memory.
+            let (tx, rx) = mpsc::channel(1);
             self.tx = Some(tx);
             if start.send(Start::Streaming(rx)).is_err() {
                 return false;
