@@ -1,7 +1,72 @@
 #![no_main]
 //! WQL parser: never panics; whatever parses prints canonical text that
-//! parses back to the same tree and prints the same again.
+//! parses back to the same tree and prints the same again. A WHERE clause is
+//! then evaluated (a remote caller controls it) on instances of every type,
+//! interpreted and compiled, which must agree and not panic.
 use libfuzzer_sys::fuzz_target;
+use openwmi_cim::{
+    CimType, Class, Instance, Name, Namespace, ObjectPath, PropertyDecl, Qualifier, TypeDecl, Value,
+};
+use openwmi_wql::{evaluate, Filter, Query};
+use std::sync::OnceLock;
+
+struct Fixture {
+    ns: Namespace,
+    instances: Vec<Instance>,
+}
+
+fn fixture() -> &'static Fixture {
+    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+    FIXTURE.get_or_init(|| {
+        let mut ns = Namespace::new("root/fuzz");
+        ns.add_class(Class::new("Base_Share", None)).unwrap();
+        let mut c = Class::new("Test_Share", Some(Name::new("Base_Share")));
+        let mut name = PropertyDecl::new("Name", TypeDecl::scalar(CimType::String));
+        name.qualifiers
+            .push(Qualifier::new("Key", Some(Value::Boolean(true))));
+        c.properties.push(name);
+        for (n, t) in [
+            ("MaximumAllowed", TypeDecl::scalar(CimType::UInt32)),
+            ("Size", TypeDecl::scalar(CimType::UInt64)),
+            ("Delta", TypeDecl::scalar(CimType::SInt64)),
+            ("Ratio", TypeDecl::scalar(CimType::Real64)),
+            ("Enabled", TypeDecl::scalar(CimType::Boolean)),
+            ("Created", TypeDecl::scalar(CimType::DateTime)),
+            ("Letter", TypeDecl::scalar(CimType::Char16)),
+            ("Tags", TypeDecl::array(CimType::String)),
+            ("Owner", TypeDecl::reference("Base_Share")),
+        ] {
+            c.properties.push(PropertyDecl::new(n, t));
+        }
+        ns.add_class(c).unwrap();
+        let class = ns.class("Test_Share").unwrap();
+        let full = Instance::of_class(&class)
+            .with("Name", Value::from("Ünï%_[x]"))
+            .with("MaximumAllowed", Value::UInt32(u32::MAX))
+            .with("Size", Value::UInt64(u64::MAX))
+            .with("Delta", Value::SInt64(i64::MIN))
+            .with("Ratio", Value::Real64(-0.0))
+            .with("Enabled", Value::Boolean(true))
+            .with(
+                "Created",
+                Value::DateTime("20240229235959.999999-999".parse().unwrap()),
+            )
+            .with("Letter", Value::Char16('ß'))
+            .with(
+                "Tags",
+                Value::Array(vec![Value::from("a"), Value::from("")]),
+            )
+            .with(
+                "Owner",
+                Value::from(ObjectPath::parse("Base_Share.Name=\"x\"").unwrap()),
+            );
+        let nulls = Instance::of_class(&class);
+        Fixture {
+            ns,
+            instances: vec![full, nulls],
+        }
+    })
+}
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
@@ -15,5 +80,16 @@ fuzz_target!(|data: &[u8]| {
         };
         assert_eq!(again, query, "{printed:?}");
         assert_eq!(again.to_string(), printed);
+        if let Query::Select(sel) = &query {
+            if let Some(cond) = &sel.condition {
+                let f = fixture();
+                let class = f.ns.class("Test_Share").unwrap();
+                let filter = Filter::compile(cond, &class);
+                for inst in &f.instances {
+                    let interpreted = evaluate(cond, inst, &f.ns);
+                    assert_eq!(filter.matches(inst, &f.ns), interpreted, "{printed:?}");
+                }
+            }
+        }
     }
 });
