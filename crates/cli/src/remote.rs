@@ -340,11 +340,14 @@ fn label(target: &str) -> String {
     }
 }
 
-/// Prints instance rows (and, after them, any classes as MOF).
+/// Prints instance rows (and, after them, any classes as MOF). Nothing is
+/// printed before the first row, so a failed connection prints no empty
+/// table or `[]`.
 struct RowPrinter {
     out: std::io::BufWriter<std::io::StdoutLock<'static>>,
     formatter: Box<dyn openwmi_output::Formatter>,
     classes: Vec<String>,
+    started: bool,
 }
 
 impl RowPrinter {
@@ -355,14 +358,22 @@ impl RowPrinter {
         } else {
             OutputFormat::List
         });
-        let mut out = std::io::BufWriter::new(stdout.lock());
-        let mut formatter = crate::local::formatter(format, &o.delimiter);
-        formatter.begin(&mut out)?;
+        let out = std::io::BufWriter::new(stdout.lock());
+        let formatter = crate::local::formatter(format, &o.delimiter);
         Ok(RowPrinter {
             out,
             formatter,
             classes: Vec::new(),
+            started: false,
         })
+    }
+
+    fn begin(&mut self) -> Result<(), Failure> {
+        if !self.started {
+            self.started = true;
+            self.formatter.begin(&mut self.out)?;
+        }
+        Ok(())
     }
 
     fn object(&mut self, host: Option<&str>, o: Output) -> Result<(), Failure> {
@@ -389,6 +400,7 @@ impl RowPrinter {
         path: Option<&ObjectPath>,
         i: &Instance,
     ) -> Result<(), Failure> {
+        self.begin()?;
         self.formatter.row(
             &mut self.out,
             &openwmi_output::Row {
@@ -400,8 +412,15 @@ impl RowPrinter {
         Ok(())
     }
 
-    fn finish(mut self) -> Result<(), Failure> {
-        self.formatter.end(&mut self.out)?;
+    /// Ends the output; an empty result set is still printed (`[]`, a
+    /// header...) when the run succeeded and printed no class.
+    fn finish(mut self, succeeded: bool) -> Result<(), Failure> {
+        if succeeded && self.classes.is_empty() {
+            self.begin()?;
+        }
+        if self.started {
+            self.formatter.end(&mut self.out)?;
+        }
         for c in &self.classes {
             self.out.write_all(c.as_bytes())?;
             if !c.ends_with('\n') {
@@ -420,7 +439,7 @@ where
 {
     let mut printer = RowPrinter::new(out)?;
     let result = run.execute(job, |host, o| printer.object(host, o));
-    printer.finish()?;
+    printer.finish(matches!(result, Ok(ExitCode::SUCCESS)))?;
     result
 }
 

@@ -27,7 +27,9 @@ pub const DEFAULT_BATCH: u32 = 100;
 /// A class or an instance. CIM-XML's OpenQueryInstances returns instances
 /// without paths: the client rebuilds them from the key properties (one
 /// GetClass per class); an instance whose keys a projection left out
-/// (`SELECT Size FROM ...`) stays without a path.
+/// (`SELECT Size FROM ...`) stays without a path. Paths the server sends
+/// name the server as it names itself; rebuilt ones (and GetObject's) name
+/// the host as the resource did (`host:port`).
 #[derive(Clone, Debug, PartialEq)]
 pub enum WbemObject {
     Class(Arc<Class>),
@@ -709,6 +711,14 @@ fn assoc_query(kind: &str, path: &str, clauses: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn handles_and_streams_cross_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        fn send<T: Send>() {}
+        send_sync::<Services>();
+        send::<ObjectStream>();
+    }
 
     #[test]
     fn context_header() {
