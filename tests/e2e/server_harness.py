@@ -30,6 +30,7 @@ USER = "tester"
 PASSWORD = "Secret-pw-1"
 OTHER_USER = "other"
 OTHER_PASSWORD = "Other-pw-2"
+ADMIN_GROUP = "openwmi-admins"
 
 DTD_NAME = "DSP0203_2.4.0.dtd"
 PYWBEM_SDIST = "pywbem==1.9.1"
@@ -107,6 +108,9 @@ class OpenwmiServer:
     base: Path
     tls: Optional[TestCA] = None
     users: dict = field(default_factory=lambda: {USER: PASSWORD, OTHER_USER: OTHER_PASSWORD})
+    # USER may read the Samba session classes (the default [permissions] grant that right to
+    # the group openwmi-admins); OTHER_USER may not.
+    groups: dict = field(default_factory=lambda: {USER: ADMIN_GROUP})
     limits: dict = field(default_factory=lambda: dict(DEFAULT_LIMITS))
     mof: list = field(default_factory=list)  # "namespace=FILE"
     smb_conf: Optional[Path] = None
@@ -150,7 +154,8 @@ class OpenwmiServer:
     def start(self, timeout: float = 30.0) -> "OpenwmiServer":
         self.base.mkdir(parents=True, exist_ok=True)
         for user, password in self.users.items():
-            r = subprocess.run([str(self.binary), "passwd", "--users-file", str(self.users_file), user],
+            groups = ["--groups", self.groups[user]] if user in self.groups else []
+            r = subprocess.run([str(self.binary), "passwd", "--users-file", str(self.users_file), *groups, user],
                                input=password + "\n", capture_output=True, text=True, timeout=60)
             if r.returncode != 0:
                 raise harness.HarnessError(f"openwmi passwd {user} failed: {r.stderr}")

@@ -206,12 +206,9 @@ def test_pywbemcli_instances(server, tmp_path):
     assert out.count("Test_Share.Name=") == N_TEST_SHARES, out
 
 
-def test_pywbemcli_query(server, tmp_path):
-    # -U no: pywbemcli 1.4.1 with pywbem 1.9.1 fails on its own pull query ("TypeError:
-    # 'IterQueryInstancesReturn' object is not iterable"); OpenQueryInstances is tested with pywbem.
-    out = pywbemcli(server, "-U", "no", "instance", "query", QUERY, "--ql", "WQL", tmp=tmp_path,
-                    ns="root/test").stdout
-    assert out.count("instance of Test_Share") == N_QUERY_MATCHES, out
+# No `pywbemcli instance query`: pywbemcli 1.4.1 with pywbem 1.9.1 fails in its own code whatever
+# the server answers ("TypeError: 'IterQueryInstancesReturn' object is not iterable", also with
+# --use-pull no). ExecQuery is tested through pywbem's conn.ExecQuery below, as issue 5 asks.
 
 
 def test_pywbemcli_associators_and_references_over_live_samba(server, tmp_path):
@@ -234,6 +231,15 @@ def test_pywbemcli_namespace_list_and_server_info(server, tmp_path):
     out = pywbemcli(server, "server", "info", tmp=tmp_path).stdout
     assert "root/interop" in out, out
     assert "openwmi" in out.lower(), out
+
+
+def test_session_classes_need_the_sessions_right(server):
+    import pywbem
+
+    with pytest.raises(pywbem.CIMError) as e:
+        server.pywbem(user=sh.OTHER_USER).EnumerateInstances("Win32_ServerConnection")
+    assert_cim_error(e, pywbem.CIM_ERR_ACCESS_DENIED)
+    assert len(server.pywbem(user=sh.OTHER_USER).EnumerateInstances("Win32_Share")) >= 3
 
 
 # --------------------------------------------------------------------------------------
