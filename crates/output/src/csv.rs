@@ -79,29 +79,14 @@ fn write_record<'a>(
 #[cfg(test)]
 mod tests {
     use crate::testing::*;
-    use crate::{Format, Options, Row};
+    use crate::{Format, Options};
     use openwmi_cim::{CimType, Value};
 
     #[test]
     fn header_and_quoted_records() {
         let a = share("a,b", "say \"hi\"", None);
         let b = share("ünï", "line1\nline2", Some(3));
-        let text = render(
-            Format::Csv,
-            &Options::default(),
-            &[
-                Row {
-                    instance: &a,
-                    path: None,
-                    host: None,
-                },
-                Row {
-                    instance: &b,
-                    path: None,
-                    host: None,
-                },
-            ],
-        );
+        let text = render(Format::Csv, &Options::default(), &[row(&a), row(&b)]);
         assert_eq!(
             text,
             "Caption,AllowMaximum,MaximumAllowed,Name,Path,Type\r\n\
@@ -124,23 +109,7 @@ mod tests {
         let text = render(
             Format::Csv,
             &Options::default(),
-            &[
-                Row {
-                    instance: &a,
-                    path: None,
-                    host: Some("h1"),
-                },
-                Row {
-                    instance: &a,
-                    path: None,
-                    host: Some("h2"),
-                },
-                Row {
-                    instance: &b,
-                    path: None,
-                    host: None,
-                },
-            ],
+            &[row_on(&a, "h1"), row_on(&a, "h2"), row(&b)],
         );
         assert_eq!(
             text,

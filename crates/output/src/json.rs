@@ -158,11 +158,7 @@ mod tests {
                     path: Some(&pa),
                     host: None,
                 },
-                Row {
-                    instance: &b,
-                    path: None,
-                    host: Some("h2"),
-                },
+                row_on(&b, "h2"),
             ],
         );
         assert_eq!(text.lines().count(), 4, "{text}");
@@ -206,15 +202,7 @@ mod tests {
     #[test]
     fn control_characters_are_escaped() {
         let a = share("a\u{1}b\nc\td", "x", None);
-        let text = render(
-            Format::Json,
-            &Options::default(),
-            &[Row {
-                instance: &a,
-                path: None,
-                host: None,
-            }],
-        );
+        let text = render(Format::Json, &Options::default(), &[row(&a)]);
         assert_eq!(parse(&text)[0]["Name"], "a\u{1}b\nc\td");
         assert_eq!(text.lines().count(), 3);
     }

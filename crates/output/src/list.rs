@@ -37,29 +37,14 @@ impl Formatter for List {
 #[cfg(test)]
 mod tests {
     use crate::testing::*;
-    use crate::{Format, Options, Row};
+    use crate::{Format, Options};
     use openwmi_cim::{CimType, Value};
 
     #[test]
     fn prop_value_lines_blank_line_between() {
         let a = share("públic", "/srv/públic", None);
         let b = share("x", "C:\\x", Some(5));
-        let text = render(
-            Format::List,
-            &Options::default(),
-            &[
-                Row {
-                    instance: &a,
-                    path: None,
-                    host: None,
-                },
-                Row {
-                    instance: &b,
-                    path: None,
-                    host: None,
-                },
-            ],
-        );
+        let text = render(Format::List, &Options::default(), &[row(&a), row(&b)]);
         assert_eq!(
             text,
             "Caption=Share públic\nAllowMaximum=TRUE\nMaximumAllowed=\nName=públic\nPath=/srv/públic\nType=0\n\
@@ -77,15 +62,7 @@ mod tests {
                 prop("D", CimType::Real64, Some(Value::Real64(1.5))),
             ],
         );
-        let text = render(
-            Format::List,
-            &Options::default(),
-            &[Row {
-                instance: &i,
-                path: None,
-                host: Some("srv1"),
-            }],
-        );
+        let text = render(Format::List, &Options::default(), &[row_on(&i, "srv1")]);
         assert_eq!(text, "Host=srv1\nA={\"a\",\"b\"}\nN=\nD=1.5\n");
     }
 

@@ -53,7 +53,7 @@ impl Formatter for Mof {
 #[cfg(test)]
 mod tests {
     use crate::testing::*;
-    use crate::{Format, Options, Row};
+    use crate::{Format, Options};
     use openwmi_cim::{CimType, Value};
 
     #[test]
@@ -73,18 +73,7 @@ mod tests {
         let text = render(
             Format::Mof,
             &Options::default(),
-            &[
-                Row {
-                    instance: &a,
-                    path: None,
-                    host: None,
-                },
-                Row {
-                    instance: &b,
-                    path: None,
-                    host: Some("h1"),
-                },
-            ],
+            &[row(&a), row_on(&b, "h1")],
         );
         assert_eq!(
             text,

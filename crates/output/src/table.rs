@@ -176,29 +176,14 @@ fn wrap(s: &str, width: usize) -> Vec<String> {
 mod tests {
     use super::{fit, wrap};
     use crate::testing::*;
-    use crate::{Format, Options, Row};
+    use crate::{Format, Options};
     use openwmi_cim::{CimType, Value};
 
     #[test]
     fn aligned_columns_with_nulls_and_unicode() {
         let a = share("públic", "/srv/públic", None);
         let b = share("x", "/x", Some(25));
-        let text = render(
-            Format::Table,
-            &Options::default(),
-            &[
-                Row {
-                    instance: &a,
-                    path: None,
-                    host: None,
-                },
-                Row {
-                    instance: &b,
-                    path: None,
-                    host: None,
-                },
-            ],
-        );
+        let text = render(Format::Table, &Options::default(), &[row(&a), row(&b)]);
         assert_eq!(
             text,
             "Caption       AllowMaximum  MaximumAllowed  Name    Path         Type\n\
@@ -228,11 +213,7 @@ mod tests {
                 width: 30,
                 ..Options::default()
             },
-            &[Row {
-                instance: &i,
-                path: None,
-                host: Some("h"),
-            }],
+            &[row_on(&i, "h")],
         );
         assert_eq!(
             text,
@@ -258,22 +239,7 @@ mod tests {
                 prop("y", CimType::String, Some(Value::String("v".into()))),
             ],
         );
-        let text = render(
-            Format::Table,
-            &Options::default(),
-            &[
-                Row {
-                    instance: &a,
-                    path: None,
-                    host: None,
-                },
-                Row {
-                    instance: &b,
-                    path: None,
-                    host: None,
-                },
-            ],
-        );
+        let text = render(Format::Table, &Options::default(), &[row(&a), row(&b)]);
         assert_eq!(text, "x  y\n1\n2  v\n");
     }
 

@@ -64,6 +64,24 @@ pub(crate) fn share_path(host: &str, name: &str) -> ObjectPath {
     .unwrap()
 }
 
+/// A row of `instance` without a path or host.
+pub(crate) fn row(instance: &Instance) -> crate::Row<'_> {
+    crate::Row {
+        instance,
+        path: None,
+        host: None,
+    }
+}
+
+/// A row of `instance` tagged with the host it came from.
+pub(crate) fn row_on<'a>(instance: &'a Instance, host: &'a str) -> crate::Row<'a> {
+    crate::Row {
+        instance,
+        path: None,
+        host: Some(host),
+    }
+}
+
 /// Runs a formatter over rows and returns the text.
 pub(crate) fn render(
     format: crate::Format,

@@ -133,29 +133,14 @@ fn c_float(r: f64) -> String {
 #[cfg(test)]
 mod tests {
     use crate::testing::*;
-    use crate::{Format, Options, Row};
+    use crate::{Format, Options};
     use openwmi_cim::{CimType, Value};
 
     #[test]
     fn class_line_sorted_header_and_values() {
         let a = share("public", "/srv/public", None);
         let b = share("ünï", "/srv/x|y", Some(10));
-        let text = render(
-            Format::Wmic,
-            &Options::default(),
-            &[
-                Row {
-                    instance: &a,
-                    path: None,
-                    host: None,
-                },
-                Row {
-                    instance: &b,
-                    path: None,
-                    host: None,
-                },
-            ],
-        );
+        let text = render(Format::Wmic, &Options::default(), &[row(&a), row(&b)]);
         assert_eq!(
             text,
             "CLASS: Win32_Share\n\
@@ -188,11 +173,7 @@ mod tests {
                 delimiter: ";".into(),
                 ..Options::default()
             },
-            &[Row {
-                instance: &i,
-                path: None,
-                host: None,
-            }],
+            &[row(&i)],
         );
         assert_eq!(
             text,
@@ -212,23 +193,7 @@ mod tests {
                 delimiter: "@@".into(),
                 ..Options::default()
             },
-            &[
-                Row {
-                    instance: &a,
-                    path: None,
-                    host: Some("h1"),
-                },
-                Row {
-                    instance: &a,
-                    path: None,
-                    host: Some("h2"),
-                },
-                Row {
-                    instance: &b,
-                    path: None,
-                    host: Some("h1"),
-                },
-            ],
+            &[row_on(&a, "h1"), row_on(&a, "h2"), row_on(&b, "h1")],
         );
         assert_eq!(
             text,
