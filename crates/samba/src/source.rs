@@ -575,11 +575,20 @@ fn run(
     limit: usize,
 ) -> Result<Output, Error> {
     let name = display(program);
+    // smbstatus writes its whole answer at once, hundreds of kilobytes for a
+    // busy server. Into a pipe it stalls whenever the pipe is full until this
+    // process is scheduled to read; an unlinked temporary file takes it at
+    // full speed, as /dev/null would. A pipe is the fallback.
+    let spool = spool_file();
+    let stdout_to = spool
+        .as_ref()
+        .and_then(|f| f.try_clone().ok())
+        .map_or_else(Stdio::piped, Stdio::from);
     let mut child = Command::new(program)
         .args(args)
         .env("LC_ALL", "C")
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
+        .stdout(stdout_to)
         .stderr(Stdio::piped())
         .process_group(0)
         .spawn()
@@ -592,7 +601,7 @@ fn run(
                 message: e.to_string(),
             },
         })?;
-    let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
+    let Some(stderr) = child.stderr.take() else {
         let _ = child.kill();
         let _ = child.wait();
         return Err(Error::Spawn {
@@ -600,10 +609,47 @@ fn run(
             message: "no pipes to the child".to_string(),
         });
     };
-    let out_rx = reader(stdout, limit);
+    let out_rx = child.stdout.take().map(|pipe| reader(pipe, limit));
     let err_rx = reader(stderr, 64 * 1024);
     let deadline = Instant::now() + timeout;
-    let mut pause = Duration::from_millis(1);
+    // The end of the output (stdout's pipe, else stderr's) is the moment the
+    // program finishes: wait for that event rather than polling its status.
+    let ended = match (&out_rx, &spool) {
+        (Some(rx), _) => rx.recv_timeout(timeout),
+        (None, Some(file)) => loop {
+            // A runaway program must not fill the disk: watch the size.
+            let left = deadline.saturating_duration_since(Instant::now());
+            match err_rx.recv_timeout(left.min(Duration::from_millis(50))) {
+                Err(mpsc::RecvTimeoutError::Timeout) if !left.is_zero() => {
+                    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+                    if size > limit as u64 {
+                        kill_group(&mut child);
+                        return Err(Error::TooLarge {
+                            what: "program output",
+                            size: usize::try_from(size).unwrap_or(usize::MAX),
+                            limit,
+                        });
+                    }
+                }
+                other => break other,
+            }
+        },
+        (None, None) => err_rx.recv_timeout(timeout),
+    };
+    let mut early = match ended {
+        Ok(bytes) => Some(bytes),
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            kill_group(&mut child);
+            return Err(Error::TimedOut {
+                program: name,
+                after: timeout,
+            });
+        }
+        // The reader thread is gone without an answer (it cannot panic in
+        // practice); fall back to waiting for the exit status.
+        Err(mpsc::RecvTimeoutError::Disconnected) => None,
+    };
+    let mut pause = Duration::from_micros(100);
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break status,
@@ -627,13 +673,21 @@ fn run(
         thread::sleep(pause.min(deadline - now));
         pause = (pause * 2).min(Duration::from_millis(20));
     };
-    // The child is gone; a grandchild may still hold the pipes open, so
-    // wait for the readers only until the deadline (plus a grace period).
-    let wait = deadline.saturating_duration_since(Instant::now()) + Duration::from_millis(200);
-    let stdout = out_rx.recv_timeout(wait).unwrap_or_default();
-    let stderr = err_rx
-        .recv_timeout(Duration::from_millis(200))
-        .unwrap_or_default();
+    let stdout = match (&out_rx, &spool) {
+        (Some(_), _) => early.take().unwrap_or_default(),
+        (None, Some(file)) => read_spool(file, limit).map_err(|e| Error::Spawn {
+            program: name.clone(),
+            message: format!("reading its output: {e}"),
+        })?,
+        (None, None) => Vec::new(),
+    };
+    let stderr = match (&out_rx, early) {
+        (None, Some(bytes)) => bytes,
+        // A grandchild may still hold stderr open: wait only briefly.
+        _ => err_rx
+            .recv_timeout(Duration::from_millis(200))
+            .unwrap_or_default(),
+    };
     if stdout.len() > limit {
         return Err(Error::TooLarge {
             what: "program output",
@@ -646,6 +700,51 @@ fn run(
         stdout,
         stderr,
     })
+}
+
+/// An anonymous temporary file (created 0600, unlinked at once) for a
+/// program's output; `None` when the temporary directory is unusable.
+fn spool_file() -> Option<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let dir = std::env::temp_dir();
+    for _ in 0..4 {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let path = dir.join(format!(
+            ".openwmi-out-{}-{}-{nanos}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        // create_new is O_EXCL: never an existing file or a planted symlink.
+        match std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+        {
+            Ok(file) => {
+                let _ = std::fs::remove_file(&path);
+                return Some(file);
+            }
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => continue,
+            Err(_) => return None,
+        }
+    }
+    None
+}
+
+/// What the program wrote into the spool file (at most `limit` + 1 bytes).
+fn read_spool(mut file: &std::fs::File, limit: usize) -> std::io::Result<Vec<u8>> {
+    use std::io::{Seek, SeekFrom};
+    file.seek(SeekFrom::Start(0))?;
+    let mut buf = Vec::new();
+    file.take(limit as u64 + 1).read_to_end(&mut buf)?;
+    Ok(buf)
 }
 
 /// Kills the child and, best effort, the process group it leads (a wrapper

@@ -582,3 +582,30 @@ fn no_locking_database_yet() {
         "{e}"
     );
 }
+
+#[test]
+fn runaway_output_is_stopped_at_the_limit() {
+    let d = temp_dir("runaway");
+    let p = script(&d, "smbstatus", "exec yes 0123456789abcdef");
+    let started = Instant::now();
+    let e = source(&p).status().unwrap_err();
+    assert!(
+        matches!(e, Error::TooLarge { limit, .. } if limit == smbstatus::MAX_INPUT_BYTES),
+        "{e:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(4), "{e}");
+}
+
+#[test]
+fn output_and_stderr_both_arrive() {
+    let d = temp_dir("both");
+    let p = script(
+        &d,
+        "prog",
+        "head -c 300000 /dev/zero | tr '\\0' x; echo; echo to-stderr >&2; exit 3",
+    );
+    let out = run(&p, &[], Duration::from_secs(5), 1 << 20).unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(out.stdout.len(), 300_001);
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "to-stderr\n");
+}
