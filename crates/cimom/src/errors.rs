@@ -5,12 +5,7 @@ use openwmi_cim::{CimError, CimStatus};
 /// A WQL error: a language other than WQL is QUERY_LANGUAGE_NOT_SUPPORTED
 /// (WBEM_E_INVALID_QUERY_TYPE); everything else is INVALID_QUERY.
 pub fn wql_error(e: openwmi_wql::Error) -> CimError {
-    let status = if e.kind() == openwmi_wql::ErrorKind::UnsupportedLanguage {
-        CimStatus::QueryLanguageNotSupported
-    } else {
-        CimStatus::InvalidQuery
-    };
-    CimError::new(status, e.to_string())
+    CimError::new(e.status(), e.to_string())
 }
 
 /// A malformed object path given by a caller.

@@ -440,6 +440,38 @@ impl ObjectManager {
             ),
             (l, _, _) => l,
         };
+        // What providers are asked for must cover the WHERE clause and the
+        // keys too: the engine re-checks the clause and builds paths after
+        // the provider, and only then trims to the caller's list.
+        let provider_list = property_list.as_ref().map(|l| {
+            let mut all = l.clone();
+            let extra = filter
+                .as_deref()
+                .map(openwmi_wql::referenced_properties)
+                .unwrap_or_default();
+            for n in extra
+                .into_iter()
+                .chain(root.key_properties().map(|p| p.name.clone()))
+            {
+                if !all.contains(&n) {
+                    all.push(n);
+                }
+            }
+            all
+        });
+        let mut filter_system: Vec<Name> = Vec::new();
+        if let Some(f) = filter.as_deref() {
+            f.visit_properties(&mut |p| {
+                let n = &p.name;
+                if n.as_str().starts_with("__")
+                    && !n.is("__CLASS")
+                    && !n.is("__this")
+                    && !filter_system.contains(n)
+                {
+                    filter_system.push(n.clone());
+                }
+            });
+        }
         Ok(Box::new(EnumIter {
             om: self.clone(),
             ctx: ctx.clone(),
@@ -447,7 +479,9 @@ impl ObjectManager {
             classes,
             current: None,
             property_list,
+            provider_list,
             filter,
+            filter_system,
             failed: false,
         }))
     }
@@ -466,7 +500,13 @@ struct EnumIter {
     classes: VecDeque<Arc<Class>>,
     current: Option<CurrentClass>,
     property_list: Option<Vec<Name>>,
+    /// What providers are asked for: the property list plus the WHERE
+    /// clause's properties and the keys.
+    provider_list: Option<Vec<Name>>,
     filter: Option<Arc<WhereClause>>,
+    /// System properties (`__PATH`, `__GENUS`...) the WHERE clause names:
+    /// they are added to each instance while the clause is checked.
+    filter_system: Vec<Name>,
     failed: bool,
 }
 
@@ -486,14 +526,20 @@ impl EnumIter {
             let stream = provider.enumerate(&EnumerateRequest {
                 namespace: &self.namespace,
                 class: &class,
-                property_list: self.property_list.as_deref(),
+                property_list: self.provider_list.as_deref(),
                 filter: self.filter.as_deref(),
                 ctx: &self.ctx,
             })?;
-            let compiled = self
-                .filter
-                .as_deref()
-                .map(|f| openwmi_wql::Filter::compile(f, &class));
+            let compiled = self.filter.as_deref().map(|f| {
+                if self.filter_system.is_empty() {
+                    openwmi_wql::Filter::compile(f, &class)
+                } else {
+                    openwmi_wql::Filter::compile(
+                        f,
+                        &crate::system::with_system_properties(&class, &self.filter_system),
+                    )
+                }
+            });
             self.current = Some(CurrentClass {
                 class,
                 stream,
@@ -533,11 +579,24 @@ impl Iterator for EnumIter {
                     return Some(Err(e));
                 }
                 Some(Ok(mut inst)) => {
+                    let path = self.om.instance_path(&self.namespace, &cur.class, &inst);
                     if let Some(f) = &cur.compiled {
-                        let Some(ns) = self.om.inner.repo.namespace(&self.namespace) else {
-                            return None;
+                        let ns = self.om.inner.repo.namespace(&self.namespace)?;
+                        let keep = if self.filter_system.is_empty() {
+                            f.matches(&inst, ns)
+                        } else {
+                            let own = inst.properties.len();
+                            let mut iwp = InstanceWithPath {
+                                path,
+                                instance: inst,
+                            };
+                            crate::system::add_system_properties(ns, &mut iwp, &self.filter_system);
+                            let keep = f.matches(&iwp.instance, ns);
+                            iwp.instance.properties.truncate(own);
+                            inst = iwp.instance;
+                            keep
                         };
-                        if !f.matches(&inst, ns) {
+                        if !keep {
                             continue;
                         }
                     }

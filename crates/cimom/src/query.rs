@@ -117,7 +117,7 @@ impl ObjectManager {
                 Ok(QueryResult::Instances(Box::new(it.map(move |r| {
                     r.map(|mut iwp| {
                         if let Some(ns) = om.repository().namespace(&ns_name) {
-                            add_system_properties(ns, &mut iwp, &wanted_system);
+                            crate::system::add_system_properties(ns, &mut iwp, &wanted_system);
                         }
                         iwp
                     })
@@ -179,28 +179,6 @@ impl ObjectManager {
                     objects
                 }))
             }
-        }
-    }
-}
-
-fn add_system_properties(ns: &openwmi_cim::Namespace, iwp: &mut InstanceWithPath, wanted: &[Name]) {
-    let values = crate::system::system_properties(ns, iwp);
-    for w in wanted {
-        if let Some((name, value)) = values.iter().find(|(n, _)| w.is(n)) {
-            let ty = match value {
-                Some(openwmi_cim::Value::SInt32(_)) => {
-                    openwmi_cim::TypeDecl::scalar(openwmi_cim::CimType::SInt32)
-                }
-                Some(openwmi_cim::Value::Array(_)) => {
-                    openwmi_cim::TypeDecl::array(openwmi_cim::CimType::String)
-                }
-                _ => openwmi_cim::TypeDecl::scalar(openwmi_cim::CimType::String),
-            };
-            iwp.instance.properties.push(openwmi_cim::InstanceProperty {
-                name: Name::new(name),
-                ty,
-                value: value.clone(),
-            });
         }
     }
 }

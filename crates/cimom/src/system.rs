@@ -2,7 +2,9 @@
 //! instance's path and class on demand rather than stored.
 
 use crate::manager::InstanceWithPath;
-use openwmi_cim::{wmi_namespace, Namespace, ObjectPath, Value};
+use openwmi_cim::{
+    wmi_namespace, CimType, InstanceProperty, Name, Namespace, ObjectPath, TypeDecl, Value,
+};
 
 /// The system properties of an instance, in the order WMI lists them.
 pub fn system_properties(
@@ -54,4 +56,47 @@ pub fn system_properties(
         ),
         ("__PATH", Some(Value::String(iwp.path.to_string()))),
     ]
+}
+
+fn system_type(name: &str) -> TypeDecl {
+    if name.eq_ignore_ascii_case("__GENUS") || name.eq_ignore_ascii_case("__PROPERTY_COUNT") {
+        TypeDecl::scalar(CimType::SInt32)
+    } else if name.eq_ignore_ascii_case("__DERIVATION") {
+        TypeDecl::array(CimType::String)
+    } else {
+        TypeDecl::scalar(CimType::String)
+    }
+}
+
+/// `class` with the named system properties declared, so that a WHERE
+/// clause testing them compiles with their types.
+pub(crate) fn with_system_properties(
+    class: &openwmi_cim::Class,
+    wanted: &[Name],
+) -> openwmi_cim::Class {
+    let mut c = class.clone();
+    for w in wanted {
+        if c.property(w.as_str()).is_none() {
+            c.properties.push(openwmi_cim::PropertyDecl::new(
+                w.clone(),
+                system_type(w.as_str()),
+            ));
+        }
+    }
+    c
+}
+
+/// Appends the named system properties to the instance (for `SELECT __PATH`
+/// and for WHERE clauses that test them).
+pub(crate) fn add_system_properties(ns: &Namespace, iwp: &mut InstanceWithPath, wanted: &[Name]) {
+    let values = system_properties(ns, iwp);
+    for w in wanted {
+        if let Some((name, value)) = values.iter().find(|(n, _)| w.is(n)) {
+            iwp.instance.properties.push(InstanceProperty {
+                name: Name::new(name),
+                ty: system_type(name),
+                value: value.clone(),
+            });
+        }
+    }
 }

@@ -443,6 +443,34 @@ fn system_properties_can_be_selected() {
 }
 
 #[test]
+fn system_properties_in_where_clauses() {
+    let om = manager();
+    let r = query(
+        &om,
+        r#"SELECT * FROM T_Person WHERE __RELPATH = 'T_Person.Name="alice"'"#,
+    )
+    .unwrap();
+    assert_eq!(names(&r, "Name"), ["alice"]);
+    let r = query(
+        &om,
+        "SELECT * FROM T_Person WHERE __GENUS = 2 AND __SERVER = 'testhost'",
+    )
+    .unwrap();
+    assert_eq!(r.len(), 3);
+    let Object::Instance(i) = &r[0] else { panic!() };
+    assert!(
+        i.instance.property("__GENUS").is_none(),
+        "only the checking saw it"
+    );
+    let r = query(
+        &om,
+        "SELECT Name FROM T_Person WHERE __SERVER <> 'zz' AND Age > 35",
+    )
+    .unwrap();
+    assert_eq!(names(&r, "Name"), ["bob"]);
+}
+
+#[test]
 fn schema_queries() {
     let om = manager();
     let r = query(

@@ -214,7 +214,7 @@ pub struct PasswdArgs {
     /// The password file (created if missing; mode 0600).
     #[arg(long = "users-file", value_name = "FILE")]
     pub users_file: PathBuf,
-    /// The user's groups, for [permissions] (comma-separated, e.g.
+    /// The user's groups, for `[permissions]` (comma-separated, e.g.
     /// openwmi-admins to see the Samba session classes). Replaces the groups
     /// the file had for the user; without it they are kept.
     #[arg(long = "groups", value_delimiter = ',')]

@@ -55,26 +55,37 @@ pub fn load_mof(
     compiler.compile_file(repo, file).map_err(mof_errors)
 }
 
+/// MOF errors print as the compiler words them: `file:line:column: error: ...`.
 fn mof_errors(errors: Vec<openwmi_mof::Error>) -> Failure {
     let text: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
-    Failure::Message(text.join("\nerror: "))
+    Failure::Lines(text.join("\n"))
 }
 
-fn seconds(s: Option<f64>) -> Option<Duration> {
-    s.filter(|v| v.is_finite() && *v >= 0.0)
-        .map(Duration::from_secs_f64)
+/// A number of seconds from the command line; negative, NaN or absurd
+/// values are refused rather than turned into a panic.
+fn seconds(option: &str, s: Option<f64>) -> Result<Option<Duration>, Failure> {
+    match s {
+        None => Ok(None),
+        Some(v) => Duration::try_from_secs_f64(v)
+            .ok()
+            .filter(|d| d.as_secs() <= 86_400)
+            .map(Some)
+            .ok_or_else(|| {
+                Failure::Message(format!("{option} {v}: give seconds between 0 and 86400"))
+            }),
+    }
 }
 
-pub fn provider_options(g: &GlobalOptions) -> openwmi_providers::ProviderOptions {
-    openwmi_providers::ProviderOptions {
+pub fn provider_options(g: &GlobalOptions) -> Result<openwmi_providers::ProviderOptions, Failure> {
+    Ok(openwmi_providers::ProviderOptions {
         smb_conf: g.smb_conf.clone(),
         smbstatus: g.smbstatus.clone(),
         testparm: g.testparm.clone(),
         mountinfo: g.mountinfo.clone(),
         fstab: g.fstab.clone(),
-        freshness: seconds(g.freshness),
-        timeout: seconds(g.source_timeout),
-    }
+        freshness: seconds("--freshness", g.freshness)?,
+        timeout: seconds("--source-timeout", g.source_timeout)?,
+    })
 }
 
 /// The bundled schema, the `--mof` files on top, and the providers.
@@ -85,7 +96,7 @@ pub fn build_builder(g: &GlobalOptions) -> Result<ObjectManagerBuilder, Failure>
         load_mof(&mut repo, &ns, &file, &[])?;
     }
     let mut b = ObjectManagerBuilder::new(repo, host_name());
-    openwmi_providers::register(&mut b, &provider_options(g));
+    openwmi_providers::register(&mut b, &provider_options(g)?);
     b.with_interop(BRAND, VERSION);
     Ok(b)
 }

@@ -11,7 +11,7 @@ mod serve;
 use args::{ClassFormat, Cli, Command, InstanceOutput, OutputFormat, SummaryFormat};
 use clap::Parser;
 use openwmi_cim::{CimError, CimStatus, Keys, ObjectPath};
-use openwmi_cimom::{ClassOptions, Object, ObjectManager, OperationContext, QueryResult};
+use openwmi_cimom::{ClassOptions, Object, OperationContext, QueryResult};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -22,6 +22,8 @@ use std::sync::Arc;
 pub enum Failure {
     Cim(CimError),
     Message(String),
+    /// Lines already worded as errors (the MOF compiler's `file:line:col: error: ...`).
+    Lines(String),
 }
 
 impl From<CimError> for Failure {
@@ -46,6 +48,10 @@ fn main() -> ExitCode {
         }
         Err(Failure::Message(m)) => {
             eprintln!("error: {m}");
+            ExitCode::from(1)
+        }
+        Err(Failure::Lines(m)) => {
+            eprintln!("{m}");
             ExitCode::from(1)
         }
     }
@@ -103,7 +109,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             let om = local::build_manager(&cli.global)?;
             let ctx = Arc::new(OperationContext::local());
             let result = om.exec_query(&ctx, &a.ns.namespace, &a.language, &a.wql)?;
-            print_query_result(&om, &a.out, result)
+            print_query_result(&a.out, result)
         }
         Command::Get(a) => {
             if a.remote.is_remote_request() {
@@ -141,11 +147,7 @@ fn print_text(text: &str) -> Result<(), Failure> {
     Ok(())
 }
 
-fn print_query_result(
-    om: &ObjectManager,
-    out: &InstanceOutput,
-    result: QueryResult,
-) -> Result<ExitCode, Failure> {
+fn print_query_result(out: &InstanceOutput, result: QueryResult) -> Result<ExitCode, Failure> {
     match result {
         QueryResult::Instances(it) => print_instances(out, it),
         QueryResult::Objects(objects) => {
@@ -164,7 +166,6 @@ fn print_query_result(
                     text.push('\n');
                 }
                 print_text(&text)?;
-                let _ = om;
             }
             if !instances.is_empty() || classes.is_empty() {
                 return print_instances(out, instances.into_iter());

@@ -477,3 +477,26 @@ fn help_teaches() {
         assert!(h.contains("Usage"), "{sub}");
     }
 }
+
+#[test]
+fn regression_freshness_out_of_range_is_an_error_not_a_panic() {
+    for v in ["1e30", "-1", "NaN"] {
+        let arg = format!("--freshness={v}");
+        let o = run(&[&arg, "classes"]);
+        assert_eq!(o.status.code(), Some(1), "{v}");
+        let err = stderr(&o);
+        assert!(err.starts_with("error: --freshness"), "{v}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
+#[test]
+fn regression_mof_errors_are_not_prefixed_twice() {
+    let d = Dir::new("twice");
+    let bad = d.file("bad.mof", "class A : Missing { };\n");
+    let o = run(&["--mof", &format!("root/x={}", bad.display()), "classes"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.starts_with(&bad.display().to_string()), "{err}");
+    assert_eq!(err.matches("error:").count(), 1, "{err}");
+}
