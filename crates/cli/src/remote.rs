@@ -193,7 +193,7 @@ fn locator() -> Locator {
     Locator::with_local_factory(|| {
         crate::local::build_manager(&global_options()).map_err(|f| match f {
             Failure::Cim(e) => WbemError::from(e),
-            Failure::Message(m) => WbemError::failed(m),
+            Failure::Message(m) | Failure::Lines(m) => WbemError::failed(m),
         })
     })
 }
