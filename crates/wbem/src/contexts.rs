@@ -256,3 +256,140 @@ impl EnumContexts {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use openwmi_cim::{Instance, Name, ObjectPath};
+    use openwmi_cimom::InstanceWithPath;
+
+    fn objects(n: usize) -> Vec<Object> {
+        (0..n)
+            .map(|i| {
+                Object::Instance(InstanceWithPath {
+                    path: ObjectPath::parse(&format!(r#"Test_Share.Name="s{i}""#)).unwrap(),
+                    instance: Instance {
+                        class_name: Name::new("Test_Share"),
+                        properties: Vec::new(),
+                    },
+                })
+            })
+            .collect()
+    }
+
+    fn pull(
+        c: &EnumContexts,
+        id: &str,
+        user: &str,
+        kind: PullKind,
+        max: u32,
+    ) -> Result<(bool, String), CimError> {
+        let mut w = ResponseWriter::begin("1", "PullInstancePaths");
+        let end = c.pull(id, user, kind, |p| p.write(&mut w, kind, max))?;
+        Ok((end, w.take()))
+    }
+
+    fn status(r: Result<impl std::fmt::Debug, CimError>) -> CimStatus {
+        r.expect_err("an error").status
+    }
+
+    #[test]
+    fn pulls_until_the_end_then_the_context_is_gone() {
+        let c = EnumContexts::default();
+        let id = c
+            .insert(
+                "u",
+                "root/test",
+                Pending::list(objects(5)),
+                PullKind::Paths,
+                None,
+            )
+            .unwrap();
+        assert_eq!(c.len(), 1);
+        let (end, body) = pull(&c, &id, "u", PullKind::Paths, 2).unwrap();
+        assert!(!end);
+        assert_eq!(body.matches("<INSTANCEPATH>").count(), 2);
+        let (end, _) = pull(&c, &id, "u", PullKind::Paths, 2).unwrap();
+        assert!(!end);
+        let (end, body) = pull(&c, &id, "u", PullKind::Paths, 2).unwrap();
+        assert!(end);
+        assert_eq!(body.matches("<INSTANCEPATH>").count(), 1);
+        assert!(c.is_empty());
+        assert_eq!(
+            status(pull(&c, &id, "u", PullKind::Paths, 2)),
+            CimStatus::InvalidEnumerationContext
+        );
+    }
+
+    #[test]
+    fn another_user_or_another_pull_kind_cannot_continue() {
+        let c = EnumContexts::default();
+        let id = c
+            .insert(
+                "u",
+                "root/test",
+                Pending::list(objects(3)),
+                PullKind::Paths,
+                None,
+            )
+            .unwrap();
+        assert_eq!(
+            status(pull(&c, &id, "v", PullKind::Paths, 1)),
+            CimStatus::InvalidEnumerationContext
+        );
+        assert_eq!(
+            status(pull(&c, &id, "u", PullKind::Instances, 1)),
+            CimStatus::InvalidEnumerationContext
+        );
+        assert_eq!(
+            status(c.close(&id, "v")),
+            CimStatus::InvalidEnumerationContext
+        );
+        // Still usable by its owner.
+        assert!(!pull(&c, &id, "u", PullKind::Paths, 1).unwrap().0);
+        c.close(&id, "u").unwrap();
+        assert_eq!(
+            status(c.close(&id, "u")),
+            CimStatus::InvalidEnumerationContext
+        );
+    }
+
+    #[test]
+    fn contexts_expire() {
+        let c = EnumContexts::new(4, Duration::from_millis(20), Duration::from_secs(10));
+        let id = c
+            .insert("u", "ns", Pending::list(objects(3)), PullKind::Paths, None)
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(40));
+        assert!(c.is_empty());
+        assert_eq!(
+            status(pull(&c, &id, "u", PullKind::Paths, 1)),
+            CimStatus::InvalidEnumerationContext
+        );
+    }
+
+    #[test]
+    fn operation_timeouts_and_the_open_limit() {
+        let c = EnumContexts::new(2, Duration::from_secs(60), Duration::from_secs(100));
+        let list = || Pending::list(objects(2));
+        assert_eq!(
+            status(c.insert("u", "ns", list(), PullKind::Paths, Some(0))),
+            CimStatus::InvalidOperationTimeout
+        );
+        assert_eq!(
+            status(c.insert("u", "ns", list(), PullKind::Paths, Some(101))),
+            CimStatus::InvalidOperationTimeout
+        );
+        let a = c
+            .insert("u", "ns", list(), PullKind::Paths, Some(100))
+            .unwrap();
+        let b = c.insert("u", "ns", list(), PullKind::Paths, None).unwrap();
+        assert_ne!(a, b);
+        assert_eq!(
+            status(c.insert("u", "ns", list(), PullKind::Paths, None)),
+            CimStatus::ServerLimitsExceeded
+        );
+        c.close(&a, "u").unwrap();
+        c.insert("u", "ns", list(), PullKind::Paths, None).unwrap();
+    }
+}
