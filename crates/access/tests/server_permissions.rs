@@ -27,7 +27,7 @@ const CIMV2: &str = "root/cimv2";
 const INTEROP: &str = "root/interop";
 const CAPTURE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/fixtures/smbstatus-4.17.json"
+    "/../samba/tests/data/smbstatus-4.17.json"
 );
 const CONNECTION: &str =
     r#"Win32_ServerConnection.ComputerName="127.0.0.1",ShareName="public",UserName="tester""#;
