@@ -197,6 +197,12 @@ def test_shares_from_the_configuration(samba):
     assert only["Name"] == "data"
     got = get(samba.conf_path, 'Win32_Share.Name="DATA"')
     assert got["Name"] == "data" and got["MaximumAllowed"] == 5
+    # smb.conf read in place (the default for a self-contained file) and testparm's dump
+    # (used when --testparm is given) give the same shares.
+    via_testparm = query(samba.conf_path, "SELECT * FROM Win32_Share",
+                         "--testparm", shutil.which("testparm"))
+    assert sorted(via_testparm, key=lambda r: r["Name"]) == sorted(rows.values(),
+                                                                    key=lambda r: r["Name"])
 
 
 # ------------------------------------------------------------------ associations

@@ -122,6 +122,9 @@ pub struct SmbConf {
     /// `include` lines that were not followed (all of them, for text parsed
     /// with [`parse`]).
     pub includes: Vec<Include>,
+    /// The text uses what only Samba's own loader (testparm) evaluates:
+    /// `copy = share`, `config file`, `config backend`, `registry shares`.
+    pub needs_samba_loader: bool,
 }
 
 /// A key with case, spaces and underscores folded away, as loadparm compares them.
@@ -291,6 +294,7 @@ impl SmbConf {
         // Shares in definition order; the index of the current one.
         let mut shares: Vec<(String, ShareParams)> = Vec::new();
         let mut current: Option<usize> = None;
+        let mut needs_samba_loader = false;
         for item in &doc.items {
             let err = |message: String| Error::SmbConf {
                 file: item.file.as_deref().unwrap_or("").to_string(),
@@ -348,6 +352,9 @@ impl SmbConf {
                         "piddirectory" if current.is_none() => {
                             globals.pid_directory = Some(value.clone())
                         }
+                        "copy" | "configfile" | "configbackend" | "registryshares" => {
+                            needs_samba_loader = true
+                        }
                         _ => {}
                     }
                 }
@@ -369,6 +376,7 @@ impl SmbConf {
                 })
                 .collect(),
             includes: doc.includes().collect(),
+            needs_samba_loader,
         })
     }
 }
@@ -421,6 +429,20 @@ mod tests {
         assert_eq!(c.shares[3].max_connections, 0);
         assert!(c.includes.is_empty());
         assert_eq!(c.globals.pid_directory, None);
+    }
+
+    #[test]
+    fn what_needs_samba_s_loader() {
+        assert!(!parse("[a]\n path = /a\n").unwrap().needs_samba_loader);
+        for line in [
+            "[b]\n copy = a",
+            "config file = /etc/samba/%m.conf",
+            "config backend = registry",
+            "Registry Shares = yes",
+        ] {
+            let c = parse(&format!("[a]\n path = /a\n{line}\n")).unwrap();
+            assert!(c.needs_samba_loader, "{line}");
+        }
     }
 
     #[test]

@@ -39,6 +39,8 @@ const MAX_TESTPARM_OUTPUT: usize = crate::smbconf::MAX_INPUT_BYTES;
 pub struct SambaSource {
     smbstatus: PathBuf,
     testparm: PathBuf,
+    /// testparm was configured explicitly: always ask it.
+    testparm_chosen: bool,
     smb_conf: Option<PathBuf>,
     timeout: Duration,
     freshness: Duration,
@@ -65,6 +67,7 @@ impl SambaSource {
         SambaSource {
             smbstatus: PathBuf::from("smbstatus"),
             testparm: PathBuf::from("testparm"),
+            testparm_chosen: false,
             smb_conf: None,
             timeout: Duration::from_secs(10),
             freshness: Duration::from_secs(1),
@@ -82,6 +85,7 @@ impl SambaSource {
     /// The testparm program to run.
     pub fn with_testparm(mut self, program: impl Into<PathBuf>) -> Self {
         self.testparm = program.into();
+        self.testparm_chosen = true;
         self
     }
 
@@ -121,8 +125,8 @@ impl SambaSource {
         self.conf_flight.is_fresh(self.freshness)
     }
 
-    /// The configured shares (`testparm -s [FILE]`, or smb.conf itself
-    /// when testparm is not installed).
+    /// The configured shares: smb.conf read in place when it is
+    /// self-contained, else `testparm -s [FILE]` (see `read_conf`).
     pub fn shares(&self) -> Result<Arc<Vec<Share>>, Error> {
         Ok(self.conf()?.shares.clone())
     }
@@ -161,6 +165,23 @@ impl SambaSource {
     }
 
     fn read_conf(&self) -> Result<SmbConf, Error> {
+        // Decision: smb.conf read in place says what testparm's dump says
+        // when it uses nothing only Samba's loader evaluates (per-client or
+        // registry includes, `copy`, `config file`, registry shares), and
+        // costs no process. Otherwise, or when a testparm was configured
+        // explicitly, testparm answers. Without --smb-conf the file is
+        // Samba's packaged default, /etc/samba/smb.conf.
+        if !self.testparm_chosen {
+            let path = self
+                .smb_conf
+                .as_deref()
+                .unwrap_or(Path::new(DEFAULT_SMB_CONF));
+            if let Ok(conf) = load_smb_conf(path) {
+                if conf.includes.is_empty() && !conf.needs_samba_loader {
+                    return Ok(conf);
+                }
+            }
+        }
         let name = display(&self.testparm);
         let mut args = vec![OsString::from("-s")];
         if let Some(f) = &self.smb_conf {

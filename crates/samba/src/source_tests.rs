@@ -609,3 +609,40 @@ fn output_and_stderr_both_arrive() {
     assert_eq!(out.stdout.len(), 300_001);
     assert_eq!(String::from_utf8_lossy(&out.stderr), "to-stderr\n");
 }
+
+#[test]
+fn a_self_contained_smb_conf_is_read_without_testparm() {
+    let d = temp_dir("direct");
+    let log = d.join("testparm-runs");
+    let tp = script(
+        &d,
+        "testparm",
+        &format!(
+            "echo run >> {}\nprintf '[global]\\n[from-testparm]\\n\\tpath = /t\\n'",
+            log.display()
+        ),
+    );
+    let conf = d.join("smb.conf");
+    std::fs::write(&conf, "[global]\n guest account = g\n[a]\n path = /a\n").unwrap();
+    // No testparm configured: smb.conf itself.
+    let src = SambaSource::new().with_smb_conf(&conf);
+    let c = src.smb_conf().unwrap();
+    assert_eq!(c.shares[0].name, "a");
+    assert_eq!(c.globals.guest_account, "g");
+    // What only Samba's loader evaluates goes to testparm (here the fake
+    // one, found on PATH would be the real one): configured explicitly ...
+    let src = SambaSource::new().with_smb_conf(&conf).with_testparm(&tp);
+    assert_eq!(src.smb_conf().unwrap().shares[0].name, "from-testparm");
+    assert_eq!(runs(&log), 1);
+    // ... or because the file needs it.
+    for extra in [
+        "[b]\n copy = a\n",
+        "[global]\n include = /etc/samba/%m.conf\n",
+    ] {
+        std::fs::write(&conf, format!("[a]\n path = /a\n{extra}")).unwrap();
+        let mut src = SambaSource::new().with_smb_conf(&conf).with_testparm(&tp);
+        src.testparm_chosen = false;
+        assert_eq!(src.smb_conf().unwrap().shares[0].name, "from-testparm");
+    }
+    assert_eq!(runs(&log), 3);
+}
