@@ -77,6 +77,8 @@ impl Drop for TempDir {
 #[derive(Debug)]
 pub struct Server {
     child: Child,
+    /// Closing it stops the server.
+    stdin: Option<std::process::ChildStdin>,
     pub port: u16,
     pub dir: TempDir,
     pub https: bool,
@@ -100,7 +102,12 @@ impl Server {
         use std::io::Write;
         writeln!(passwd.stdin.take().unwrap(), "{PASSWORD}").unwrap();
         assert!(passwd.wait().unwrap().success(), "openwmi passwd failed");
-        let mut cmd = Command::new(openwmi_bin());
+        // Through a shell that kills the server when its stdin closes: the
+        // test process may exit without dropping a server kept in a static.
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg("\"$0\" \"$@\" <&- & pid=$!; read _; kill -9 $pid; wait $pid")
+            .arg(openwmi_bin());
         cmd.arg("serve")
             .args(["--listen", "127.0.0.1:0", "--users-file"]);
         cmd.arg(&users)
@@ -111,10 +118,12 @@ impl Server {
             cmd.arg("--http");
         }
         let mut child = cmd
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
+        let stdin = child.stdin.take();
         let out = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -132,6 +141,7 @@ impl Server {
             .expect("the server did not say where it listens");
         Server {
             child,
+            stdin,
             port,
             dir,
             https,
@@ -154,7 +164,7 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        drop(self.stdin.take());
         let _ = self.child.wait();
     }
 }
