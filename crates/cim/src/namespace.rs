@@ -5,8 +5,9 @@ use crate::class::Class;
 use crate::error::Error;
 use crate::instance::Instance;
 use crate::name::{Name, NameKey};
+use crate::path::ObjectPath;
 use crate::qualifier::QualifierDecl;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 /// Normalizes a namespace name: `\` and `/` both separate, leading and
@@ -45,6 +46,8 @@ pub struct Namespace {
     children: HashMap<NameKey, Vec<Name>>,
     qualifiers: BTreeMap<NameKey, QualifierDecl>,
     instances: Vec<Instance>,
+    /// The paths of `instances`, to refuse duplicates without a scan.
+    instance_paths: HashSet<ObjectPath>,
 }
 
 impl Namespace {
@@ -193,13 +196,10 @@ impl Namespace {
             .class(instance.class_name.as_str())
             .ok_or_else(|| Error::NoSuchClass(instance.class_name.clone()))?;
         let path = instance.path(&class);
-        if self
-            .instances
-            .iter()
-            .any(|i| i.class_name == instance.class_name && i.path(&class) == path)
-        {
+        if self.instance_paths.contains(&path) {
             return Err(Error::DuplicateInstance(path.to_string()));
         }
+        self.instance_paths.insert(path);
         self.instances.push(instance);
         Ok(())
     }
@@ -251,6 +251,27 @@ mod tests {
     use crate::qualifier::Qualifier;
     use crate::types::{CimType, TypeDecl};
     use crate::value::Value;
+
+    #[test]
+    fn regression_adding_many_instances_is_not_quadratic() {
+        let mut ns = Namespace::new("root/test");
+        let mut c = Class::new("T", None);
+        let mut key = PropertyDecl::new("Id", TypeDecl::scalar(CimType::UInt32));
+        key.qualifiers.push(Qualifier::new("Key", Some(Value::Boolean(true))));
+        c.properties.push(key);
+        let c = ns.add_class(c).unwrap();
+        let started = std::time::Instant::now();
+        for i in 0..20_000u32 {
+            ns.add_instance(Instance::of_class(&c).with("Id", Some(Value::UInt32(i))))
+                .unwrap();
+        }
+        assert!(matches!(
+            ns.add_instance(Instance::of_class(&c).with("Id", Some(Value::UInt32(7)))),
+            Err(Error::DuplicateInstance(_))
+        ));
+        // A scan per insert took minutes here; hashing takes milliseconds.
+        assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
+    }
 
     #[test]
     fn namespaces_normalize() {
