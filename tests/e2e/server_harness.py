@@ -364,8 +364,7 @@ class Test_Share {
 def test_share_mof(count: int, per_class: Optional[int] = None) -> str:
     """`count` Test_Share instances share000000... With `per_class`, they are spread over
     subclasses Test_Share_000, Test_Share_001, ... of at most `per_class` instances each (an
-    enumeration of Test_Share still returns all of them): loading N instances of one class is
-    quadratic in openwmi-cim's Namespace::add_instance today."""
+    enumeration of Test_Share still returns all of them)."""
     parts = [TEST_SHARE_CLASS]
     n_classes = 0 if per_class is None else (count + per_class - 1) // per_class
     parts += [f"class Test_Share_{k:03d} : Test_Share {{ }};\n" for k in range(n_classes)]
