@@ -8,7 +8,6 @@
 //! than tab/LF/CR, U+FFFE, U+FFFF), are written as U+FFFD REPLACEMENT
 //! CHARACTER: the document stays well-formed and the loss is visible.
 
-use crate::tree::is_xml_char;
 use openwmi_cim::{
     ArrayKind, CimError, CimType, Class, Flavor, Instance, InstanceProperty, KeyBinding, Keys,
     MethodDecl, Name, ObjectPath, ParameterDecl, PropertyDecl, Qualifier, QualifierDecl, Scope,
@@ -21,33 +20,53 @@ pub(crate) const XML_DECL: &str = "<?xml version=\"1.0\" encoding=\"utf-8\" ?>\n
 
 /// Appends `s` escaped for element content.
 pub fn escape_text(out: &mut String, s: &str) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '\r' => out.push_str("&#13;"),
-            c if !is_xml_char(c) => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
-    }
+    escape_runs(out, s, false);
 }
 
 /// Appends `s` escaped for a double-quoted attribute value.
 pub fn escape_attr(out: &mut String, s: &str) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\t' => out.push_str("&#9;"),
-            '\n' => out.push_str("&#10;"),
-            '\r' => out.push_str("&#13;"),
-            c if !is_xml_char(c) => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
+    escape_runs(out, s, true);
+}
+
+/// Copies the runs that need no escaping whole: most values are plain
+/// text, and a character-at-a-time push was a third of an enumeration's CPU.
+/// Works on bytes: in a `&str` the only characters XML 1.0 cannot carry are
+/// the C0 controls other than tab, LF and CR, and U+FFFE/U+FFFF (bytes
+/// EF BF BE/BF); every slice boundary below is at one of those or at ASCII.
+fn escape_runs(out: &mut String, s: &str, attribute: bool) {
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let (replacement, width) = match bytes[i] {
+            b'&' => ("&amp;", 1),
+            b'<' => ("&lt;", 1),
+            b'>' => ("&gt;", 1),
+            b'\r' => ("&#13;", 1),
+            b'"' if attribute => ("&quot;", 1),
+            b'\t' if attribute => ("&#9;", 1),
+            b'\n' if attribute => ("&#10;", 1),
+            b'\t' | b'\n' | b'"' => {
+                i += 1;
+                continue;
+            }
+            0x00..=0x1f => ("\u{FFFD}", 1),
+            0xEF if bytes.get(i + 1) == Some(&0xBF)
+                && matches!(bytes.get(i + 2), Some(0xBE | 0xBF)) =>
+            {
+                ("\u{FFFD}", 3)
+            }
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        out.push_str(&s[start..i]);
+        out.push_str(replacement);
+        i += width;
+        start = i;
     }
+    out.push_str(&s[start..]);
 }
 
 fn attr(out: &mut String, name: &str, value: &str) {
@@ -747,6 +766,41 @@ impl ResponseWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escaping_agrees_with_the_character_rules() {
+        // Every character class the byte scan distinguishes, in runs.
+        let samples = [
+            "plain",
+            "",
+            "a&b<c>d\"e'f",
+            "tab\there\nnl\rcr",
+            "\u{1}\u{1f}\u{7f}",
+            "é漢字\u{FFFD}\u{FFFE}\u{FFFF}\u{10000}x",
+            "\u{EFBF}\u{FFEF}",
+        ];
+        for s in samples {
+            for attribute in [false, true] {
+                let mut fast = String::new();
+                escape_runs(&mut fast, s, attribute);
+                let mut slow = String::new();
+                for c in s.chars() {
+                    match c {
+                        '&' => slow.push_str("&amp;"),
+                        '<' => slow.push_str("&lt;"),
+                        '>' => slow.push_str("&gt;"),
+                        '\r' => slow.push_str("&#13;"),
+                        '"' if attribute => slow.push_str("&quot;"),
+                        '\t' if attribute => slow.push_str("&#9;"),
+                        '\n' if attribute => slow.push_str("&#10;"),
+                        c if !crate::tree::is_xml_char(c) => slow.push('\u{FFFD}'),
+                        c => slow.push(c),
+                    }
+                }
+                assert_eq!(fast, slow, "{s:?} attribute={attribute}");
+            }
+        }
+    }
 
     #[test]
     fn escapes_text_and_attributes() {

@@ -64,7 +64,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Passwd(a) => serve::passwd(&a),
         Command::Class(a) => {
             if a.remote.is_remote_request() {
-                return remote::class(&a);
+                return remote::class(&a, &cli.global);
             }
             let om = local::build_manager(&cli.global)?;
             let ctx = OperationContext::local();
@@ -82,7 +82,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         }
         Command::Classes(a) => {
             if a.remote.is_remote_request() {
-                return remote::classes(&a);
+                return remote::classes(&a, &cli.global);
             }
             let om = local::build_manager(&cli.global)?;
             let ctx = OperationContext::local();
@@ -104,7 +104,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         }
         Command::Query(a) => {
             if a.remote.is_remote_request() {
-                return remote::query(&a);
+                return remote::query(&a, &cli.global);
             }
             let om = local::build_manager(&cli.global)?;
             let ctx = Arc::new(OperationContext::local());
@@ -113,7 +113,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         }
         Command::Get(a) => {
             if a.remote.is_remote_request() {
-                return remote::get(&a);
+                return remote::get(&a, &cli.global);
             }
             let om = local::build_manager(&cli.global)?;
             let ctx = OperationContext::local();

@@ -180,18 +180,12 @@ fn connect_params(r: &RemoteArgs, multi: bool) -> Result<ConnectParams, Failure>
     })
 }
 
-/// The global options of this invocation (for a local `-r root\cimv2`):
-/// main.rs hands the remote commands only their own arguments.
-fn global_options() -> crate::args::GlobalOptions {
-    use clap::Parser;
-    crate::args::Cli::try_parse()
-        .map(|c| c.global)
-        .unwrap_or_default()
-}
-
-fn locator() -> Locator {
-    Locator::with_local_factory(|| {
-        crate::local::build_manager(&global_options()).map_err(|f| match f {
+/// A local resource (`-r root\cimv2`) runs in-process, built from the
+/// global options (`--mof`, `--smb-conf`, ...) of this invocation.
+fn locator(global: &crate::args::GlobalOptions) -> Locator {
+    let global = global.clone();
+    Locator::with_local_factory(move || {
+        crate::local::build_manager(&global).map_err(|f| match f {
             Failure::Cim(e) => WbemError::from(e),
             Failure::Message(m) | Failure::Lines(m) => WbemError::failed(m),
         })
@@ -206,6 +200,7 @@ enum Output {
 
 /// A run against one or many hosts.
 struct Run {
+    global: crate::args::GlobalOptions,
     targets: Vec<String>,
     multi: bool,
     params: ConnectParams,
@@ -213,13 +208,14 @@ struct Run {
 }
 
 impl Run {
-    fn new(r: &RemoteArgs, namespace: &str) -> Result<Run, Failure> {
+    fn new(r: &RemoteArgs, namespace: &str, global: &crate::args::GlobalOptions) -> Result<Run, Failure> {
         let targets = targets(r, namespace)?;
         let multi = targets.len() > 1 || r.hosts.is_some();
         if r.concurrency == 0 {
             return Err(crate::invalid_parameter("--concurrency must be at least 1"));
         }
         Ok(Run {
+            global: global.clone(),
             params: connect_params(r, multi)?,
             targets,
             multi,
@@ -234,7 +230,7 @@ impl Run {
         J: Fn(&Services, &dyn Fn(Output) -> bool) -> Result<(), WbemError> + Sync,
         S: FnMut(Option<&str>, Output) -> Result<(), Failure>,
     {
-        let locator = locator();
+        let locator = locator(&self.global);
         if !self.multi {
             let mut p = self.params.clone();
             p.resource = self.targets[0].clone();
@@ -443,14 +439,14 @@ where
     result
 }
 
-pub fn query(a: &QueryArgs) -> Result<ExitCode, Failure> {
+pub fn query(a: &QueryArgs, g: &crate::args::GlobalOptions) -> Result<ExitCode, Failure> {
     if !a.language.eq_ignore_ascii_case("WQL") {
         return Err(Failure::Cim(openwmi_cim::CimError::new(
             openwmi_cim::CimStatus::QueryLanguageNotSupported,
             format!("query language {} is not supported; use WQL", a.language),
         )));
     }
-    let run = Run::new(&a.remote, &a.ns.namespace)?;
+    let run = Run::new(&a.remote, &a.ns.namespace, g)?;
     run_rows(&run, &a.out, |s, send| {
         for o in s.exec_query(&a.wql)? {
             if !send(Output::Object(o?)) {
@@ -461,8 +457,8 @@ pub fn query(a: &QueryArgs) -> Result<ExitCode, Failure> {
     })
 }
 
-pub fn get(a: &GetArgs) -> Result<ExitCode, Failure> {
-    let run = Run::new(&a.remote, &a.ns.namespace)?;
+pub fn get(a: &GetArgs, g: &crate::args::GlobalOptions) -> Result<ExitCode, Failure> {
+    let run = Run::new(&a.remote, &a.ns.namespace, g)?;
     run_rows(&run, &a.out, |s, send| {
         match s.get_object(&a.path)? {
             WbemObject::Class(c) => send(Output::Text(openwmi_mof::class_to_mof(&c, true))),
@@ -498,8 +494,8 @@ where
     )
 }
 
-pub fn class(a: &ClassArgs) -> Result<ExitCode, Failure> {
-    let run = Run::new(&a.remote, &a.ns.namespace)?;
+pub fn class(a: &ClassArgs, g: &crate::args::GlobalOptions) -> Result<ExitCode, Failure> {
+    let run = Run::new(&a.remote, &a.ns.namespace, g)?;
     run_text(&run, |s| {
         let opts = ClassOptions {
             local_only: a.local_only,
@@ -513,8 +509,8 @@ pub fn class(a: &ClassArgs) -> Result<ExitCode, Failure> {
     })
 }
 
-pub fn classes(a: &ClassesArgs) -> Result<ExitCode, Failure> {
-    let run = Run::new(&a.remote, &a.ns.namespace)?;
+pub fn classes(a: &ClassesArgs, g: &crate::args::GlobalOptions) -> Result<ExitCode, Failure> {
+    let run = Run::new(&a.remote, &a.ns.namespace, g)?;
     run_text(&run, |s| {
         let names = s.class_names(a.superclass.as_deref(), a.deep)?;
         Ok(match a.output {
