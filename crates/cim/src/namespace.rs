@@ -73,10 +73,13 @@ impl Namespace {
                 if s == &class.name {
                     return Err(Error::CircularInheritance(class.name));
                 }
-                Some(self.class(s.as_str()).ok_or_else(|| Error::MissingSuperclass {
-                    class: class.name.clone(),
-                    superclass: s.clone(),
-                })?)
+                Some(
+                    self.class(s.as_str())
+                        .ok_or_else(|| Error::MissingSuperclass {
+                            class: class.name.clone(),
+                            superclass: s.clone(),
+                        })?,
+                )
             }
             None => None,
         };
@@ -93,11 +96,14 @@ impl Namespace {
     }
 
     pub fn class(&self, name: &str) -> Option<Arc<Class>> {
-        self.classes.get(name.to_ascii_lowercase().as_str()).cloned()
+        self.classes
+            .get(name.to_ascii_lowercase().as_str())
+            .cloned()
     }
 
     pub fn has_class(&self, name: &str) -> bool {
-        self.classes.contains_key(name.to_ascii_lowercase().as_str())
+        self.classes
+            .contains_key(name.to_ascii_lowercase().as_str())
     }
 
     pub fn class_count(&self) -> usize {
@@ -207,6 +213,13 @@ impl Namespace {
     pub fn instances(&self) -> &[Instance] {
         &self.instances
     }
+
+    /// Moves the static instances out (to the provider that will serve
+    /// them), so they are not kept twice.
+    pub fn take_instances(&mut self) -> Vec<Instance> {
+        self.instance_paths.clear();
+        std::mem::take(&mut self.instances)
+    }
 }
 
 /// All namespaces, looked up case-insensitively with either separator.
@@ -257,7 +270,8 @@ mod tests {
         let mut ns = Namespace::new("root/test");
         let mut c = Class::new("T", None);
         let mut key = PropertyDecl::new("Id", TypeDecl::scalar(CimType::UInt32));
-        key.qualifiers.push(Qualifier::new("Key", Some(Value::Boolean(true))));
+        key.qualifiers
+            .push(Qualifier::new("Key", Some(Value::Boolean(true))));
         c.properties.push(key);
         let c = ns.add_class(c).unwrap();
         let started = std::time::Instant::now();
@@ -289,17 +303,21 @@ mod tests {
         let mut ns = Namespace::new("root/test");
         let mut base = Class::new("Base", None);
         let mut name = PropertyDecl::new("Name", TypeDecl::scalar(CimType::String));
-        name.qualifiers.push(Qualifier::new("MaxLen", Some(Value::UInt32(64))));
+        name.qualifiers
+            .push(Qualifier::new("MaxLen", Some(Value::UInt32(64))));
         base.properties.push(name);
         base.properties
             .push(PropertyDecl::new("Size", TypeDecl::scalar(CimType::UInt32)));
         ns.add_class(base).unwrap();
         let mut sub = Class::new("Sub", Some(Name::new("base")));
         let mut over = PropertyDecl::new("name", TypeDecl::scalar(CimType::String));
-        over.qualifiers.push(Qualifier::new("Key", Some(Value::Boolean(true))));
+        over.qualifiers
+            .push(Qualifier::new("Key", Some(Value::Boolean(true))));
         sub.properties.push(over);
-        sub.properties
-            .push(PropertyDecl::new("Extra", TypeDecl::scalar(CimType::Boolean)));
+        sub.properties.push(PropertyDecl::new(
+            "Extra",
+            TypeDecl::scalar(CimType::Boolean),
+        ));
         let sub = ns.add_class(sub).unwrap();
         let names: Vec<_> = sub.properties.iter().map(|p| p.name.to_string()).collect();
         assert_eq!(names, ["name", "Size", "Extra"]);
@@ -311,7 +329,10 @@ mod tests {
         assert_eq!(ns.derivation("Sub"), vec![Name::new("Base")]);
 
         let bad = Class::new("Orphan", Some(Name::new("Nope")));
-        assert!(matches!(ns.add_class(bad), Err(Error::MissingSuperclass { .. })));
+        assert!(matches!(
+            ns.add_class(bad),
+            Err(Error::MissingSuperclass { .. })
+        ));
         assert!(matches!(
             ns.add_class(Class::new("Base", None)),
             Err(Error::DuplicateClass(_))

@@ -290,6 +290,7 @@ impl ObjectManager {
                 class: &a,
                 property_list: None,
                 filter: None,
+                classes: ns,
                 ctx,
             })?;
             for item in stream {

@@ -150,21 +150,41 @@ impl ObjectManagerBuilder {
     /// Registers a repository provider for every class that has static
     /// instances and no other provider, then freezes the repository.
     pub fn build(mut self) -> ObjectManager {
-        for ns in self.repo.namespaces() {
+        let names: Vec<String> = self
+            .repo
+            .namespaces()
+            .map(|n| n.name().to_owned())
+            .collect();
+        for name in names {
+            // Moved, not copied: the provider is the one holder of the instances.
+            let taken = match self.repo.namespace_mut(&name) {
+                Some(ns) => ns.take_instances(),
+                None => continue,
+            };
             let mut by_class: HashMap<NameKey, (Name, Vec<Instance>)> = HashMap::new();
-            for inst in ns.instances() {
+            for inst in taken {
                 by_class
                     .entry(NameKey::new(inst.class_name.as_str()))
                     .or_insert_with(|| (inst.class_name.clone(), Vec::new()))
                     .1
-                    .push(inst.clone());
+                    .push(inst);
             }
-            for (_, (class, insts)) in by_class {
-                if self.providers.provider(ns.name(), class.as_str()).is_none() {
+            let Some(ns) = self.repo.namespace(&name) else {
+                continue;
+            };
+            for (_, (class_name, insts)) in by_class {
+                let Some(class) = ns.class(class_name.as_str()) else {
+                    continue;
+                };
+                if self
+                    .providers
+                    .provider(ns.name(), class_name.as_str())
+                    .is_none()
+                {
                     self.providers.register(
                         ns.name(),
-                        class.as_str(),
-                        Arc::new(RepositoryProvider::new(insts)),
+                        class_name.as_str(),
+                        Arc::new(RepositoryProvider::new(&class, insts)),
                     );
                 }
             }
@@ -332,6 +352,7 @@ impl ObjectManager {
             class: &class,
             path: &rel,
             property_list,
+            classes: ns,
             ctx,
         })?;
         let Some(mut inst) = found else {
@@ -523,11 +544,21 @@ impl EnumIter {
             else {
                 continue;
             };
+            let Some(classes) = self.om.inner.repo.namespace(&self.namespace) else {
+                return Ok(false);
+            };
             let stream = provider.enumerate(&EnumerateRequest {
                 namespace: &self.namespace,
                 class: &class,
                 property_list: self.provider_list.as_deref(),
-                filter: self.filter.as_deref(),
+                // A clause on system properties can only be checked here,
+                // where paths are known: providers would drop everything.
+                filter: if self.filter_system.is_empty() {
+                    self.filter.as_deref()
+                } else {
+                    None
+                },
+                classes,
                 ctx: &self.ctx,
             })?;
             let compiled = self.filter.as_deref().map(|f| {

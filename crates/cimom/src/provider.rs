@@ -1,7 +1,7 @@
 //! The provider seam: how instance data gets into the object manager.
 
 use crate::context::OperationContext;
-use openwmi_cim::{CimError, Class, Instance, Name, ObjectPath};
+use openwmi_cim::{CimError, Class, Instance, Name, Namespace, ObjectPath};
 use std::sync::Arc;
 
 /// The parsed WHERE clause of a query, handed to providers so they can filter
@@ -24,6 +24,8 @@ pub struct EnumerateRequest<'a> {
     /// more: the object manager trims.
     pub property_list: Option<&'a [Name]>,
     pub filter: Option<&'a WhereClause>,
+    /// The namespace's classes, for `ISA` in the filter.
+    pub classes: &'a Namespace,
     pub ctx: &'a OperationContext,
 }
 
@@ -35,6 +37,7 @@ pub struct GetRequest<'a> {
     /// The instance path, relative (no host or namespace), keys named.
     pub path: &'a ObjectPath,
     pub property_list: Option<&'a [Name]>,
+    pub classes: &'a Namespace,
     pub ctx: &'a OperationContext,
 }
 
@@ -54,6 +57,7 @@ pub trait InstanceProvider: Send + Sync {
             class: req.class,
             property_list: None,
             filter: None,
+            classes: req.classes,
             ctx: req.ctx,
         })?;
         for item in stream {

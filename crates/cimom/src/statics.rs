@@ -1,19 +1,31 @@
 //! The repository provider: static instances declared in MOF (`instance of`).
 
-use crate::provider::{EnumerateRequest, InstanceProvider, InstanceStream};
-use openwmi_cim::{CimError, Instance};
+use crate::provider::{EnumerateRequest, GetRequest, InstanceProvider, InstanceStream};
+use openwmi_cim::{CimError, Class, Instance, ObjectPath};
+use std::collections::HashMap;
 use std::sync::Arc;
 
-/// Serves the static instances of one class, as compiled from MOF.
+/// Serves the static instances of one class, as compiled from MOF: by key
+/// through an index, and filtered at the source so that a query clones only
+/// the instances it returns.
 #[derive(Debug)]
 pub struct RepositoryProvider {
     instances: Arc<[Instance]>,
+    /// Relative path (`ObjectPath`'s Hash and Eq are WMI's: case-insensitive,
+    /// numbers by value) -> index in `instances`.
+    by_path: HashMap<ObjectPath, usize>,
 }
 
 impl RepositoryProvider {
-    pub fn new(instances: Vec<Instance>) -> Self {
+    pub fn new(class: &Class, instances: Vec<Instance>) -> Self {
+        let by_path = instances
+            .iter()
+            .enumerate()
+            .map(|(i, inst)| (inst.path(class), i))
+            .collect();
         RepositoryProvider {
             instances: instances.into(),
+            by_path,
         }
     }
     pub fn len(&self) -> usize {
@@ -29,8 +41,24 @@ impl InstanceProvider for RepositoryProvider {
         "repository"
     }
 
-    fn enumerate(&self, _req: &EnumerateRequest<'_>) -> Result<InstanceStream, CimError> {
+    fn enumerate(&self, req: &EnumerateRequest<'_>) -> Result<InstanceStream, CimError> {
         let all = self.instances.clone();
-        Ok(Box::new((0..all.len()).map(move |i| Ok(all[i].clone()))))
+        match req.filter {
+            None => Ok(Box::new((0..all.len()).map(move |i| Ok(all[i].clone())))),
+            Some(expr) => {
+                let filter = openwmi_wql::Filter::compile(expr, req.class);
+                let hits: Vec<usize> = (0..all.len())
+                    .filter(|&i| filter.matches(&all[i], req.classes))
+                    .collect();
+                Ok(Box::new(hits.into_iter().map(move |i| Ok(all[i].clone()))))
+            }
+        }
+    }
+
+    fn get(&self, req: &GetRequest<'_>) -> Result<Option<Instance>, CimError> {
+        Ok(self
+            .by_path
+            .get(req.path)
+            .map(|&i| self.instances[i].clone()))
     }
 }
