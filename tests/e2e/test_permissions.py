@@ -70,8 +70,11 @@ class PermissionServer(sh.OpenwmiServer):
 
 def _server(openwmi_bin, base: Path, permissions: str) -> PermissionServer:
     require("pywbem", modules=("pywbem",))
+    # Here USER is an ordinary user (the server harness puts it in the admin group by
+    # default) and ADMIN the one member of openwmi-admins.
     srv = PermissionServer(openwmi_bin, base, tls=None,
-                           users={sh.USER: sh.PASSWORD, ADMIN: ADMIN_PW})
+                           users={sh.USER: sh.PASSWORD, ADMIN: ADMIN_PW},
+                           groups={ADMIN: sh.ADMIN_GROUP})
     srv.permissions = permissions
     return srv.start()
 
