@@ -54,10 +54,9 @@ impl fmt::Display for Error {
                 "class {class} names superclass {superclass}, which is not defined"
             ),
             Error::CircularInheritance(c) => write!(f, "class {c} inherits from itself"),
-            Error::OverrideTypeMismatch { class, element } => write!(
-                f,
-                "class {class} overrides {element} with a different type"
-            ),
+            Error::OverrideTypeMismatch { class, element } => {
+                write!(f, "class {class} overrides {element} with a different type")
+            }
             Error::OverrideDisabled {
                 class,
                 element,
