@@ -208,7 +208,11 @@ struct Run {
 }
 
 impl Run {
-    fn new(r: &RemoteArgs, namespace: &str, global: &crate::args::GlobalOptions) -> Result<Run, Failure> {
+    fn new(
+        r: &RemoteArgs,
+        namespace: &str,
+        global: &crate::args::GlobalOptions,
+    ) -> Result<Run, Failure> {
         let targets = targets(r, namespace)?;
         let multi = targets.len() > 1 || r.hosts.is_some();
         if r.concurrency == 0 {
