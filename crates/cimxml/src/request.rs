@@ -1019,7 +1019,7 @@ fn encode_params(out: &mut String, op: &Operation) {
 // ----------------------------------------------------------------- headers
 
 /// Decodes `%XX` escapes (wbemcli sends `CIMObject: root%2Fcimv2`).
-fn percent_decode(s: &str) -> Option<String> {
+pub fn percent_decode(s: &str) -> Option<String> {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;

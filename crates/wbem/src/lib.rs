@@ -7,6 +7,7 @@
 //! thread (providers spawn processes), and answers with the whole response,
 //! or streams it in chunks once it grows large.
 
+mod context_values;
 mod contexts;
 mod dispatch;
 
@@ -74,10 +75,15 @@ impl Dispatcher {
         ) {
             return Err(decode_error(&e));
         }
-        let ctx = Arc::new(OperationContext::for_user(
-            req.user.name.clone(),
-            req.user.groups.clone(),
-        ));
+        let mut op_ctx = OperationContext::for_user(req.user.name.clone(), req.user.groups.clone());
+        if let Some(h) = req
+            .headers
+            .get(context_values::CONTEXT_HEADER)
+            .and_then(|v| v.to_str().ok())
+        {
+            op_ctx.values = context_values::parse(h);
+        }
+        let ctx = Arc::new(op_ctx);
         let d = Dispatch {
             om: &self.shared.om,
             contexts: &self.shared.contexts,
