@@ -5,9 +5,15 @@
 use openwmi_samba::{Error, SambaSource};
 use std::path::Path;
 
+/// Under CI Samba must be there (scripts/install-deps installs it): a
+/// missing Samba fails instead of passing silently.
 fn installed() -> bool {
     let found = Path::new("/usr/bin/smbstatus").exists() && Path::new("/usr/bin/testparm").exists();
     if !found {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "Samba is not installed, and CI needs it (scripts/install-deps)"
+        );
         eprintln!("Samba is not installed: skipped");
     }
     found

@@ -38,7 +38,7 @@ def main() -> int:
             smb.wait_for_status(lambda s: len(status_tcons(s)) == 6 and len(status_opens(s)) == 4,
                                 "6 tcons and 4 opens")
             env["OPENWMI_SAMBA_LIVE_CONF"] = str(smb.conf_path)
-            r = subprocess.run(build + ["--", "--nocapture"], cwd=REPO, env=env)
+            r = subprocess.run(build + ["--", "--ignored", "--nocapture"], cwd=REPO, env=env)
             return r.returncode
 
 
