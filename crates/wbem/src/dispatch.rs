@@ -187,14 +187,13 @@ impl Dispatch<'_> {
                     ctx,
                     ns,
                     object_name,
-                    &AssocFilter {
-                        assoc_class: assoc_class.clone(),
-                        result_class: result_class.clone(),
-                        role: role.clone(),
-                        result_role: result_role.clone(),
-                        property_list: property_list.clone(),
-                        ..Default::default()
-                    },
+                    &assoc_filter(
+                        assoc_class,
+                        result_class,
+                        role,
+                        result_role,
+                        property_list.clone(),
+                    ),
                 )?;
                 self.write_objects(&mut w, ns, &objects);
                 Ok(Outcome::Full(w.end()))
@@ -210,13 +209,7 @@ impl Dispatch<'_> {
                     ctx,
                     ns,
                     object_name,
-                    &AssocFilter {
-                        assoc_class: assoc_class.clone(),
-                        result_class: result_class.clone(),
-                        role: role.clone(),
-                        result_role: result_role.clone(),
-                        ..Default::default()
-                    },
+                    &assoc_filter(assoc_class, result_class, role, result_role, None),
                 )?;
                 for p in &paths {
                     w.object_path(p);
@@ -234,12 +227,7 @@ impl Dispatch<'_> {
                     ctx,
                     ns,
                     object_name,
-                    &RefFilter {
-                        result_class: result_class.clone(),
-                        role: role.clone(),
-                        property_list: property_list.clone(),
-                        ..Default::default()
-                    },
+                    &ref_filter(result_class, role, property_list.clone()),
                 )?;
                 self.write_objects(&mut w, ns, &objects);
                 Ok(Outcome::Full(w.end()))
@@ -253,11 +241,7 @@ impl Dispatch<'_> {
                     ctx,
                     ns,
                     object_name,
-                    &RefFilter {
-                        result_class: result_class.clone(),
-                        role: role.clone(),
-                        ..Default::default()
-                    },
+                    &ref_filter(result_class, role, None),
                 )?;
                 for p in &paths {
                     w.object_path(p);
@@ -325,14 +309,13 @@ impl Dispatch<'_> {
                     ctx,
                     ns,
                     instance_name,
-                    &AssocFilter {
-                        assoc_class: assoc_class.clone(),
-                        result_class: result_class.clone(),
-                        role: role.clone(),
-                        result_role: result_role.clone(),
-                        property_list: property_list.clone(),
-                        ..Default::default()
-                    },
+                    &assoc_filter(
+                        assoc_class,
+                        result_class,
+                        role,
+                        result_role,
+                        property_list.clone(),
+                    ),
                 )?;
                 self.open(w, ns, Pending::list(objects), PullKind::Instances, options)
             }
@@ -351,14 +334,13 @@ impl Dispatch<'_> {
                     ctx,
                     ns,
                     instance_name,
-                    &AssocFilter {
-                        assoc_class: assoc_class.clone(),
-                        result_class: result_class.clone(),
-                        role: role.clone(),
-                        result_role: result_role.clone(),
-                        property_list: Some(Vec::new()),
-                        ..Default::default()
-                    },
+                    &assoc_filter(
+                        assoc_class,
+                        result_class,
+                        role,
+                        result_role,
+                        Some(Vec::new()),
+                    ),
                 )?;
                 self.open(w, ns, Pending::list(objects), PullKind::Paths, options)
             }
@@ -377,12 +359,7 @@ impl Dispatch<'_> {
                     ctx,
                     ns,
                     instance_name,
-                    &RefFilter {
-                        result_class: result_class.clone(),
-                        role: role.clone(),
-                        property_list: property_list.clone(),
-                        ..Default::default()
-                    },
+                    &ref_filter(result_class, role, property_list.clone()),
                 )?;
                 self.open(w, ns, Pending::list(objects), PullKind::Instances, options)
             }
@@ -399,11 +376,7 @@ impl Dispatch<'_> {
                     ctx,
                     ns,
                     instance_name,
-                    &RefFilter {
-                        result_class: result_class.clone(),
-                        role: role.clone(),
-                        ..Default::default()
-                    },
+                    &ref_filter(result_class, role, None),
                 )?;
                 self.open(w, ns, Pending::list(objects), PullKind::Paths, options)
             }
@@ -513,6 +486,37 @@ impl Dispatch<'_> {
         Ok(Outcome::Full(
             w.end_pull(end, if end { None } else { Some(id) }),
         ))
+    }
+}
+
+/// The DSP0200 association parameters as the object manager takes them.
+fn assoc_filter(
+    assoc_class: &Option<Name>,
+    result_class: &Option<Name>,
+    role: &Option<Name>,
+    result_role: &Option<Name>,
+    property_list: Option<Vec<Name>>,
+) -> AssocFilter {
+    AssocFilter {
+        assoc_class: assoc_class.clone(),
+        result_class: result_class.clone(),
+        role: role.clone(),
+        result_role: result_role.clone(),
+        property_list,
+        ..Default::default()
+    }
+}
+
+fn ref_filter(
+    result_class: &Option<Name>,
+    role: &Option<Name>,
+    property_list: Option<Vec<Name>>,
+) -> RefFilter {
+    RefFilter {
+        result_class: result_class.clone(),
+        role: role.clone(),
+        property_list,
+        ..Default::default()
     }
 }
 
