@@ -447,19 +447,18 @@ impl ObjectManager {
                     .check_class(ctx, ns.name(), c.name.as_str())?;
             }
         }
-        let property_list = match (&opts.property_list, opts.deep_inheritance) {
-            (Some(l), _) => Some(l.clone()),
+        // DSP0200 DeepInheritance=false: only what the requested class declares,
+        // also for instances of its subclasses.
+        let property_list: Option<Vec<Name>> = match (&opts.property_list, opts.deep_inheritance) {
             (None, true) => None,
+            (Some(l), true) => Some(l.clone()),
             (None, false) => Some(root.properties.iter().map(|p| p.name.clone()).collect()),
-        };
-        let property_list = match (property_list, opts.deep_inheritance, &opts.property_list) {
-            // DeepInheritance=false with a property list: the intersection.
-            (Some(l), false, Some(_)) => Some(
-                l.into_iter()
+            (Some(l), false) => Some(
+                l.iter()
                     .filter(|n| root.property(n.as_str()).is_some())
+                    .cloned()
                     .collect(),
             ),
-            (l, _, _) => l,
         };
         // What providers are asked for must cover the WHERE clause and the
         // keys too: the engine re-checks the clause and builds paths after
