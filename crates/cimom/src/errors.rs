@@ -1,6 +1,6 @@
 //! The one place where the errors of the library crates become CIM statuses.
 
-use openwmi_cim::{CimError, CimStatus};
+use openwmi_cim::CimError;
 
 /// A WQL error: a language other than WQL is QUERY_LANGUAGE_NOT_SUPPORTED
 /// (WBEM_E_INVALID_QUERY_TYPE); everything else is INVALID_QUERY.
@@ -11,19 +11,4 @@ pub fn wql_error(e: openwmi_wql::Error) -> CimError {
 /// A malformed object path given by a caller.
 pub fn path_error(e: openwmi_cim::Error) -> CimError {
     CimError::invalid_parameter(e.to_string())
-}
-
-/// A model error while loading classes or instances (a MOF given with --mof).
-pub fn model_error(e: openwmi_cim::Error) -> CimError {
-    use openwmi_cim::Error as E;
-    let status = match &e {
-        E::DuplicateClass(_) | E::DuplicateInstance(_) => CimStatus::AlreadyExists,
-        E::MissingSuperclass { .. } => CimStatus::InvalidSuperclass,
-        E::NoSuchClass(_) => CimStatus::InvalidClass,
-        E::NoSuchProperty { .. } => CimStatus::NoSuchProperty,
-        E::TypeMismatch { .. } | E::OverrideTypeMismatch { .. } => CimStatus::TypeMismatch,
-        E::InvalidNamespace(_) => CimStatus::InvalidNamespace,
-        _ => CimStatus::InvalidParameter,
-    };
-    CimError::new(status, e.to_string())
 }

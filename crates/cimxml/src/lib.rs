@@ -24,7 +24,9 @@ mod writer;
 
 pub use error::{CimRequestError, DecodeError, Limits};
 pub use operation::{Filter, OpenOptions, Operation};
-pub use request::{check_headers, decode_request, encode_request, percent_decode, Request};
+pub use request::{
+    check_decoded_headers, check_headers, decode_request, encode_request, percent_decode, Request,
+};
 pub use response::{decode_response, Reply, Response, ReturnItem};
 pub use writer::{
     empty_response, error_response, escape_attr, escape_text, write_class, write_instance,

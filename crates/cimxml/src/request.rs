@@ -1059,14 +1059,29 @@ pub fn check_headers(
     object_header: Option<&str>,
     req: &Request,
 ) -> Result<(), DecodeError> {
-    let mismatch = |m: String| Err(DecodeError::HeaderMismatch(m));
-    let Some(method) = method_header else {
-        return mismatch("missing CIMMethod header".into());
+    let decode = |name: &str, value: Option<&str>| -> Result<Option<String>, DecodeError> {
+        match value {
+            None => Ok(None),
+            Some(v) => percent_decode(v.trim()).map(Some).ok_or_else(|| {
+                DecodeError::HeaderMismatch(format!("{name} {v:?} is not valid percent-encoding"))
+            }),
+        }
     };
-    let Some(method) = percent_decode(method.trim()) else {
-        return mismatch(format!(
-            "CIMMethod {method:?} is not valid percent-encoding"
-        ));
+    let method = decode("CIMMethod", method_header)?;
+    let object = decode("CIMObject", object_header)?;
+    check_decoded_headers(method.as_deref(), object.as_deref(), req)
+}
+
+/// [`check_headers`] for header values a server has already percent-decoded
+/// (decoding twice would misread a `%` that was itself encoded).
+pub fn check_decoded_headers(
+    method: Option<&str>,
+    object: Option<&str>,
+    req: &Request,
+) -> Result<(), DecodeError> {
+    let mismatch = |m: String| Err(DecodeError::HeaderMismatch(m));
+    let Some(method) = method.map(str::trim) else {
+        return mismatch("missing CIMMethod header".into());
     };
     if !method.eq_ignore_ascii_case(req.method_name()) {
         return mismatch(format!(
@@ -1074,17 +1089,12 @@ pub fn check_headers(
             req.method_name()
         ));
     }
-    let Some(object) = object_header else {
+    let Some(object) = object.map(str::trim) else {
         return mismatch("missing CIMObject header".into());
-    };
-    let Some(object) = percent_decode(object.trim()) else {
-        return mismatch(format!(
-            "CIMObject {object:?} is not valid percent-encoding"
-        ));
     };
     let (ns, rest) = match object.split_once(':') {
         Some((ns, rest)) if !req.operation.is_intrinsic() => (ns, Some(rest)),
-        _ => (object.as_str(), None),
+        _ => (object, None),
     };
     if !same_namespace(ns, &req.namespace) {
         return mismatch(format!(

@@ -275,3 +275,14 @@ fn header_mismatches_are_refused() {
     assert!(check_headers(Some("Create"), Some("root/cimv2:Win32_Share"), &req).is_ok());
     assert!(check_headers(Some("Create"), Some("root/cimv2:Win32_Other"), &req).is_err());
 }
+
+#[test]
+fn regression_decoded_headers_are_not_decoded_again() {
+    let body = std::fs::read(data_dir("pywbem").join("31-Create.xml")).unwrap();
+    let req = decode_request(&body, &Limits::request()).unwrap();
+    // A server hands over `root/cimv2:Win32_Share.Name="50%"` already decoded;
+    // decoding it again would fail on the lone '%'.
+    let object = "root/cimv2:Win32_Share.Name=\"50%\"";
+    assert!(openwmi_cimxml::check_decoded_headers(Some("Create"), Some(object), &req).is_ok());
+    assert!(check_headers(Some("Create"), Some(object), &req).is_err());
+}

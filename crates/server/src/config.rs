@@ -133,9 +133,9 @@ impl Limits {
     }
 }
 
-/// Placeholder for the `[permissions]` table: which users/groups may do what in
-/// which namespace. Its shape is defined by a later issue; the table is kept
-/// as parsed so that a config file written for that issue already loads.
+/// The `[permissions]` table as parsed: which users and groups may do what in
+/// which namespace. Its shape and meaning belong to `openwmi-access`
+/// (`policy_from_config`), which `openwmi serve` installs.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(transparent)]
 pub struct PermissionsConfig {

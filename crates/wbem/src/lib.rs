@@ -68,7 +68,7 @@ impl Dispatcher {
             Ok(r) => r,
             Err(e) => return Err(decode_error(&e)),
         };
-        if let Err(e) = openwmi_cimxml::check_headers(
+        if let Err(e) = openwmi_cimxml::check_decoded_headers(
             req.cim_method.as_deref(),
             req.cim_object.as_deref(),
             &request,
