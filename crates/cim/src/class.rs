@@ -136,10 +136,14 @@ impl Class {
         let mut props: Vec<PropertyDecl> = sup
             .properties
             .iter()
+            // Field by field: `..p.clone()` would copy the qualifiers only to drop them.
             .map(|p| PropertyDecl {
+                name: p.name.clone(),
+                ty: p.ty.clone(),
+                default: p.default.clone(),
                 qualifiers: inherited_qualifiers(&p.qualifiers),
+                class_origin: p.class_origin.clone(),
                 propagated: true,
-                ..p.clone()
             })
             .collect();
         for mut local in std::mem::take(&mut self.properties) {
@@ -174,9 +178,12 @@ impl Class {
             .methods
             .iter()
             .map(|m| MethodDecl {
+                name: m.name.clone(),
+                return_type: m.return_type,
+                parameters: m.parameters.clone(),
                 qualifiers: inherited_qualifiers(&m.qualifiers),
+                class_origin: m.class_origin.clone(),
                 propagated: true,
-                ..m.clone()
             })
             .collect();
         for mut local in std::mem::take(&mut self.methods) {

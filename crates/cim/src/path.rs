@@ -685,7 +685,7 @@ impl<'a> Parser<'a> {
                 });
             }
         }
-        Ok(Value::String(out))
+        Ok(Value::String(out.into()))
     }
 
     fn number(&mut self) -> Result<Value, ParseError> {

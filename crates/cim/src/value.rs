@@ -4,13 +4,16 @@ use crate::datetime::CimDateTime;
 use crate::path::ObjectPath;
 use crate::types::CimType;
 use std::fmt;
+use std::sync::Arc;
 
 /// A non-NULL CIM value. NULL is `None` wherever a value may be absent
 /// (`Option<Value>`). Array elements are never NULL in this model.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
     Boolean(bool),
-    String(String),
+    /// Shared: values are copied far more often (class inheritance, providers
+    /// handing out stored instances) than they are built.
+    String(Arc<str>),
     Char16(char),
     UInt8(u8),
     SInt8(i8),
@@ -234,12 +237,12 @@ impl From<bool> for Value {
 }
 impl From<&str> for Value {
     fn from(v: &str) -> Self {
-        Value::String(v.to_owned())
+        Value::String(v.into())
     }
 }
 impl From<String> for Value {
     fn from(v: String) -> Self {
-        Value::String(v)
+        Value::String(v.into())
     }
 }
 impl From<u32> for Value {

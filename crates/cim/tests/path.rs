@@ -442,8 +442,8 @@ fn ident() -> impl Strategy<Value = String> {
 
 fn leaf_value() -> BoxedStrategy<Value> {
     prop_oneof![
-        "\\PC{0,12}".prop_map(Value::String),
-        "[\"\\\\'a-z:.=,]{0,8}".prop_map(Value::String),
+        "\\PC{0,12}".prop_map(|s| Value::String(s.into())),
+        "[\"\\\\'a-z:.=,]{0,8}".prop_map(|s| Value::String(s.into())),
         any::<u64>().prop_map(Value::UInt64),
         any::<i64>().prop_map(Value::SInt64),
         any::<u8>().prop_map(Value::UInt8),

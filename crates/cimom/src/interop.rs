@@ -41,7 +41,7 @@ impl InstanceProvider for InteropProvider {
 
     fn enumerate(&self, req: &EnumerateRequest<'_>) -> Result<InstanceStream, CimError> {
         let class = req.class;
-        let s = |v: &str| Some(Value::String(v.to_owned()));
+        let s = |v: &str| Some(Value::String(v.to_owned().into()));
         let out: Vec<Result<Instance, CimError>> = if class.name.is("CIM_Namespace") {
             self.namespaces
                 .iter()

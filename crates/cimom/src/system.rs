@@ -13,7 +13,9 @@ pub fn system_properties(
 ) -> Vec<(&'static str, Option<Value>)> {
     let class = iwp.instance.class_name.as_str();
     let derivation = ns.derivation(class);
-    let superclass = derivation.first().map(|n| Value::String(n.to_string()));
+    let superclass = derivation
+        .first()
+        .map(|n| Value::String(n.to_string().into()));
     let dynasty = derivation
         .last()
         .map(|n| n.to_string())
@@ -25,10 +27,10 @@ pub fn system_properties(
     };
     vec![
         ("__GENUS", Some(Value::SInt32(2))),
-        ("__CLASS", Some(Value::String(class.to_owned()))),
+        ("__CLASS", Some(Value::String(class.to_owned().into()))),
         ("__SUPERCLASS", superclass),
-        ("__DYNASTY", Some(Value::String(dynasty))),
-        ("__RELPATH", Some(Value::String(rel.to_string()))),
+        ("__DYNASTY", Some(Value::String(dynasty.into()))),
+        ("__RELPATH", Some(Value::String(rel.to_string().into()))),
         (
             "__PROPERTY_COUNT",
             Some(Value::SInt32(
@@ -42,19 +44,22 @@ pub fn system_properties(
             Some(Value::Array(
                 derivation
                     .iter()
-                    .map(|n| Value::String(n.to_string()))
+                    .map(|n| Value::String(n.to_string().into()))
                     .collect(),
             )),
         ),
-        ("__SERVER", iwp.path.host.clone().map(Value::String)),
+        (
+            "__SERVER",
+            iwp.path.host.clone().map(|s| Value::String(s.into())),
+        ),
         (
             "__NAMESPACE",
             iwp.path
                 .namespace
                 .as_deref()
-                .map(|n| Value::String(wmi_namespace(n))),
+                .map(|n| Value::String(wmi_namespace(n).into())),
         ),
-        ("__PATH", Some(Value::String(iwp.path.to_string()))),
+        ("__PATH", Some(Value::String(iwp.path.to_string().into()))),
     ]
 }
 

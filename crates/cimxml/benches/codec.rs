@@ -18,11 +18,11 @@ fn share(i: usize) -> (ObjectPath, Instance) {
     let inst = Instance {
         class_name: Name::new("Win32_Share"),
         properties: vec![
-            p("Name", CimType::String, Value::String(name.clone())),
+            p("Name", CimType::String, Value::String(name.clone().into())),
             p(
                 "Path",
                 CimType::String,
-                Value::String(format!("/srv/samba/{name} & <co>")),
+                Value::String(format!("/srv/samba/{name} & <co>").into()),
             ),
             p(
                 "Caption",
@@ -46,7 +46,7 @@ fn share(i: usize) -> (ObjectPath, Instance) {
         class: Name::new("Win32_Share"),
         keys: Keys::Bindings(vec![KeyBinding {
             name: Name::new("Name"),
-            value: Value::String(name),
+            value: Value::String(name.into()),
         }]),
     };
     (path, inst)

@@ -80,7 +80,7 @@ pub(crate) fn parse_value(text: &str, ty: CimType) -> Result<Value, String> {
     let t = text.trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r'));
     let bad = || format!("{t:?} is not a valid {ty} value");
     match ty {
-        CimType::String => Ok(Value::String(text.to_owned())),
+        CimType::String => Ok(Value::String(text.to_owned().into())),
         CimType::Char16 => {
             let mut it = text.chars();
             match (it.next(), it.next()) {
@@ -297,7 +297,7 @@ fn read_keyvalue(el: &Element) -> R<Value> {
     let vt = el.attr("VALUETYPE").unwrap_or("string");
     let t = el.text.trim();
     let parsed = if vt.eq_ignore_ascii_case("string") {
-        Ok(Value::String(el.text.clone()))
+        Ok(Value::String(el.text.clone().into()))
     } else if vt.eq_ignore_ascii_case("boolean") {
         parse_value(t, CimType::Boolean)
     } else if vt.eq_ignore_ascii_case("numeric") {

@@ -131,7 +131,7 @@ fn read_outcome(call: &Element) -> read::R<Result<Reply, CimError>> {
                     };
                 } else if name.eq_ignore_ascii_case("EnumerationContext") {
                     reply.enumeration_context = match read_param_value(c, Some(CimType::String))? {
-                        Some(Value::String(s)) => Some(s),
+                        Some(Value::String(s)) => Some(s.to_string()),
                         _ => None,
                     };
                 } else {

@@ -45,7 +45,7 @@ fn simple_path() -> impl Strategy<Value = ObjectPath> {
             class: Name::new(&class),
             keys: Keys::Bindings(vec![KeyBinding {
                 name: Name::new(&key),
-                value: Value::String(value),
+                value: Value::String(value.into()),
             }]),
         })
 }
@@ -53,7 +53,7 @@ fn simple_path() -> impl Strategy<Value = ObjectPath> {
 fn scalar(ty: CimType) -> BoxedStrategy<Value> {
     match ty {
         CimType::Boolean => any::<bool>().prop_map(Value::Boolean).boxed(),
-        CimType::String => xml_text().prop_map(Value::String).boxed(),
+        CimType::String => xml_text().prop_map(|s| Value::String(s.into())).boxed(),
         CimType::Char16 => prop::char::range(' ', '\u{D7FF}')
             .prop_map(Value::Char16)
             .boxed(),

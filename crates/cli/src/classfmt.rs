@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value as Json};
 pub fn value_to_json(v: &Value) -> Json {
     match v {
         Value::Boolean(b) => Json::Bool(*b),
-        Value::String(s) => Json::String(s.clone()),
+        Value::String(s) => Json::String(s.to_string()),
         Value::Char16(c) => Json::String(c.to_string()),
         Value::UInt8(x) => json!(x),
         Value::SInt8(x) => json!(x),

@@ -75,6 +75,15 @@ fn main() {
         assert_eq!(summary.classes, 1631);
         drop(repo);
     }
+    if std::env::var_os("OPENWMI_BENCH_EACH").is_some() {
+        eprintln!(
+            "each run (ms): {:.1?}",
+            times
+                .iter()
+                .map(|d| d.as_secs_f64() * 1e3)
+                .collect::<Vec<_>>()
+        );
+    }
     times.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     println!(

@@ -1198,7 +1198,7 @@ impl<'a> Parser<'_, '_, 'a> {
                     ))
                 }
             }
-            Lit::Str(s) if ty == CimType::String => Ok(Value::String(s)),
+            Lit::Str(s) if ty == CimType::String => Ok(Value::String(s.into())),
             Lit::Str(s) if ty == CimType::DateTime => match s.parse::<CimDateTime>() {
                 Ok(d) => Ok(Value::DateTime(d)),
                 Err(e) => Err((span, format!("{what}: {s:?} is not a CIM datetime: {e}"))),

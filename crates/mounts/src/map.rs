@@ -112,17 +112,17 @@ fn instance(c: &Connection, class: &Class) -> Instance {
     } else {
         "RESOURCE REMEMBERED"
     };
-    let s = |v: &str| Some(Value::String(v.to_owned()));
+    let s = |v: &str| Some(Value::String(v.to_owned().into()));
     let props: [(&str, Option<Value>); 17] = [
         ("Caption", s(caption)),
         (
             "Description",
-            Some(Value::String(format!("{caption} - {provider}"))),
+            Some(Value::String(format!("{caption} - {provider}").into())),
         ),
         ("InstallDate", None),
         (
             "Name",
-            Some(Value::String(format!("{} ({})", c.remote, c.local))),
+            Some(Value::String(format!("{} ({})", c.remote, c.local).into())),
         ),
         ("Status", s(if c.connected { "OK" } else { "Unavailable" })),
         (
@@ -153,11 +153,11 @@ fn instance(c: &Connection, class: &Class) -> Instance {
         ("DisplayType", s("Share")),
         ("LocalName", s(&c.local)),
         ("Persistent", Some(Value::Boolean(c.persistent))),
-        ("ProviderName", Some(Value::String(provider.clone()))),
+        ("ProviderName", Some(Value::String(provider.clone().into()))),
         ("RemoteName", s(&c.remote)),
         ("RemotePath", s(&c.remote)),
         ("ResourceType", s("Disk")),
-        ("UserName", c.user.clone().map(Value::String)),
+        ("UserName", c.user.clone().map(|s| Value::String(s.into()))),
     ];
     let mut inst = Instance::of_class(class);
     for (name, value) in props {

@@ -100,7 +100,11 @@ mod tests {
         let a = instance(
             "C",
             vec![
-                prop("S", CimType::String, Some(Value::String(String::new()))),
+                prop(
+                    "S",
+                    CimType::String,
+                    Some(Value::String(String::new().into())),
+                ),
                 prop("N", CimType::String, None),
                 array_prop("A", CimType::String, Some(vec!["x".into(), "y".into()])),
             ],

@@ -78,7 +78,7 @@ impl Formatter for JsonArray {
 pub(crate) fn to_json(v: &Value) -> JsonValue {
     match v {
         Value::Boolean(b) => JsonValue::Bool(*b),
-        Value::String(s) => JsonValue::String(s.clone()),
+        Value::String(s) => JsonValue::String(s.to_string()),
         Value::Char16(c) => JsonValue::String(c.to_string()),
         Value::UInt8(n) => JsonValue::from(*n),
         Value::SInt8(n) => JsonValue::from(*n),

@@ -33,7 +33,7 @@ pub(crate) fn share(name: &str, path: &str, max: Option<u32>) -> Instance {
             prop(
                 "Caption",
                 CimType::String,
-                Some(Value::String(format!("Share {name}"))),
+                Some(Value::String(format!("Share {name}").into())),
             ),
             prop(
                 "AllowMaximum",
@@ -44,12 +44,12 @@ pub(crate) fn share(name: &str, path: &str, max: Option<u32>) -> Instance {
             prop(
                 "Name",
                 CimType::String,
-                Some(Value::String(name.to_owned())),
+                Some(Value::String(name.to_owned().into())),
             ),
             prop(
                 "Path",
                 CimType::String,
-                Some(Value::String(path.to_owned())),
+                Some(Value::String(path.to_owned().into())),
             ),
             prop("Type", CimType::UInt32, Some(Value::UInt32(0))),
         ],

@@ -14,7 +14,7 @@ fn instance(values: &[Option<String>]) -> Instance {
             .map(|(i, v)| InstanceProperty {
                 name: Name::new(&format!("P{i}")),
                 ty: TypeDecl::scalar(CimType::String),
-                value: v.clone().map(Value::String),
+                value: v.clone().map(|s| Value::String(s.into())),
             })
             .collect(),
     }

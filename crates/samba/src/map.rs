@@ -295,7 +295,11 @@ pub fn server_sessions(
                 "SessionType",
                 Some(Value::UInt32(if guest { 0 } else { 2 })),
             );
-            put(&mut inst, "TransportName", transport.map(Value::String));
+            put(
+                &mut inst,
+                "TransportName",
+                transport.map(|s| Value::String(s.into())),
+            );
             put(&mut inst, "ClientType", Some(first.dialect.as_str().into()));
             inst
         })
@@ -382,7 +386,7 @@ fn full_path(host: &str, namespace: &str, class: &Class, keys: &[(&str, &str)]) 
                 .find(|(n, _)| k.name.is(n))
                 .map(|(_, v)| KeyBinding {
                     name: k.name.clone(),
-                    value: Value::String((*v).to_string()),
+                    value: Value::String((*v).to_string().into()),
                 })
         })
         .collect();
@@ -436,7 +440,7 @@ pub fn connection_shares(
                 class: share_class.clone(),
                 keys: Keys::Bindings(vec![KeyBinding {
                     name: Name::new("Name"),
-                    value: Value::String(g.share.to_string()),
+                    value: Value::String(g.share.to_string().into()),
                 }]),
             };
             let mut inst = Instance::of_class(assoc_class);

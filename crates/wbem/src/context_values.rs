@@ -44,7 +44,7 @@ fn literal(s: &str) -> Value {
                 None => out.push('\\'),
             }
         }
-        return Value::String(out);
+        return Value::String(out.into());
     }
     if s.eq_ignore_ascii_case("true") {
         return Value::Boolean(true);
@@ -63,7 +63,7 @@ fn literal(s: &str) -> Value {
             return Value::Real64(v);
         }
     }
-    Value::String(s.to_owned())
+    Value::String(s.to_owned().into())
 }
 
 #[cfg(test)]

@@ -70,11 +70,11 @@ fn filter_throughput() {
                 format!("Share{i}")
             };
             Instance::of_class(&class)
-                .with("Name", Value::String(name))
-                .with("Path", Value::String(format!("/srv/share/{i}")))
+                .with("Name", Value::String(name.into()))
+                .with("Path", Value::String(format!("/srv/share/{i}").into()))
                 .with("MaximumAllowed", Value::UInt32((i % 7) as u32))
                 .with("Type", Value::UInt32((i % 4) as u32))
-                .with("Caption", Value::String(format!("Share number {i}")))
+                .with("Caption", Value::String(format!("Share number {i}").into()))
         })
         .collect();
     let Ok(Query::Select(select)) =

@@ -539,7 +539,7 @@ pub fn key_equalities(expr: &Expr) -> Vec<(Name, Value)> {
                         Err(_) => Value::UInt64(u64::try_from(*i).ok()?),
                     },
                     Literal::Real(r) => Value::Real64(*r),
-                    Literal::String(s) => Value::String(s.clone()),
+                    Literal::String(s) => Value::String(s.as_str().into()),
                 };
                 Some((property.name.clone(), v))
             }
