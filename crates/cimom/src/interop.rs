@@ -39,6 +39,11 @@ impl InstanceProvider for InteropProvider {
         "interop"
     }
 
+    /// Everything is in memory.
+    fn may_block(&self) -> bool {
+        false
+    }
+
     fn enumerate(&self, req: &EnumerateRequest<'_>) -> Result<InstanceStream, CimError> {
         let class = req.class;
         let s = |v: &str| Some(Value::String(v.to_owned().into()));

@@ -78,6 +78,8 @@ impl Default for EnumOptions {
 
 struct Inner {
     repo: Arc<Repository>,
+    /// Namespaces with a provider that may block (see [`ObjectManager::may_block`]).
+    blocking_namespaces: std::collections::HashSet<NameKey>,
     providers: ProviderRegistry,
     host: String,
     access: Arc<dyn AccessPolicy>,
@@ -189,9 +191,11 @@ impl ObjectManagerBuilder {
                 }
             }
         }
+        let blocking_namespaces = self.providers.blocking_namespaces().cloned().collect();
         ObjectManager {
             inner: Arc::new(Inner {
                 repo: Arc::new(self.repo),
+                blocking_namespaces,
                 providers: self.providers,
                 host: self.host,
                 access: self.access,
@@ -216,6 +220,17 @@ impl ObjectManager {
         })?;
         self.inner.access.check_namespace(ctx, ns.name())?;
         Ok(ns)
+    }
+
+    /// Whether an instance operation in `namespace` may reach a provider
+    /// that blocks ([`InstanceProvider::may_block`]); class and qualifier
+    /// operations never do. A server answers the others in place.
+    pub fn may_block(&self, namespace: &str) -> bool {
+        match openwmi_cim::normalize_namespace(namespace) {
+            Ok(ns) => self.inner.blocking_namespaces.contains(&NameKey::new(&ns)),
+            // Refused before any provider runs.
+            Err(_) => false,
+        }
     }
 
     /// The names of all namespaces, in `root/cimv2` form.
@@ -609,7 +624,6 @@ impl Iterator for EnumIter {
                     return Some(Err(e));
                 }
                 Some(Ok(mut inst)) => {
-                    let path = self.om.instance_path(&self.namespace, &cur.class, &inst);
                     if let Some(f) = &cur.compiled {
                         let ns = self.om.inner.repo.namespace(&self.namespace)?;
                         let keep = if self.filter_system.is_empty() {
@@ -617,7 +631,7 @@ impl Iterator for EnumIter {
                         } else {
                             let own = inst.properties.len();
                             let mut iwp = InstanceWithPath {
-                                path,
+                                path: self.om.instance_path(&self.namespace, &cur.class, &inst),
                                 instance: inst,
                             };
                             crate::system::add_system_properties(ns, &mut iwp, &self.filter_system);

@@ -46,6 +46,15 @@ pub trait InstanceProvider: Send + Sync {
     /// A name for messages (`SessionProvider`, `CIMWin32`).
     fn name(&self) -> &str;
 
+    /// Whether answering may wait on something outside this process (a
+    /// child process, a socket, a slow file system). The server runs requests
+    /// that can reach such a provider on threads where waiting is allowed;
+    /// the others it answers where they arrived, two thread hand-overs
+    /// cheaper. When in doubt, true.
+    fn may_block(&self) -> bool {
+        true
+    }
+
     /// The instances of `req.class` (exactly that class).
     fn enumerate(&self, req: &EnumerateRequest<'_>) -> Result<InstanceStream, CimError>;
 

@@ -31,6 +31,14 @@ impl ProviderRegistry {
             .insert((NameKey::new(&ns), NameKey::new(class)), provider);
     }
 
+    /// The namespaces (as registered) where some provider may block.
+    pub fn blocking_namespaces(&self) -> impl Iterator<Item = &NameKey> {
+        self.by_class
+            .iter()
+            .filter(|(_, p)| p.may_block())
+            .map(|((ns, _), _)| ns)
+    }
+
     /// The provider registered for exactly this class, if any.
     pub fn provider(&self, namespace: &str, class: &str) -> Option<&Arc<dyn InstanceProvider>> {
         self.by_class

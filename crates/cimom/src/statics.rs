@@ -41,6 +41,11 @@ impl InstanceProvider for RepositoryProvider {
         "repository"
     }
 
+    /// Everything is in memory.
+    fn may_block(&self) -> bool {
+        false
+    }
+
     fn enumerate(&self, req: &EnumerateRequest<'_>) -> Result<InstanceStream, CimError> {
         let all = self.instances.clone();
         match req.filter {

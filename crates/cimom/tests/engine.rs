@@ -552,3 +552,41 @@ fn classes_and_qualifiers() {
     );
     assert_eq!(om.enumerate_qualifiers(&c, "root/test").unwrap().len(), 5);
 }
+
+/// A provider that says nothing about blocking, as a live-data provider would.
+struct LiveProvider;
+
+impl openwmi_cimom::InstanceProvider for LiveProvider {
+    fn name(&self) -> &str {
+        "live"
+    }
+    fn enumerate(
+        &self,
+        _req: &openwmi_cimom::EnumerateRequest<'_>,
+    ) -> Result<openwmi_cimom::InstanceStream, openwmi_cim::CimError> {
+        Ok(Box::new(std::iter::empty()))
+    }
+}
+
+#[test]
+fn only_namespaces_with_a_provider_that_may_block_are_said_to_block() {
+    // Static instances only: answered where the request arrives.
+    let om = manager();
+    assert!(!om.may_block("root/test"));
+    assert!(!om.may_block("ROOT\\Test"));
+    assert!(!om.may_block("root/nowhere"));
+
+    let mut repo = Repository::new();
+    let mut compiler = openwmi_mof::Compiler::new(openwmi_mof::Options {
+        default_namespace: "root/test".into(),
+        ..Default::default()
+    });
+    compiler
+        .compile_str(&mut repo, "test.mof", TEST_MOF)
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let mut builder = ObjectManagerBuilder::new(repo, "TESTHOST");
+    builder.register("root/test", "T_Company", Arc::new(LiveProvider));
+    let om = builder.build();
+    assert!(om.may_block("root/test"));
+    assert!(om.may_block("root\\TEST"));
+}

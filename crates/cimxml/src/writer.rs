@@ -35,9 +35,19 @@ pub fn escape_attr(out: &mut String, s: &str) {
 /// EF BF BE/BF); every slice boundary below is at one of those or at ASCII.
 fn escape_runs(out: &mut String, s: &str, attribute: bool) {
     let bytes = s.as_bytes();
+    let special = if attribute {
+        &SPECIAL_IN_ATTRIBUTE
+    } else {
+        &SPECIAL_IN_TEXT
+    };
     let mut start = 0;
     let mut i = 0;
     while i < bytes.len() {
+        // The common case, a byte that is copied as it is, costs one lookup.
+        if !special[usize::from(bytes[i])] {
+            i += 1;
+            continue;
+        }
         let (replacement, width) = match bytes[i] {
             b'&' => ("&amp;", 1),
             b'<' => ("&lt;", 1),
@@ -69,6 +79,26 @@ fn escape_runs(out: &mut String, s: &str, attribute: bool) {
     out.push_str(&s[start..]);
 }
 
+/// Bytes that [`escape_runs`] must look at: `&`, `<`, `>`, the C0
+/// controls, the first byte of U+FFFE/U+FFFF and, in attributes, `"`.
+/// (Tab and LF are C0 controls: looked at, and kept in text.)
+const fn special_bytes(attribute: bool) -> [bool; 256] {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = true;
+        b += 1;
+    }
+    table[b'&' as usize] = true;
+    table[b'<' as usize] = true;
+    table[b'>' as usize] = true;
+    table[0xEF] = true;
+    table[b'"' as usize] = attribute;
+    table
+}
+static SPECIAL_IN_TEXT: [bool; 256] = special_bytes(false);
+static SPECIAL_IN_ATTRIBUTE: [bool; 256] = special_bytes(true);
+
 fn attr(out: &mut String, name: &str, value: &str) {
     out.push(' ');
     out.push_str(name);
@@ -91,9 +121,38 @@ pub(crate) fn value_text(v: &Value) -> String {
     }
 }
 
+/// Writes [`value_text`] escaped, without building it first for the
+/// common types (this is the inner loop of every enumeration).
+fn write_value_text(out: &mut String, v: &Value) {
+    use std::fmt::Write;
+    // Digits and signs need no escaping.
+    let _ = match v {
+        Value::String(s) => {
+            escape_text(out, s);
+            Ok(())
+        }
+        Value::Boolean(b) => {
+            out.push_str(if *b { "TRUE" } else { "FALSE" });
+            Ok(())
+        }
+        Value::UInt8(n) => write!(out, "{n}"),
+        Value::SInt8(n) => write!(out, "{n}"),
+        Value::UInt16(n) => write!(out, "{n}"),
+        Value::SInt16(n) => write!(out, "{n}"),
+        Value::UInt32(n) => write!(out, "{n}"),
+        Value::SInt32(n) => write!(out, "{n}"),
+        Value::UInt64(n) => write!(out, "{n}"),
+        Value::SInt64(n) => write!(out, "{n}"),
+        other => {
+            escape_text(out, &value_text(other));
+            Ok(())
+        }
+    };
+}
+
 fn write_value_el(out: &mut String, v: &Value) {
     out.push_str("<VALUE>");
-    escape_text(out, &value_text(v));
+    write_value_text(out, v);
     out.push_str("</VALUE>");
 }
 
@@ -163,7 +222,7 @@ fn write_keyvalue(out: &mut String, v: &Value) {
         attr(out, "TYPE", type_keyword(t));
     }
     out.push('>');
-    escape_text(out, &value_text(v));
+    write_value_text(out, v);
     out.push_str("</KEYVALUE>");
 }
 
@@ -640,7 +699,9 @@ impl ResponseWriter {
 
     /// What has been written since the last `take`, leaving the buffer empty.
     pub fn take(&mut self) -> String {
-        std::mem::take(&mut self.buf)
+        // The next chunk will be about as large: spare it the regrowing.
+        let capacity = self.buf.capacity();
+        std::mem::replace(&mut self.buf, String::with_capacity(capacity))
     }
 
     /// Bytes written and not yet taken.
@@ -810,6 +871,35 @@ mod tests {
         let mut s = String::new();
         escape_attr(&mut s, "\"x\"\n\t\u{FFFF}'");
         assert_eq!(s, "&quot;x&quot;&#10;&#9;\u{FFFD}'");
+    }
+
+    #[test]
+    fn value_text_is_written_as_value_text_says() {
+        use openwmi_cim::CimDateTime;
+        let values = [
+            Value::String("a<b>&\"c\"\r".into()),
+            Value::Boolean(true),
+            Value::Boolean(false),
+            Value::UInt8(255),
+            Value::SInt8(-128),
+            Value::UInt16(65535),
+            Value::SInt16(-32768),
+            Value::UInt32(u32::MAX),
+            Value::SInt32(i32::MIN),
+            Value::UInt64(u64::MAX),
+            Value::SInt64(i64::MIN),
+            Value::Real32(1.5),
+            Value::Real64(-2.25e100),
+            Value::Char16('<'),
+            Value::DateTime("20261121160000.000000+060".parse::<CimDateTime>().unwrap()),
+        ];
+        for v in values {
+            let mut direct = String::new();
+            write_value_text(&mut direct, &v);
+            let mut built = String::new();
+            escape_text(&mut built, &value_text(&v));
+            assert_eq!(direct, built, "{v:?}");
+        }
     }
 
     #[test]

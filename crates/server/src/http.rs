@@ -53,11 +53,25 @@ pub struct CimRequest {
 }
 
 /// A response body: whole, or streamed in chunks (sent with
-/// `Transfer-Encoding: chunked`; the stream ends when the sender is dropped).
-#[derive(Debug)]
+/// `Transfer-Encoding: chunked`).
 pub enum CimResponseBody {
     Full(Bytes),
+    /// Chunks made elsewhere (a blocking thread); ends when the sender is dropped.
     Stream(tokio::sync::mpsc::Receiver<Bytes>),
+    /// Chunks made on demand on the connection's own task, each when the
+    /// previous one has gone out: memory stays flat and no thread is
+    /// involved. Only for sources that never block.
+    Chunks(Box<dyn Iterator<Item = Bytes> + Send>),
+}
+
+impl std::fmt::Debug for CimResponseBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CimResponseBody::Full(b) => f.debug_tuple("Full").field(b).finish(),
+            CimResponseBody::Stream(rx) => f.debug_tuple("Stream").field(rx).finish(),
+            CimResponseBody::Chunks(_) => f.write_str("Chunks(..)"),
+        }
+    }
 }
 
 /// The handler's answer. On `200` the server adds `Content-Type:
@@ -90,6 +104,16 @@ impl CimResponse {
         }
     }
 
+    /// `200` with a body made chunk by chunk as the connection sends it
+    /// (see [`CimResponseBody::Chunks`]).
+    pub fn chunked(chunks: Box<dyn Iterator<Item = Bytes> + Send>) -> CimResponse {
+        CimResponse {
+            status: StatusCode::OK,
+            headers: Vec::new(),
+            body: CimResponseBody::Chunks(chunks),
+        }
+    }
+
     /// A protocol error: `status` with a `CIMError: <cim_error>` header (DSP0200).
     pub fn protocol_error(status: StatusCode, cim_error: &'static str) -> CimResponse {
         CimResponse {
@@ -113,6 +137,7 @@ pub(crate) struct ResponseBody {
 enum BodyKind {
     Full(Option<Bytes>),
     Stream(tokio::sync::mpsc::Receiver<Bytes>),
+    Chunks(Box<dyn Iterator<Item = Bytes> + Send>),
 }
 
 impl ResponseBody {
@@ -142,6 +167,13 @@ impl Body for ResponseBody {
                     Poll::Pending => return Poll::Pending,
                 }
             },
+            BodyKind::Chunks(chunks) => loop {
+                match chunks.next() {
+                    Some(chunk) if chunk.is_empty() => continue,
+                    Some(chunk) => return Poll::Ready(Some(Ok(Frame::data(chunk)))),
+                    None => return Poll::Ready(None),
+                }
+            },
         }
     }
 
@@ -153,7 +185,7 @@ impl Body for ResponseBody {
         match &self.kind {
             BodyKind::Full(Some(d)) => SizeHint::with_exact(d.len() as u64),
             BodyKind::Full(None) => SizeHint::with_exact(0),
-            BodyKind::Stream(_) => SizeHint::default(),
+            BodyKind::Stream(_) | BodyKind::Chunks(_) => SizeHint::default(),
         }
     }
 }
@@ -329,6 +361,7 @@ fn build_response(answer: CimResponse, m_post_prefix: Option<&str>) -> Response<
     let kind = match answer.body {
         CimResponseBody::Full(bytes) => BodyKind::Full((!bytes.is_empty()).then_some(bytes)),
         CimResponseBody::Stream(rx) => BodyKind::Stream(rx),
+        CimResponseBody::Chunks(chunks) => BodyKind::Chunks(chunks),
     };
     let mut response = Response::new(ResponseBody {
         kind,

@@ -41,6 +41,12 @@ impl CimHandler for Echo {
                     });
                     CimResponse::streamed(rx)
                 }
+                Some("Chunks") => {
+                    // 64 chunks of 64 KiB, made as the connection asks for them.
+                    CimResponse::chunked(Box::new(
+                        (0..64u8).map(|i| Bytes::from(vec![b'a' + (i % 26); 64 * 1024])),
+                    ))
+                }
                 Some("Sleep") => {
                     tokio::time::sleep(Duration::from_secs(30)).await;
                     CimResponse::ok("late")
@@ -730,6 +736,24 @@ async fn streamed_responses_are_chunked() {
     assert_eq!(reply.body.len(), 64 * 64 * 1024);
     assert!(reply.body[..65536].iter().all(|b| *b == b'a'));
     assert!(reply.body[65536..131072].iter().all(|b| *b == b'b'));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn chunks_made_on_demand_are_sent_chunked() {
+    let server = start(|_| {}).await;
+    let reply = exchange(
+        server.addr,
+        &cim_post(&basic("alice", "secret"), "Chunks", ""),
+    )
+    .await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("transfer-encoding"), Some("chunked"));
+    assert_eq!(reply.body.len(), 64 * 64 * 1024);
+    assert!(reply.body[..65536].iter().all(|b| *b == b'a'));
+    assert!(reply.body[64 * 63 * 1024..]
+        .iter()
+        .all(|b| *b == b'a' + 63 % 26));
     server.stop().await;
 }
 

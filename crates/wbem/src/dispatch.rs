@@ -10,14 +10,6 @@ use openwmi_cimom::{
 use openwmi_cimxml::{Filter, OpenOptions, Operation, Request, ResponseWriter};
 use std::sync::Arc;
 
-/// How a response leaves: whole, or in chunks once it has grown past
-/// [`STREAM_THRESHOLD`] (the first chunk is sent only then, so an error in a
-/// small or medium answer is still a clean `<ERROR>` response).
-pub trait Sink {
-    /// Sends a chunk; `false` when the client has gone away.
-    fn send(&mut self, chunk: String) -> bool;
-}
-
 /// Bytes buffered before a response starts to stream, and the size of each
 /// chunk after that. Small enough that a few concurrent enumerations stay
 /// within the memory budget (each holds about three chunks: the one being
@@ -25,11 +17,52 @@ pub trait Sink {
 /// costs (a channel send, a write) do not show.
 pub const STREAM_THRESHOLD: usize = 64 * 1024;
 
-/// The outcome of a request that did not stream: the full body.
+/// The answer to a request: whole, or (once it has grown past
+/// [`STREAM_THRESHOLD`]) a first chunk and the rest made on demand. The first
+/// chunk is ready only then, so an error in a small or medium answer is
+/// still a clean `<ERROR>` response.
 pub enum Outcome {
     Full(String),
-    /// Streaming began; everything went through the sink.
-    Streamed,
+    Chunks(Chunks),
+}
+
+/// Writes one instance of a stream into the response.
+type WriteItem = fn(&mut ResponseWriter, &InstanceWithPath);
+
+/// The chunks of a streamed response, each made when asked for: the caller
+/// decides whether that happens on a blocking thread (sources that may
+/// block) or on the connection's own task.
+pub struct Chunks {
+    first: Option<String>,
+    writer: Option<ResponseWriter>,
+    items: openwmi_cimom::InstanceIter,
+    write: WriteItem,
+}
+
+impl Iterator for Chunks {
+    type Item = String;
+
+    fn next(&mut self) -> Option<String> {
+        if let Some(first) = self.first.take() {
+            return Some(first);
+        }
+        let w = self.writer.as_mut()?;
+        while let Some(item) = self.items.next() {
+            match item {
+                Ok(i) => (self.write)(w, &i),
+                Err(_) => {
+                    // Cut the document: the client sees a broken answer
+                    // rather than a silently short one.
+                    self.writer = None;
+                    return None;
+                }
+            }
+            if w.pending_len() >= STREAM_THRESHOLD {
+                return Some(w.take());
+            }
+        }
+        self.writer.take().map(ResponseWriter::end)
+    }
 }
 
 pub struct Dispatch<'a> {
@@ -54,8 +87,8 @@ fn class_opts<'a>(
 }
 
 impl Dispatch<'_> {
-    pub fn run(&self, req: &Request, sink: &mut dyn Sink) -> Outcome {
-        match self.execute(req, sink) {
+    pub fn run(&self, req: &Request) -> Outcome {
+        match self.execute(req) {
             Ok(o) => o,
             Err(e) => Outcome::Full(req.error_response(&e)),
         }
@@ -66,7 +99,7 @@ impl Dispatch<'_> {
             .with_origin(self.om.host(), &req.namespace)
     }
 
-    fn execute(&self, req: &Request, sink: &mut dyn Sink) -> Result<Outcome, CimError> {
+    fn execute(&self, req: &Request) -> Result<Outcome, CimError> {
         let om = self.om;
         let ns = req.namespace.as_str();
         let ctx = &self.ctx;
@@ -155,19 +188,19 @@ impl Dispatch<'_> {
                         property_list: property_list.clone(),
                     },
                 )?;
-                stream(w, it, sink, |w, i| w.named_instance(&i.path, &i.instance))
+                stream(w, it, |w, i| w.named_instance(&i.path, &i.instance))
             }
             Operation::EnumerateInstanceNames { class_name } => {
                 let it =
                     om.enumerate_instances(ctx, ns, class_name.as_str(), &EnumOptions::default())?;
-                stream(w, it, sink, |w, i| w.instance_name(&i.path))
+                stream(w, it, |w, i| w.instance_name(&i.path))
             }
             Operation::ExecQuery {
                 query_language,
                 query,
             } => match om.exec_query(ctx, ns, query_language, query)? {
                 QueryResult::Instances(it) => {
-                    stream(w, it, sink, |w, i| w.object_with_path(&i.path, &i.instance))
+                    stream(w, it, |w, i| w.object_with_path(&i.path, &i.instance))
                 }
                 QueryResult::Objects(objects) => {
                     self.write_objects(&mut w, ns, &objects);
@@ -545,34 +578,24 @@ fn require_instance_path(p: &ObjectPath) -> Result<(), CimError> {
     Ok(())
 }
 
-/// Writes a stream of instances, switching to streaming once the buffer
-/// passes [`STREAM_THRESHOLD`]. An error before that is a clean error
-/// response; after it, the stream is cut so the client sees a broken
-/// document rather than a silently short answer.
+/// Writes a stream of instances: whole if it stays below
+/// [`STREAM_THRESHOLD`] (an error then is a clean error response), else as
+/// [`Chunks`] starting with what has been written so far.
 fn stream(
     mut w: ResponseWriter,
-    it: openwmi_cimom::InstanceIter,
-    sink: &mut dyn Sink,
-    mut write: impl FnMut(&mut ResponseWriter, &InstanceWithPath),
+    mut items: openwmi_cimom::InstanceIter,
+    write: WriteItem,
 ) -> Result<Outcome, CimError> {
-    let mut streaming = false;
-    for item in it {
-        match item {
-            Ok(i) => write(&mut w, &i),
-            Err(e) if !streaming => return Err(e),
-            Err(_) => return Ok(Outcome::Streamed),
-        }
+    while let Some(item) = items.next() {
+        write(&mut w, &item?);
         if w.pending_len() >= STREAM_THRESHOLD {
-            streaming = true;
-            if !sink.send(w.take()) {
-                return Ok(Outcome::Streamed);
-            }
+            return Ok(Outcome::Chunks(Chunks {
+                first: Some(w.take()),
+                writer: Some(w),
+                items,
+                write,
+            }));
         }
     }
-    if streaming {
-        sink.send(w.end());
-        Ok(Outcome::Streamed)
-    } else {
-        Ok(Outcome::Full(w.end()))
-    }
+    Ok(Outcome::Full(w.end()))
 }

@@ -3,9 +3,15 @@
 //!
 //! The server (transport, TLS, authentication, limits) hands over an
 //! authenticated request; this crate decodes it with `openwmi-cimxml`, checks
-//! the `CIMMethod`/`CIMObject` headers, runs the operation on a blocking
-//! thread (providers spawn processes), and answers with the whole response,
-//! or streams it in chunks once it grows large.
+//! the `CIMMethod`/`CIMObject` headers, runs the operation and answers with
+//! the whole response, or streams it in chunks once it grows large.
+//!
+//! Where it runs: a namespace whose providers never block (static instances,
+//! interop) is answered on the connection's task, chunks made as the
+//! connection sends them: no thread hand-over, which on a small machine is
+//! most of a small request's cost. Elsewhere (providers spawn processes) it
+//! runs on a thread that may block: `block_in_place` for answers that come
+//! whole, the blocking pool with a channel for those that may stream.
 
 mod context_values;
 mod contexts;
@@ -14,7 +20,7 @@ mod dispatch;
 pub use contexts::{EnumContexts, PullKind};
 
 use bytes::Bytes;
-use dispatch::{Dispatch, Outcome, Sink};
+use dispatch::{Dispatch, Outcome};
 use http::StatusCode;
 use openwmi_cimom::{ObjectManager, OperationContext};
 use openwmi_server::{CimHandler, CimRequest, CimResponse};
@@ -61,9 +67,8 @@ impl Dispatcher {
         self.shared.contexts.len()
     }
 
-    /// Handles one request body on the calling (blocking) thread; the
-    /// response goes to `sink` if it streams.
-    fn answer(&self, req: CimRequest, sink: &mut dyn Sink) -> Result<Outcome, CimResponse> {
+    /// Handles one request body on the calling thread.
+    fn answer(&self, req: CimRequest) -> Result<Outcome, CimResponse> {
         let request = match openwmi_cimxml::decode_request(&req.body, &self.shared.limits) {
             Ok(r) => r,
             Err(e) => return Err(decode_error(&e)),
@@ -90,7 +95,7 @@ impl Dispatcher {
             ctx,
             user: req.user.name,
         };
-        Ok(d.run(&request, sink))
+        Ok(d.run(&request))
     }
 }
 
@@ -111,45 +116,10 @@ fn decode_error(e: &openwmi_cimxml::DecodeError) -> CimResponse {
     }
 }
 
-/// Sends chunks to the HTTP body; the first chunk also tells the waiting
-/// handler that the response streams.
-struct ChannelSink {
-    start: Option<oneshot::Sender<Start>>,
-    tx: Option<mpsc::Sender<Bytes>>,
-}
-
+/// What the blocking thread tells the waiting handler first.
 enum Start {
     Streaming(mpsc::Receiver<Bytes>),
-    Done(Result<Outcome, CimResponse>),
-}
-
-impl Sink for ChannelSink {
-    fn send(&mut self, chunk: String) -> bool {
-        if let Some(start) = self.start.take() {
-            // One chunk queued: the writer stays at most one chunk ahead of
-            // the network, so a slow client costs little memory.
-            let (tx, rx) = mpsc::channel(1);
-            self.tx = Some(tx);
-            if start.send(Start::Streaming(rx)).is_err() {
-                return false;
-            }
-        }
-        match &self.tx {
-            Some(tx) => tx.blocking_send(Bytes::from(chunk)).is_ok(),
-            None => false,
-        }
-    }
-}
-
-/// Collects what an operation streams, for the inline path (whose
-/// operations answer whole; this only guards against a surprise).
-struct BufferSink(Vec<String>);
-
-impl Sink for BufferSink {
-    fn send(&mut self, chunk: String) -> bool {
-        self.0.push(chunk);
-        true
-    }
+    Done(CimResponse),
 }
 
 /// Operations whose answer may stream: they run on the blocking pool so the
@@ -163,24 +133,111 @@ fn may_stream(cim_method: Option<&str>) -> bool {
     }
 }
 
+/// A panicking provider costs its request only, not the connection's task
+/// (nor, on the blocking pool, the thread).
+fn catching<T>(f: impl FnOnce() -> T) -> Option<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).ok()
+}
+
+fn internal_error() -> CimResponse {
+    CimResponse::protocol_error(StatusCode::INTERNAL_SERVER_ERROR, "request-not-valid")
+}
+
+/// Ends the body (cuts the document) if making a chunk panics.
+struct CatchingChunks(Option<dispatch::Chunks>);
+
+impl Iterator for CatchingChunks {
+    type Item = Bytes;
+
+    fn next(&mut self) -> Option<Bytes> {
+        let chunks = self.0.as_mut()?;
+        match catching(|| chunks.next()) {
+            Some(Some(chunk)) => Some(Bytes::from(chunk)),
+            Some(None) | None => {
+                self.0 = None;
+                None
+            }
+        }
+    }
+}
+
 impl Dispatcher {
+    /// Whether the request may reach a provider that blocks. Decided on the
+    /// `CIMObject` header, which the decoder then checks against the body;
+    /// without it, assume so.
+    fn may_block(&self, req: &CimRequest) -> bool {
+        match req.cim_object.as_deref() {
+            Some(ns) => self.shared.om.may_block(ns),
+            None => true,
+        }
+    }
+
+    /// Answers on the connection's task: only for providers that never block.
+    fn answer_here(&self, req: CimRequest) -> CimResponse {
+        match catching(|| self.answer(req)) {
+            Some(Ok(Outcome::Full(body))) => CimResponse::ok(body),
+            Some(Ok(Outcome::Chunks(chunks))) => {
+                CimResponse::chunked(Box::new(CatchingChunks(Some(chunks))))
+            }
+            Some(Err(resp)) => resp,
+            None => internal_error(),
+        }
+    }
+
     /// Answers on the current worker thread, which `block_in_place` hands
     /// over the worker's other tasks: no thread hop on the request's path
-    /// (two fewer wake-ups than spawn_blocking, which matters for small
-    /// operations), and a provider may still block.
+    /// (two fewer wake-ups than spawn_blocking), and a provider may block.
     fn answer_in_place(&self, req: CimRequest) -> CimResponse {
-        let mut sink = BufferSink(Vec::new());
         let outcome = tokio::task::block_in_place(|| {
-            // As on the blocking pool, a panicking provider costs its request
-            // only, not the connection's task.
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.answer(req, &mut sink)))
+            catching(|| match self.answer(req) {
+                // Not expected here (only may_stream operations stream), but whole is correct.
+                Ok(Outcome::Chunks(chunks)) => Ok(Outcome::Full(chunks.collect())),
+                other => other,
+            })
         });
         match outcome {
-            Ok(Ok(Outcome::Full(body))) => CimResponse::ok(body),
-            Ok(Ok(Outcome::Streamed)) => CimResponse::ok(sink.0.concat()),
-            Ok(Err(resp)) => resp,
+            Some(Ok(Outcome::Full(body))) => CimResponse::ok(body),
+            Some(Ok(Outcome::Chunks(_))) | None => internal_error(),
+            Some(Err(resp)) => resp,
+        }
+    }
+
+    /// Runs on the blocking pool; a streamed answer goes through a channel
+    /// of one chunk, so the writer stays at most one chunk ahead of the
+    /// network and a slow client costs little memory.
+    async fn answer_on_pool(&self, req: CimRequest) -> CimResponse {
+        let this = self.clone();
+        let (start_tx, start_rx) = oneshot::channel();
+        let worker = tokio::task::spawn_blocking(move || {
+            let chunks = match catching(|| this.answer(req)) {
+                Some(Ok(Outcome::Chunks(chunks))) => chunks,
+                Some(Ok(Outcome::Full(body))) => {
+                    let _ = start_tx.send(Start::Done(CimResponse::ok(body)));
+                    return;
+                }
+                Some(Err(resp)) => {
+                    let _ = start_tx.send(Start::Done(resp));
+                    return;
+                }
+                None => return,
+            };
+            let (tx, rx) = mpsc::channel(1);
+            if start_tx.send(Start::Streaming(rx)).is_err() {
+                return;
+            }
+            for chunk in CatchingChunks(Some(chunks)) {
+                if tx.blocking_send(chunk).is_err() {
+                    return;
+                }
+            }
+        });
+        match start_rx.await {
+            Ok(Start::Streaming(rx)) => CimResponse::streamed(rx),
+            Ok(Start::Done(resp)) => resp,
             Err(_) => {
-                CimResponse::protocol_error(StatusCode::INTERNAL_SERVER_ERROR, "request-not-valid")
+                // The worker died without answering (a panic in a provider).
+                let _ = worker.await;
+                internal_error()
             }
         }
     }
@@ -189,38 +246,14 @@ impl Dispatcher {
 impl CimHandler for Dispatcher {
     fn handle(&self, req: CimRequest) -> Pin<Box<dyn Future<Output = CimResponse> + Send>> {
         let this = self.clone();
-        let in_place = !may_stream(req.cim_method.as_deref())
-            && tokio::runtime::Handle::try_current()
-                .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
-        if in_place {
+        let multi_thread = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        if !self.may_block(&req) {
+            return Box::pin(async move { this.answer_here(req) });
+        }
+        if multi_thread && !may_stream(req.cim_method.as_deref()) {
             return Box::pin(async move { this.answer_in_place(req) });
         }
-        Box::pin(async move {
-            let (start_tx, start_rx) = oneshot::channel();
-            let worker = tokio::task::spawn_blocking(move || {
-                let mut sink = ChannelSink {
-                    start: Some(start_tx),
-                    tx: None,
-                };
-                let outcome = this.answer(req, &mut sink);
-                if let Some(start) = sink.start.take() {
-                    let _ = start.send(Start::Done(outcome));
-                }
-            });
-            match start_rx.await {
-                Ok(Start::Streaming(rx)) => CimResponse::streamed(rx),
-                Ok(Start::Done(Ok(Outcome::Full(body)))) => CimResponse::ok(body),
-                Ok(Start::Done(Ok(Outcome::Streamed))) => CimResponse::ok(Bytes::new()),
-                Ok(Start::Done(Err(resp))) => resp,
-                Err(_) => {
-                    // The worker died without answering (a panic in a provider).
-                    let _ = worker.await;
-                    CimResponse::protocol_error(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "request-not-valid",
-                    )
-                }
-            }
-        })
+        Box::pin(async move { this.answer_on_pool(req).await })
     }
 }
