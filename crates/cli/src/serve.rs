@@ -2,83 +2,28 @@
 
 use crate::args::{GlobalOptions, PasswdArgs};
 use crate::Failure;
-use clap::Args;
-use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-/// The options of `serve`. The provider options (`--mof`, `--smb-conf`,
-/// `--smbstatus`, `--mountinfo`, `--fstab`) are the global ones.
-#[derive(Debug, Args, Clone, Default)]
-pub struct ServeArgs {
-    /// TOML configuration file holding any of these options; options given
-    /// on the command line override it.
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-    /// Address to listen on (repeatable). Default 127.0.0.1:5989.
-    #[arg(long, value_name = "ADDR:PORT")]
-    pub listen: Vec<SocketAddr>,
-    /// Serve plain HTTP (loopback addresses only unless --allow-insecure).
-    #[arg(long)]
-    pub http: bool,
-    /// Allow plain HTTP on non-loopback addresses.
-    #[arg(long)]
-    pub allow_insecure: bool,
-    /// PEM certificate chain (with --tls-key). Default: a self-signed
-    /// certificate made once and kept in the state directory.
-    #[arg(long, value_name = "FILE", requires = "tls_key")]
-    pub tls_cert: Option<PathBuf>,
-    /// PEM private key (with --tls-cert).
-    #[arg(long, value_name = "FILE", requires = "tls_cert")]
-    pub tls_key: Option<PathBuf>,
-    /// Directory for generated state (the self-signed certificate).
-    #[arg(long, value_name = "DIR")]
-    pub state_dir: Option<PathBuf>,
-    /// Authentication: basic (default) or none (loopback only).
-    #[arg(long, value_enum)]
-    pub auth: Option<openwmi_server::AuthMode>,
-    /// Password file (see `openwmi passwd`).
-    #[arg(long, value_name = "FILE")]
-    pub users_file: Option<PathBuf>,
-    /// Check logins against the machine's accounts through PAM
-    /// (default: when no --users-file is given).
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
-    pub pam: Option<bool>,
-    /// PAM service name (default openwmi; PAM falls back to `other`).
-    #[arg(long, value_name = "NAME")]
-    pub pam_service: Option<String>,
+/// The server configuration: the file, then the `serve` options, then the
+/// global provider options.
+fn config(
+    g: &GlobalOptions,
+    a: openwmi_server::ServeArgs,
+) -> Result<openwmi_server::ServerConfig, Failure> {
+    let inputs = openwmi_server::ProviderInputs {
+        mof: g.mof.clone(),
+        smb_conf: g.smb_conf.clone(),
+        smbstatus: g.smbstatus.clone(),
+        mountinfo: g.mountinfo.clone(),
+        fstab: g.fstab.clone(),
+    };
+    a.into_config(inputs)
+        .map_err(|e| Failure::Message(e.to_string()))
 }
 
-impl ServeArgs {
-    /// The server configuration: the file, then these options, then the
-    /// global provider options.
-    pub fn config(self, g: &GlobalOptions) -> Result<openwmi_server::ServerConfig, Failure> {
-        let args = openwmi_server::ServeArgs {
-            config: self.config,
-            listen: self.listen,
-            http: self.http,
-            allow_insecure: self.allow_insecure,
-            tls_cert: self.tls_cert,
-            tls_key: self.tls_key,
-            state_dir: self.state_dir,
-            auth: self.auth,
-            users_file: self.users_file,
-            pam: self.pam,
-            pam_service: self.pam_service,
-            mof: g.mof.clone(),
-            smb_conf: g.smb_conf.clone(),
-            smbstatus: g.smbstatus.clone(),
-            mountinfo: g.mountinfo.clone(),
-            fstab: g.fstab.clone(),
-        };
-        args.into_config()
-            .map_err(|e| Failure::Message(e.to_string()))
-    }
-}
-
-pub fn run(g: &GlobalOptions, a: ServeArgs) -> Result<ExitCode, Failure> {
-    let config = a.config(g)?;
+pub fn run(g: &GlobalOptions, a: openwmi_server::ServeArgs) -> Result<ExitCode, Failure> {
+    let config = config(g, a)?;
     // The configuration file may name the provider inputs too.
     let providers = GlobalOptions {
         mof: config.mof.clone(),

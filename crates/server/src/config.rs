@@ -313,7 +313,8 @@ impl ServerConfig {
 /// `--config` and lets the other options override it.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct ServeArgs {
-    /// TOML configuration file; command-line options override it.
+    /// TOML configuration file holding any of these options; options given
+    /// on the command line override it.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Address to listen on (repeatable). Default 127.0.0.1:5989.
@@ -325,27 +326,36 @@ pub struct ServeArgs {
     /// Allow plain HTTP on non-loopback addresses.
     #[arg(long)]
     pub allow_insecure: bool,
-    /// PEM certificate chain (with --tls-key). Default: a self-signed certificate.
+    /// PEM certificate chain (with --tls-key). Default: a self-signed
+    /// certificate made once and kept in the state directory.
     #[arg(long, value_name = "FILE", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
     /// PEM private key (with --tls-cert).
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
-    /// Directory for generated state (self-signed certificate).
+    /// Directory for generated state (the self-signed certificate).
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
-    /// Authentication mode.
+    /// Authentication: basic (default) or none (loopback only).
     #[arg(long, value_enum)]
     pub auth: Option<AuthMode>,
     /// Password file (see `openwmi passwd`).
     #[arg(long, value_name = "FILE")]
     pub users_file: Option<PathBuf>,
-    /// Check logins against the machine's accounts through PAM.
+    /// Check logins against the machine's accounts through PAM
+    /// (default: when no --users-file is given).
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     pub pam: Option<bool>,
-    /// PAM service name.
+    /// PAM service name (default openwmi; PAM falls back to `other`).
     #[arg(long, value_name = "NAME")]
     pub pam_service: Option<String>,
+}
+
+/// Where the providers read from. Separate from [`ServeArgs`] because a
+/// binary with other subcommands has them as its global options (clap
+/// refuses to declare an option twice).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ProviderInputs {
     /// Extra MOF file for a namespace (repeatable).
     #[arg(long, value_name = "NS=FILE")]
     pub mof: Vec<String>,
@@ -364,13 +374,15 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
-    /// The configuration file (if any) with these options applied over it.
-    pub fn into_config(self) -> Result<ServerConfig, ServerError> {
+    /// The configuration file (if any) with these options and `inputs`
+    /// applied over it.
+    pub fn into_config(self, inputs: ProviderInputs) -> Result<ServerConfig, ServerError> {
         let mut config = match &self.config {
             Some(path) => ServerConfig::load(path)?,
             None => ServerConfig::default(),
         };
         self.apply(&mut config);
+        inputs.apply(&mut config);
         config.validate()?;
         Ok(config)
     }
@@ -397,6 +409,12 @@ impl ServeArgs {
         if let Some(service) = self.pam_service {
             config.pam_service = service;
         }
+    }
+}
+
+impl ProviderInputs {
+    /// Overrides the fields of `config` that were given on the command line.
+    pub fn apply(self, config: &mut ServerConfig) {
         if !self.mof.is_empty() {
             config.mof = self.mof;
         }
@@ -455,10 +473,14 @@ mod tests {
         let args = ServeArgs {
             listen: vec!["127.0.0.2:99".parse().unwrap()],
             pam: Some(true),
-            fstab: Some("/other".into()),
             ..ServeArgs::default()
         };
         args.apply(&mut config);
+        let inputs = ProviderInputs {
+            fstab: Some("/other".into()),
+            ..ProviderInputs::default()
+        };
+        inputs.apply(&mut config);
         assert_eq!(config.listen, vec!["127.0.0.2:99".parse().unwrap()]);
         assert!(config.pam_enabled());
         assert_eq!(config.fstab, Some(PathBuf::from("/other")));
@@ -514,6 +536,8 @@ mod tests {
         struct Cli {
             #[command(flatten)]
             serve: ServeArgs,
+            #[command(flatten)]
+            inputs: ProviderInputs,
         }
         let cli = Cli::try_parse_from([
             "openwmi",
@@ -531,8 +555,10 @@ mod tests {
             "basic",
         ])
         .unwrap();
-        let config = cli.serve.into_config().unwrap();
+        assert_eq!(cli.inputs.mof, vec!["root/x=/a.mof".to_owned()]);
+        let config = cli.serve.into_config(cli.inputs).unwrap();
         assert_eq!(config.listen.len(), 2);
+        assert_eq!(config.mof, vec!["root/x=/a.mof".to_owned()]);
         assert!(config.http && config.pam_enabled());
         assert_eq!(config.users_file, Some(PathBuf::from("/u")));
         assert!(
@@ -543,7 +569,7 @@ mod tests {
         assert_eq!(cli.serve.pam, Some(false));
         let cli = Cli::try_parse_from(["openwmi", "--listen", "0.0.0.0:5988", "--http"]).unwrap();
         assert!(matches!(
-            cli.serve.into_config(),
+            cli.serve.into_config(cli.inputs),
             Err(ServerError::InsecureHttp { .. })
         ));
     }

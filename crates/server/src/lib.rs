@@ -37,7 +37,9 @@ mod tls;
 mod users_file;
 
 pub use auth::AuthenticatedUser;
-pub use config::{AuthMode, Limits, PermissionsConfig, ServeArgs, ServerConfig, DEFAULT_LISTEN};
+pub use config::{
+    AuthMode, Limits, PermissionsConfig, ProviderInputs, ServeArgs, ServerConfig, DEFAULT_LISTEN,
+};
 pub use error::ServerError;
 pub use http::{CimHandler, CimRequest, CimResponse, CimResponseBody};
 pub use server::{serve, Server};
