@@ -36,7 +36,7 @@ fn rights() -> impl Strategy<Value = Vec<String>> {
 }
 
 fn strings(v: Vec<String>) -> Value {
-    Value::Array(v.into_iter().map(|s| Value::String(s.into())).collect())
+    Value::Array(v.into_iter().map(Value::String).collect())
 }
 
 /// A valid grant table.
@@ -85,8 +85,8 @@ fn valid_table() -> impl Strategy<Value = toml::Table> {
 /// Any TOML value tree, with the keys the reader knows among others.
 fn any_value() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
-        names().prop_map(|s| Value::String(s.into())),
-        namespaces().prop_map(|s| Value::String(s.into())),
+        names().prop_map(Value::String),
+        namespaces().prop_map(Value::String),
         any::<i64>().prop_map(Value::Integer),
         any::<bool>().prop_map(Value::Boolean),
     ];

@@ -137,7 +137,7 @@ impl ObjectManager {
                 continue;
             }
             if let Some(list) = &f.property_list {
-                l.assoc.instance.retain_properties(list);
+                Arc::make_mut(&mut l.assoc.instance).retain_properties(list);
             }
             out.push(Object::Instance(l.assoc));
         }

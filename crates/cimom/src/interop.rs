@@ -3,6 +3,7 @@
 
 use crate::provider::{EnumerateRequest, InstanceProvider, InstanceStream};
 use openwmi_cim::{CimError, Instance, Value};
+use std::sync::Arc;
 
 pub const INTEROP_NAMESPACE: &str = "root/interop";
 pub const INTEROP_MOF: &str = include_str!("../interop/interop.mof");
@@ -81,6 +82,6 @@ impl InstanceProvider for InteropProvider {
         } else {
             Vec::new()
         };
-        Ok(Box::new(out.into_iter()))
+        Ok(Box::new(out.into_iter().map(|r| r.map(Arc::new))))
     }
 }

@@ -20,7 +20,9 @@ use std::sync::Arc;
 #[derive(Clone, Debug, PartialEq)]
 pub struct InstanceWithPath {
     pub path: ObjectPath,
-    pub instance: Instance,
+    /// Shared with the provider when unchanged (see [`InstanceStream`]);
+    /// `Arc::make_mut` to change it.
+    pub instance: Arc<Instance>,
 }
 
 /// What association and schema queries return: classes or instances.
@@ -233,6 +235,18 @@ impl ObjectManager {
         }
     }
 
+    /// Every instance a provider keeps unchanged and hands out shared
+    /// ([`InstanceProvider::stored_instances`]): what an encoder may encode
+    /// once. Enumerations hand out these very `Arc`s unless they change the
+    /// instance (a property list, system properties), which copies it. A
+    /// provider serving several classes may list an instance more than once.
+    pub fn stored_instances(&self) -> impl Iterator<Item = &Arc<Instance>> {
+        self.inner
+            .providers
+            .providers()
+            .flat_map(|p| p.stored_instances().iter())
+    }
+
     /// The names of all namespaces, in `root/cimv2` form.
     pub fn namespace_names(&self) -> Vec<String> {
         self.inner
@@ -375,7 +389,7 @@ impl ObjectManager {
         };
         let full = self.instance_path(ns.name(), &class, &inst);
         if let Some(list) = property_list {
-            inst.retain_properties(list);
+            Arc::make_mut(&mut inst).retain_properties(list);
         }
         Ok(InstanceWithPath {
             path: full,
@@ -636,7 +650,7 @@ impl Iterator for EnumIter {
                             };
                             crate::system::add_system_properties(ns, &mut iwp, &self.filter_system);
                             let keep = f.matches(&iwp.instance, ns);
-                            iwp.instance.properties.truncate(own);
+                            Arc::make_mut(&mut iwp.instance).properties.truncate(own);
                             inst = iwp.instance;
                             keep
                         };
@@ -646,7 +660,7 @@ impl Iterator for EnumIter {
                     }
                     let path = self.om.instance_path(&self.namespace, &cur.class, &inst);
                     if let Some(list) = &self.property_list {
-                        inst.retain_properties(list);
+                        Arc::make_mut(&mut inst).retain_properties(list);
                     }
                     return Some(Ok(InstanceWithPath {
                         path,

@@ -10,8 +10,10 @@ use std::sync::Arc;
 pub type WhereClause = openwmi_wql::Expr;
 
 /// A stream of instances from a provider. Providers may yield an error at any
-/// point (a source that fails half way); consumers stop there.
-pub type InstanceStream = Box<dyn Iterator<Item = Result<Instance, CimError>> + Send>;
+/// point (a source that fails half way); consumers stop there. Shared, so
+/// that instances kept in memory are handed out without a copy (the object
+/// manager copies only to change one: a property list, system properties).
+pub type InstanceStream = Box<dyn Iterator<Item = Result<Arc<Instance>, CimError>> + Send>;
 
 /// What a provider is asked for in an enumeration.
 #[derive(Debug)]
@@ -55,12 +57,19 @@ pub trait InstanceProvider: Send + Sync {
         true
     }
 
+    /// Instances this provider keeps unchanged for as long as it lives and
+    /// hands out shared (the same `Arc`s every time): an encoder may encode
+    /// each once and copy that afterwards. None by default.
+    fn stored_instances(&self) -> &[Arc<Instance>] {
+        &[]
+    }
+
     /// The instances of `req.class` (exactly that class).
     fn enumerate(&self, req: &EnumerateRequest<'_>) -> Result<InstanceStream, CimError>;
 
     /// One instance by its keys; `Ok(None)` when there is none. The default
     /// enumerates and compares keys; providers with a cheaper lookup override it.
-    fn get(&self, req: &GetRequest<'_>) -> Result<Option<Instance>, CimError> {
+    fn get(&self, req: &GetRequest<'_>) -> Result<Option<Arc<Instance>>, CimError> {
         let stream = self.enumerate(&EnumerateRequest {
             namespace: req.namespace,
             class: req.class,

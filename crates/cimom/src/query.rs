@@ -229,7 +229,7 @@ fn keys_only(om: &ObjectManager, ns: &openwmi_cim::Namespace, objects: Vec<Objec
             Object::Instance(InstanceWithPath { path, mut instance }) => {
                 if let Ok(c) = om.class_in(ns, instance.class_name.as_str()) {
                     let keys: Vec<Name> = c.key_properties().map(|p| p.name.clone()).collect();
-                    instance.retain_properties(&keys);
+                    Arc::make_mut(&mut instance).retain_properties(&keys);
                 }
                 Object::Instance(InstanceWithPath { path, instance })
             }

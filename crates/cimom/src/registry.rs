@@ -31,6 +31,11 @@ impl ProviderRegistry {
             .insert((NameKey::new(&ns), NameKey::new(class)), provider);
     }
 
+    /// Every registered provider, once per class it serves.
+    pub fn providers(&self) -> impl Iterator<Item = &Arc<dyn InstanceProvider>> {
+        self.by_class.values()
+    }
+
     /// The namespaces (as registered) where some provider may block.
     pub fn blocking_namespaces(&self) -> impl Iterator<Item = &NameKey> {
         self.by_class

@@ -6,11 +6,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Serves the static instances of one class, as compiled from MOF: by key
-/// through an index, and filtered at the source so that a query clones only
-/// the instances it returns.
+/// through an index, filtered at the source, and shared rather than copied.
 #[derive(Debug)]
 pub struct RepositoryProvider {
-    instances: Arc<[Instance]>,
+    instances: Arc<[Arc<Instance>]>,
     /// Relative path (`ObjectPath`'s Hash and Eq are WMI's: case-insensitive,
     /// numbers by value) -> index in `instances`.
     by_path: HashMap<ObjectPath, usize>,
@@ -24,7 +23,7 @@ impl RepositoryProvider {
             .map(|(i, inst)| (inst.path(class), i))
             .collect();
         RepositoryProvider {
-            instances: instances.into(),
+            instances: instances.into_iter().map(Arc::new).collect(),
             by_path,
         }
     }
@@ -46,24 +45,32 @@ impl InstanceProvider for RepositoryProvider {
         false
     }
 
+    fn stored_instances(&self) -> &[Arc<Instance>] {
+        &self.instances
+    }
+
     fn enumerate(&self, req: &EnumerateRequest<'_>) -> Result<InstanceStream, CimError> {
         let all = self.instances.clone();
         match req.filter {
-            None => Ok(Box::new((0..all.len()).map(move |i| Ok(all[i].clone())))),
+            None => Ok(Box::new(
+                (0..all.len()).map(move |i| Ok(Arc::clone(&all[i]))),
+            )),
             Some(expr) => {
                 let filter = openwmi_wql::Filter::compile(expr, req.class);
                 let hits: Vec<usize> = (0..all.len())
                     .filter(|&i| filter.matches(&all[i], req.classes))
                     .collect();
-                Ok(Box::new(hits.into_iter().map(move |i| Ok(all[i].clone()))))
+                Ok(Box::new(
+                    hits.into_iter().map(move |i| Ok(Arc::clone(&all[i]))),
+                ))
             }
         }
     }
 
-    fn get(&self, req: &GetRequest<'_>) -> Result<Option<Instance>, CimError> {
+    fn get(&self, req: &GetRequest<'_>) -> Result<Option<Arc<Instance>>, CimError> {
         Ok(self
             .by_path
             .get(req.path)
-            .map(|&i| self.instances[i].clone()))
+            .map(|&i| Arc::clone(&self.instances[i])))
     }
 }

@@ -5,6 +5,7 @@ use crate::manager::InstanceWithPath;
 use openwmi_cim::{
     wmi_namespace, CimType, InstanceProperty, Name, Namespace, ObjectPath, TypeDecl, Value,
 };
+use std::sync::Arc;
 
 /// The system properties of an instance, in the order WMI lists them.
 pub fn system_properties(
@@ -97,11 +98,13 @@ pub(crate) fn add_system_properties(ns: &Namespace, iwp: &mut InstanceWithPath, 
     let values = system_properties(ns, iwp);
     for w in wanted {
         if let Some((name, value)) = values.iter().find(|(n, _)| w.is(n)) {
-            iwp.instance.properties.push(InstanceProperty {
-                name: Name::new(name),
-                ty: system_type(name),
-                value: value.clone(),
-            });
+            Arc::make_mut(&mut iwp.instance)
+                .properties
+                .push(InstanceProperty {
+                    name: Name::new(name),
+                    ty: system_type(name),
+                    value: value.clone(),
+                });
         }
     }
 }

@@ -30,5 +30,6 @@ pub use request::{
 pub use response::{decode_response, Reply, Response, ReturnItem};
 pub use writer::{
     empty_response, error_response, escape_attr, escape_text, write_class, write_instance,
-    write_instancename, write_qualifier_decl, write_value, ClassOptions, ResponseWriter,
+    write_instancename, write_qualifier_decl, write_value, ClassOptions, EncodedInstance,
+    ResponseWriter,
 };

@@ -256,10 +256,10 @@ pub fn write_instancename(out: &mut String, path: &ObjectPath) {
     out.push_str("</INSTANCENAME>");
 }
 
-fn host_of(path: &ObjectPath, default_host: &str) -> String {
+fn host_of<'a>(path: &'a ObjectPath, default_host: &'a str) -> &'a str {
     match path.host.as_deref() {
-        Some(h) if !h.is_empty() && h != "." => h.to_owned(),
-        _ => default_host.to_owned(),
+        Some(h) if !h.is_empty() && h != "." => h,
+        _ => default_host,
     }
 }
 
@@ -272,7 +272,7 @@ pub fn write_instancepath(
 ) {
     out.push_str("<INSTANCEPATH>");
     let ns = path.namespace.as_deref().unwrap_or(default_ns);
-    write_namespacepath(out, &host_of(path, default_host), ns);
+    write_namespacepath(out, host_of(path, default_host), ns);
     write_instancename(out, path);
     out.push_str("</INSTANCEPATH>");
 }
@@ -280,7 +280,7 @@ pub fn write_instancepath(
 pub fn write_classpath(out: &mut String, path: &ObjectPath, default_host: &str, default_ns: &str) {
     out.push_str("<CLASSPATH>");
     let ns = path.namespace.as_deref().unwrap_or(default_ns);
-    write_namespacepath(out, &host_of(path, default_host), ns);
+    write_namespacepath(out, host_of(path, default_host), ns);
     write_classname(out, path.class.as_str());
     out.push_str("</CLASSPATH>");
 }
@@ -481,6 +481,40 @@ pub fn write_instance(out: &mut String, inst: &Instance) {
         write_property(out, name, ty, value.as_ref(), None);
     }
     out.push_str("</INSTANCE>");
+}
+
+/// An instance's INSTANCE and INSTANCENAME elements, encoded once. For
+/// instances that never change (static ones): writing them is then a copy,
+/// and the output is the same as the `ResponseWriter` methods without
+/// `_encoded` give.
+#[derive(Debug, Clone)]
+pub struct EncodedInstance {
+    name: Box<str>,
+    instance: Box<str>,
+}
+
+impl EncodedInstance {
+    /// `path` is the instance's path (its host and namespace are not part
+    /// of the encoding).
+    pub fn new(path: &ObjectPath, inst: &Instance) -> Self {
+        let mut name = String::new();
+        write_instancename(&mut name, path);
+        let mut instance = String::new();
+        write_instance(&mut instance, inst);
+        EncodedInstance {
+            name: name.into(),
+            instance: instance.into(),
+        }
+    }
+
+    /// Bytes held.
+    pub fn len(&self) -> usize {
+        self.name.len() + self.instance.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 fn write_parameter(out: &mut String, p: &ParameterDecl, opts: &ClassOptions<'_>) {
@@ -709,6 +743,36 @@ impl ResponseWriter {
         self.buf.len()
     }
 
+    /// INSTANCE from its encoding (see [`EncodedInstance`]).
+    pub fn instance_encoded(&mut self, e: &EncodedInstance) {
+        self.buf.push_str(&e.instance);
+    }
+
+    /// INSTANCENAME from its encoding.
+    pub fn instance_name_encoded(&mut self, e: &EncodedInstance) {
+        self.buf.push_str(&e.name);
+    }
+
+    /// VALUE.NAMEDINSTANCE from its encoding.
+    pub fn named_instance_encoded(&mut self, e: &EncodedInstance) {
+        self.buf.push_str("<VALUE.NAMEDINSTANCE>");
+        self.buf.push_str(&e.name);
+        self.buf.push_str(&e.instance);
+        self.buf.push_str("</VALUE.NAMEDINSTANCE>");
+    }
+
+    /// VALUE.OBJECTWITHPATH from an encoding; host and namespace come from
+    /// `path` as in [`ResponseWriter::object_with_path`].
+    pub fn object_with_path_encoded(&mut self, path: &ObjectPath, e: &EncodedInstance) {
+        self.buf.push_str("<VALUE.OBJECTWITHPATH><INSTANCEPATH>");
+        let ns = path.namespace.as_deref().unwrap_or(&self.namespace);
+        write_namespacepath(&mut self.buf, host_of(path, &self.host), ns);
+        self.buf.push_str(&e.name);
+        self.buf.push_str("</INSTANCEPATH>");
+        self.buf.push_str(&e.instance);
+        self.buf.push_str("</VALUE.OBJECTWITHPATH>");
+    }
+
     /// INSTANCE (GetInstance, PullInstances, OpenQueryInstances).
     pub fn instance(&mut self, inst: &Instance) {
         write_instance(&mut self.buf, inst);
@@ -900,6 +964,42 @@ mod tests {
             escape_text(&mut built, &value_text(&v));
             assert_eq!(direct, built, "{v:?}");
         }
+    }
+
+    #[test]
+    fn encoded_instances_are_written_as_the_instances_themselves() {
+        use openwmi_cim::{CimType, InstanceProperty, Name, TypeDecl};
+        let inst = Instance {
+            class_name: Name::new("T_Share"),
+            properties: vec![
+                InstanceProperty {
+                    name: Name::new("Name"),
+                    ty: TypeDecl::scalar(CimType::String),
+                    value: Some(Value::String("a&b".into())),
+                },
+                InstanceProperty {
+                    name: Name::new("Max"),
+                    ty: TypeDecl::scalar(CimType::UInt32),
+                    value: None,
+                },
+            ],
+        };
+        let path = ObjectPath::parse(r#"//host.example/root/test:T_Share.Name="a&b""#).unwrap();
+        let e = EncodedInstance::new(&path, &inst);
+        let writer = || ResponseWriter::begin("7", "ExecQuery").with_origin("me", "root/test");
+        let (mut plain, mut encoded) = (writer(), writer());
+        plain.instance(&inst);
+        encoded.instance_encoded(&e);
+        plain.instance_name(&path);
+        encoded.instance_name_encoded(&e);
+        plain.named_instance(&path, &inst);
+        encoded.named_instance_encoded(&e);
+        plain.object_with_path(&path, &inst);
+        encoded.object_with_path_encoded(&path, &e);
+        let relative = ObjectPath::parse(r#"T_Share.Name="a&b""#).unwrap();
+        plain.object_with_path(&relative, &inst);
+        encoded.object_with_path_encoded(&relative, &e);
+        assert_eq!(plain.end(), encoded.end());
     }
 
     #[test]

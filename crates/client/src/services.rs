@@ -84,7 +84,7 @@ impl Iterator for ObjectStream {
                 Source::Local(it) => it.next().map(|r| {
                     r.map(|i| WbemObject::Instance {
                         path: Some(i.path),
-                        instance: i.instance,
+                        instance: std::sync::Arc::unwrap_or_clone(i.instance),
                     })
                     .map_err(WbemError::from)
                 }),
@@ -409,7 +409,7 @@ impl Services {
                                 Object::Class(c) => WbemObject::Class(c),
                                 Object::Instance(i) => WbemObject::Instance {
                                     path: Some(i.path),
-                                    instance: i.instance,
+                                    instance: std::sync::Arc::unwrap_or_clone(i.instance),
                                 },
                             })
                             .collect::<Vec<_>>()
@@ -514,7 +514,7 @@ impl Services {
                 let i = om.get_instance(&self.local_ctx(), &ns, &p, None)?;
                 Ok(WbemObject::Instance {
                     path: Some(i.path),
-                    instance: i.instance,
+                    instance: std::sync::Arc::unwrap_or_clone(i.instance),
                 })
             }
             Backend::Remote(r) => {

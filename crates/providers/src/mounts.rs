@@ -35,6 +35,6 @@ impl InstanceProvider for NetworkConnectionProvider {
             Ok(Arc::new(MountSnapshot(loaded)))
         })?;
         let insts = openwmi_mounts::network_connections(&snap.0.mounts, &snap.0.fstab, req.class);
-        Ok(Box::new(insts.into_iter().map(Ok)))
+        Ok(Box::new(insts.into_iter().map(|i| Ok(Arc::new(i)))))
     }
 }

@@ -147,6 +147,6 @@ impl InstanceProvider for SessionProvider {
 
     fn enumerate(&self, req: &EnumerateRequest<'_>) -> Result<InstanceStream, CimError> {
         let insts = self.instances(req.class, req.ctx)?;
-        Ok(Box::new(insts.into_iter().map(Ok)))
+        Ok(Box::new(insts.into_iter().map(|i| Ok(Arc::new(i)))))
     }
 }

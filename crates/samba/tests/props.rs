@@ -54,10 +54,10 @@ fn json_value() -> impl Strategy<Value = Value> {
         any::<i64>().prop_map(Value::from),
         any::<u64>().prop_map(Value::from),
         any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null)),
-        "[0-9]{0,25}".prop_map(|s| Value::String(s.into())),
+        "[0-9]{0,25}".prop_map(Value::String),
         "(19|20|30)[0-9]{2}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-6][0-9](\\.[0-9]{1,9})?([+-][0-9]{2}:?[0-9]{2}|Z)?"
-            .prop_map(|s| Value::String(s.into())),
-        ".{0,12}".prop_map(|s| Value::String(s.into())),
+            .prop_map(Value::String),
+        ".{0,12}".prop_map(Value::String),
     ];
     leaf.prop_recursive(6, 64, 6, |inner| {
         prop_oneof![

@@ -268,10 +268,10 @@ mod tests {
             .map(|i| {
                 Object::Instance(InstanceWithPath {
                     path: ObjectPath::parse(&format!(r#"Test_Share.Name="s{i}""#)).unwrap(),
-                    instance: Instance {
+                    instance: std::sync::Arc::new(Instance {
                         class_name: Name::new("Test_Share"),
                         properties: Vec::new(),
-                    },
+                    }),
                 })
             })
             .collect()

@@ -2,12 +2,13 @@
 //! response. Runs on a blocking thread: providers may spawn processes.
 
 use crate::contexts::{EnumContexts, Pending, PullKind};
+use crate::encoded::EncodedInstances;
 use openwmi_cim::{CimError, CimStatus, Keys, Name, ObjectPath};
 use openwmi_cimom::{
     AssocFilter, ClassOptions, EnumOptions, InstanceWithPath, Object, ObjectManager,
     OperationContext, QueryResult, RefFilter,
 };
-use openwmi_cimxml::{Filter, OpenOptions, Operation, Request, ResponseWriter};
+use openwmi_cimxml::{EncodedInstance, Filter, OpenOptions, Operation, Request, ResponseWriter};
 use std::sync::Arc;
 
 /// Bytes buffered before a response starts to stream, and the size of each
@@ -26,8 +27,9 @@ pub enum Outcome {
     Chunks(Chunks),
 }
 
-/// Writes one instance of a stream into the response.
-type WriteItem = fn(&mut ResponseWriter, &InstanceWithPath);
+/// Writes one instance of a stream into the response, from its encoding
+/// when it has one.
+type WriteItem = fn(&mut ResponseWriter, &InstanceWithPath, Option<&EncodedInstance>);
 
 /// The chunks of a streamed response, each made when asked for: the caller
 /// decides whether that happens on a blocking thread (sources that may
@@ -37,6 +39,7 @@ pub struct Chunks {
     writer: Option<ResponseWriter>,
     items: openwmi_cimom::InstanceIter,
     write: WriteItem,
+    encoded: Arc<EncodedInstances>,
 }
 
 impl Iterator for Chunks {
@@ -47,9 +50,9 @@ impl Iterator for Chunks {
             return Some(first);
         }
         let w = self.writer.as_mut()?;
-        while let Some(item) = self.items.next() {
+        for item in self.items.by_ref() {
             match item {
-                Ok(i) => (self.write)(w, &i),
+                Ok(i) => (self.write)(w, &i, self.encoded.get(&i)),
                 Err(_) => {
                     // Cut the document: the client sees a broken answer
                     // rather than a silently short one.
@@ -68,6 +71,7 @@ impl Iterator for Chunks {
 pub struct Dispatch<'a> {
     pub om: &'a ObjectManager,
     pub contexts: &'a EnumContexts,
+    pub encoded: &'a Arc<EncodedInstances>,
     pub ctx: Arc<OperationContext>,
     pub user: String,
 }
@@ -92,6 +96,31 @@ impl Dispatch<'_> {
             Ok(o) => o,
             Err(e) => Outcome::Full(req.error_response(&e)),
         }
+    }
+
+    /// Writes a stream of instances: whole if it stays below
+    /// [`STREAM_THRESHOLD`] (an error then is a clean error response), else as
+    /// [`Chunks`] starting with what has been written so far.
+    fn stream(
+        &self,
+        mut w: ResponseWriter,
+        mut items: openwmi_cimom::InstanceIter,
+        write: WriteItem,
+    ) -> Result<Outcome, CimError> {
+        while let Some(item) = items.next() {
+            let i = item?;
+            write(&mut w, &i, self.encoded.get(&i));
+            if w.pending_len() >= STREAM_THRESHOLD {
+                return Ok(Outcome::Chunks(Chunks {
+                    first: Some(w.take()),
+                    writer: Some(w),
+                    items,
+                    write,
+                    encoded: Arc::clone(self.encoded),
+                }));
+            }
+        }
+        Ok(Outcome::Full(w.end()))
     }
 
     fn writer(&self, req: &Request) -> ResponseWriter {
@@ -169,7 +198,10 @@ impl Dispatch<'_> {
                 ..
             } => {
                 let i = om.get_instance(ctx, ns, instance_name, property_list.as_deref())?;
-                w.instance(&i.instance);
+                match self.encoded.get(&i) {
+                    Some(e) => w.instance_encoded(e),
+                    None => w.instance(&i.instance),
+                }
                 Ok(Outcome::Full(w.end()))
             }
             Operation::EnumerateInstances {
@@ -188,20 +220,27 @@ impl Dispatch<'_> {
                         property_list: property_list.clone(),
                     },
                 )?;
-                stream(w, it, |w, i| w.named_instance(&i.path, &i.instance))
+                self.stream(w, it, |w, i, e| match e {
+                    Some(e) => w.named_instance_encoded(e),
+                    None => w.named_instance(&i.path, &i.instance),
+                })
             }
             Operation::EnumerateInstanceNames { class_name } => {
                 let it =
                     om.enumerate_instances(ctx, ns, class_name.as_str(), &EnumOptions::default())?;
-                stream(w, it, |w, i| w.instance_name(&i.path))
+                self.stream(w, it, |w, i, e| match e {
+                    Some(e) => w.instance_name_encoded(e),
+                    None => w.instance_name(&i.path),
+                })
             }
             Operation::ExecQuery {
                 query_language,
                 query,
             } => match om.exec_query(ctx, ns, query_language, query)? {
-                QueryResult::Instances(it) => {
-                    stream(w, it, |w, i| w.object_with_path(&i.path, &i.instance))
-                }
+                QueryResult::Instances(it) => self.stream(w, it, |w, i, e| match e {
+                    Some(e) => w.object_with_path_encoded(&i.path, e),
+                    None => w.object_with_path(&i.path, &i.instance),
+                }),
                 QueryResult::Objects(objects) => {
                     self.write_objects(&mut w, ns, &objects);
                     Ok(Outcome::Full(w.end()))
@@ -576,26 +615,4 @@ fn require_instance_path(p: &ObjectPath) -> Result<(), CimError> {
         )));
     }
     Ok(())
-}
-
-/// Writes a stream of instances: whole if it stays below
-/// [`STREAM_THRESHOLD`] (an error then is a clean error response), else as
-/// [`Chunks`] starting with what has been written so far.
-fn stream(
-    mut w: ResponseWriter,
-    mut items: openwmi_cimom::InstanceIter,
-    write: WriteItem,
-) -> Result<Outcome, CimError> {
-    while let Some(item) = items.next() {
-        write(&mut w, &item?);
-        if w.pending_len() >= STREAM_THRESHOLD {
-            return Ok(Outcome::Chunks(Chunks {
-                first: Some(w.take()),
-                writer: Some(w),
-                items,
-                write,
-            }));
-        }
-    }
-    Ok(Outcome::Full(w.end()))
 }

@@ -16,6 +16,7 @@
 mod context_values;
 mod contexts;
 mod dispatch;
+mod encoded;
 
 pub use contexts::{EnumContexts, PullKind};
 
@@ -32,6 +33,7 @@ use tokio::sync::{mpsc, oneshot};
 struct Shared {
     om: ObjectManager,
     contexts: EnumContexts,
+    encoded: Arc<encoded::EncodedInstances>,
     limits: openwmi_cimxml::Limits,
 }
 
@@ -55,6 +57,7 @@ impl Dispatcher {
     pub fn with_contexts(om: ObjectManager, contexts: EnumContexts) -> Self {
         Dispatcher {
             shared: Arc::new(Shared {
+                encoded: Arc::new(encoded::EncodedInstances::new(&om)),
                 om,
                 contexts,
                 limits: openwmi_cimxml::Limits::request(),
@@ -92,6 +95,7 @@ impl Dispatcher {
         let d = Dispatch {
             om: &self.shared.om,
             contexts: &self.shared.contexts,
+            encoded: &self.shared.encoded,
             ctx,
             user: req.user.name,
         };
