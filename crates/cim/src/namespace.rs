@@ -234,6 +234,11 @@ impl Repository {
     }
 
     pub fn namespace(&self, name: &str) -> Option<&Namespace> {
+        // Already the key (normalized, lower case): no copies. The object
+        // manager looks names up in this form, some once per instance.
+        if let Some(ns) = self.namespaces.get(name) {
+            return Some(ns);
+        }
         let n = normalize_namespace(name).ok()?;
         self.namespaces.get(n.to_ascii_lowercase().as_str())
     }
