@@ -1,5 +1,6 @@
-//! One CIM-XML request: decode it, run it on the object manager, write the
-//! response. Runs on a blocking thread: providers may spawn processes.
+//! One CIM-XML request: run it on the object manager and write the response.
+//! Synchronous: the caller (lib.rs) picks the thread, one where blocking is
+//! allowed unless no provider of the namespace may block.
 
 use crate::contexts::{EnumContexts, Pending, PullKind};
 use crate::encoded::EncodedInstances;
