@@ -25,7 +25,8 @@ mod writer;
 pub use error::{CimRequestError, DecodeError, Limits};
 pub use operation::{Filter, OpenOptions, Operation};
 pub use request::{
-    check_decoded_headers, check_headers, decode_request, encode_request, percent_decode, Request,
+    check_decoded_headers, check_headers, decode_request, encode_request, percent_decode,
+    percent_encode, Request,
 };
 pub use response::{decode_response, Reply, Response, ReturnItem};
 pub use writer::{

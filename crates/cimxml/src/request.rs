@@ -1018,6 +1018,22 @@ fn encode_params(out: &mut String, op: &Operation) {
 
 // ----------------------------------------------------------------- headers
 
+/// Percent-encodes all but RFC 3986 unreserved characters (and `/` when
+/// `keep_slash`), for CIM header values (`CIMObject`, `CIMMethod`,
+/// `CIMStatusCodeDescription`).
+pub fn percent_encode(s: &str, keep_slash: bool) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) || (keep_slash && b == b'/') {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
 /// Decodes `%XX` escapes (wbemcli sends `CIMObject: root%2Fcimv2`).
 pub fn percent_decode(s: &str) -> Option<String> {
     let b = s.as_bytes();

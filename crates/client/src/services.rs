@@ -8,6 +8,7 @@ use openwmi_cim::{CimStatus, Class, Instance, KeyBinding, Keys, Name, ObjectPath
 use openwmi_cimom::{
     ClassOptions, EnumOptions, InstanceIter, Object, ObjectManager, OperationContext, QueryResult,
 };
+use openwmi_cimxml::percent_encode as percent;
 use openwmi_cimxml::{Filter, Limits, OpenOptions, Operation, Reply, ReturnItem};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -289,20 +290,6 @@ impl Remote {
         })?;
         decoded.result.map_err(WbemError::from)
     }
-}
-
-/// Percent-encodes all but RFC 3986 unreserved characters (and `/` when
-/// `keep_slash`).
-pub(crate) fn percent(s: &str, keep_slash: bool) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) || (keep_slash && b == b'/') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// The value of [`CONTEXT_HEADER`] for these context values.

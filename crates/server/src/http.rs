@@ -56,12 +56,23 @@ pub struct CimRequest {
 /// `Transfer-Encoding: chunked`).
 pub enum CimResponseBody {
     Full(Bytes),
-    /// Chunks made elsewhere (a blocking thread); ends when the sender is dropped.
-    Stream(tokio::sync::mpsc::Receiver<Bytes>),
-    /// Chunks made on demand on the connection's own task, each when the
+    /// Parts made elsewhere (a blocking thread); ends when the sender is dropped.
+    Stream(tokio::sync::mpsc::Receiver<BodyPart>),
+    /// Parts made on demand on the connection's own task, each when the
     /// previous one has gone out: memory stays flat and no thread is
     /// involved. Only for sources that never block.
-    Chunks(Box<dyn Iterator<Item = Bytes> + Send>),
+    Chunks(Box<dyn Iterator<Item = BodyPart> + Send>),
+}
+
+/// A piece of a streamed body.
+#[derive(Debug)]
+pub enum BodyPart {
+    Data(Bytes),
+    /// Trailer fields after the last chunk (DSP0200: `CIMStatusCode`,
+    /// `CIMStatusCodeDescription`). hyper sends only those the response's
+    /// `Trailer` header names, and only when the request said `TE: trailers`;
+    /// anything after this part is ignored.
+    Trailers(HeaderMap),
 }
 
 impl std::fmt::Debug for CimResponseBody {
@@ -96,7 +107,7 @@ impl CimResponse {
     }
 
     /// `200` with a body sent in chunks as they come from `receiver`.
-    pub fn streamed(receiver: tokio::sync::mpsc::Receiver<Bytes>) -> CimResponse {
+    pub fn streamed(receiver: tokio::sync::mpsc::Receiver<BodyPart>) -> CimResponse {
         CimResponse {
             status: StatusCode::OK,
             headers: Vec::new(),
@@ -106,7 +117,7 @@ impl CimResponse {
 
     /// `200` with a body made chunk by chunk as the connection sends it
     /// (see [`CimResponseBody::Chunks`]).
-    pub fn chunked(chunks: Box<dyn Iterator<Item = Bytes> + Send>) -> CimResponse {
+    pub fn chunked(chunks: Box<dyn Iterator<Item = BodyPart> + Send>) -> CimResponse {
         CimResponse {
             status: StatusCode::OK,
             headers: Vec::new(),
@@ -136,8 +147,10 @@ pub(crate) struct ResponseBody {
 
 enum BodyKind {
     Full(Option<Bytes>),
-    Stream(tokio::sync::mpsc::Receiver<Bytes>),
-    Chunks(Box<dyn Iterator<Item = Bytes> + Send>),
+    Stream(tokio::sync::mpsc::Receiver<BodyPart>),
+    Chunks(Box<dyn Iterator<Item = BodyPart> + Send>),
+    /// Trailers went out: nothing follows.
+    Ended,
 }
 
 impl ResponseBody {
@@ -146,6 +159,27 @@ impl ResponseBody {
             kind: BodyKind::Full(None),
             _inflight: None,
         }
+    }
+}
+
+/// The frame for a part; `None` for an empty chunk (which would end the body).
+fn frame(part: BodyPart) -> Option<Frame<Bytes>> {
+    match part {
+        BodyPart::Data(chunk) if chunk.is_empty() => None,
+        BodyPart::Data(chunk) => Some(Frame::data(chunk)),
+        BodyPart::Trailers(fields) => Some(Frame::trailers(fields)),
+    }
+}
+
+impl ResponseBody {
+    fn emit(
+        mut self: Pin<&mut Self>,
+        f: Frame<Bytes>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        if f.is_trailers() {
+            self.kind = BodyKind::Ended;
+        }
+        Poll::Ready(Some(Ok(f)))
     }
 }
 
@@ -161,31 +195,36 @@ impl Body for ResponseBody {
             BodyKind::Full(data) => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
             BodyKind::Stream(rx) => loop {
                 match rx.poll_recv(cx) {
-                    Poll::Ready(Some(chunk)) if chunk.is_empty() => continue,
-                    Poll::Ready(Some(chunk)) => return Poll::Ready(Some(Ok(Frame::data(chunk)))),
+                    Poll::Ready(Some(part)) => match frame(part) {
+                        Some(f) => return self.emit(f),
+                        None => continue,
+                    },
                     Poll::Ready(None) => return Poll::Ready(None),
                     Poll::Pending => return Poll::Pending,
                 }
             },
             BodyKind::Chunks(chunks) => loop {
                 match chunks.next() {
-                    Some(chunk) if chunk.is_empty() => continue,
-                    Some(chunk) => return Poll::Ready(Some(Ok(Frame::data(chunk)))),
+                    Some(part) => match frame(part) {
+                        Some(f) => return self.emit(f),
+                        None => continue,
+                    },
                     None => return Poll::Ready(None),
                 }
             },
+            BodyKind::Ended => Poll::Ready(None),
         }
     }
 
     fn is_end_stream(&self) -> bool {
-        matches!(self.kind, BodyKind::Full(None))
+        matches!(self.kind, BodyKind::Full(None) | BodyKind::Ended)
     }
 
     fn size_hint(&self) -> SizeHint {
         match &self.kind {
             BodyKind::Full(Some(d)) => SizeHint::with_exact(d.len() as u64),
             BodyKind::Full(None) => SizeHint::with_exact(0),
-            BodyKind::Stream(_) | BodyKind::Chunks(_) => SizeHint::default(),
+            BodyKind::Stream(_) | BodyKind::Chunks(_) | BodyKind::Ended => SizeHint::default(),
         }
     }
 }

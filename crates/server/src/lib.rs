@@ -41,7 +41,7 @@ pub use config::{
     AuthMode, Limits, PermissionsConfig, ProviderInputs, ServeArgs, ServerConfig, DEFAULT_LISTEN,
 };
 pub use error::ServerError;
-pub use http::{CimHandler, CimRequest, CimResponse, CimResponseBody};
+pub use http::{BodyPart, CimHandler, CimRequest, CimResponse, CimResponseBody};
 pub use server::{serve, Server};
 pub use tls::fingerprint;
 pub use users_file::{passwd, set_user};

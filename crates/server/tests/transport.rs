@@ -12,7 +12,8 @@ use argon2::password_hash::{PasswordHasher, SaltString};
 use base64::Engine;
 use bytes::Bytes;
 use openwmi_server::{
-    passwd, AuthMode, CimHandler, CimRequest, CimResponse, Server, ServerConfig, ServerError,
+    passwd, AuthMode, BodyPart, CimHandler, CimRequest, CimResponse, Server, ServerConfig,
+    ServerError,
 };
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
@@ -34,7 +35,8 @@ impl CimHandler for Echo {
                     let (tx, rx) = tokio::sync::mpsc::channel(4);
                     tokio::spawn(async move {
                         for i in 0..64u8 {
-                            if tx.send(Bytes::from(vec![b'a' + (i % 26); 64 * 1024])).await.is_err() {
+                            let chunk = Bytes::from(vec![b'a' + (i % 26); 64 * 1024]);
+                            if tx.send(BodyPart::Data(chunk)).await.is_err() {
                                 return;
                             }
                         }
@@ -43,9 +45,30 @@ impl CimHandler for Echo {
                 }
                 Some("Chunks") => {
                     // 64 chunks of 64 KiB, made as the connection asks for them.
-                    CimResponse::chunked(Box::new(
-                        (0..64u8).map(|i| Bytes::from(vec![b'a' + (i % 26); 64 * 1024])),
-                    ))
+                    CimResponse::chunked(Box::new((0..64u8).map(|i| {
+                        BodyPart::Data(Bytes::from(vec![b'a' + (i % 26); 64 * 1024]))
+                    })))
+                }
+                Some("Trailers") => {
+                    // Two chunks, then the status as DSP0200 trailers.
+                    let mut fields = http::HeaderMap::new();
+                    fields.insert("cimstatuscode", http::HeaderValue::from_static("1"));
+                    fields.insert(
+                        "cimstatuscodedescription",
+                        http::HeaderValue::from_static("source%20failed"),
+                    );
+                    let parts = vec![
+                        BodyPart::Data(Bytes::from_static(b"<CIM>")),
+                        BodyPart::Data(Bytes::from_static(b"<MESSAGE")),
+                        BodyPart::Trailers(fields),
+                        BodyPart::Data(Bytes::from_static(b"never sent")),
+                    ];
+                    let mut response = CimResponse::chunked(Box::new(parts.into_iter()));
+                    response.headers.push((
+                        http::header::TRAILER,
+                        http::HeaderValue::from_static("CIMStatusCode, CIMStatusCodeDescription"),
+                    ));
+                    response
                 }
                 Some("Sleep") => {
                     tokio::time::sleep(Duration::from_secs(30)).await;
@@ -754,6 +777,45 @@ async fn chunks_made_on_demand_are_sent_chunked() {
     assert!(reply.body[64 * 63 * 1024..]
         .iter()
         .all(|b| *b == b'a' + 63 % 26));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn trailers_go_to_clients_that_ask_for_them() {
+    let server = start(|_| {}).await;
+    let request = cim_post(&basic("alice", "secret"), "Trailers", "");
+    let with_te = cim_post(&basic("alice", "secret"), "Trailers", "TE: trailers\r\n");
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    stream.write_all(&with_te).await.unwrap();
+    let mut raw = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+        let mut buf = [0u8; 4096];
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => raw.extend_from_slice(&buf[..n]),
+            }
+            if raw.ends_with(b"\r\n\r\n") && raw.windows(3).any(|w| w == b"\r\n0") {
+                break;
+            }
+        }
+    })
+    .await;
+    let text = String::from_utf8_lossy(&raw).to_ascii_lowercase();
+    assert!(text.contains("transfer-encoding: chunked"), "{text}");
+    assert!(
+        text.ends_with(
+            "\r\n\r\n5\r\n<cim>\r\n8\r\n<message\r\n0\r\n\
+             cimstatuscode: 1\r\ncimstatuscodedescription: source%20failed\r\n\r\n"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("never sent"), "{text}");
+
+    // Without TE: trailers the body just ends.
+    let reply = exchange(server.addr, &request).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.body, b"<CIM><MESSAGE");
     server.stop().await;
 }
 

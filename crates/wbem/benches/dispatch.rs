@@ -7,7 +7,7 @@
 
 use openwmi_cim::Repository;
 use openwmi_cimom::ObjectManagerBuilder;
-use openwmi_server::{AuthenticatedUser, CimHandler, CimRequest, CimResponseBody};
+use openwmi_server::{AuthenticatedUser, BodyPart, CimHandler, CimRequest, CimResponseBody};
 use openwmi_wbem::Dispatcher;
 use std::time::{Duration, Instant};
 
@@ -57,17 +57,24 @@ fn request(method: &str, body: &str) -> CimRequest {
     }
 }
 
+fn data_len(part: &BodyPart) -> usize {
+    match part {
+        BodyPart::Data(d) => d.len(),
+        BodyPart::Trailers(_) => 0,
+    }
+}
+
 /// Answers one request and returns the size of the whole body.
 async fn answer(d: &Dispatcher, method: &str, body: &str) -> usize {
     let response = d.handle(request(method, body)).await;
     assert_eq!(response.status, 200);
     match response.body {
         CimResponseBody::Full(b) => b.len(),
-        CimResponseBody::Chunks(chunks) => chunks.map(|c| c.len()).sum(),
+        CimResponseBody::Chunks(parts) => parts.map(|p| data_len(&p)).sum(),
         CimResponseBody::Stream(mut rx) => {
             let mut n = 0;
-            while let Some(c) = rx.recv().await {
-                n += c.len();
+            while let Some(p) = rx.recv().await {
+                n += data_len(&p);
             }
             n
         }

@@ -41,6 +41,15 @@ pub struct Chunks {
     items: openwmi_cimom::InstanceIter,
     write: WriteItem,
     encoded: Arc<EncodedInstances>,
+    failure: Option<CimError>,
+}
+
+impl Chunks {
+    /// Why the chunks stopped short, once they have: the document is cut
+    /// there, and the status goes in the `CIMStatusCode` trailer.
+    pub fn failure(&self) -> Option<&CimError> {
+        self.failure.as_ref()
+    }
 }
 
 impl Iterator for Chunks {
@@ -54,10 +63,11 @@ impl Iterator for Chunks {
         for item in self.items.by_ref() {
             match item {
                 Ok(i) => (self.write)(w, &i, self.encoded.get(&i)),
-                Err(_) => {
+                Err(e) => {
                     // Cut the document: the client sees a broken answer
                     // rather than a silently short one.
                     self.writer = None;
+                    self.failure = Some(e);
                     return None;
                 }
             }
@@ -118,6 +128,7 @@ impl Dispatch<'_> {
                     items,
                     write,
                     encoded: Arc::clone(self.encoded),
+                    failure: None,
                 }));
             }
         }

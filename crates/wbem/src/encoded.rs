@@ -77,10 +77,10 @@ impl EncodedInstances {
 
 #[cfg(test)]
 mod tests {
+    use crate::testing::call;
     use crate::Dispatcher;
     use openwmi_cim::Repository;
     use openwmi_cimom::ObjectManagerBuilder;
-    use openwmi_server::{AuthenticatedUser, CimHandler, CimRequest, CimResponseBody};
     use std::sync::atomic::Ordering;
     use std::sync::Arc;
 
@@ -123,44 +123,10 @@ instance of T_Two { A = "two"; B = 2; };
         }
     }
 
-    fn call(method: &str, params: &str) -> String {
-        format!(
-            "<?xml version=\"1.0\" encoding=\"utf-8\" ?><CIM CIMVERSION=\"2.0\" DTDVERSION=\"2.0\">\
-             <MESSAGE ID=\"9\" PROTOCOLVERSION=\"1.0\"><SIMPLEREQ><IMETHODCALL NAME=\"{method}\">\
-             <LOCALNAMESPACEPATH><NAMESPACE NAME=\"root\"/><NAMESPACE NAME=\"test\"/></LOCALNAMESPACEPATH>\
-             {params}</IMETHODCALL></SIMPLEREQ></MESSAGE></CIM>"
-        )
-    }
-
     async fn answer(d: &Dispatcher, method: &str, body: &str) -> String {
-        let response = d
-            .handle(CimRequest {
-                user: AuthenticatedUser {
-                    name: "t".into(),
-                    uid: None,
-                    groups: Vec::new(),
-                },
-                peer: "127.0.0.1:1".parse().unwrap(),
-                tls: false,
-                cim_method: Some(method.into()),
-                cim_object: Some("root/test".into()),
-                m_post: false,
-                headers: http::HeaderMap::new(),
-                body: body.to_owned().into(),
-            })
-            .await;
-        let bytes: Vec<u8> = match response.body {
-            CimResponseBody::Full(b) => b.to_vec(),
-            CimResponseBody::Chunks(chunks) => chunks.flat_map(|c| c.to_vec()).collect(),
-            CimResponseBody::Stream(mut rx) => {
-                let mut all = Vec::new();
-                while let Some(c) = rx.recv().await {
-                    all.extend_from_slice(&c);
-                }
-                all
-            }
-        };
-        String::from_utf8(bytes).unwrap()
+        crate::testing::answer(d, method, "root/test", body, &[])
+            .await
+            .0
     }
 
     #[tokio::test]

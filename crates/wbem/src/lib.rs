@@ -17,14 +17,17 @@ mod context_values;
 mod contexts;
 mod dispatch;
 mod encoded;
+#[cfg(test)]
+mod testing;
 
 pub use contexts::{EnumContexts, PullKind};
 
 use bytes::Bytes;
 use dispatch::{Dispatch, Outcome};
-use http::StatusCode;
+use http::{HeaderMap, StatusCode};
+use openwmi_cim::CimError;
 use openwmi_cimom::{ObjectManager, OperationContext};
-use openwmi_server::{CimHandler, CimRequest, CimResponse};
+use openwmi_server::{BodyPart, CimHandler, CimRequest, CimResponse};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -122,7 +125,7 @@ fn decode_error(e: &openwmi_cimxml::DecodeError) -> CimResponse {
 
 /// What the blocking thread tells the waiting handler first.
 enum Start {
-    Streaming(mpsc::Receiver<Bytes>),
+    Streaming(mpsc::Receiver<BodyPart>),
     Done(CimResponse),
 }
 
@@ -147,22 +150,86 @@ fn internal_error() -> CimResponse {
     CimResponse::protocol_error(StatusCode::INTERNAL_SERVER_ERROR, "request-not-valid")
 }
 
-/// Ends the body (cuts the document) if making a chunk panics.
-struct CatchingChunks(Option<dispatch::Chunks>);
+/// The body parts of a streamed answer: its chunks, then, for a client that
+/// sent `TE: trailers`, the status in DSP0200's `CIMStatusCode` and
+/// `CIMStatusCodeDescription` trailers (0 when complete). A chunk that
+/// panics ends the body (cuts the document) with CIM_ERR_FAILED.
+struct BodyParts {
+    chunks: Option<dispatch::Chunks>,
+    trailers: bool,
+}
 
-impl Iterator for CatchingChunks {
-    type Item = Bytes;
+/// The response header announcing the trailers ([`BodyParts`]).
+const TRAILER_FIELDS: &str = "CIMStatusCode, CIMStatusCodeDescription";
 
-    fn next(&mut self) -> Option<Bytes> {
-        let chunks = self.0.as_mut()?;
-        match catching(|| chunks.next()) {
-            Some(Some(chunk)) => Some(Bytes::from(chunk)),
-            Some(None) | None => {
-                self.0 = None;
-                None
-            }
+impl BodyParts {
+    fn new(chunks: dispatch::Chunks, trailers: bool) -> Self {
+        BodyParts {
+            chunks: Some(chunks),
+            trailers,
         }
     }
+
+    fn response(self) -> CimResponse {
+        let trailers = self.trailers;
+        announce_trailers(CimResponse::chunked(Box::new(self)), trailers)
+    }
+}
+
+fn announce_trailers(mut response: CimResponse, trailers: bool) -> CimResponse {
+    if trailers {
+        response.headers.push((
+            http::header::TRAILER,
+            http::HeaderValue::from_static(TRAILER_FIELDS),
+        ));
+    }
+    response
+}
+
+fn status_trailers(failure: Option<&CimError>) -> HeaderMap {
+    let mut fields = HeaderMap::new();
+    let code = failure.map_or(0, |e| e.status.code());
+    fields.insert("cimstatuscode", http::HeaderValue::from(code));
+    if let Some(e) = failure {
+        let text = openwmi_cimxml::percent_encode(&e.description, false);
+        if let Ok(v) = http::HeaderValue::from_str(&text) {
+            fields.insert("cimstatuscodedescription", v);
+        }
+    }
+    fields
+}
+
+impl Iterator for BodyParts {
+    type Item = BodyPart;
+
+    fn next(&mut self) -> Option<BodyPart> {
+        let chunks = self.chunks.as_mut()?;
+        let (panicked, failure) = match catching(|| chunks.next()) {
+            Some(Some(chunk)) => return Some(BodyPart::Data(Bytes::from(chunk))),
+            Some(None) => (None, chunks.failure().cloned()),
+            None => (Some(CimError::failed("the answer failed half way")), None),
+        };
+        self.chunks = None;
+        self.trailers
+            .then(|| BodyPart::Trailers(status_trailers(panicked.as_ref().or(failure.as_ref()))))
+    }
+}
+
+/// Whether the client takes trailers (`TE: trailers`). Not offered to M-POST
+/// requests, whose CIM headers carry a prefix that trailers would not.
+fn wants_trailers(req: &CimRequest) -> bool {
+    !req.m_post
+        && req
+            .headers
+            .get_all(http::header::TE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|t| {
+                t.split(';')
+                    .next()
+                    .is_some_and(|name| name.trim().eq_ignore_ascii_case("trailers"))
+            })
 }
 
 impl Dispatcher {
@@ -178,11 +245,10 @@ impl Dispatcher {
 
     /// Answers on the connection's task: only for providers that never block.
     fn answer_here(&self, req: CimRequest) -> CimResponse {
+        let trailers = wants_trailers(&req);
         match catching(|| self.answer(req)) {
             Some(Ok(Outcome::Full(body))) => CimResponse::ok(body),
-            Some(Ok(Outcome::Chunks(chunks))) => {
-                CimResponse::chunked(Box::new(CatchingChunks(Some(chunks))))
-            }
+            Some(Ok(Outcome::Chunks(chunks))) => BodyParts::new(chunks, trailers).response(),
             Some(Err(resp)) => resp,
             None => internal_error(),
         }
@@ -211,6 +277,7 @@ impl Dispatcher {
     /// network and a slow client costs little memory.
     async fn answer_on_pool(&self, req: CimRequest) -> CimResponse {
         let this = self.clone();
+        let trailers = wants_trailers(&req);
         let (start_tx, start_rx) = oneshot::channel();
         let worker = tokio::task::spawn_blocking(move || {
             let chunks = match catching(|| this.answer(req)) {
@@ -229,14 +296,14 @@ impl Dispatcher {
             if start_tx.send(Start::Streaming(rx)).is_err() {
                 return;
             }
-            for chunk in CatchingChunks(Some(chunks)) {
-                if tx.blocking_send(chunk).is_err() {
+            for part in BodyParts::new(chunks, trailers) {
+                if tx.blocking_send(part).is_err() {
                     return;
                 }
             }
         });
         match start_rx.await {
-            Ok(Start::Streaming(rx)) => CimResponse::streamed(rx),
+            Ok(Start::Streaming(rx)) => announce_trailers(CimResponse::streamed(rx), trailers),
             Ok(Start::Done(resp)) => resp,
             Err(_) => {
                 // The worker died without answering (a panic in a provider).
@@ -259,5 +326,122 @@ impl CimHandler for Dispatcher {
             return Box::pin(async move { this.answer_in_place(req) });
         }
         Box::pin(async move { this.answer_on_pool(req).await })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{answer, call};
+    use openwmi_cim::{Instance, Repository};
+    use openwmi_cimom::{EnumerateRequest, InstanceProvider, InstanceStream, ObjectManagerBuilder};
+
+    /// 1500 instances, then (with `fails`) an error: a source that breaks
+    /// after the answer has started to stream.
+    struct HalfWay {
+        blocks: bool,
+        fails: bool,
+    }
+
+    impl InstanceProvider for HalfWay {
+        fn name(&self) -> &str {
+            "halfway"
+        }
+        fn may_block(&self) -> bool {
+            self.blocks
+        }
+        fn enumerate(&self, req: &EnumerateRequest<'_>) -> Result<InstanceStream, CimError> {
+            let class = Arc::clone(req.class);
+            let fails = self.fails;
+            Ok(Box::new((0..1501).filter_map(move |i| match i {
+                1500 if fails => Some(Err(CimError::failed("smbd went away: 100% gone"))),
+                1500 => None,
+                _ => Some(Ok(Arc::new(
+                    Instance::of_class(&class).with("Name", Some(format!("share{i:05}").into())),
+                ))),
+            })))
+        }
+    }
+
+    fn dispatcher(blocks: bool, fails: bool) -> Dispatcher {
+        let mut repo = Repository::new();
+        let mut compiler = openwmi_mof::Compiler::new(openwmi_mof::Options {
+            default_namespace: "root/test".into(),
+            ..Default::default()
+        });
+        compiler
+            .compile_str(
+                &mut repo,
+                "t.mof",
+                "Qualifier Key : boolean = false, Scope(property), Flavor(DisableOverride);\n\
+                 class T_Share { [Key] string Name; };",
+            )
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        let mut builder = ObjectManagerBuilder::new(repo, "testhost");
+        builder.register("root/test", "T_Share", Arc::new(HalfWay { blocks, fails }));
+        Dispatcher::new(builder.build())
+    }
+
+    const ENUMERATE: &str =
+        "<IPARAMVALUE NAME=\"ClassName\"><CLASSNAME NAME=\"T_Share\"/></IPARAMVALUE>";
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failure_after_streaming_began_goes_in_the_cimstatuscode_trailer() {
+        let body = call("EnumerateInstances", ENUMERATE);
+        // On the connection's task (never blocks) and on the blocking pool.
+        for blocks in [false, true] {
+            let d = dispatcher(blocks, true);
+            let (text, trailers, headers) = answer(
+                &d,
+                "EnumerateInstances",
+                "root/test",
+                &body,
+                &[("te", "trailers")],
+            )
+            .await;
+            assert!(text.len() > dispatch::STREAM_THRESHOLD, "blocks={blocks}");
+            assert!(!text.ends_with("</CIM>"), "the document is cut");
+            let announced = headers
+                .iter()
+                .find(|(n, _)| n == http::header::TRAILER)
+                .map(|(_, v)| v.to_str().unwrap().to_owned());
+            assert_eq!(announced.as_deref(), Some(TRAILER_FIELDS));
+            let trailers = trailers.expect("trailers");
+            assert_eq!(trailers["cimstatuscode"], "1");
+            assert_eq!(
+                trailers["cimstatuscodedescription"],
+                "smbd%20went%20away%3A%20100%25%20gone"
+            );
+
+            // A client that did not ask gets the cut document only.
+            let (text, trailers, headers) =
+                answer(&d, "EnumerateInstances", "root/test", &body, &[]).await;
+            assert!(!text.ends_with("</CIM>"));
+            assert!(trailers.is_none());
+            assert!(headers.iter().all(|(n, _)| n != http::header::TRAILER));
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_complete_streamed_answer_has_status_0_in_the_trailer() {
+        let body = call("EnumerateInstances", ENUMERATE);
+        for blocks in [false, true] {
+            let d = dispatcher(blocks, false);
+            let (text, trailers, _) = answer(
+                &d,
+                "EnumerateInstances",
+                "root/test",
+                &body,
+                &[("te", "deflate, trailers;q=1")],
+            )
+            .await;
+            assert!(
+                text.ends_with("</CIM>\n") || text.ends_with("</CIM>"),
+                "{blocks}"
+            );
+            let trailers = trailers.expect("trailers");
+            assert_eq!(trailers["cimstatuscode"], "0");
+            assert!(trailers.get("cimstatuscodedescription").is_none());
+        }
     }
 }
