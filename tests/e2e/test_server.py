@@ -690,3 +690,45 @@ def test_large_enumeration_streams(openwmi_bin, tmp_path, dtd):
         (tmp_path / "rss.json").write_text(json.dumps(report))
         # Flat: the server's growth is a small fraction of the answer it sent.
         assert rss_after - rss_idle < body_kb // 4, report
+
+
+# DSP0200 trailers: a streamed answer ends with CIMStatusCode for clients that ask
+
+def _raw_exchange(port: int, request: bytes, timeout: float = 30.0) -> bytes:
+    """Sends one request with `Connection: close` and returns every byte the server sent."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(request)
+        chunks = []
+        while True:
+            data = s.recv(1 << 16)
+            if not data:
+                return b"".join(chunks)
+            chunks.append(data)
+
+
+def test_streamed_answers_end_with_the_cimstatuscode_trailer(openwmi_bin, tmp_path):
+    mof = tmp_path / "shares.mof"
+    mof.write_text(sh.test_share_mof(1000))
+    srv = sh.OpenwmiServer(openwmi_bin, tmp_path / "srv", mof=[f"root/test={mof}"])
+    srv.start(timeout=60)
+    with srv:
+        body = _enum_body("root/test", "Test_Share").encode()
+
+        def request(extra: str) -> bytes:
+            head = "".join(f"{k}: {v}\r\n" for k, v in sh.cim_headers("EnumerateInstances", "root/test").items())
+            return (f"POST /cimom HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{extra}{head}"
+                    f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+
+        raw = _raw_exchange(srv.port, request("TE: trailers\r\n"))
+        head, _, rest = raw.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200"), head
+        assert b"transfer-encoding: chunked" in head.lower(), head
+        assert b"trailer: cimstatuscode, cimstatuscodedescription" in head.lower(), head
+        assert rest.count(b"<VALUE.NAMEDINSTANCE>") == 1000
+        assert rest.lower().endswith(b"\r\n0\r\ncimstatuscode: 0\r\n\r\n"), rest[-200:]
+
+        # Without TE: trailers, no trailer and no announcement.
+        raw = _raw_exchange(srv.port, request(""))
+        head, _, rest = raw.partition(b"\r\n\r\n")
+        assert b"trailer:" not in head.lower(), head
+        assert rest.endswith(b"\r\n0\r\n\r\n"), rest[-200:]
