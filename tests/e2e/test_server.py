@@ -732,3 +732,33 @@ def test_streamed_answers_end_with_the_cimstatuscode_trailer(openwmi_bin, tmp_pa
         head, _, rest = raw.partition(b"\r\n\r\n")
         assert b"trailer:" not in head.lower(), head
         assert rest.endswith(b"\r\n0\r\n\r\n"), rest[-200:]
+
+
+# Loading overlaps with the first logins: the port accepts at once, requests wait for the classes
+
+def test_requests_made_while_the_classes_load_wait_and_are_answered(openwmi_bin, tmp_path):
+    mof = tmp_path / "many.mof"
+    mof.write_text(sh.test_share_mof(20000))
+    srv = sh.OpenwmiServer(openwmi_bin, tmp_path / "srv", mof=[f"root/test={mof}"])
+    srv.start(timeout=60)  # returns as soon as the port accepts, before 20,000 instances are compiled
+    with srv:
+        loading = "listening on" not in srv.log()
+        body = sh.imethodcall("GetInstance", "root/test",
+                              sh.instance_name_param("Test_Share", {"Name": "share019999"}))
+        r = sh.post(srv, body, sh.cim_headers("GetInstance", "root/test"), timeout=60)
+        assert r.status == 200 and "<ERROR" not in r.text, r.text[:500]
+        assert "/srv/share019999" in r.text
+        # The banner says the server answers: it comes once the classes are in.
+        harness.wait_until(lambda: "listening on" in srv.log(), 10, "the banner")
+        print("request sent while loading:", loading)
+
+
+def test_a_mof_error_stops_serve_with_the_compilers_message(openwmi_bin, tmp_path):
+    bad = tmp_path / "bad.mof"
+    bad.write_text("instance of Nope { };\n")
+    r = subprocess.run([str(openwmi_bin), "--mof", f"root/test={bad}", "serve", "--http",
+                        "--listen", f"127.0.0.1:{harness.free_port()}", "--auth", "none"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    assert f"{bad}:1:13: error: class Nope is not defined" in r.stderr, r.stderr
+    assert "listening on" not in r.stdout

@@ -35,17 +35,86 @@ pub fn run(g: &GlobalOptions, a: openwmi_server::ServeArgs) -> Result<ExitCode, 
     };
     let policy = openwmi_access::policy_from_config(&config.permissions.table)
         .map_err(|e| Failure::Message(format!("[permissions]: {e}")))?;
-    let mut builder = crate::local::build_builder(&providers)?;
-    builder.access_policy(policy);
-    let om = builder.build();
-    let dispatcher = Arc::new(openwmi_wbem::Dispatcher::new(om));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
-    rt.block_on(openwmi_server::serve(config, dispatcher, shutdown_signal()))
-        .map_err(|e| Failure::Message(e.to_string()))?;
-    Ok(ExitCode::SUCCESS)
+    rt.block_on(async move {
+        // Compiling the schema and the --mof files overlaps with binding and
+        // with the first logins (an argon2 check is tens of milliseconds):
+        // the port accepts at once, requests wait for the object manager.
+        let building = tokio::task::spawn_blocking(move || {
+            let mut builder = crate::local::build_builder(&providers)?;
+            builder.access_policy(policy);
+            Ok::<_, Failure>(openwmi_wbem::Dispatcher::new(builder.build()))
+        });
+        let server = openwmi_server::Server::bind(config)
+            .await
+            .map_err(|e| Failure::Message(e.to_string()))?;
+        let banner = server.banner();
+        let handler = WhenReady::default();
+        let run = server.run(Arc::new(handler.clone()), shutdown_signal());
+        tokio::pin!(run);
+        let dispatcher = tokio::select! {
+            built = building => built.map_err(|e| Failure::Message(format!("loading: {e}")))??,
+            ended = &mut run => {
+                // Shut down (a signal) before the object manager was ready.
+                ended.map_err(|e| Failure::Message(e.to_string()))?;
+                return Ok(ExitCode::SUCCESS);
+            }
+        };
+        handler.set(dispatcher);
+        // Up means answering: the banner comes once requests get answers.
+        for line in banner {
+            println!("{line}");
+        }
+        run.await.map_err(|e| Failure::Message(e.to_string()))?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// The server's handler from the start: answers once the dispatcher is
+/// set, and until then makes requests wait (their logins are checked
+/// meanwhile).
+#[derive(Clone, Default)]
+struct WhenReady(Arc<ReadyState>);
+
+#[derive(Default)]
+struct ReadyState {
+    dispatcher: std::sync::OnceLock<openwmi_wbem::Dispatcher>,
+    ready: tokio::sync::Notify,
+}
+
+impl WhenReady {
+    fn set(&self, d: openwmi_wbem::Dispatcher) {
+        let _ = self.0.dispatcher.set(d);
+        self.0.ready.notify_waiters();
+    }
+}
+
+impl openwmi_server::CimHandler for WhenReady {
+    fn handle(
+        &self,
+        req: openwmi_server::CimRequest,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = openwmi_server::CimResponse> + Send>>
+    {
+        if let Some(d) = self.0.dispatcher.get() {
+            return d.handle(req);
+        }
+        let state = Arc::clone(&self.0);
+        Box::pin(async move {
+            loop {
+                // Registered before the check, so a `set` in between is not missed.
+                let notified = state.ready.notified();
+                tokio::pin!(notified);
+                notified.as_mut().enable();
+                if let Some(d) = state.dispatcher.get() {
+                    return d.handle(req).await;
+                }
+                notified.await;
+            }
+        })
+    }
 }
 
 /// Ctrl-C or SIGTERM: stop accepting, finish what is in flight.
