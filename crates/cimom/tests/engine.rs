@@ -1,7 +1,7 @@
 //! The object manager end to end over a MOF with classes, static instances
 //! and association instances.
 
-use openwmi_cim::{CimStatus, Name, ObjectPath, Repository, Value};
+use openwmi_cim::{CimStatus, Name, ObjectPath, Value};
 use openwmi_cimom::{
     AssocFilter, ClassOptions, EnumOptions, Object, ObjectManager, ObjectManagerBuilder,
     OperationContext, QueryResult, RefFilter,
@@ -33,16 +33,14 @@ instance of T_WorksFor { Employee = $bob; Employer = $initech; };
 instance of T_Owns { Owner = $alice; Owned = $initech; };
 "#;
 
-fn manager() -> ObjectManager {
-    let mut repo = Repository::new();
-    let mut compiler = openwmi_mof::Compiler::new(openwmi_mof::Options {
-        default_namespace: "root/test".into(),
-        ..Default::default()
-    });
-    compiler
-        .compile_str(&mut repo, "test.mof", TEST_MOF)
+fn builder() -> ObjectManagerBuilder {
+    let repo = openwmi_mof::repository_from_str("root/test", "test.mof", TEST_MOF)
         .unwrap_or_else(|e| panic!("{e:?}"));
-    ObjectManagerBuilder::new(repo, "TESTHOST").build()
+    ObjectManagerBuilder::new(repo, "TESTHOST")
+}
+
+fn manager() -> ObjectManager {
+    builder().build()
 }
 
 fn ctx() -> Arc<OperationContext> {
@@ -576,15 +574,7 @@ fn only_namespaces_with_a_provider_that_may_block_are_said_to_block() {
     assert!(!om.may_block("ROOT\\Test"));
     assert!(!om.may_block("root/nowhere"));
 
-    let mut repo = Repository::new();
-    let mut compiler = openwmi_mof::Compiler::new(openwmi_mof::Options {
-        default_namespace: "root/test".into(),
-        ..Default::default()
-    });
-    compiler
-        .compile_str(&mut repo, "test.mof", TEST_MOF)
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    let mut builder = ObjectManagerBuilder::new(repo, "TESTHOST");
+    let mut builder = builder();
     builder.register("root/test", "T_Company", Arc::new(LiveProvider));
     let om = builder.build();
     assert!(om.may_block("root/test"));

@@ -44,3 +44,19 @@ pub use compiler::{Compiler, Options, Summary};
 pub use error::{Error, ErrorKind};
 pub use loader::{FsLoader, MemoryLoader, SourceLoader};
 pub use print::{class_to_mof, instance_to_mof, qualifier_decl_to_mof};
+
+/// MOF text compiled into a new repository, `namespace` being the default
+/// namespace (tests, benchmarks, small tools).
+pub fn repository_from_str(
+    namespace: &str,
+    name: &str,
+    text: &str,
+) -> Result<openwmi_cim::Repository, Vec<Error>> {
+    let mut repo = openwmi_cim::Repository::new();
+    Compiler::new(Options {
+        default_namespace: namespace.into(),
+        ..Options::default()
+    })
+    .compile_str(&mut repo, name, text)?;
+    Ok(repo)
+}

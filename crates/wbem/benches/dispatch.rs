@@ -5,7 +5,6 @@
 //! loopback, the figure stays put when the machine is busy elsewhere, so it
 //! is the one to compare before and after a change to the hot path.
 
-use openwmi_cim::Repository;
 use openwmi_cimom::ObjectManagerBuilder;
 use openwmi_server::{AuthenticatedUser, BodyPart, CimHandler, CimRequest, CimResponseBody};
 use openwmi_wbem::Dispatcher;
@@ -82,13 +81,7 @@ async fn answer(d: &Dispatcher, method: &str, body: &str) -> usize {
 }
 
 fn main() {
-    let mut repo = Repository::new();
-    let mut compiler = openwmi_mof::Compiler::new(openwmi_mof::Options {
-        default_namespace: "root/test".into(),
-        ..Default::default()
-    });
-    compiler
-        .compile_str(&mut repo, "shares.mof", &test_share_mof())
+    let repo = openwmi_mof::repository_from_str("root/test", "shares.mof", &test_share_mof())
         .unwrap_or_else(|e| panic!("{e:?}"));
     let dispatcher = Dispatcher::new(ObjectManagerBuilder::new(repo, "bench").build());
     let cases = [

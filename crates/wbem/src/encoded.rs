@@ -79,7 +79,6 @@ impl EncodedInstances {
 mod tests {
     use crate::testing::call;
     use crate::Dispatcher;
-    use openwmi_cim::Repository;
     use openwmi_cimom::ObjectManagerBuilder;
     use std::sync::atomic::Ordering;
     use std::sync::Arc;
@@ -99,13 +98,7 @@ instance of T_Two { A = "two"; B = 2; };
 "#;
 
     fn dispatcher(encode: bool) -> Dispatcher {
-        let mut repo = Repository::new();
-        let mut compiler = openwmi_mof::Compiler::new(openwmi_mof::Options {
-            default_namespace: "root/test".into(),
-            ..Default::default()
-        });
-        compiler
-            .compile_str(&mut repo, "t.mof", MOF)
+        let repo = openwmi_mof::repository_from_str("root/test", "t.mof", MOF)
             .unwrap_or_else(|e| panic!("{e:?}"));
         let d = Dispatcher::new(ObjectManagerBuilder::new(repo, "testhost").build());
         if encode {

@@ -333,7 +333,7 @@ impl CimHandler for Dispatcher {
 mod tests {
     use super::*;
     use crate::testing::{answer, call};
-    use openwmi_cim::{Instance, Repository};
+    use openwmi_cim::Instance;
     use openwmi_cimom::{EnumerateRequest, InstanceProvider, InstanceStream, ObjectManagerBuilder};
 
     /// 1500 instances, then (with `fails`) an error: a source that breaks
@@ -364,19 +364,13 @@ mod tests {
     }
 
     fn dispatcher(blocks: bool, fails: bool) -> Dispatcher {
-        let mut repo = Repository::new();
-        let mut compiler = openwmi_mof::Compiler::new(openwmi_mof::Options {
-            default_namespace: "root/test".into(),
-            ..Default::default()
-        });
-        compiler
-            .compile_str(
-                &mut repo,
-                "t.mof",
-                "Qualifier Key : boolean = false, Scope(property), Flavor(DisableOverride);\n\
-                 class T_Share { [Key] string Name; };",
-            )
-            .unwrap_or_else(|e| panic!("{e:?}"));
+        let repo = openwmi_mof::repository_from_str(
+            "root/test",
+            "t.mof",
+            "Qualifier Key : boolean = false, Scope(property), Flavor(DisableOverride);\n\
+             class T_Share { [Key] string Name; };",
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
         let mut builder = ObjectManagerBuilder::new(repo, "testhost");
         builder.register("root/test", "T_Share", Arc::new(HalfWay { blocks, fails }));
         Dispatcher::new(builder.build())
