@@ -204,14 +204,14 @@ impl Iterator for BodyParts {
 
     fn next(&mut self) -> Option<BodyPart> {
         let chunks = self.chunks.as_mut()?;
-        let (panicked, failure) = match catching(|| chunks.next()) {
+        let failure = match catching(|| chunks.next()) {
             Some(Some(chunk)) => return Some(BodyPart::Data(Bytes::from(chunk))),
-            Some(None) => (None, chunks.failure().cloned()),
-            None => (Some(CimError::failed("the answer failed half way")), None),
+            Some(None) => chunks.failure().cloned(),
+            None => Some(CimError::failed("the answer failed half way")),
         };
         self.chunks = None;
         self.trailers
-            .then(|| BodyPart::Trailers(status_trailers(panicked.as_ref().or(failure.as_ref()))))
+            .then(|| BodyPart::Trailers(status_trailers(failure.as_ref())))
     }
 }
 
