@@ -748,35 +748,22 @@ async fn m_post_with_man_prefixes_works() {
 #[tokio::test]
 async fn streamed_responses_are_chunked() {
     let server = start(|_| {}).await;
-    let reply = exchange(
-        server.addr,
-        &cim_post(&basic("alice", "secret"), "Stream", ""),
-    )
-    .await;
-    assert_eq!(reply.status, 200);
-    assert_eq!(reply.header("transfer-encoding"), Some("chunked"));
-    assert_eq!(reply.header("content-length"), None);
-    assert_eq!(reply.body.len(), 64 * 64 * 1024);
-    assert!(reply.body[..65536].iter().all(|b| *b == b'a'));
-    assert!(reply.body[65536..131072].iter().all(|b| *b == b'b'));
-    server.stop().await;
-}
-
-#[tokio::test]
-async fn chunks_made_on_demand_are_sent_chunked() {
-    let server = start(|_| {}).await;
-    let reply = exchange(
-        server.addr,
-        &cim_post(&basic("alice", "secret"), "Chunks", ""),
-    )
-    .await;
-    assert_eq!(reply.status, 200);
-    assert_eq!(reply.header("transfer-encoding"), Some("chunked"));
-    assert_eq!(reply.body.len(), 64 * 64 * 1024);
-    assert!(reply.body[..65536].iter().all(|b| *b == b'a'));
-    assert!(reply.body[64 * 63 * 1024..]
-        .iter()
-        .all(|b| *b == b'a' + 63 % 26));
+    // From a channel (a blocking thread) and made on demand (the connection's task).
+    for method in ["Stream", "Chunks"] {
+        let reply = exchange(
+            server.addr,
+            &cim_post(&basic("alice", "secret"), method, ""),
+        )
+        .await;
+        assert_eq!(reply.status, 200, "{method}");
+        assert_eq!(reply.header("transfer-encoding"), Some("chunked"));
+        assert_eq!(reply.header("content-length"), None);
+        assert_eq!(reply.body.len(), 64 * 64 * 1024, "{method}");
+        assert!(reply.body[..65536].iter().all(|b| *b == b'a'));
+        assert!(reply.body[65536..131072].iter().all(|b| *b == b'b'));
+        let last = &reply.body[64 * 63 * 1024..];
+        assert!(last.iter().all(|b| *b == b'a' + 63 % 26), "{method}");
+    }
     server.stop().await;
 }
 
