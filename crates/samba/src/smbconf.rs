@@ -153,6 +153,7 @@ impl Document {
         }
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut items = Vec::new();
+        // A line is followed by another element exactly when a newline ended it.
         let mut lines = text.split('\n').enumerate();
         while let Some((index, raw)) = lines.next() {
             let start_line = index + 1;
@@ -161,18 +162,18 @@ impl Document {
             if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with(';') {
                 continue;
             }
-            // Join continuation lines.
+            // Join continuation lines. As Samba's parser (lib/util/tini.c)
+            // does, a backslash continues the line only where a newline
+            // follows it, one newline each: at the end of the text it stays.
             let mut logical = String::from(first);
             while logical.trim_end().ends_with('\\') {
+                let Some((_, next)) = lines.next() else {
+                    break;
+                };
                 let keep = logical.trim_end().len() - 1;
                 logical.truncate(keep);
-                match lines.next() {
-                    Some((_, next)) => {
-                        let next = next.strip_suffix('\r').unwrap_or(next);
-                        logical.push_str(next.trim_start());
-                    }
-                    None => break,
-                }
+                let next = next.strip_suffix('\r').unwrap_or(next);
+                logical.push_str(next.trim_start());
             }
             let err = |message: &str| Error::SmbConf {
                 file: file_name(),
@@ -232,6 +233,9 @@ impl Document {
     }
 }
 
+/// Canonical smb.conf text. A value ending in a backslash cannot be written
+/// (Samba reads a backslash before a newline as a continuation), so it reads
+/// back without it.
 impl fmt::Display for Document {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut first = true;
@@ -503,6 +507,38 @@ mod tests {
             let kinds = |d: &Document| d.items.iter().map(|i| i.kind.clone()).collect::<Vec<_>>();
             assert_eq!(kinds(&doc), kinds(&again), "{printed}");
         }
+    }
+
+    #[test]
+    fn regression_a_backslash_before_the_last_newline_continues_only_once() {
+        // Found by the round-trip property test: `a=\\\` + newline + end of
+        // text read as one backslash; Samba (tini.c) reads two.
+        let doc = Document::parse("a=\\\\\\\n", None).unwrap();
+        assert_eq!(
+            doc.items[0].kind,
+            ItemKind::Param {
+                key: "a".into(),
+                value: "\\\\".into()
+            }
+        );
+        // Without the newline there is nothing to continue into.
+        let doc = Document::parse("a=x\\", None).unwrap();
+        assert_eq!(
+            doc.items[0].kind,
+            ItemKind::Param {
+                key: "a".into(),
+                value: "x\\".into()
+            }
+        );
+        // One newline, one continuation: `b` is read as part of the value.
+        let doc = Document::parse("a=x\\\n b\n", None).unwrap();
+        assert_eq!(
+            doc.items[0].kind,
+            ItemKind::Param {
+                key: "a".into(),
+                value: "xb".into()
+            }
+        );
     }
 
     #[test]

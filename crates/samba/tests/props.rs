@@ -119,7 +119,11 @@ proptest! {
     #[test]
     fn smbconf_never_panics_and_round_trips(s in "([\\[\\]=;#\\\\a-z $%/_\\t]{0,30}\\r?\\n){0,12}") {
         let _ = smbconf::parse(&s);
-        if let Ok(doc) = smbconf::Document::parse(&s, None) {
+        // A value ending in a backslash has no smb.conf spelling (see Document's Display).
+        let printable = |d: &smbconf::Document| d.items.iter().all(|i| {
+            !matches!(&i.kind, smbconf::ItemKind::Param { value, .. } if value.ends_with('\\'))
+        });
+        if let Some(doc) = smbconf::Document::parse(&s, None).ok().filter(printable) {
             let again = smbconf::Document::parse(&doc.to_string(), None).unwrap();
             let kinds = |d: &smbconf::Document| d.items.iter().map(|i| i.kind.clone()).collect::<Vec<_>>();
             prop_assert_eq!(kinds(&doc), kinds(&again));
