@@ -225,6 +225,21 @@ impl HttpClient {
                 ))));
             }
             Ok(_) => {}
+            // A kept-alive connection the server closed answers the next
+            // request with a reset (or EOF, by timing): nothing came back, so
+            // it is as retryable as EOF. Every operation this client sends
+            // only reads.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::ConnectionReset
+                        | io::ErrorKind::ConnectionAborted
+                        | io::ErrorKind::BrokenPipe
+                ) =>
+            {
+                self.conn = None;
+                return Err(Retryable(io_failure(&ep, e, deadline)));
+            }
             Err(e) => {
                 self.conn = None;
                 return Err(Exchange::Final(io_failure(&ep, e, deadline)));
