@@ -534,11 +534,7 @@ fn regression_a_kept_alive_connection_reset_by_the_server_is_reopened() {
             c.fetch_add(1, Ordering::SeqCst);
             let mut got = Vec::new();
             let mut buf = [0u8; 4096];
-            loop {
-                let Ok(n) = s.read(&mut buf) else { break };
-                if n == 0 {
-                    break;
-                }
+            while let Ok(n @ 1..) = s.read(&mut buf) {
                 got.extend_from_slice(&buf[..n]);
                 if find(&got, b"</CIM>\n").is_none() {
                     continue;
