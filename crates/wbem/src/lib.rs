@@ -258,18 +258,15 @@ impl Dispatcher {
     /// over the worker's other tasks: no thread hop on the request's path
     /// (two fewer wake-ups than spawn_blocking), and a provider may block.
     fn answer_in_place(&self, req: CimRequest) -> CimResponse {
-        let outcome = tokio::task::block_in_place(|| {
+        tokio::task::block_in_place(|| {
             catching(|| match self.answer(req) {
+                Ok(Outcome::Full(body)) => CimResponse::ok(body),
                 // Not expected here (only may_stream operations stream), but whole is correct.
-                Ok(Outcome::Chunks(chunks)) => Ok(Outcome::Full(chunks.collect())),
-                other => other,
+                Ok(Outcome::Chunks(chunks)) => CimResponse::ok(chunks.collect::<String>()),
+                Err(resp) => resp,
             })
-        });
-        match outcome {
-            Some(Ok(Outcome::Full(body))) => CimResponse::ok(body),
-            Some(Ok(Outcome::Chunks(_))) | None => internal_error(),
-            Some(Err(resp)) => resp,
-        }
+        })
+        .unwrap_or_else(internal_error)
     }
 
     /// Runs on the blocking pool; a streamed answer goes through a channel
