@@ -79,19 +79,30 @@ impl Instance {
     /// The relative instance path built from the class's key properties.
     /// Keys are listed in class order; a class without keys gives a singleton path.
     pub fn path(&self, class: &Class) -> ObjectPath {
-        let bindings: Vec<KeyBinding> = class
-            .key_properties()
-            .filter_map(|k| {
-                self.value(k.name.as_str()).map(|v| KeyBinding {
+        let mut has_keys = false;
+        let mut bindings: Vec<KeyBinding> = Vec::new();
+        for (i, k) in class.properties.iter().enumerate() {
+            if !k.is_key() {
+                continue;
+            }
+            has_keys = true;
+            // Instances made from the class hold its properties in its order:
+            // look there first.
+            let value = match self.properties.get(i) {
+                Some(p) if p.name == k.name => p.value.as_ref(),
+                _ => self.value(k.name.as_str()),
+            };
+            if let Some(v) = value {
+                bindings.push(KeyBinding {
                     name: k.name.clone(),
                     value: v.clone(),
-                })
-            })
-            .collect();
-        let keys = if class.key_properties().next().is_none() {
-            Keys::Singleton
-        } else {
+                });
+            }
+        }
+        let keys = if has_keys {
             Keys::Bindings(bindings)
+        } else {
+            Keys::Singleton
         };
         ObjectPath {
             host: None,

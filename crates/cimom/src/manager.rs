@@ -589,16 +589,21 @@ impl EnumIter {
                 classes,
                 ctx: &self.ctx,
             })?;
-            let compiled = self.filter.as_deref().map(|f| {
-                if self.filter_system.is_empty() {
-                    openwmi_wql::Filter::compile(f, &class)
-                } else {
-                    openwmi_wql::Filter::compile(
-                        f,
-                        &crate::system::with_system_properties(&class, &self.filter_system),
-                    )
-                }
-            });
+            let filtered_at_source = self.filter_system.is_empty() && provider.applies_filter();
+            let compiled = self
+                .filter
+                .as_deref()
+                .filter(|_| !filtered_at_source)
+                .map(|f| {
+                    if self.filter_system.is_empty() {
+                        openwmi_wql::Filter::compile(f, &class)
+                    } else {
+                        openwmi_wql::Filter::compile(
+                            f,
+                            &crate::system::with_system_properties(&class, &self.filter_system),
+                        )
+                    }
+                });
             self.current = Some(CurrentClass {
                 class,
                 stream,

@@ -5,8 +5,9 @@ use openwmi_cim::{CimError, Class, Instance, Name, Namespace, ObjectPath};
 use std::sync::Arc;
 
 /// The parsed WHERE clause of a query, handed to providers so they can filter
-/// at the source. The object manager re-checks it on every instance, so a
-/// provider may ignore it and still be correct.
+/// at the source. The object manager re-checks it on every instance (unless
+/// the provider says it applied it: [`InstanceProvider::applies_filter`]), so
+/// a provider may ignore it and still be correct.
 pub type WhereClause = openwmi_wql::Expr;
 
 /// A stream of instances from a provider. Providers may yield an error at any
@@ -62,6 +63,13 @@ pub trait InstanceProvider: Send + Sync {
     /// each once and copy that afterwards. None by default.
     fn stored_instances(&self) -> &[Arc<Instance>] {
         &[]
+    }
+
+    /// Whether `enumerate` yields only instances that satisfy `req.filter`,
+    /// tested with `openwmi_wql::Filter` (the object manager's own test), so
+    /// that the object manager need not test them again. False by default.
+    fn applies_filter(&self) -> bool {
+        false
     }
 
     /// The instances of `req.class` (exactly that class).

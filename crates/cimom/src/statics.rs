@@ -45,6 +45,11 @@ impl InstanceProvider for RepositoryProvider {
         false
     }
 
+    /// `enumerate` filters with `openwmi_wql::Filter`.
+    fn applies_filter(&self) -> bool {
+        true
+    }
+
     fn stored_instances(&self) -> &[Arc<Instance>] {
         &self.instances
     }

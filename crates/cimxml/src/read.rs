@@ -177,7 +177,7 @@ pub(crate) fn read_value_array(el: &Element, ty: CimType) -> R<Value> {
     expect(el, "VALUE.ARRAY")?;
     let mut items = Vec::with_capacity(el.children.len());
     for c in &el.children {
-        match c.name.as_str() {
+        match c.name {
             "VALUE" => items.push(read_value(c, ty)?),
             "VALUE.NULL" => {}
             other => return invalid(c, format!("<{other}> inside <VALUE.ARRAY>")),
@@ -190,7 +190,7 @@ pub(crate) fn read_value_array(el: &Element, ty: CimType) -> R<Value> {
 pub(crate) fn read_value_refarray(el: &Element) -> R<Value> {
     let mut items = Vec::new();
     for c in &el.children {
-        match c.name.as_str() {
+        match c.name {
             "VALUE.REFERENCE" => items.push(Value::Reference(Box::new(read_value_reference(c)?))),
             "VALUE.NULL" => {}
             other => return invalid(c, format!("<{other}> inside <VALUE.REFARRAY>")),
@@ -204,7 +204,7 @@ pub(crate) fn read_value_refarray(el: &Element) -> R<Value> {
 fn read_optional_value(el: &Element, ty: CimType) -> R<Option<Value>> {
     let mut found = None;
     for c in &el.children {
-        let v = match c.name.as_str() {
+        let v = match c.name {
             "VALUE" => read_value(c, ty)?,
             "VALUE.ARRAY" => read_value_array(c, ty)?,
             "VALUE.REFERENCE" => Value::Reference(Box::new(read_value_reference(c)?)),
@@ -221,19 +221,22 @@ fn read_optional_value(el: &Element, ty: CimType) -> R<Option<Value>> {
 
 pub(crate) fn read_localnamespacepath(el: &Element) -> R<String> {
     expect(el, "LOCALNAMESPACEPATH")?;
-    let mut parts = Vec::new();
+    let mut path = String::new();
     for c in &el.children {
         expect(c, "NAMESPACE")?;
         let n = req_attr(c, "NAME")?;
         // Some clients send one NAMESPACE NAME="root/cimv2" instead of two.
         for seg in n.split('/').filter(|s| !s.is_empty()) {
-            parts.push(seg.to_owned());
+            if !path.is_empty() {
+                path.push('/');
+            }
+            path.push_str(seg);
         }
     }
-    if parts.is_empty() {
+    if path.is_empty() {
         return invalid(el, "<LOCALNAMESPACEPATH> names no namespace");
     }
-    Ok(parts.join("/"))
+    Ok(path)
 }
 
 fn read_namespacepath(el: &Element) -> R<(String, String)> {
@@ -254,7 +257,7 @@ fn read_namespacepath(el: &Element) -> R<(String, String)> {
     Ok((host, read_localnamespacepath(lns)?))
 }
 
-fn only_child(el: &Element) -> R<&Element> {
+fn only_child<'a>(el: &'a Element<'a>) -> R<&'a Element<'a>> {
     match el.children.as_slice() {
         [c] => Ok(c),
         _ => invalid(
@@ -268,7 +271,7 @@ fn only_child(el: &Element) -> R<&Element> {
     }
 }
 
-fn two_children(el: &Element) -> R<(&Element, &Element)> {
+fn two_children<'a>(el: &'a Element<'a>) -> R<(&'a Element<'a>, &'a Element<'a>)> {
     match el.children.as_slice() {
         [a, b] => Ok((a, b)),
         _ => invalid(
@@ -318,11 +321,11 @@ pub(crate) fn read_instancename(el: &Element) -> R<ObjectPath> {
     let class = req_name(el, "CLASSNAME")?;
     let mut bindings = Vec::new();
     for c in &el.children {
-        match c.name.as_str() {
+        match c.name {
             "KEYBINDING" => {
                 let name = req_name(c, "NAME")?;
                 let v = only_child(c)?;
-                let value = match v.name.as_str() {
+                let value = match v.name {
                     "KEYVALUE" => read_keyvalue(v)?,
                     "VALUE.REFERENCE" => Value::Reference(Box::new(read_value_reference(v)?)),
                     other => return invalid(v, format!("<{other}> inside <KEYBINDING>")),
@@ -401,7 +404,7 @@ pub(crate) fn read_localclasspath(el: &Element) -> R<ObjectPath> {
 
 /// Any of the six path forms VALUE.REFERENCE may hold.
 pub(crate) fn read_path_any(el: &Element) -> R<ObjectPath> {
-    match el.name.as_str() {
+    match el.name {
         "CLASSPATH" => read_classpath(el),
         "LOCALCLASSPATH" => read_localclasspath(el),
         "CLASSNAME" => Ok(class_path(read_classname(el)?)),
@@ -420,7 +423,7 @@ pub(crate) fn read_value_reference(el: &Element) -> R<ObjectPath> {
 pub(crate) fn read_objectpath(el: &Element) -> R<ObjectPath> {
     expect(el, "OBJECTPATH")?;
     let c = only_child(el)?;
-    match c.name.as_str() {
+    match c.name {
         "INSTANCEPATH" => read_instancepath(c),
         "CLASSPATH" => read_classpath(c),
         other => invalid(c, format!("<{other}> inside <OBJECTPATH>")),
@@ -467,7 +470,7 @@ fn array_kind(el: &Element) -> R<ArrayKind> {
 /// PROPERTY, PROPERTY.ARRAY or PROPERTY.REFERENCE, as a class declares it.
 fn read_property_decl(el: &Element) -> R<PropertyDecl> {
     let name = req_name(el, "NAME")?;
-    let (ty, default) = match el.name.as_str() {
+    let (ty, default) = match el.name {
         "PROPERTY" => {
             let t = req_type(el)?;
             (TypeDecl::scalar(t), read_optional_value(el, t)?)
@@ -503,7 +506,7 @@ fn read_property_decl(el: &Element) -> R<PropertyDecl> {
 
 fn is_property(el: &Element) -> bool {
     matches!(
-        el.name.as_str(),
+        el.name,
         "PROPERTY" | "PROPERTY.ARRAY" | "PROPERTY.REFERENCE"
     )
 }
@@ -532,7 +535,7 @@ pub(crate) fn read_instance(el: &Element) -> R<Instance> {
 
 fn read_parameter(el: &Element) -> R<ParameterDecl> {
     let name = req_name(el, "NAME")?;
-    let ty = match el.name.as_str() {
+    let ty = match el.name {
         "PARAMETER" => TypeDecl::scalar(req_type(el)?),
         "PARAMETER.ARRAY" => TypeDecl {
             base: req_type(el)?,
@@ -583,7 +586,7 @@ pub(crate) fn read_class(el: &Element) -> R<Class> {
     expect(el, "CLASS")?;
     let mut class = Class::new(req_name(el, "NAME")?, el.attr("SUPERCLASS").map(Name::new));
     for c in &el.children {
-        match c.name.as_str() {
+        match c.name {
             "QUALIFIER" => class.qualifiers.push(read_qualifier(c)?),
             "METHOD" => class.methods.push(read_method(c)?),
             _ if is_property(c) => class.properties.push(read_property_decl(c)?),

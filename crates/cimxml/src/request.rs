@@ -55,7 +55,7 @@ pub fn decode_request(body: &[u8], limits: &Limits) -> Result<Request, DecodeErr
             ))
         }
     };
-    match content.name.as_str() {
+    match content.name {
         "SIMPLEREQ" => {}
         "MULTIREQ" => return Err(DecodeError::MultipleRequestsUnsupported),
         other => {
@@ -72,7 +72,7 @@ pub fn decode_request(body: &[u8], limits: &Limits) -> Result<Request, DecodeErr
             "<SIMPLEREQ> must hold one <IMETHODCALL> or <METHODCALL>",
         ));
     };
-    let intrinsic = match call.name.as_str() {
+    let intrinsic = match call.name {
         "IMETHODCALL" => true,
         "METHODCALL" => false,
         other => {
@@ -109,7 +109,7 @@ pub fn decode_request(body: &[u8], limits: &Limits) -> Result<Request, DecodeErr
                 "<METHODCALL> lacks its target path",
             ));
         };
-        let mut path = match target.name.as_str() {
+        let mut path = match target.name {
             "LOCALCLASSPATH" => read::read_localclasspath(target),
             "LOCALINSTANCEPATH" => read::read_path_any(target),
             other => read::invalid(target, format!("<{other}> is not a METHODCALL target")),
@@ -134,7 +134,9 @@ pub fn decode_request(body: &[u8], limits: &Limits) -> Result<Request, DecodeErr
 }
 
 /// Checks CIM and MESSAGE; returns (message ID, protocol version, MESSAGE).
-pub(crate) fn read_envelope(root: &Element) -> Result<(String, String, &Element), DecodeError> {
+pub(crate) fn read_envelope<'a>(
+    root: &'a Element<'a>,
+) -> Result<(String, String, &'a Element<'a>), DecodeError> {
     if root.name != "CIM" {
         return Err(DecodeError::not_valid(
             root.offset,
@@ -170,7 +172,7 @@ pub(crate) fn read_envelope(root: &Element) -> Result<(String, String, &Element)
 
 /// The named parameters of a call, each taken at most once.
 struct Params<'a> {
-    items: Vec<(&'a str, Option<&'a Element>, &'a Element, bool)>,
+    items: Vec<(&'a str, Option<&'a Element<'a>>, &'a Element<'a>, bool)>,
 }
 
 fn invalid_param(msg: impl Into<String>) -> CimError {
@@ -178,8 +180,8 @@ fn invalid_param(msg: impl Into<String>) -> CimError {
 }
 
 impl<'a> Params<'a> {
-    fn collect(children: &'a [Element], elem: &str) -> Result<Params<'a>, DecodeError> {
-        let mut items: Vec<(&'a str, Option<&'a Element>, &'a Element, bool)> = Vec::new();
+    fn collect(children: &'a [Element<'a>], elem: &str) -> Result<Params<'a>, DecodeError> {
+        let mut items: Vec<(&'a str, Option<&'a Element<'a>>, &'a Element<'a>, bool)> = Vec::new();
         for c in children {
             if c.name != elem {
                 return Err(DecodeError::not_valid(
@@ -204,7 +206,7 @@ impl<'a> Params<'a> {
     }
 
     /// `None`: absent; `Some(None)`: present and NULL.
-    fn take(&mut self, name: &str) -> Result<Option<Option<&'a Element>>, CimError> {
+    fn take(&mut self, name: &str) -> Result<Option<Option<&'a Element<'a>>>, CimError> {
         let mut found = None;
         for it in &mut self.items {
             if it.0.eq_ignore_ascii_case(name) {
@@ -225,7 +227,7 @@ impl<'a> Params<'a> {
         }
     }
 
-    fn value_el(&mut self, name: &str) -> Result<Option<&'a Element>, CimError> {
+    fn value_el(&mut self, name: &str) -> Result<Option<&'a Element<'a>>, CimError> {
         Ok(self.take(name)?.flatten())
     }
 
@@ -297,7 +299,7 @@ impl<'a> Params<'a> {
             Some(el) if el.name == "VALUE.ARRAY" => {
                 let mut names = Vec::with_capacity(el.children.len());
                 for v in &el.children {
-                    match v.name.as_str() {
+                    match v.name {
                         "VALUE" if v.children.is_empty() => names.push(Name::new(v.text.trim())),
                         "VALUE.NULL" => {}
                         other => {
@@ -577,7 +579,7 @@ fn decode_method_params(p: Params<'_>) -> Result<Vec<(Name, Option<Value>)>, Cim
         let bad = |i: Invalid| invalid_param(format!("parameter {name}: {}", i.message));
         let v = match value {
             None => None,
-            Some(el) => Some(match el.name.as_str() {
+            Some(el) => Some(match el.name {
                 "VALUE" => read::read_value(el, ty.unwrap_or(CimType::String)).map_err(bad)?,
                 "VALUE.ARRAY" => {
                     read::read_value_array(el, ty.unwrap_or(CimType::String)).map_err(bad)?
@@ -1057,13 +1059,15 @@ pub fn percent_decode(s: &str) -> Option<String> {
 }
 
 fn same_namespace(a: &str, b: &str) -> bool {
-    let norm = |s: &str| {
-        s.split(['/', '\\'])
-            .filter(|x| !x.is_empty())
-            .map(str::to_ascii_lowercase)
-            .collect::<Vec<_>>()
-    };
-    norm(a) == norm(b)
+    let segments = |s| str::split(s, ['/', '\\']).filter(|x: &&str| !x.is_empty());
+    let (mut a, mut b) = (segments(a), segments(b));
+    loop {
+        match (a.next(), b.next()) {
+            (None, None) => return true,
+            (Some(x), Some(y)) if x.eq_ignore_ascii_case(y) => {}
+            _ => return false,
+        }
+    }
 }
 
 /// Checks the `CIMMethod` and `CIMObject` HTTP headers against the decoded

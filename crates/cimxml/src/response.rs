@@ -110,7 +110,7 @@ fn read_error(el: &Element) -> read::R<CimError> {
 fn read_outcome(call: &Element) -> read::R<Result<Reply, CimError>> {
     let mut reply = Reply::default();
     for (i, c) in call.children.iter().enumerate() {
-        match c.name.as_str() {
+        match c.name {
             "ERROR" if i == 0 => return Ok(Err(read_error(c)?)),
             "IRETURNVALUE" if i == 0 => {
                 for item in &c.children {
@@ -162,7 +162,7 @@ fn read_param_value(el: &Element, ty: Option<CimType>) -> read::R<Option<Value>>
     let ty = ty.unwrap_or(CimType::String);
     match el.children.as_slice() {
         [] => Ok(None),
-        [v] => Ok(match v.name.as_str() {
+        [v] => Ok(match v.name {
             "VALUE" => Some(read::read_value(v, ty)?),
             "VALUE.ARRAY" => Some(read::read_value_array(v, ty)?),
             "VALUE.REFERENCE" => Some(Value::Reference(Box::new(read::read_value_reference(v)?))),
@@ -176,7 +176,7 @@ fn read_param_value(el: &Element, ty: Option<CimType>) -> read::R<Option<Value>>
     }
 }
 
-fn pair(el: &Element) -> read::R<(&Element, &Element)> {
+fn pair<'a>(el: &'a Element<'a>) -> read::R<(&'a Element<'a>, &'a Element<'a>)> {
     match el.children.as_slice() {
         [a, b] => Ok((a, b)),
         _ => read::invalid(el, format!("<{}> must hold two elements", el.name)),
@@ -184,7 +184,7 @@ fn pair(el: &Element) -> read::R<(&Element, &Element)> {
 }
 
 fn object_with(path: ObjectPath, obj: &Element) -> read::R<ReturnItem> {
-    match obj.name.as_str() {
+    match obj.name {
         "INSTANCE" => Ok(ReturnItem::Instance {
             path: Some(path),
             instance: read::read_instance(obj)?,
@@ -198,7 +198,7 @@ fn object_with(path: ObjectPath, obj: &Element) -> read::R<ReturnItem> {
 }
 
 fn read_item(el: &Element) -> read::R<ReturnItem> {
-    Ok(match el.name.as_str() {
+    Ok(match el.name {
         "INSTANCE" => ReturnItem::Instance {
             path: None,
             instance: read::read_instance(el)?,
@@ -226,7 +226,7 @@ fn read_item(el: &Element) -> read::R<ReturnItem> {
         }
         "VALUE.OBJECTWITHPATH" | "VALUE.OBJECTWITHLOCALPATH" | "VALUE.INSTANCEWITHPATH" => {
             let (p, obj) = pair(el)?;
-            let path = match (el.name.as_str(), p.name.as_str()) {
+            let path = match (el.name, p.name) {
                 ("VALUE.OBJECTWITHPATH", "INSTANCEPATH") => read::read_instancepath(p)?,
                 ("VALUE.OBJECTWITHPATH", "CLASSPATH") => read::read_classpath(p)?,
                 ("VALUE.OBJECTWITHLOCALPATH", "LOCALINSTANCEPATH") => read::read_path_any(p)?,

@@ -7,37 +7,51 @@
 //! `<!ENTITY`) is refused as not well-formed the moment it is seen, and the
 //! only entity references resolved are the five predefined ones and numeric
 //! character references.
+//!
+//! The tree borrows from the body: names, and values and text without
+//! references, are slices of it, so a request costs a few allocations (the
+//! child lists) rather than several per element.
 
 use crate::error::{DecodeError, Limits};
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::reader::Reader;
+use std::borrow::Cow;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Element {
-    pub name: String,
-    pub attrs: Vec<(String, String)>,
-    pub children: Vec<Element>,
+pub(crate) struct Element<'a> {
+    pub name: &'a str,
+    pub attrs: Vec<(&'a str, Cow<'a, str>)>,
+    pub children: Vec<Element<'a>>,
     /// The character data directly inside this element, concatenated.
-    pub text: String,
+    pub text: Cow<'a, str>,
     /// Byte offset of the start tag in the body.
     pub offset: usize,
 }
 
-impl Element {
+impl<'a> Element<'a> {
     pub fn attr(&self, name: &str) -> Option<&str> {
         self.attrs
             .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_ref())
     }
 
-    pub fn child(&self, name: &str) -> Option<&Element> {
+    pub fn child(&self, name: &str) -> Option<&Element<'a>> {
         self.children.iter().find(|c| c.name == name)
     }
 }
 
+/// `part` as a slice of `input` with `input`'s lifetime. quick-xml's slice
+/// reader hands out events that borrow from the input, but through borrows of
+/// the event; this recovers the longer lifetime by position (safe code: the
+/// range is checked). `None` if `part` is not inside `input`.
+fn within<'a>(input: &'a [u8], part: &[u8]) -> Option<&'a [u8]> {
+    let start = (part.as_ptr() as usize).checked_sub(input.as_ptr() as usize)?;
+    input.get(start..start.checked_add(part.len())?)
+}
+
 /// Parses `body` into its root element.
-pub(crate) fn parse(body: &[u8], limits: &Limits) -> Result<Element, DecodeError> {
+pub(crate) fn parse<'a>(body: &'a [u8], limits: &Limits) -> Result<Element<'a>, DecodeError> {
     if body.len() > limits.max_body_bytes {
         return Err(DecodeError::LimitExceeded {
             offset: limits.max_body_bytes,
@@ -56,13 +70,15 @@ pub(crate) fn parse(body: &[u8], limits: &Limits) -> Result<Element, DecodeError
     {
         let cfg = reader.config_mut();
         cfg.trim_text(false);
-        cfg.check_end_names = true;
+        // End names are checked against the open element below, which costs
+        // no allocation (quick-xml's own check keeps a copy of every name).
+        cfg.check_end_names = false;
         cfg.check_comments = true;
         cfg.expand_empty_elements = false;
     }
     let err = |offset: usize, msg: String| DecodeError::not_well_formed(body, base + offset, msg);
-    let mut stack: Vec<Element> = Vec::new();
-    let mut root: Option<Element> = None;
+    let mut stack: Vec<Element<'a>> = Vec::new();
+    let mut root: Option<Element<'a>> = None;
     let mut elements = 0usize;
     let mut seen_decl = false;
     let mut seen_anything = false;
@@ -109,23 +125,33 @@ pub(crate) fn parse(body: &[u8], limits: &Limits) -> Result<Element, DecodeError
             Event::Start(start) => {
                 elements += 1;
                 check_counts(elements, stack.len() + 1, before, limits, body, base)?;
-                let el = element(&start, before, limits, &err)?;
+                let el = element(input, &start, before, limits, &err)?;
                 stack.push(el);
             }
             Event::Empty(start) => {
                 elements += 1;
                 check_counts(elements, stack.len() + 1, before, limits, body, base)?;
-                let el = element(&start, before, limits, &err)?;
+                let el = element(input, &start, before, limits, &err)?;
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(el),
                     None => root = Some(el),
                 }
             }
-            Event::End(_) => {
-                // quick-xml has checked the end name matches the open tag.
+            Event::End(end) => {
                 let Some(el) = stack.pop() else {
                     return Err(err(before, "end tag without start tag".into()));
                 };
+                let name = end.name();
+                if name.as_ref() != el.name.as_bytes() {
+                    return Err(err(
+                        before,
+                        format!(
+                            "expected `</{}>`, found `</{}>`",
+                            el.name,
+                            String::from_utf8_lossy(name.as_ref())
+                        ),
+                    ));
+                }
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(el),
                     None => root = Some(el),
@@ -135,8 +161,11 @@ pub(crate) fn parse(body: &[u8], limits: &Limits) -> Result<Element, DecodeError
                 let raw: &[u8] = &t;
                 match stack.last_mut() {
                     Some(el) => {
+                        let raw = within(input, raw)
+                            .map(Cow::Borrowed)
+                            .unwrap_or_else(|| Cow::Owned(raw.to_vec()));
                         let text = unescape_text(raw).map_err(|m| err(before, m))?;
-                        push_text(el, &text, before, limits, body, base)?;
+                        push_text(el, text, before, limits, body, base)?;
                     }
                     None => {
                         if !raw
@@ -155,14 +184,13 @@ pub(crate) fn parse(body: &[u8], limits: &Limits) -> Result<Element, DecodeError
                 let s = std::str::from_utf8(&c).map_err(|e| err(before, e.to_string()))?;
                 let s = normalize_newlines(s);
                 check_chars(&s).map_err(|m| err(before, m))?;
-                push_text(el, &s, before, limits, body, base)?;
+                push_text(el, Cow::Owned(s), before, limits, body, base)?;
             }
             Event::Eof => {
-                if !stack.is_empty() {
-                    let open = stack.last().map(|e| e.name.clone()).unwrap_or_default();
+                if let Some(open) = stack.last() {
                     return Err(err(
                         input.len(),
-                        format!("unexpected end of document inside <{open}>"),
+                        format!("unexpected end of document inside <{}>", open.name),
                     ));
                 }
                 return root.ok_or_else(|| err(input.len(), "no root element".into()));
@@ -196,9 +224,9 @@ fn check_counts(
     Ok(())
 }
 
-fn push_text(
-    el: &mut Element,
-    text: &str,
+fn push_text<'a>(
+    el: &mut Element<'a>,
+    text: Cow<'a, str>,
     offset: usize,
     limits: &Limits,
     _body: &[u8],
@@ -211,24 +239,33 @@ fn push_text(
             limit: limits.max_text_len,
         });
     }
-    el.text.push_str(text);
+    if el.text.is_empty() {
+        el.text = text;
+    } else {
+        el.text.to_mut().push_str(&text);
+    }
     Ok(())
 }
 
-fn element(
+fn element<'a>(
+    input: &'a [u8],
     start: &BytesStart<'_>,
     offset: usize,
     limits: &Limits,
     err: &dyn Fn(usize, String) -> DecodeError,
-) -> Result<Element, DecodeError> {
-    let name = std::str::from_utf8(start.name().as_ref())
-        .map_err(|e| err(offset, e.to_string()))?
-        .to_owned();
+) -> Result<Element<'a>, DecodeError> {
+    let utf8 = |bytes: &'a [u8]| std::str::from_utf8(bytes).map_err(|e| err(offset, e.to_string()));
+    let borrowed = |part: &[u8]| {
+        within(input, part).ok_or_else(|| err(offset, "markup outside the document".into()))
+    };
+    let name = utf8(borrowed(start.name().as_ref())?)?;
     if name.is_empty() {
         return Err(err(offset, "empty element name".into()));
     }
-    let mut attrs = Vec::new();
-    for a in start.attributes().with_checks(true) {
+    let mut attrs: Vec<(&'a str, Cow<'a, str>)> = Vec::new();
+    // Duplicates are checked here, over the few attributes an element has,
+    // instead of by quick-xml (which allocates a list for every element).
+    for a in start.attributes().with_checks(false) {
         let a = a.map_err(|e| err(offset, e.to_string()))?;
         if attrs.len() >= limits.max_attributes {
             return Err(DecodeError::LimitExceeded {
@@ -237,9 +274,10 @@ fn element(
                 limit: limits.max_attributes,
             });
         }
-        let key = std::str::from_utf8(a.key.as_ref())
-            .map_err(|e| err(offset, e.to_string()))?
-            .to_owned();
+        let key = utf8(borrowed(a.key.as_ref())?)?;
+        if attrs.iter().any(|(k, _)| *k == key) {
+            return Err(err(offset, format!("duplicate attribute {key}")));
+        }
         if a.value.len() > limits.max_attribute_len.saturating_mul(8) {
             return Err(DecodeError::LimitExceeded {
                 offset,
@@ -247,8 +285,14 @@ fn element(
                 limit: limits.max_attribute_len,
             });
         }
-        let value =
-            unescape_attr(&a.value).map_err(|m| err(offset, format!("attribute {key}: {m}")))?;
+        let raw = match &a.value {
+            Cow::Borrowed(v) => within(input, v),
+            Cow::Owned(_) => None,
+        };
+        let raw = raw
+            .map(Cow::Borrowed)
+            .unwrap_or_else(|| Cow::Owned(a.value.to_vec()));
+        let value = unescape_attr(raw).map_err(|m| err(offset, format!("attribute {key}: {m}")))?;
         if value.len() > limits.max_attribute_len {
             return Err(DecodeError::LimitExceeded {
                 offset,
@@ -262,7 +306,7 @@ fn element(
         name,
         attrs,
         children: Vec::new(),
-        text: String::new(),
+        text: Cow::Borrowed(""),
         offset,
     })
 }
@@ -330,40 +374,52 @@ fn unescape(raw: &str) -> Result<String, String> {
     Ok(out)
 }
 
-fn unescape_text(raw: &[u8]) -> Result<String, String> {
-    let s = std::str::from_utf8(raw).map_err(|e| e.to_string())?;
+/// Bytes of the body (borrowed) or, where quick-xml had to copy them, owned.
+fn into_str(raw: Cow<'_, [u8]>) -> Result<Cow<'_, str>, String> {
+    match raw {
+        Cow::Borrowed(b) => std::str::from_utf8(b)
+            .map(Cow::Borrowed)
+            .map_err(|e| e.to_string()),
+        Cow::Owned(v) => String::from_utf8(v)
+            .map(Cow::Owned)
+            .map_err(|e| e.to_string()),
+    }
+}
+
+fn unescape_text(raw: Cow<'_, [u8]>) -> Result<Cow<'_, str>, String> {
+    let s = into_str(raw)?;
     if s.contains('<') {
         return Err("'<' in text".into());
     }
     // Raw characters are checked before references are resolved, so that
     // `&#13;` survives as CR while a literal CR is normalized.
-    check_chars(s)?;
+    check_chars(&s)?;
     if !s.contains(['&', '\r']) {
-        return Ok(s.to_owned());
+        return Ok(s);
     }
-    unescape(&normalize_newlines(s))
+    unescape(&normalize_newlines(&s)).map(Cow::Owned)
 }
 
-fn unescape_attr(raw: &[u8]) -> Result<String, String> {
-    let s = std::str::from_utf8(raw).map_err(|e| e.to_string())?;
+fn unescape_attr(raw: Cow<'_, [u8]>) -> Result<Cow<'_, str>, String> {
+    let s = into_str(raw)?;
     if s.contains('<') {
         return Err("'<' in attribute value".into());
     }
-    check_chars(s)?;
+    check_chars(&s)?;
     if !s.contains(['&', '\t', '\n', '\r']) {
-        return Ok(s.to_owned());
+        return Ok(s);
     }
     // Attribute-value normalization (XML 3.3.3) for CDATA attributes: literal
     // white space becomes a space; references to it are kept.
     let s = s.replace("\r\n", " ").replace(['\t', '\n', '\r'], " ");
-    unescape(&s)
+    unescape(&s).map(Cow::Owned)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn p(s: &str) -> Result<Element, DecodeError> {
+    fn p(s: &str) -> Result<Element<'_>, DecodeError> {
         parse(s.as_bytes(), &Limits::default())
     }
 
@@ -378,6 +434,17 @@ mod tests {
     }
 
     #[test]
+    fn borrows_from_the_body_unless_references_are_resolved() {
+        let e =
+            p("<A x=\"plain\" y=\"a&amp;b\"><B>text</B><C>t&lt;</C><D>one<E/>two</D></A>").unwrap();
+        assert!(matches!(&e.attrs[0].1, Cow::Borrowed("plain")));
+        assert!(matches!(&e.attrs[1].1, Cow::Owned(v) if v == "a&b"));
+        assert!(matches!(&e.children[0].text, Cow::Borrowed("text")));
+        assert!(matches!(&e.children[1].text, Cow::Owned(v) if v == "t<"));
+        assert_eq!(e.children[2].text, "onetwo");
+    }
+
+    #[test]
     fn refuses_dtds_unknown_entities_and_bad_chars() {
         for bad in [
             "<!DOCTYPE a [<!ENTITY x \"y\">]><a>&x;</a>",
@@ -386,6 +453,9 @@ mod tests {
             "<a>\u{1}</a>",
             "<a b=\"&#xFFFE;\"/>",
             "<a></b>",
+            "<a><b></a></b>",
+            "</a>",
+            "<a b='1' c='2' b='3'/>",
             "<a>",
             "<a/><b/>",
             "text<a/>",

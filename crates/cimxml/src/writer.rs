@@ -13,6 +13,7 @@ use openwmi_cim::{
     MethodDecl, Name, ObjectPath, ParameterDecl, PropertyDecl, Qualifier, QualifierDecl, Scope,
     TypeDecl, Value,
 };
+use std::borrow::Cow;
 use std::fmt::Write;
 
 /// The XML declaration every CIM-XML body starts with.
@@ -704,8 +705,31 @@ pub fn empty_response(message_id: &str, method_name: &str) -> String {
 #[derive(Debug)]
 pub struct ResponseWriter {
     buf: String,
+    host: Cow<'static, str>,
+    namespace: Cow<'static, str>,
+    nspath: NamespacePathMemo,
+}
+
+/// The NAMESPACEPATH last written and what it was for: all the objects of an
+/// enumeration or query have the same host and namespace, so it is encoded
+/// once per response rather than once per object.
+#[derive(Debug, Default)]
+struct NamespacePathMemo {
     host: String,
     namespace: String,
+    encoded: String,
+}
+
+impl NamespacePathMemo {
+    fn write(&mut self, out: &mut String, host: &str, namespace: &str) {
+        if self.encoded.is_empty() || self.host != host || self.namespace != namespace {
+            self.encoded.clear();
+            write_namespacepath(&mut self.encoded, host, namespace);
+            host.clone_into(&mut self.host);
+            namespace.clone_into(&mut self.namespace);
+        }
+        out.push_str(&self.encoded);
+    }
 }
 
 impl ResponseWriter {
@@ -718,16 +742,27 @@ impl ResponseWriter {
         buf.push_str("><IRETURNVALUE>");
         ResponseWriter {
             buf,
-            host: "localhost".to_owned(),
-            namespace: "root/cimv2".to_owned(),
+            host: Cow::Borrowed("localhost"),
+            namespace: Cow::Borrowed("root/cimv2"),
+            nspath: NamespacePathMemo::default(),
         }
+    }
+
+    /// INSTANCEPATH, its NAMESPACEPATH from the memo.
+    fn instancepath(&mut self, path: &ObjectPath) {
+        self.buf.push_str("<INSTANCEPATH>");
+        let ns = path.namespace.as_deref().unwrap_or(&self.namespace);
+        self.nspath
+            .write(&mut self.buf, host_of(path, &self.host), ns);
+        write_instancename(&mut self.buf, path);
+        self.buf.push_str("</INSTANCEPATH>");
     }
 
     /// The host and namespace written in full paths whose own are missing
     /// (defaults: `localhost`, `root/cimv2`).
     pub fn with_origin(mut self, host: &str, namespace: &str) -> ResponseWriter {
-        self.host = host.to_owned();
-        self.namespace = namespace.to_owned();
+        self.host = Cow::Owned(host.to_owned());
+        self.namespace = Cow::Owned(namespace.to_owned());
         self
     }
 
@@ -766,7 +801,8 @@ impl ResponseWriter {
     pub fn object_with_path_encoded(&mut self, path: &ObjectPath, e: &EncodedInstance) {
         self.buf.push_str("<VALUE.OBJECTWITHPATH><INSTANCEPATH>");
         let ns = path.namespace.as_deref().unwrap_or(&self.namespace);
-        write_namespacepath(&mut self.buf, host_of(path, &self.host), ns);
+        self.nspath
+            .write(&mut self.buf, host_of(path, &self.host), ns);
         self.buf.push_str(&e.name);
         self.buf.push_str("</INSTANCEPATH>");
         self.buf.push_str(&e.instance);
@@ -794,7 +830,7 @@ impl ResponseWriter {
     /// VALUE.OBJECTWITHPATH holding an instance (ExecQuery, Associators, References).
     pub fn object_with_path(&mut self, path: &ObjectPath, inst: &Instance) {
         self.buf.push_str("<VALUE.OBJECTWITHPATH>");
-        write_instancepath(&mut self.buf, path, &self.host, &self.namespace);
+        self.instancepath(path);
         write_instance(&mut self.buf, inst);
         self.buf.push_str("</VALUE.OBJECTWITHPATH>");
     }
@@ -810,7 +846,7 @@ impl ResponseWriter {
     /// VALUE.INSTANCEWITHPATH (the pull operations).
     pub fn instance_with_path(&mut self, path: &ObjectPath, inst: &Instance) {
         self.buf.push_str("<VALUE.INSTANCEWITHPATH>");
-        write_instancepath(&mut self.buf, path, &self.host, &self.namespace);
+        self.instancepath(path);
         write_instance(&mut self.buf, inst);
         self.buf.push_str("</VALUE.INSTANCEWITHPATH>");
     }
@@ -822,14 +858,14 @@ impl ResponseWriter {
         if matches!(path.keys, Keys::Class) {
             write_classpath(&mut self.buf, path, &self.host, &self.namespace);
         } else {
-            write_instancepath(&mut self.buf, path, &self.host, &self.namespace);
+            self.instancepath(path);
         }
         self.buf.push_str("</OBJECTPATH>");
     }
 
     /// INSTANCEPATH (the path pull operations).
     pub fn instance_path(&mut self, path: &ObjectPath) {
-        write_instancepath(&mut self.buf, path, &self.host, &self.namespace);
+        self.instancepath(path);
     }
 
     /// CLASS (GetClass, EnumerateClasses).

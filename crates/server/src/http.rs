@@ -337,7 +337,13 @@ async fn respond(
     } else {
         String::new()
     };
-    let header = |name: &str| parts.headers.get(format!("{prefix}{name}").as_str());
+    let header = |name: &str| {
+        if prefix.is_empty() {
+            parts.headers.get(name)
+        } else {
+            parts.headers.get(format!("{prefix}{name}").as_str())
+        }
+    };
     let is_method_call = header("CIMOperation")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("MethodCall"));

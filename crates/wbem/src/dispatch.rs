@@ -25,7 +25,7 @@ pub const STREAM_THRESHOLD: usize = 64 * 1024;
 /// still a clean `<ERROR>` response.
 pub enum Outcome {
     Full(String),
-    Chunks(Chunks),
+    Chunks(Box<Chunks>),
 }
 
 /// Writes one instance of a stream into the response, from its encoding
@@ -122,14 +122,14 @@ impl Dispatch<'_> {
             let i = item?;
             write(&mut w, &i, self.encoded.get(&i));
             if w.pending_len() >= STREAM_THRESHOLD {
-                return Ok(Outcome::Chunks(Chunks {
+                return Ok(Outcome::Chunks(Box::new(Chunks {
                     first: Some(w.take()),
                     writer: Some(w),
                     items,
                     write,
                     encoded: Arc::clone(self.encoded),
                     failure: None,
-                }));
+                })));
             }
         }
         Ok(Outcome::Full(w.end()))

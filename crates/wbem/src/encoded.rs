@@ -6,6 +6,7 @@ use openwmi_cim::Instance;
 use openwmi_cimom::{InstanceWithPath, ObjectManager};
 use openwmi_cimxml::EncodedInstance;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -15,8 +16,31 @@ const BUDGET_BYTES: usize = 32 << 20;
 pub(crate) struct EncodedInstances {
     /// By the address of the stored instance. The `Arc` is held here too,
     /// so no other instance can come to live at that address.
-    by_address: HashMap<usize, Slot>,
+    by_address: HashMap<usize, Slot, BuildHasherDefault<AddressHasher>>,
     used_bytes: AtomicUsize,
+}
+
+/// Hashes an address with one multiplication: the keys are our own heap
+/// addresses, not attacker-chosen, so SipHash's protection buys nothing
+/// and its cost showed in every instance of a query.
+#[derive(Default)]
+struct AddressHasher(u64);
+
+impl Hasher for AddressHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        // Allocations are 16-byte aligned: the low bits carry nothing.
+        self.0 = ((n as u64) >> 4).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 struct Slot {
@@ -47,7 +71,7 @@ impl EncodedInstances {
     #[cfg(test)]
     pub fn none() -> Self {
         EncodedInstances {
-            by_address: HashMap::new(),
+            by_address: HashMap::default(),
             used_bytes: AtomicUsize::new(0),
         }
     }

@@ -155,7 +155,7 @@ fn internal_error() -> CimResponse {
 /// `CIMStatusCodeDescription` trailers (0 when complete). A chunk that
 /// panics ends the body (cuts the document) with CIM_ERR_FAILED.
 struct BodyParts {
-    chunks: Option<dispatch::Chunks>,
+    chunks: Option<Box<dispatch::Chunks>>,
     trailers: bool,
 }
 
@@ -163,7 +163,7 @@ struct BodyParts {
 const TRAILER_FIELDS: &str = "CIMStatusCode, CIMStatusCodeDescription";
 
 impl BodyParts {
-    fn new(chunks: dispatch::Chunks, trailers: bool) -> Self {
+    fn new(chunks: Box<dispatch::Chunks>, trailers: bool) -> Self {
         BodyParts {
             chunks: Some(chunks),
             trailers,
