@@ -112,3 +112,52 @@ impl Instance {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::class::PropertyDecl;
+    use crate::qualifier::Qualifier;
+    use crate::types::{CimType, TypeDecl};
+
+    fn share_class() -> Class {
+        let key = |name: &str, ty| {
+            let mut p = PropertyDecl::new(Name::new(name), TypeDecl::scalar(ty));
+            p.qualifiers
+                .push(Qualifier::new(Name::new("Key"), Some(Value::Boolean(true))));
+            p
+        };
+        let mut class = Class::new(Name::new("T_Share"), None);
+        class.properties = vec![
+            PropertyDecl::new(Name::new("Caption"), TypeDecl::scalar(CimType::String)),
+            key("Name", CimType::String),
+            key("Port", CimType::UInt32),
+        ];
+        class
+    }
+
+    #[test]
+    fn the_path_has_the_keys_wherever_the_instance_holds_them() {
+        let class = share_class();
+        let mut inst = Instance::of_class(&class);
+        inst.set("Name", Some(Value::String("a".into()))).unwrap();
+        inst.set("Port", Some(Value::UInt32(445))).unwrap();
+        inst.set("Caption", Some(Value::String("c".into())))
+            .unwrap();
+        let expected = ObjectPath::parse(r#"T_Share.Name="a",Port=445"#).unwrap();
+        assert_eq!(inst.path(&class), expected);
+        // Trimmed to a property list (keys kept) and reordered: found by name.
+        let mut trimmed = inst.clone();
+        trimmed.properties.retain(|p| !p.name.is("Caption"));
+        assert_eq!(trimmed.path(&class), expected);
+        trimmed.properties.reverse();
+        assert_eq!(trimmed.path(&class), expected);
+        // A class without keys: a singleton.
+        let mut keyless = Class::new(Name::new("T_One"), None);
+        keyless.properties = vec![class.properties[0].clone()];
+        assert!(matches!(
+            Instance::of_class(&keyless).path(&keyless).keys,
+            Keys::Singleton
+        ));
+    }
+}

@@ -580,3 +580,59 @@ fn only_namespaces_with_a_provider_that_may_block_are_said_to_block() {
     assert!(om.may_block("root/test"));
     assert!(om.may_block("root\\TEST"));
 }
+
+/// Hands out the given instances whatever the request's WHERE clause, and
+/// says whether it filtered as `claims_filtered` says.
+struct Unfiltered {
+    instances: Vec<Arc<openwmi_cim::Instance>>,
+    claims_filtered: bool,
+}
+
+impl openwmi_cimom::InstanceProvider for Unfiltered {
+    fn name(&self) -> &str {
+        "unfiltered"
+    }
+    fn applies_filter(&self) -> bool {
+        self.claims_filtered
+    }
+    fn enumerate(
+        &self,
+        _req: &openwmi_cimom::EnumerateRequest<'_>,
+    ) -> Result<openwmi_cimom::InstanceStream, openwmi_cim::CimError> {
+        Ok(Box::new(self.instances.clone().into_iter().map(Ok)))
+    }
+}
+
+#[test]
+fn a_where_clause_is_tested_once_by_whoever_says_they_test_it() {
+    const Q: &str = "SELECT * FROM T_Company WHERE Public = TRUE";
+    // The repository provider filters at the source (and says so).
+    let om = manager();
+    assert_eq!(names(&query(&om, Q).unwrap(), "Id"), ["acme"]);
+
+    let companies: Vec<_> = om
+        .enumerate_instances(&ctx(), "root/test", "T_Company", &EnumOptions::default())
+        .unwrap()
+        .map(|r| r.unwrap().instance)
+        .collect();
+    assert_eq!(companies.len(), 2);
+    let with = |claims_filtered| {
+        let mut builder = builder();
+        builder.register(
+            "root/test",
+            "T_Company",
+            Arc::new(Unfiltered {
+                instances: companies.clone(),
+                claims_filtered,
+            }),
+        );
+        builder.build()
+    };
+    // A provider that ignores the clause: the object manager tests it.
+    assert_eq!(names(&query(&with(false), Q).unwrap(), "Id"), ["acme"]);
+    // One that says it tested it is believed: the clause is not tested twice.
+    assert_eq!(
+        names(&query(&with(true), Q).unwrap(), "Id"),
+        ["acme", "initech"]
+    );
+}

@@ -929,6 +929,38 @@ mod tests {
     use super::*;
 
     #[test]
+    fn each_object_gets_the_namespace_path_of_its_own_host_and_namespace() {
+        let path = |host: Option<&str>, ns: Option<&str>, name: &str| {
+            let mut p = ObjectPath::parse(&format!("T_Share.Name=\"{name}\"")).unwrap();
+            p.host = host.map(str::to_owned);
+            p.namespace = ns.map(str::to_owned);
+            p
+        };
+        let paths = [
+            path(None, None, "a"),
+            path(None, None, "b"),
+            path(Some("other"), Some("root/b"), "c"),
+            path(Some("other"), Some("root/b"), "d"),
+            path(Some("."), Some("root/a"), "e"),
+            path(None, Some("root/a&b"), "f"),
+        ];
+        let mut w = ResponseWriter::begin("1", "ExecQuery").with_origin("here", "root/a");
+        for p in &paths {
+            w.object_path(p);
+        }
+        let text = w.end();
+        let mut expected = String::new();
+        for p in &paths {
+            expected.push_str("<OBJECTPATH>");
+            write_instancepath(&mut expected, p, "here", "root/a");
+            expected.push_str("</OBJECTPATH>");
+        }
+        assert!(text.contains(&expected), "{text}");
+        assert_eq!(text.matches("<HOST>other</HOST>").count(), 2);
+        assert_eq!(text.matches("<HOST>here</HOST>").count(), 4);
+    }
+
+    #[test]
     fn escaping_agrees_with_the_character_rules() {
         // Every character class the byte scan distinguishes, in runs.
         let samples = [
