@@ -156,7 +156,7 @@ impl ObjectManager {
             .references(ctx, namespace, object, f)?
             .into_iter()
             .map(|o| match o {
-                Object::Instance(i) => i.path,
+                Object::Instance(i) => Arc::unwrap_or_clone(i.path),
                 Object::Class(c) => self.class_path(ns, &c),
             })
             .collect())
@@ -298,7 +298,7 @@ impl ObjectManager {
                 for r in &roles {
                     if let Some(Value::Reference(p)) = inst.value(r.as_str()) {
                         if refers_to(p, &src, ns.name()) {
-                            let path = self.instance_path(ns.name(), &a, &inst);
+                            let path = self.shared_path(ns.name(), &a, &inst);
                             links.push(Link {
                                 assoc: InstanceWithPath {
                                     path,

@@ -17,6 +17,7 @@ mod provider;
 mod query;
 mod registry;
 mod statics;
+mod stored;
 mod system;
 
 pub use access::{AccessPolicy, AllowAll};
@@ -30,4 +31,5 @@ pub use provider::{EnumerateRequest, GetRequest, InstanceProvider, InstanceStrea
 pub use query::QueryResult;
 pub use registry::ProviderRegistry;
 pub use statics::RepositoryProvider;
+pub use stored::PerStoredInstance;
 pub use system::system_properties;

@@ -8,6 +8,7 @@ use crate::provider::{
 };
 use crate::registry::ProviderRegistry;
 use crate::statics::RepositoryProvider;
+use crate::stored::PerStoredInstance;
 use openwmi_cim::name::NameKey;
 use openwmi_cim::{
     normalize_namespace, CimError, Class, Instance, Keys, Name, Namespace, ObjectPath,
@@ -19,7 +20,7 @@ use std::sync::Arc;
 /// An instance and its full path (host and namespace set).
 #[derive(Clone, Debug, PartialEq)]
 pub struct InstanceWithPath {
-    pub path: ObjectPath,
+    pub path: Arc<ObjectPath>,
     /// Shared with the provider when unchanged (see [`InstanceStream`]);
     /// `Arc::make_mut` to change it.
     pub instance: Arc<Instance>,
@@ -85,6 +86,10 @@ struct Inner {
     providers: ProviderRegistry,
     host: String,
     access: Arc<dyn AccessPolicy>,
+    /// The full path of each stored instance, made on first use: a path is
+    /// a handful of allocations, and enumerations hand out the same ones
+    /// again and again.
+    stored_paths: PerStoredInstance<Arc<ObjectPath>>,
 }
 
 /// The CIM object manager. Cheap to clone; shared by the CLI and the server.
@@ -194,6 +199,11 @@ impl ObjectManagerBuilder {
             }
         }
         let blocking_namespaces = self.providers.blocking_namespaces().cloned().collect();
+        let stored_paths = PerStoredInstance::new(
+            self.providers
+                .providers()
+                .flat_map(|p| p.stored_instances().iter()),
+        );
         ObjectManager {
             inner: Arc::new(Inner {
                 repo: Arc::new(self.repo),
@@ -201,6 +211,7 @@ impl ObjectManagerBuilder {
                 providers: self.providers,
                 host: self.host,
                 access: self.access,
+                stored_paths,
             }),
         }
     }
@@ -351,6 +362,24 @@ impl ObjectManager {
         p
     }
 
+    /// [`instance_path`](Self::instance_path), shared: made once for a
+    /// stored instance (asked for with its own class and namespace), made
+    /// afresh for any other.
+    pub(crate) fn shared_path(
+        &self,
+        namespace: &str,
+        class: &Class,
+        inst: &Arc<Instance>,
+    ) -> Arc<ObjectPath> {
+        let make = || Arc::new(self.instance_path(namespace, class, inst));
+        match self.inner.stored_paths.get_or_init(inst, make) {
+            Some(p) if p.namespace.as_deref() == Some(namespace) && p.class == class.name => {
+                Arc::clone(p)
+            }
+            _ => make(),
+        }
+    }
+
     /// GetInstance / GetObject of an instance path. The path may be relative
     /// or full (its namespace, when given, must be `namespace`); a single-key
     /// shorthand `Class="v"` is resolved against the class's key.
@@ -387,7 +416,7 @@ impl ObjectManager {
         let Some(mut inst) = found else {
             return Err(not_found());
         };
-        let full = self.instance_path(ns.name(), &class, &inst);
+        let full = self.shared_path(ns.name(), &class, &inst);
         if let Some(list) = property_list {
             Arc::make_mut(&mut inst).retain_properties(list);
         }
@@ -441,7 +470,9 @@ impl ObjectManager {
         class: &str,
     ) -> Result<Box<dyn Iterator<Item = Result<ObjectPath, CimError>> + Send>, CimError> {
         let it = self.enumerate_filtered(ctx, namespace, class, &EnumOptions::default(), None)?;
-        Ok(Box::new(it.map(|r| r.map(|i| i.path))))
+        Ok(Box::new(
+            it.map(|r| r.map(|i| Arc::unwrap_or_clone(i.path))),
+        ))
     }
 
     /// The engine of enumerations and queries: walks the class and its
@@ -650,7 +681,7 @@ impl Iterator for EnumIter {
                         } else {
                             let own = inst.properties.len();
                             let mut iwp = InstanceWithPath {
-                                path: self.om.instance_path(&self.namespace, &cur.class, &inst),
+                                path: self.om.shared_path(&self.namespace, &cur.class, &inst),
                                 instance: inst,
                             };
                             crate::system::add_system_properties(ns, &mut iwp, &self.filter_system);
@@ -663,7 +694,7 @@ impl Iterator for EnumIter {
                             continue;
                         }
                     }
-                    let path = self.om.instance_path(&self.namespace, &cur.class, &inst);
+                    let path = self.om.shared_path(&self.namespace, &cur.class, &inst);
                     if let Some(list) = &self.property_list {
                         Arc::make_mut(&mut inst).retain_properties(list);
                     }

@@ -24,7 +24,7 @@ pub fn system_properties(
     let rel = ObjectPath {
         host: None,
         namespace: None,
-        ..iwp.path.clone()
+        ..(*iwp.path).clone()
     };
     vec![
         ("__GENUS", Some(Value::SInt32(2))),

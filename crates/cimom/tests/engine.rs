@@ -194,7 +194,7 @@ fn association_instances_are_reachable_by_get_instance() {
     assert_eq!(refs.len(), 2);
     for r in refs {
         let got = om.get_instance(&c, "root/test", &r, None).unwrap();
-        assert_eq!(got.path, r);
+        assert_eq!(*got.path, r);
     }
 }
 
@@ -635,4 +635,42 @@ fn a_where_clause_is_tested_once_by_whoever_says_they_test_it() {
         names(&query(&with(true), Q).unwrap(), "Id"),
         ["acme", "initech"]
     );
+}
+
+#[test]
+fn stored_instances_keep_one_path_and_copies_get_their_own() {
+    let om = manager();
+    let enumerate = |opts: &EnumOptions| -> Vec<_> {
+        om.enumerate_instances(&ctx(), "root/test", "T_Company", opts)
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect()
+    };
+    let (first, second) = (
+        enumerate(&EnumOptions::default()),
+        enumerate(&EnumOptions::default()),
+    );
+    assert_eq!(first.len(), 2);
+    for (a, b) in first.iter().zip(&second) {
+        assert!(Arc::ptr_eq(&a.path, &b.path), "{}", a.path);
+        assert_eq!(a.path.host.as_deref(), Some("TESTHOST"));
+        assert_eq!(a.path.namespace.as_deref(), Some("root/test"));
+    }
+    let got = om
+        .get_instance(&ctx(), "root/test", &path(r#"T_Company.Id="acme""#), None)
+        .unwrap();
+    let same = first
+        .iter()
+        .find(|i| i.path.to_string().contains("acme"))
+        .unwrap();
+    assert!(Arc::ptr_eq(&got.path, &same.path));
+    // Trimmed to a property list: a copy of the instance, the same path.
+    let trimmed = enumerate(&EnumOptions {
+        property_list: Some(vec![Name::new("Public")]),
+        ..EnumOptions::default()
+    });
+    for (a, b) in first.iter().zip(&trimmed) {
+        assert_eq!(a.path, b.path);
+        assert!(!Arc::ptr_eq(&a.instance, &b.instance));
+    }
 }

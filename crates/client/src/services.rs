@@ -84,7 +84,7 @@ impl Iterator for ObjectStream {
             let item = match &mut self.source {
                 Source::Local(it) => it.next().map(|r| {
                     r.map(|i| WbemObject::Instance {
-                        path: Some(i.path),
+                        path: Some(Arc::unwrap_or_clone(i.path)),
                         instance: std::sync::Arc::unwrap_or_clone(i.instance),
                     })
                     .map_err(WbemError::from)
@@ -395,7 +395,7 @@ impl Services {
                             .map(|o| match o {
                                 Object::Class(c) => WbemObject::Class(c),
                                 Object::Instance(i) => WbemObject::Instance {
-                                    path: Some(i.path),
+                                    path: Some(Arc::unwrap_or_clone(i.path)),
                                     instance: std::sync::Arc::unwrap_or_clone(i.instance),
                                 },
                             })
@@ -500,7 +500,7 @@ impl Services {
             Backend::Local(om) => {
                 let i = om.get_instance(&self.local_ctx(), &ns, &p, None)?;
                 Ok(WbemObject::Instance {
-                    path: Some(i.path),
+                    path: Some(Arc::unwrap_or_clone(i.path)),
                     instance: std::sync::Arc::unwrap_or_clone(i.instance),
                 })
             }

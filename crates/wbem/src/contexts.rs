@@ -267,7 +267,9 @@ mod tests {
         (0..n)
             .map(|i| {
                 Object::Instance(InstanceWithPath {
-                    path: ObjectPath::parse(&format!(r#"Test_Share.Name="s{i}""#)).unwrap(),
+                    path: ObjectPath::parse(&format!(r#"Test_Share.Name="s{i}""#))
+                        .unwrap()
+                        .into(),
                     instance: std::sync::Arc::new(Instance {
                         class_name: Name::new("Test_Share"),
                         properties: Vec::new(),

@@ -2,67 +2,23 @@
 //! copied afterwards: for static instances the encoding is most of the work
 //! of an enumeration or a query.
 
-use openwmi_cim::Instance;
-use openwmi_cimom::{InstanceWithPath, ObjectManager};
+use openwmi_cimom::{InstanceWithPath, ObjectManager, PerStoredInstance};
 use openwmi_cimxml::EncodedInstance;
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
 
 /// Most bytes of encodings kept; past it, instances are encoded every time.
 const BUDGET_BYTES: usize = 32 << 20;
 
 pub(crate) struct EncodedInstances {
-    /// By the address of the stored instance. The `Arc` is held here too,
-    /// so no other instance can come to live at that address.
-    by_address: HashMap<usize, Slot, BuildHasherDefault<AddressHasher>>,
-    used_bytes: AtomicUsize,
-}
-
-/// Hashes an address with one multiplication: the keys are our own heap
-/// addresses, not attacker-chosen, so SipHash's protection buys nothing
-/// and its cost showed in every instance of a query.
-#[derive(Default)]
-struct AddressHasher(u64);
-
-impl Hasher for AddressHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        // Allocations are 16-byte aligned: the low bits carry nothing.
-        self.0 = ((n as u64) >> 4).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-struct Slot {
-    stored: Arc<Instance>,
     /// `None` inside: the budget was spent when it was first needed.
-    encoded: OnceLock<Option<EncodedInstance>>,
+    by_instance: PerStoredInstance<Option<EncodedInstance>>,
+    used_bytes: AtomicUsize,
 }
 
 impl EncodedInstances {
     pub fn new(om: &ObjectManager) -> Self {
-        let by_address = om
-            .stored_instances()
-            .map(|stored| {
-                let slot = Slot {
-                    stored: Arc::clone(stored),
-                    encoded: OnceLock::new(),
-                };
-                (Arc::as_ptr(stored) as usize, slot)
-            })
-            .collect();
         EncodedInstances {
-            by_address,
+            by_instance: PerStoredInstance::new(om.stored_instances()),
             used_bytes: AtomicUsize::new(0),
         }
     }
@@ -71,7 +27,7 @@ impl EncodedInstances {
     #[cfg(test)]
     pub fn none() -> Self {
         EncodedInstances {
-            by_address: HashMap::default(),
+            by_instance: PerStoredInstance::empty(),
             used_bytes: AtomicUsize::new(0),
         }
     }
@@ -80,21 +36,20 @@ impl EncodedInstances {
     /// stored (not trimmed to a property list, no system properties added:
     /// those are copies at other addresses).
     pub fn get(&self, i: &InstanceWithPath) -> Option<&EncodedInstance> {
-        let slot = self.by_address.get(&(Arc::as_ptr(&i.instance) as usize))?;
         // The path is the object manager's, built from the instance and its
         // own class: the same every time.
-        if !Arc::ptr_eq(&slot.stored, &i.instance) || i.path.class != i.instance.class_name {
+        if i.path.class != i.instance.class_name {
             return None;
         }
-        slot.encoded
-            .get_or_init(|| {
+        self.by_instance
+            .get_or_init(&i.instance, || {
                 if self.used_bytes.load(Ordering::Relaxed) >= BUDGET_BYTES {
                     return None;
                 }
                 let encoded = EncodedInstance::new(&i.path, &i.instance);
                 self.used_bytes.fetch_add(encoded.len(), Ordering::Relaxed);
                 Some(encoded)
-            })
+            })?
             .as_ref()
     }
 }
