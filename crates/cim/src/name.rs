@@ -57,10 +57,58 @@ impl PartialEq<&str> for Name {
 
 impl Hash for Name {
     fn hash<H: Hasher>(&self, state: &mut H) {
+        let mut run = HashRun::new(state);
         for b in self.0.bytes() {
-            state.write_u8(b.to_ascii_lowercase());
+            run.push(b.to_ascii_lowercase());
         }
-        state.write_u8(0xff);
+        run.push(0xff);
+    }
+}
+
+/// Bytes fed to a hasher in runs rather than one call each: for the short
+/// names and keys of a path lookup, the per-call cost of `write_u8` was most
+/// of the hashing. Equal inputs give equal runs, so `Hash` stays consistent
+/// with `Eq` as long as every hash of a kind goes through here.
+pub(crate) struct HashRun<'h, H: Hasher> {
+    state: &'h mut H,
+    buf: [u8; 64],
+    len: usize,
+}
+
+impl<'h, H: Hasher> HashRun<'h, H> {
+    pub(crate) fn new(state: &'h mut H) -> Self {
+        HashRun {
+            state,
+            buf: [0; 64],
+            len: 0,
+        }
+    }
+
+    pub(crate) fn push(&mut self, b: u8) {
+        if self.len == self.buf.len() {
+            self.flush();
+        }
+        self.buf[self.len] = b;
+        self.len += 1;
+    }
+
+    /// `c` as UTF-8.
+    pub(crate) fn push_char(&mut self, c: char) {
+        if self.len + 4 > self.buf.len() {
+            self.flush();
+        }
+        self.len += c.encode_utf8(&mut self.buf[self.len..]).len();
+    }
+
+    fn flush(&mut self) {
+        self.state.write(&self.buf[..self.len]);
+        self.len = 0;
+    }
+}
+
+impl<H: Hasher> Drop for HashRun<'_, H> {
+    fn drop(&mut self) {
+        self.flush();
     }
 }
 

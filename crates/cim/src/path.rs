@@ -11,7 +11,7 @@
 //! width, and a real with an integral value equals that integer.
 
 use crate::error::Error;
-use crate::name::Name;
+use crate::name::{HashRun, Name};
 use crate::value::Value;
 use std::borrow::Cow;
 use std::fmt;
@@ -833,10 +833,12 @@ fn value_hash<H: Hasher>(v: &Value, state: &mut H) {
     match canon(v) {
         Canon::Text(s) => {
             state.write_u8(1);
+            let mut run = HashRun::new(state);
             for c in lower_chars(&s) {
-                state.write_u32(c as u32);
+                run.push_char(c);
             }
-            state.write_u32(u32::MAX);
+            // Not UTF-8: ends the text unambiguously.
+            run.push(0xff);
         }
         Canon::Path(p) => {
             state.write_u8(2);
@@ -948,20 +950,22 @@ fn path_eq(a: &ObjectPath, b: &ObjectPath) -> bool {
 
 fn path_hash<H: Hasher>(p: &ObjectPath, state: &mut H) {
     p.class.hash(state);
+    let mut run = HashRun::new(state);
     match &p.host {
-        None => state.write_u8(0),
+        None => run.push(0),
         Some(h) => {
-            state.write_u8(1);
+            run.push(1);
             for b in h.bytes() {
-                state.write_u8(b.to_ascii_lowercase());
+                run.push(b.to_ascii_lowercase());
             }
-            state.write_u8(0xff);
+            run.push(0xff);
         }
     }
     for b in namespace_bytes(&p.namespace) {
-        state.write_u8(b);
+        run.push(b);
     }
-    state.write_u8(0xff);
+    run.push(0xff);
+    drop(run);
     keys_hash(&p.keys, state);
 }
 

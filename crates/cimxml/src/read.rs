@@ -18,14 +18,14 @@ pub(crate) struct Invalid {
 
 pub(crate) type R<T> = Result<T, Invalid>;
 
-pub(crate) fn invalid<T>(el: &Element, message: impl Into<String>) -> R<T> {
+pub(crate) fn invalid<T>(el: Element, message: impl Into<String>) -> R<T> {
     Err(Invalid {
         offset: el.offset,
         message: message.into(),
     })
 }
 
-pub(crate) fn expect(el: &Element, name: &str) -> R<()> {
+pub(crate) fn expect(el: Element, name: &str) -> R<()> {
     if el.name == name {
         Ok(())
     } else {
@@ -33,14 +33,14 @@ pub(crate) fn expect(el: &Element, name: &str) -> R<()> {
     }
 }
 
-pub(crate) fn req_attr<'a>(el: &'a Element, name: &str) -> R<&'a str> {
+pub(crate) fn req_attr<'d>(el: Element<'d>, name: &str) -> R<&'d str> {
     match el.attr(name) {
         Some(v) => Ok(v),
         None => invalid(el, format!("<{}> lacks the {name} attribute", el.name)),
     }
 }
 
-fn req_name(el: &Element, attr: &str) -> R<Name> {
+fn req_name(el: Element, attr: &str) -> R<Name> {
     let v = req_attr(el, attr)?;
     if v.is_empty() {
         return invalid(el, format!("<{}> has an empty {attr}", el.name));
@@ -48,7 +48,7 @@ fn req_name(el: &Element, attr: &str) -> R<Name> {
     Ok(Name::new(v))
 }
 
-fn bool_attr(el: &Element, name: &str, default: bool) -> R<bool> {
+fn bool_attr(el: Element, name: &str, default: bool) -> R<bool> {
     match el.attr(name) {
         None => Ok(default),
         Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
@@ -58,7 +58,7 @@ fn bool_attr(el: &Element, name: &str, default: bool) -> R<bool> {
 }
 
 /// The TYPE attribute; `reference` is accepted as well (PARAMVALUE uses it).
-fn type_attr(el: &Element, name: &str) -> R<Option<CimType>> {
+fn type_attr(el: Element, name: &str) -> R<Option<CimType>> {
     match el.attr(name) {
         None => Ok(None),
         Some(v) => match CimType::from_keyword(v) {
@@ -68,7 +68,7 @@ fn type_attr(el: &Element, name: &str) -> R<Option<CimType>> {
     }
 }
 
-fn req_type(el: &Element) -> R<CimType> {
+fn req_type(el: Element) -> R<CimType> {
     match type_attr(el, "TYPE")? {
         Some(t) => Ok(t),
         None => invalid(el, format!("<{}> lacks the TYPE attribute", el.name)),
@@ -163,9 +163,9 @@ fn parse_real(t: &str) -> Option<f64> {
     t.parse::<f64>().ok()
 }
 
-pub(crate) fn read_value(el: &Element, ty: CimType) -> R<Value> {
+pub(crate) fn read_value(el: Element, ty: CimType) -> R<Value> {
     expect(el, "VALUE")?;
-    if !el.children.is_empty() {
+    if el.children().len() != 0 {
         return invalid(el, "<VALUE> holds elements");
     }
     parse_value(&el.text, ty).or_else(|m| invalid(el, m))
@@ -173,10 +173,10 @@ pub(crate) fn read_value(el: &Element, ty: CimType) -> R<Value> {
 
 /// A VALUE.ARRAY. DSP0201 allows VALUE.NULL elements; the openwmi model has
 /// no NULL array elements, so they are dropped.
-pub(crate) fn read_value_array(el: &Element, ty: CimType) -> R<Value> {
+pub(crate) fn read_value_array(el: Element, ty: CimType) -> R<Value> {
     expect(el, "VALUE.ARRAY")?;
-    let mut items = Vec::with_capacity(el.children.len());
-    for c in &el.children {
+    let mut items = Vec::with_capacity(el.children().len());
+    for c in el.children() {
         match c.name {
             "VALUE" => items.push(read_value(c, ty)?),
             "VALUE.NULL" => {}
@@ -187,9 +187,9 @@ pub(crate) fn read_value_array(el: &Element, ty: CimType) -> R<Value> {
 }
 
 /// A VALUE.REFARRAY (method parameters only).
-pub(crate) fn read_value_refarray(el: &Element) -> R<Value> {
+pub(crate) fn read_value_refarray(el: Element) -> R<Value> {
     let mut items = Vec::new();
-    for c in &el.children {
+    for c in el.children() {
         match c.name {
             "VALUE.REFERENCE" => items.push(Value::Reference(Box::new(read_value_reference(c)?))),
             "VALUE.NULL" => {}
@@ -201,9 +201,9 @@ pub(crate) fn read_value_refarray(el: &Element) -> R<Value> {
 
 /// The value of an element that may hold VALUE, VALUE.ARRAY or VALUE.REFERENCE
 /// (or nothing: NULL), typed by `ty` when known.
-fn read_optional_value(el: &Element, ty: CimType) -> R<Option<Value>> {
+fn read_optional_value(el: Element, ty: CimType) -> R<Option<Value>> {
     let mut found = None;
-    for c in &el.children {
+    for c in el.children() {
         let v = match c.name {
             "VALUE" => read_value(c, ty)?,
             "VALUE.ARRAY" => read_value_array(c, ty)?,
@@ -219,10 +219,10 @@ fn read_optional_value(el: &Element, ty: CimType) -> R<Option<Value>> {
     Ok(found)
 }
 
-pub(crate) fn read_localnamespacepath(el: &Element) -> R<String> {
+pub(crate) fn read_localnamespacepath(el: Element) -> R<String> {
     expect(el, "LOCALNAMESPACEPATH")?;
     let mut path = String::new();
-    for c in &el.children {
+    for c in el.children() {
         expect(c, "NAMESPACE")?;
         let n = req_attr(c, "NAME")?;
         // Some clients send one NAMESPACE NAME="root/cimv2" instead of two.
@@ -239,7 +239,7 @@ pub(crate) fn read_localnamespacepath(el: &Element) -> R<String> {
     Ok(path)
 }
 
-fn read_namespacepath(el: &Element) -> R<(String, String)> {
+fn read_namespacepath(el: Element) -> R<(String, String)> {
     expect(el, "NAMESPACEPATH")?;
     let host = el
         .child("HOST")
@@ -257,42 +257,42 @@ fn read_namespacepath(el: &Element) -> R<(String, String)> {
     Ok((host, read_localnamespacepath(lns)?))
 }
 
-fn only_child<'a>(el: &'a Element<'a>) -> R<&'a Element<'a>> {
-    match el.children.as_slice() {
-        [c] => Ok(c),
-        _ => invalid(
+fn only_child<'d>(el: Element<'d>) -> R<Element<'d>> {
+    match el.exactly() {
+        Some([c]) => Ok(c),
+        None => invalid(
             el,
             format!(
                 "<{}> must hold exactly one element, holds {}",
                 el.name,
-                el.children.len()
+                el.children().len()
             ),
         ),
     }
 }
 
-fn two_children<'a>(el: &'a Element<'a>) -> R<(&'a Element<'a>, &'a Element<'a>)> {
-    match el.children.as_slice() {
-        [a, b] => Ok((a, b)),
-        _ => invalid(
+fn two_children<'d>(el: Element<'d>) -> R<(Element<'d>, Element<'d>)> {
+    match el.exactly() {
+        Some([a, b]) => Ok((a, b)),
+        None => invalid(
             el,
             format!(
                 "<{}> must hold two elements, holds {}",
                 el.name,
-                el.children.len()
+                el.children().len()
             ),
         ),
     }
 }
 
-pub(crate) fn read_classname(el: &Element) -> R<Name> {
+pub(crate) fn read_classname(el: Element) -> R<Name> {
     expect(el, "CLASSNAME")?;
     req_name(el, "NAME")
 }
 
 /// KEYVALUE: typed by TYPE when present, else by VALUETYPE (numbers without
 /// TYPE read as sint64/uint64/real64).
-fn read_keyvalue(el: &Element) -> R<Value> {
+fn read_keyvalue(el: Element) -> R<Value> {
     expect(el, "KEYVALUE")?;
     if let Some(ty) = type_attr(el, "TYPE")? {
         return parse_value(&el.text, ty).or_else(|m| invalid(el, m));
@@ -316,11 +316,11 @@ fn read_keyvalue(el: &Element) -> R<Value> {
     parsed.or_else(|m| invalid(el, m))
 }
 
-pub(crate) fn read_instancename(el: &Element) -> R<ObjectPath> {
+pub(crate) fn read_instancename(el: Element) -> R<ObjectPath> {
     expect(el, "INSTANCENAME")?;
     let class = req_name(el, "CLASSNAME")?;
     let mut bindings = Vec::new();
-    for c in &el.children {
+    for c in el.children() {
         match c.name {
             "KEYBINDING" => {
                 let name = req_name(c, "NAME")?;
@@ -357,7 +357,7 @@ pub(crate) fn read_instancename(el: &Element) -> R<ObjectPath> {
     })
 }
 
-pub(crate) fn read_instancepath(el: &Element) -> R<ObjectPath> {
+pub(crate) fn read_instancepath(el: Element) -> R<ObjectPath> {
     expect(el, "INSTANCEPATH")?;
     let (nsp, inm) = two_children(el)?;
     let (host, ns) = read_namespacepath(nsp)?;
@@ -367,7 +367,7 @@ pub(crate) fn read_instancepath(el: &Element) -> R<ObjectPath> {
     Ok(p)
 }
 
-fn read_localinstancepath(el: &Element) -> R<ObjectPath> {
+fn read_localinstancepath(el: Element) -> R<ObjectPath> {
     let (lns, inm) = two_children(el)?;
     let ns = read_localnamespacepath(lns)?;
     let mut p = read_instancename(inm)?;
@@ -384,7 +384,7 @@ fn class_path(class: Name) -> ObjectPath {
     }
 }
 
-pub(crate) fn read_classpath(el: &Element) -> R<ObjectPath> {
+pub(crate) fn read_classpath(el: Element) -> R<ObjectPath> {
     expect(el, "CLASSPATH")?;
     let (nsp, cn) = two_children(el)?;
     let (host, ns) = read_namespacepath(nsp)?;
@@ -394,7 +394,7 @@ pub(crate) fn read_classpath(el: &Element) -> R<ObjectPath> {
     Ok(p)
 }
 
-pub(crate) fn read_localclasspath(el: &Element) -> R<ObjectPath> {
+pub(crate) fn read_localclasspath(el: Element) -> R<ObjectPath> {
     let (lns, cn) = two_children(el)?;
     let ns = read_localnamespacepath(lns)?;
     let mut p = class_path(read_classname(cn)?);
@@ -403,7 +403,7 @@ pub(crate) fn read_localclasspath(el: &Element) -> R<ObjectPath> {
 }
 
 /// Any of the six path forms VALUE.REFERENCE may hold.
-pub(crate) fn read_path_any(el: &Element) -> R<ObjectPath> {
+pub(crate) fn read_path_any(el: Element) -> R<ObjectPath> {
     match el.name {
         "CLASSPATH" => read_classpath(el),
         "LOCALCLASSPATH" => read_localclasspath(el),
@@ -415,12 +415,12 @@ pub(crate) fn read_path_any(el: &Element) -> R<ObjectPath> {
     }
 }
 
-pub(crate) fn read_value_reference(el: &Element) -> R<ObjectPath> {
+pub(crate) fn read_value_reference(el: Element) -> R<ObjectPath> {
     expect(el, "VALUE.REFERENCE")?;
     read_path_any(only_child(el)?)
 }
 
-pub(crate) fn read_objectpath(el: &Element) -> R<ObjectPath> {
+pub(crate) fn read_objectpath(el: Element) -> R<ObjectPath> {
     expect(el, "OBJECTPATH")?;
     let c = only_child(el)?;
     match c.name {
@@ -430,7 +430,7 @@ pub(crate) fn read_objectpath(el: &Element) -> R<ObjectPath> {
     }
 }
 
-fn read_flavor(el: &Element) -> R<Flavor> {
+fn read_flavor(el: Element) -> R<Flavor> {
     Ok(Flavor {
         overridable: bool_attr(el, "OVERRIDABLE", true)?,
         to_subclass: bool_attr(el, "TOSUBCLASS", true)?,
@@ -438,7 +438,7 @@ fn read_flavor(el: &Element) -> R<Flavor> {
     })
 }
 
-pub(crate) fn read_qualifier(el: &Element) -> R<Qualifier> {
+pub(crate) fn read_qualifier(el: Element) -> R<Qualifier> {
     expect(el, "QUALIFIER")?;
     let ty = req_type(el)?;
     Ok(Qualifier {
@@ -449,15 +449,14 @@ pub(crate) fn read_qualifier(el: &Element) -> R<Qualifier> {
     })
 }
 
-fn read_qualifiers(el: &Element) -> R<Vec<Qualifier>> {
-    el.children
-        .iter()
+fn read_qualifiers(el: Element) -> R<Vec<Qualifier>> {
+    el.children()
         .filter(|c| c.name == "QUALIFIER")
         .map(read_qualifier)
         .collect()
 }
 
-fn array_kind(el: &Element) -> R<ArrayKind> {
+fn array_kind(el: Element) -> R<ArrayKind> {
     match el.attr("ARRAYSIZE") {
         None => Ok(ArrayKind::Variable),
         Some(n) => match n.trim().parse::<u32>() {
@@ -468,7 +467,7 @@ fn array_kind(el: &Element) -> R<ArrayKind> {
 }
 
 /// PROPERTY, PROPERTY.ARRAY or PROPERTY.REFERENCE, as a class declares it.
-fn read_property_decl(el: &Element) -> R<PropertyDecl> {
+fn read_property_decl(el: Element) -> R<PropertyDecl> {
     let name = req_name(el, "NAME")?;
     let (ty, default) = match el.name {
         "PROPERTY" => {
@@ -504,18 +503,18 @@ fn read_property_decl(el: &Element) -> R<PropertyDecl> {
     })
 }
 
-fn is_property(el: &Element) -> bool {
+fn is_property(el: Element) -> bool {
     matches!(
         el.name,
         "PROPERTY" | "PROPERTY.ARRAY" | "PROPERTY.REFERENCE"
     )
 }
 
-pub(crate) fn read_instance(el: &Element) -> R<Instance> {
+pub(crate) fn read_instance(el: Element) -> R<Instance> {
     expect(el, "INSTANCE")?;
     let class_name = req_name(el, "CLASSNAME")?;
     let mut properties = Vec::new();
-    for c in &el.children {
+    for c in el.children() {
         if is_property(c) {
             let p = read_property_decl(c)?;
             properties.push(InstanceProperty {
@@ -533,7 +532,7 @@ pub(crate) fn read_instance(el: &Element) -> R<Instance> {
     })
 }
 
-fn read_parameter(el: &Element) -> R<ParameterDecl> {
+fn read_parameter(el: Element) -> R<ParameterDecl> {
     let name = req_name(el, "NAME")?;
     let ty = match el.name {
         "PARAMETER" => TypeDecl::scalar(req_type(el)?),
@@ -561,9 +560,9 @@ fn read_parameter(el: &Element) -> R<ParameterDecl> {
     })
 }
 
-fn read_method(el: &Element) -> R<MethodDecl> {
+fn read_method(el: Element) -> R<MethodDecl> {
     let mut parameters = Vec::new();
-    for c in &el.children {
+    for c in el.children() {
         if c.name.starts_with("PARAMETER") {
             parameters.push(read_parameter(c)?);
         } else if c.name != "QUALIFIER" {
@@ -582,10 +581,10 @@ fn read_method(el: &Element) -> R<MethodDecl> {
     })
 }
 
-pub(crate) fn read_class(el: &Element) -> R<Class> {
+pub(crate) fn read_class(el: Element) -> R<Class> {
     expect(el, "CLASS")?;
     let mut class = Class::new(req_name(el, "NAME")?, el.attr("SUPERCLASS").map(Name::new));
-    for c in &el.children {
+    for c in el.children() {
         match c.name {
             "QUALIFIER" => class.qualifiers.push(read_qualifier(c)?),
             "METHOD" => class.methods.push(read_method(c)?),
@@ -596,7 +595,7 @@ pub(crate) fn read_class(el: &Element) -> R<Class> {
     Ok(class)
 }
 
-pub(crate) fn read_qualifier_decl(el: &Element) -> R<QualifierDecl> {
+pub(crate) fn read_qualifier_decl(el: Element) -> R<QualifierDecl> {
     expect(el, "QUALIFIER.DECLARATION")?;
     let ty = req_type(el)?;
     let is_array = bool_attr(el, "ISARRAY", false)?;

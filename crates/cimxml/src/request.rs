@@ -44,11 +44,11 @@ fn not_valid(i: Invalid) -> DecodeError {
 /// Decodes a request body (server side). See [`DecodeError`] for how each
 /// failure is answered.
 pub fn decode_request(body: &[u8], limits: &Limits) -> Result<Request, DecodeError> {
-    let root = tree::parse(body, limits)?;
-    let (message_id, protocol_version, msg) = read_envelope(&root)?;
-    let content = match msg.children.as_slice() {
-        [c] => c,
-        _ => {
+    let doc = tree::parse(body, limits)?;
+    let (message_id, protocol_version, msg) = read_envelope(doc.root())?;
+    let content = match msg.exactly() {
+        Some([c]) => c,
+        None => {
             return Err(DecodeError::not_valid(
                 msg.offset,
                 "<MESSAGE> must hold exactly one element",
@@ -65,7 +65,7 @@ pub fn decode_request(body: &[u8], limits: &Limits) -> Result<Request, DecodeErr
             ))
         }
     }
-    let mut calls = content.children.iter().filter(|c| c.name != "CORRELATOR");
+    let mut calls = content.children().filter(|c| c.name != "CORRELATOR");
     let (Some(call), None) = (calls.next(), calls.next()) else {
         return Err(DecodeError::not_valid(
             content.offset,
@@ -92,18 +92,18 @@ pub fn decode_request(body: &[u8], limits: &Limits) -> Result<Request, DecodeErr
         }))
     };
     let (namespace, operation) = if intrinsic {
-        let Some(lns) = call.children.first() else {
+        let Some(lns) = call.children().next() else {
             return Err(DecodeError::not_valid(
                 call.offset,
                 "<IMETHODCALL> lacks <LOCALNAMESPACEPATH>",
             ));
         };
         let namespace = read::read_localnamespacepath(lns).map_err(not_valid)?;
-        let params = Params::collect(&call.children[1..], "IPARAMVALUE")?;
+        let params = Params::collect(call.children().skip(1), "IPARAMVALUE")?;
         let op = decode_intrinsic(&method_name, params).map_err(cim_error)?;
         (namespace, op)
     } else {
-        let Some(target) = call.children.first() else {
+        let Some(target) = call.children().next() else {
             return Err(DecodeError::not_valid(
                 call.offset,
                 "<METHODCALL> lacks its target path",
@@ -116,7 +116,7 @@ pub fn decode_request(body: &[u8], limits: &Limits) -> Result<Request, DecodeErr
         }
         .map_err(not_valid)?;
         let namespace = path.namespace.take().unwrap_or_default();
-        let params = Params::collect(&call.children[1..], "PARAMVALUE")?;
+        let params = Params::collect(call.children().skip(1), "PARAMVALUE")?;
         let params = decode_method_params(params).map_err(cim_error)?;
         let op = Operation::InvokeMethod {
             target: path,
@@ -135,8 +135,8 @@ pub fn decode_request(body: &[u8], limits: &Limits) -> Result<Request, DecodeErr
 
 /// Checks CIM and MESSAGE; returns (message ID, protocol version, MESSAGE).
 pub(crate) fn read_envelope<'a>(
-    root: &'a Element<'a>,
-) -> Result<(String, String, &'a Element<'a>), DecodeError> {
+    root: Element<'a>,
+) -> Result<(String, String, Element<'a>), DecodeError> {
     if root.name != "CIM" {
         return Err(DecodeError::not_valid(
             root.offset,
@@ -151,8 +151,8 @@ pub(crate) fn read_envelope<'a>(
     if !dtd_version.starts_with("2.") {
         return Err(DecodeError::UnsupportedDtdVersion(dtd_version.to_owned()));
     }
-    let msg = match root.children.as_slice() {
-        [m] if m.name == "MESSAGE" => m,
+    let msg = match root.exactly() {
+        Some([m]) if m.name == "MESSAGE" => m,
         _ => {
             return Err(DecodeError::not_valid(
                 root.offset,
@@ -172,7 +172,7 @@ pub(crate) fn read_envelope<'a>(
 
 /// The named parameters of a call, each taken at most once.
 struct Params<'a> {
-    items: Vec<(&'a str, Option<&'a Element<'a>>, &'a Element<'a>, bool)>,
+    items: Vec<(&'a str, Option<Element<'a>>, Element<'a>, bool)>,
 }
 
 fn invalid_param(msg: impl Into<String>) -> CimError {
@@ -180,8 +180,11 @@ fn invalid_param(msg: impl Into<String>) -> CimError {
 }
 
 impl<'a> Params<'a> {
-    fn collect(children: &'a [Element<'a>], elem: &str) -> Result<Params<'a>, DecodeError> {
-        let mut items: Vec<(&'a str, Option<&'a Element<'a>>, &'a Element<'a>, bool)> = Vec::new();
+    fn collect(
+        children: impl Iterator<Item = Element<'a>>,
+        elem: &str,
+    ) -> Result<Params<'a>, DecodeError> {
+        let mut items: Vec<(&'a str, Option<Element<'a>>, Element<'a>, bool)> = Vec::new();
         for c in children {
             if c.name != elem {
                 return Err(DecodeError::not_valid(
@@ -190,10 +193,11 @@ impl<'a> Params<'a> {
                 ));
             }
             let name = read::req_attr(c, "NAME").map_err(not_valid)?;
-            let value = match c.children.as_slice() {
-                [] => None,
-                [v] => Some(v),
-                _ => {
+            let mut values = c.children();
+            let value = match (values.next(), values.next()) {
+                (None, _) => None,
+                (Some(v), None) => Some(v),
+                (Some(_), Some(_)) => {
                     return Err(DecodeError::not_valid(
                         c.offset,
                         format!("<{elem} NAME=\"{name}\"> holds more than one element"),
@@ -206,7 +210,7 @@ impl<'a> Params<'a> {
     }
 
     /// `None`: absent; `Some(None)`: present and NULL.
-    fn take(&mut self, name: &str) -> Result<Option<Option<&'a Element<'a>>>, CimError> {
+    fn take(&mut self, name: &str) -> Result<Option<Option<Element<'a>>>, CimError> {
         let mut found = None;
         for it in &mut self.items {
             if it.0.eq_ignore_ascii_case(name) {
@@ -227,7 +231,7 @@ impl<'a> Params<'a> {
         }
     }
 
-    fn value_el(&mut self, name: &str) -> Result<Option<&'a Element<'a>>, CimError> {
+    fn value_el(&mut self, name: &str) -> Result<Option<Element<'a>>, CimError> {
         Ok(self.take(name)?.flatten())
     }
 
@@ -252,7 +256,7 @@ impl<'a> Params<'a> {
     fn text(&mut self, name: &str) -> Result<Option<&'a str>, CimError> {
         match self.value_el(name)? {
             None => Ok(None),
-            Some(el) if el.name == "VALUE" && el.children.is_empty() => Ok(Some(&el.text)),
+            Some(el) if el.name == "VALUE" && el.children().len() == 0 => Ok(Some(el.text_str())),
             Some(el) => Err(invalid_param(format!(
                 "{name} must be a <VALUE>, is a <{}>",
                 el.name
@@ -297,10 +301,10 @@ impl<'a> Params<'a> {
         match self.value_el(name)? {
             None => Ok(None),
             Some(el) if el.name == "VALUE.ARRAY" => {
-                let mut names = Vec::with_capacity(el.children.len());
-                for v in &el.children {
+                let mut names = Vec::with_capacity(el.children().len());
+                for v in el.children() {
                     match v.name {
-                        "VALUE" if v.children.is_empty() => names.push(Name::new(v.text.trim())),
+                        "VALUE" if v.children().len() == 0 => names.push(Name::new(v.text.trim())),
                         "VALUE.NULL" => {}
                         other => {
                             return Err(invalid_param(format!("<{other}> inside {name}")));

@@ -65,11 +65,11 @@ fn not_valid(i: Invalid) -> DecodeError {
 /// server is `Ok(Response { result: Err(..) })`; `Err` means the body itself
 /// is not a valid CIM-XML response.
 pub fn decode_response(body: &[u8], limits: &Limits) -> Result<Response, DecodeError> {
-    let root = tree::parse(body, limits)?;
-    let (message_id, _pv, msg) = read_envelope(&root)?;
-    let rsp = match msg.children.as_slice() {
-        [c] if c.name == "SIMPLERSP" => c,
-        [c] if c.name == "MULTIRSP" => return Err(DecodeError::MultipleRequestsUnsupported),
+    let doc = tree::parse(body, limits)?;
+    let (message_id, _pv, msg) = read_envelope(doc.root())?;
+    let rsp = match msg.exactly() {
+        Some([c]) if c.name == "SIMPLERSP" => c,
+        Some([c]) if c.name == "MULTIRSP" => return Err(DecodeError::MultipleRequestsUnsupported),
         _ => {
             return Err(DecodeError::not_valid(
                 msg.offset,
@@ -77,8 +77,8 @@ pub fn decode_response(body: &[u8], limits: &Limits) -> Result<Response, DecodeE
             ))
         }
     };
-    let call = match rsp.children.as_slice() {
-        [c] if c.name == "IMETHODRESPONSE" || c.name == "METHODRESPONSE" => c,
+    let call = match rsp.exactly() {
+        Some([c]) if c.name == "IMETHODRESPONSE" || c.name == "METHODRESPONSE" => c,
         _ => {
             return Err(DecodeError::not_valid(
                 rsp.offset,
@@ -95,7 +95,7 @@ pub fn decode_response(body: &[u8], limits: &Limits) -> Result<Response, DecodeE
     })
 }
 
-fn read_error(el: &Element) -> read::R<CimError> {
+fn read_error(el: Element) -> read::R<CimError> {
     let code = read::req_attr(el, "CODE")?;
     let Ok(code) = code.trim().parse::<u32>() else {
         return read::invalid(el, format!("ERROR CODE {code:?} is not a number"));
@@ -107,13 +107,13 @@ fn read_error(el: &Element) -> read::R<CimError> {
     })
 }
 
-fn read_outcome(call: &Element) -> read::R<Result<Reply, CimError>> {
+fn read_outcome(call: Element) -> read::R<Result<Reply, CimError>> {
     let mut reply = Reply::default();
-    for (i, c) in call.children.iter().enumerate() {
+    for (i, c) in call.children().enumerate() {
         match c.name {
             "ERROR" if i == 0 => return Ok(Err(read_error(c)?)),
             "IRETURNVALUE" if i == 0 => {
-                for item in &c.children {
+                for item in c.children() {
                     reply.items.push(read_item(item)?);
                 }
             }
@@ -147,7 +147,7 @@ fn read_outcome(call: &Element) -> read::R<Result<Reply, CimError>> {
     Ok(Ok(reply))
 }
 
-fn type_of(el: &Element) -> read::R<Option<CimType>> {
+fn type_of(el: Element) -> read::R<Option<CimType>> {
     match el.attr("PARAMTYPE").or_else(|| el.attr("TYPE")) {
         None => Ok(None),
         Some(t) => match CimType::from_keyword(t) {
@@ -158,11 +158,12 @@ fn type_of(el: &Element) -> read::R<Option<CimType>> {
     }
 }
 
-fn read_param_value(el: &Element, ty: Option<CimType>) -> read::R<Option<Value>> {
+fn read_param_value(el: Element, ty: Option<CimType>) -> read::R<Option<Value>> {
     let ty = ty.unwrap_or(CimType::String);
-    match el.children.as_slice() {
-        [] => Ok(None),
-        [v] => Ok(match v.name {
+    let mut values = el.children();
+    match (values.next(), values.next()) {
+        (None, _) => Ok(None),
+        (Some(v), None) => Ok(match v.name {
             "VALUE" => Some(read::read_value(v, ty)?),
             "VALUE.ARRAY" => Some(read::read_value_array(v, ty)?),
             "VALUE.REFERENCE" => Some(Value::Reference(Box::new(read::read_value_reference(v)?))),
@@ -176,14 +177,14 @@ fn read_param_value(el: &Element, ty: Option<CimType>) -> read::R<Option<Value>>
     }
 }
 
-fn pair<'a>(el: &'a Element<'a>) -> read::R<(&'a Element<'a>, &'a Element<'a>)> {
-    match el.children.as_slice() {
-        [a, b] => Ok((a, b)),
+fn pair<'a>(el: Element<'a>) -> read::R<(Element<'a>, Element<'a>)> {
+    match el.exactly() {
+        Some([a, b]) => Ok((a, b)),
         _ => read::invalid(el, format!("<{}> must hold two elements", el.name)),
     }
 }
 
-fn object_with(path: ObjectPath, obj: &Element) -> read::R<ReturnItem> {
+fn object_with(path: ObjectPath, obj: Element) -> read::R<ReturnItem> {
     match obj.name {
         "INSTANCE" => Ok(ReturnItem::Instance {
             path: Some(path),
@@ -197,7 +198,7 @@ fn object_with(path: ObjectPath, obj: &Element) -> read::R<ReturnItem> {
     }
 }
 
-fn read_item(el: &Element) -> read::R<ReturnItem> {
+fn read_item(el: Element) -> read::R<ReturnItem> {
     Ok(match el.name {
         "INSTANCE" => ReturnItem::Instance {
             path: None,
@@ -236,12 +237,12 @@ fn read_item(el: &Element) -> read::R<ReturnItem> {
             };
             object_with(path, obj)?
         }
-        "VALUE.OBJECT" => match el.children.as_slice() {
-            [c] if c.name == "INSTANCE" => ReturnItem::Instance {
+        "VALUE.OBJECT" => match el.exactly() {
+            Some([c]) if c.name == "INSTANCE" => ReturnItem::Instance {
                 path: None,
                 instance: read::read_instance(c)?,
             },
-            [c] if c.name == "CLASS" => ReturnItem::Class {
+            Some([c]) if c.name == "CLASS" => ReturnItem::Class {
                 path: None,
                 class: read::read_class(c)?,
             },
