@@ -35,6 +35,9 @@ pub fn run(g: &GlobalOptions, a: openwmi_server::ServeArgs) -> Result<ExitCode, 
     };
     let policy = openwmi_access::policy_from_config(&config.permissions.table)
         .map_err(|e| Failure::Message(format!("[permissions]: {e}")))?;
+    // Each password check allocates argon2's 19 MiB: it must go back when
+    // done (on a C library other than glibc this changes nothing).
+    openwmi_malloc::return_large_blocks(openwmi_malloc::SERVER_MMAP_THRESHOLD);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
