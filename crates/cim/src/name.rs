@@ -154,6 +154,10 @@ impl NameKey {
     pub fn new(s: &str) -> Self {
         NameKey(s.to_ascii_lowercase())
     }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 impl Borrow<str> for NameKey {
     fn borrow(&self) -> &str {
@@ -161,10 +165,41 @@ impl Borrow<str> for NameKey {
     }
 }
 
+impl NameKey {
+    /// Calls `f` with `s` lower-cased as a `NameKey` holds it, without
+    /// allocating for names of up to 128 bytes: for lookups on hot paths.
+    pub fn lookup<R>(s: &str, f: impl FnOnce(&str) -> R) -> R {
+        let mut buf = [0u8; 128];
+        match buf.get_mut(..s.len()) {
+            Some(lower) => {
+                lower.copy_from_slice(s.as_bytes());
+                lower.make_ascii_lowercase();
+                // ASCII lower-casing keeps UTF-8 valid.
+                match std::str::from_utf8(lower) {
+                    Ok(lower) => f(lower),
+                    Err(_) => f(&s.to_ascii_lowercase()),
+                }
+            }
+            None => f(&s.to_ascii_lowercase()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::HashSet;
+
+    #[test]
+    fn lookups_lower_case_short_and_long_names() {
+        assert_eq!(NameKey::lookup("Win32_Share", str::to_owned), "win32_share");
+        let long = "Ä".repeat(100) + "XY";
+        assert_eq!(
+            NameKey::lookup(&long, str::to_owned),
+            "Ä".repeat(100) + "xy"
+        );
+        assert_eq!(NameKey::lookup("", str::len), 0);
+    }
 
     #[test]
     fn names_compare_and_hash_without_case() {

@@ -897,19 +897,40 @@ fn host_eq(a: &Option<String>, b: &Option<String>) -> bool {
 enum KeysKind<'a> {
     Class,
     Singleton,
-    Bindings(Vec<&'a KeyBinding>),
+    Bindings(SortedBindings<'a>),
+}
+
+/// Key bindings in name order. One binding (most classes have one key)
+/// needs neither sorting nor a list.
+enum SortedBindings<'a> {
+    One(&'a KeyBinding),
+    Many(Vec<&'a KeyBinding>),
+}
+
+impl<'a> std::ops::Deref for SortedBindings<'a> {
+    type Target = [&'a KeyBinding];
+
+    fn deref(&self) -> &[&'a KeyBinding] {
+        match self {
+            SortedBindings::One(b) => std::slice::from_ref(b),
+            SortedBindings::Many(v) => v,
+        }
+    }
 }
 
 fn keys_kind(keys: &Keys) -> KeysKind<'_> {
     match keys {
         Keys::Class => KeysKind::Class,
         Keys::Singleton => KeysKind::Singleton,
-        Keys::Bindings(b) if b.is_empty() => KeysKind::Class,
-        Keys::Bindings(b) => {
-            let mut sorted: Vec<&KeyBinding> = b.iter().collect();
-            sorted.sort_by(|x, y| x.name.cmp(&y.name));
-            KeysKind::Bindings(sorted)
-        }
+        Keys::Bindings(b) => match b.as_slice() {
+            [] => KeysKind::Class,
+            [one] => KeysKind::Bindings(SortedBindings::One(one)),
+            many => {
+                let mut sorted: Vec<&KeyBinding> = many.iter().collect();
+                sorted.sort_by(|x, y| x.name.cmp(&y.name));
+                KeysKind::Bindings(SortedBindings::Many(sorted))
+            }
+        },
     }
 }
 
@@ -919,7 +940,7 @@ fn keys_eq(a: &Keys, b: &Keys) -> bool {
         (KeysKind::Bindings(x), KeysKind::Bindings(y)) => {
             x.len() == y.len()
                 && x.iter()
-                    .zip(&y)
+                    .zip(y.iter())
                     .all(|(u, v)| u.name == v.name && value_eq(&u.value, &v.value))
         }
         _ => false,
@@ -933,7 +954,7 @@ fn keys_hash<H: Hasher>(keys: &Keys, state: &mut H) {
         KeysKind::Bindings(b) => {
             state.write_u8(2);
             state.write_usize(b.len());
-            for k in b {
+            for k in b.iter() {
                 k.name.hash(state);
                 value_hash(&k.value, state);
             }

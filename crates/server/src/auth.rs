@@ -122,11 +122,11 @@ impl Authenticator {
         if let Some(retry_after) = self.locked_out(peer) {
             return AuthOutcome::LockedOut { retry_after };
         }
-        let Some((user, password)) = authorization.and_then(parse_basic) else {
+        let Some(credentials) = authorization.and_then(parse_basic) else {
             // Not a guess: clients may probe without credentials first.
             return AuthOutcome::Denied;
         };
-        let key = self.cache_key(&user, &password);
+        let key = self.cache_key(credentials.user(), credentials.password());
         if let Some(found) = self.cached(&key) {
             return AuthOutcome::Accepted(found);
         }
@@ -134,11 +134,13 @@ impl Authenticator {
             return AuthOutcome::Denied;
         };
         let this = Arc::clone(self);
-        let checked_user = user.clone();
-        let verdict = tokio::task::spawn_blocking(move || this.check(&checked_user, &password))
-            .await
-            .ok()
-            .flatten();
+        let user = credentials.user().to_owned();
+        let verdict = tokio::task::spawn_blocking(move || {
+            this.check(credentials.user(), credentials.password())
+        })
+        .await
+        .ok()
+        .flatten();
         match verdict {
             Some(found) => {
                 self.remember(key, found.clone());
@@ -284,7 +286,35 @@ fn decoy_hash() -> &'static str {
 }
 
 /// `Basic base64(user:password)` -> (user, password).
-pub(crate) fn parse_basic(value: &HeaderValue) -> Option<(String, String)> {
+/// `user:password` from a Basic `Authorization` header, decoded once and
+/// kept in one string (parsed for every request, most of them answered from
+/// the login cache).
+#[derive(PartialEq, Eq)]
+pub(crate) struct Credentials {
+    decoded: String,
+    colon: usize,
+}
+
+impl Credentials {
+    pub(crate) fn user(&self) -> &str {
+        &self.decoded[..self.colon]
+    }
+
+    pub(crate) fn password(&self) -> &str {
+        &self.decoded[self.colon + 1..]
+    }
+}
+
+/// Never shows the password.
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("user", &self.user())
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) fn parse_basic(value: &HeaderValue) -> Option<Credentials> {
     let text = value.to_str().ok()?.trim();
     let (scheme, encoded) = text.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
@@ -294,11 +324,13 @@ pub(crate) fn parse_basic(value: &HeaderValue) -> Option<(String, String)> {
         .decode(encoded.trim())
         .ok()?;
     let decoded = String::from_utf8(decoded).ok()?;
-    let (user, password) = decoded.split_once(':')?;
+    let colon = decoded.find(':')?;
+    let credentials = Credentials { decoded, colon };
+    let (user, password) = (credentials.user(), credentials.password());
     if user.is_empty() || user.len() > 256 || password.len() > 4096 {
         return None;
     }
-    Some((user.to_string(), password.to_string()))
+    Some(credentials)
 }
 
 #[cfg(test)]
@@ -308,9 +340,11 @@ mod tests {
     #[test]
     fn basic_header_parsing() {
         let value = HeaderValue::from_static("Basic YWxpY2U6cDpzcw==");
-        assert_eq!(parse_basic(&value), Some(("alice".into(), "p:ss".into())));
+        let c = parse_basic(&value).unwrap();
+        assert_eq!((c.user(), c.password()), ("alice", "p:ss"));
+        assert_eq!(format!("{c:?}"), "Credentials { user: \"alice\", .. }");
         let value = HeaderValue::from_static("basic   YWxpY2U6cDpzcw==");
-        assert_eq!(parse_basic(&value).map(|p| p.0), Some("alice".into()));
+        assert_eq!(parse_basic(&value).unwrap().user(), "alice");
         for bad in [
             "Bearer YWxpY2U6cDpzcw==",
             "Basic !!!",
@@ -335,7 +369,8 @@ mod tests {
         fn basic_round_trips(user in "[a-z][a-z0-9_.-]{0,20}", password in "[ -~]{0,30}") {
             let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
             let value = HeaderValue::from_str(&format!("Basic {token}")).unwrap();
-            proptest::prop_assert_eq!(parse_basic(&value), Some((user, password)));
+            let c = parse_basic(&value).unwrap();
+            proptest::prop_assert_eq!((c.user(), c.password()), (user.as_str(), password.as_str()));
         }
     }
 }
