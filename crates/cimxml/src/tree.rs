@@ -182,14 +182,28 @@ pub(crate) fn parse<'a>(body: &'a [u8], limits: &Limits) -> Result<Document<'a>,
     .document()
 }
 
+/// Bytes `first_non_char` must look at: C0 controls other than tab, LF and
+/// CR, and 0xEF (which starts U+FFFE and U+FFFF, among others).
+const SUSPECT_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = !matches!(b, 0x09 | 0x0A | 0x0D);
+        b += 1;
+    }
+    table[0xEF] = true;
+    table
+};
+
 /// The position and value of the first character that is not an XML 1.0
 /// `Char` (2.2): a C0 control other than tab, LF and CR, or U+FFFE/U+FFFF.
+/// One table lookup per byte: this pass covers the whole body.
 fn first_non_char(text: &str) -> Option<(usize, char)> {
     let bytes = text.as_bytes();
     let mut from = 0;
     while let Some(i) = bytes[from..]
         .iter()
-        .position(|&b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0xEF)
+        .position(|&b| SUSPECT_BYTES[usize::from(b)])
     {
         let at = from + i;
         let b = bytes[at];
@@ -292,11 +306,13 @@ impl<'a> Scanner<'a, '_> {
 
     /// Skips white space; whether there was any.
     fn skip_space(&mut self) -> bool {
-        let start = self.pos;
-        while self.peek().is_some_and(is_space) {
-            self.pos += 1;
-        }
-        self.pos > start
+        let rest = &self.bytes()[self.pos..];
+        let len = rest
+            .iter()
+            .position(|&b| !is_space(b))
+            .unwrap_or(rest.len());
+        self.pos += len;
+        len > 0
     }
 
     /// Consumes `literal` if the input continues with it.
@@ -329,12 +345,17 @@ impl<'a> Scanner<'a, '_> {
 
     fn name(&mut self) -> Result<&'a str, DecodeError> {
         let start = self.pos;
-        if !self.peek().is_some_and(is_name_start) {
+        let rest = &self.bytes()[start..];
+        if !rest.first().is_some_and(|&b| is_name_start(b)) {
             return Err(self.error(start, "expected a name"));
         }
-        while self.peek().is_some_and(is_name_char) {
-            self.pos += 1;
-        }
+        let len = rest
+            .iter()
+            .position(|&b| !is_name_char(b))
+            .unwrap_or(rest.len());
+        self.pos += len;
+        // Name bytes take whole UTF-8 sequences (every byte >= 0x80 is one),
+        // so the name ends on a character boundary.
         Ok(&self.text[start..self.pos])
     }
 
@@ -347,12 +368,13 @@ impl<'a> Scanner<'a, '_> {
         {
             self.declaration()?;
         }
-        // `<` bounds the element count; one pass over the body costs less
-        // than growing the lists.
-        let markup = self.bytes().iter().filter(|&&b| b == b'<').count();
+        // CIM-XML spends 30-40 bytes per element and about as many per
+        // attribute: room for most documents without growing the lists, and
+        // without another pass over the body to count them.
+        let expected = (self.text.len() / 24 + 8).min(self.limits.max_elements);
         let mut doc = Document {
-            nodes: Vec::with_capacity(markup.min(self.limits.max_elements)),
-            attrs: Vec::with_capacity(markup.min(self.limits.max_elements)),
+            nodes: Vec::with_capacity(expected),
+            attrs: Vec::with_capacity(expected),
         };
         // The open elements, each with where its finished children start in
         // `done`. An element's children move from `done` to the document, as
