@@ -201,6 +201,10 @@ class OpenwmiServer:
             self.proc = None
 
     def __enter__(self) -> "OpenwmiServer":
+        # Started already (with its own timeout): keep that process. Starting again
+        # used to leave the first server running after the test.
+        if self.alive():
+            return self
         try:
             return self.start()
         except BaseException:

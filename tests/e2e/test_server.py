@@ -692,6 +692,19 @@ def test_large_enumeration_streams(openwmi_bin, tmp_path, dtd):
         assert rss_after - rss_idle < body_kb // 4, report
 
 
+# The harness: a started server entered with `with` is the one stopped
+
+def test_entering_a_started_server_keeps_it_and_stops_it(openwmi_bin, tmp_path):
+    """Regression: `srv.start(...)` then `with srv:` started a second server and left the first
+    running after the test."""
+    srv = sh.OpenwmiServer(openwmi_bin, tmp_path / "srv")
+    srv.start(timeout=60)
+    pid, port = srv.proc.pid, srv.port
+    with srv:
+        assert (srv.proc.pid, srv.port) == (pid, port)
+    assert not harness._group_alive(pid)
+
+
 # Logins give their memory back
 
 def test_repeated_logins_give_their_memory_back(openwmi_bin, tmp_path):
