@@ -19,7 +19,7 @@ pub use datetime::CimDateTime;
 pub use error::Error;
 pub use instance::{Instance, InstanceProperty};
 pub use name::Name;
-pub use namespace::{normalize_namespace, wmi_namespace, Namespace, Repository};
+pub use namespace::{normalize_namespace, same_namespace, wmi_namespace, Namespace, Repository};
 pub use path::{KeyBinding, Keys, ObjectPath};
 pub use qualifier::{Flavor, Qualifier, QualifierDecl, Scope};
 pub use status::{CimError, CimStatus, WbemStatus};

@@ -19,7 +19,7 @@ pub fn normalize_namespace(name: &str) -> Result<String, Error> {
     }
     let mut out = String::with_capacity(trimmed.len());
     for (i, seg) in trimmed.split(['/', '\\']).enumerate() {
-        if seg.is_empty() || seg.chars().any(|c| c.is_control() || c == ':' || c == '"') {
+        if !valid_segment(seg) {
             return Err(Error::InvalidNamespace(name.to_owned()));
         }
         if i > 0 {
@@ -28,6 +28,30 @@ pub fn normalize_namespace(name: &str) -> Result<String, Error> {
         out.push_str(seg);
     }
     Ok(out)
+}
+
+/// Whether two spellings name the same namespace (`root\cimv2`, `/root/CIMV2/`):
+/// what `normalize_namespace` makes of them is equal but for ASCII case,
+/// compared in place (it runs for every request). A spelling that does not
+/// normalize names none.
+pub fn same_namespace(a: &str, b: &str) -> bool {
+    let (mut x, mut y) = (segments(a), segments(b));
+    loop {
+        match (x.next(), y.next()) {
+            (None, None) => return true,
+            (Some(p), Some(q)) if valid_segment(p) && p.eq_ignore_ascii_case(q) => {}
+            _ => return false,
+        }
+    }
+}
+
+/// The segments of a namespace spelling, separators around it ignored.
+fn segments(s: &str) -> std::str::Split<'_, [char; 2]> {
+    s.trim_matches(|c| c == '/' || c == '\\').split(['/', '\\'])
+}
+
+fn valid_segment(seg: &str) -> bool {
+    !seg.is_empty() && !seg.chars().any(|c| c.is_control() || c == ':' || c == '"')
 }
 
 /// The WMI spelling of a namespace: `root\cimv2`.
@@ -265,6 +289,27 @@ impl Repository {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn namespaces_are_the_same_however_they_are_spelled() {
+        for same in [
+            "root/cimv2",
+            "ROOT\\CIMV2",
+            "/root/CimV2/",
+            "\\\\root\\cimv2",
+        ] {
+            assert!(same_namespace(same, "root/cimv2"), "{same}");
+            assert!(same_namespace("root\\CIMV2", same), "{same}");
+        }
+        for other in ["root", "root/cimv2/x", "root//cimv2", "", "/", "root/cimv3"] {
+            assert!(!same_namespace(other, "root/cimv2"), "{other}");
+        }
+        // What does not normalize names nothing, not even itself.
+        for invalid in ["", "root//x", "root/a:b", "/"] {
+            assert!(normalize_namespace(invalid).is_err());
+            assert!(!same_namespace(invalid, invalid), "{invalid}");
+        }
+    }
     use crate::class::PropertyDecl;
     use crate::qualifier::Qualifier;
     use crate::types::{CimType, TypeDecl};

@@ -6,7 +6,9 @@
 use crate::context::OperationContext;
 use crate::manager::{display_ns, resolve_keys, InstanceWithPath, Object, ObjectManager};
 use crate::provider::EnumerateRequest;
-use openwmi_cim::{CimError, CimType, Class, Keys, Name, Namespace, ObjectPath, Value};
+use openwmi_cim::{
+    same_namespace, CimError, CimType, Class, Keys, Name, Namespace, ObjectPath, Value,
+};
 use std::sync::Arc;
 
 /// Filters of Associators / AssociatorNames (all optional).
@@ -394,16 +396,6 @@ fn points_at(ns: &Namespace, r: &openwmi_cim::PropertyDecl, class: &Class) -> bo
             ns.is_subclass_of(class.name.as_str(), rc.as_str())
                 || ns.is_subclass_of(rc.as_str(), class.name.as_str())
         })
-}
-
-fn same_namespace(a: &str, b: &str) -> bool {
-    match (
-        openwmi_cim::normalize_namespace(a),
-        openwmi_cim::normalize_namespace(b),
-    ) {
-        (Ok(x), Ok(y)) => x.eq_ignore_ascii_case(&y),
-        _ => false,
-    }
 }
 
 /// Does the reference `p` (usually a full path) name the relative path `src`
