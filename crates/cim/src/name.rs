@@ -158,14 +158,7 @@ impl NameKey {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-}
-impl Borrow<str> for NameKey {
-    fn borrow(&self) -> &str {
-        &self.0
-    }
-}
 
-impl NameKey {
     /// Calls `f` with `s` lower-cased as a `NameKey` holds it, without
     /// allocating for names of up to 128 bytes: for lookups on hot paths.
     pub fn lookup<R>(s: &str, f: impl FnOnce(&str) -> R) -> R {
@@ -182,6 +175,11 @@ impl NameKey {
             }
             None => f(&s.to_ascii_lowercase()),
         }
+    }
+}
+impl Borrow<str> for NameKey {
+    fn borrow(&self) -> &str {
+        &self.0
     }
 }
 
