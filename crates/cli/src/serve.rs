@@ -38,11 +38,10 @@ pub fn run(g: &GlobalOptions, a: openwmi_server::ServeArgs) -> Result<ExitCode, 
     // Each password check allocates argon2's 19 MiB: it must go back when
     // done (on a C library other than glibc this changes nothing).
     openwmi_malloc::return_large_blocks(openwmi_malloc::SERVER_MMAP_THRESHOLD);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    rt.block_on(async move {
+    let runtime =
+        openwmi_server::ServerRuntime::new(&config).map_err(|e| Failure::Message(e.to_string()))?;
+    let busy_poll = runtime.busy_poll();
+    runtime.block_on(async move {
         // Compiling the schema and the --mof files overlaps with binding and
         // with the first logins (an argon2 check is tens of milliseconds):
         // the port accepts at once, requests wait for the object manager.
@@ -53,7 +52,8 @@ pub fn run(g: &GlobalOptions, a: openwmi_server::ServeArgs) -> Result<ExitCode, 
         });
         let server = openwmi_server::Server::bind(config)
             .await
-            .map_err(|e| Failure::Message(e.to_string()))?;
+            .map_err(|e| Failure::Message(e.to_string()))?
+            .with_busy_poll(busy_poll);
         let banner = server.banner();
         let handler = WhenReady::default();
         let run = server.run(Arc::new(handler.clone()), shutdown_signal());

@@ -1,6 +1,7 @@
 //! The ceiling for `openwmi serve` on this machine: a server on the same
-//! tokio runtime (two worker threads), hyper and socket options that does no
-//! work at all: it reads each request and answers a fixed body. Whatever it
+//! runtime (`ServerRuntime` with the default configuration: one worker,
+//! busy polling), hyper and socket options that does no work at all: it
+//! reads each request and answers a fixed body. Whatever it
 //! cannot do, no CIM server on this machine can. `scripts/bench-server`
 //! drives it with wrk next to the real server.
 //!
@@ -67,10 +68,7 @@ fn main() -> ExitCode {
     };
     let chunk = number(2).filter(|&c| c > 0);
     let body = Bytes::from(vec![b'x'; size]);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
+    let runtime = match openwmi_server::ServerRuntime::new(&openwmi_server::ServerConfig::default())
     {
         Ok(rt) => rt,
         Err(e) => {
@@ -78,6 +76,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let busy_poll = runtime.busy_poll();
     runtime.block_on(async move {
         let listener = match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
             Ok(l) => l,
@@ -86,17 +85,28 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
+        if let Some(busy_poll) = &busy_poll {
+            busy_poll.watch(&listener);
+        }
         loop {
             let Ok((stream, _)) = listener.accept().await else {
                 continue;
             };
             let _ = stream.set_nodelay(true);
+            if let Some(busy_poll) = &busy_poll {
+                busy_poll.watch(&stream);
+            }
             let body = body.clone();
+            let busy_poll = busy_poll.clone();
             tokio::spawn(async move {
                 let service = service_fn(move |request: Request<Incoming>| {
                     let rest = body.clone();
+                    let busy_poll = busy_poll.clone();
                     async move {
                         let _ = request.into_body().collect().await;
+                        if let Some(busy_poll) = busy_poll {
+                            busy_poll.answered();
+                        }
                         Ok::<_, Infallible>(Response::new(Answer { rest, chunk }))
                     }
                 });

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
+use crate::BusyPoll;
+
 #[derive(Debug)]
 pub(crate) struct Activity {
     base: Instant,
@@ -18,6 +20,8 @@ pub(crate) struct Activity {
     /// 0: no request head in progress; else 1 + ms when its first byte came.
     head_started_ms: AtomicU64,
     inflight: AtomicUsize,
+    /// Told of each answered request.
+    busy_poll: Option<Arc<BusyPoll>>,
 }
 
 /// Why the watchdog closes a connection.
@@ -28,12 +32,13 @@ pub(crate) enum Expired {
 }
 
 impl Activity {
-    pub fn new() -> Self {
+    pub fn new(busy_poll: Option<Arc<BusyPoll>>) -> Self {
         Activity {
             base: Instant::now(),
             last_io_ms: AtomicU64::new(0),
             head_started_ms: AtomicU64::new(0),
             inflight: AtomicUsize::new(0),
+            busy_poll,
         }
     }
 
@@ -89,6 +94,9 @@ impl Drop for InflightGuard {
     fn drop(&mut self) {
         self.0.on_write();
         self.0.inflight.fetch_sub(1, Ordering::AcqRel);
+        if let Some(busy_poll) = &self.0.busy_poll {
+            busy_poll.answered();
+        }
     }
 }
 
@@ -163,7 +171,7 @@ mod tests {
 
     #[test]
     fn inflight_requests_never_expire() {
-        let activity = Arc::new(Activity::new());
+        let activity = Arc::new(Activity::new(None));
         let guard = activity.request_started();
         assert_eq!(activity.expired(Duration::ZERO, Duration::ZERO), None);
         drop(guard);

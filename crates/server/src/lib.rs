@@ -27,21 +27,26 @@
 //! `limits.max_header_bytes` get `431`.
 
 mod auth;
+mod busy_poll;
 mod config;
 mod conn;
 mod error;
 mod http;
 mod pam_backend;
+mod runtime;
 mod server;
 mod tls;
 mod users_file;
 
 pub use auth::AuthenticatedUser;
+pub use busy_poll::BusyPoll;
 pub use config::{
-    AuthMode, Limits, PermissionsConfig, ProviderInputs, ServeArgs, ServerConfig, DEFAULT_LISTEN,
+    AuthMode, Limits, PermissionsConfig, ProviderInputs, ServeArgs, ServerConfig,
+    DEFAULT_BUSY_POLL_US, DEFAULT_LISTEN,
 };
 pub use error::ServerError;
 pub use http::{BodyPart, CimHandler, CimRequest, CimResponse, CimResponseBody};
+pub use runtime::ServerRuntime;
 pub use server::{serve, Server};
 pub use tls::fingerprint;
 pub use users_file::{passwd, set_user};

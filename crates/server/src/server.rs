@@ -18,7 +18,7 @@ use crate::auth::Authenticator;
 use crate::config::{secs, ServerConfig};
 use crate::conn::{Activity, Tracked};
 use crate::http::{self, RequestContext};
-use crate::{tls, CimHandler, ServerError};
+use crate::{tls, BusyPoll, CimHandler, ServerError};
 
 /// How long `run` waits for open connections to finish after shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -32,6 +32,7 @@ pub struct Server {
     fingerprint: Option<String>,
     generated_cert: Option<PathBuf>,
     auth: Arc<Authenticator>,
+    busy_poll: Option<Arc<BusyPoll>>,
 }
 
 impl std::fmt::Debug for Server {
@@ -78,7 +79,15 @@ impl Server {
             fingerprint,
             generated_cert,
             auth,
+            busy_poll: None,
         })
+    }
+
+    /// Has the listeners and connections watched by `busy_poll` (the one
+    /// the runtime's park hook polls: see [`crate::ServerRuntime`]).
+    pub fn with_busy_poll(mut self, busy_poll: Option<Arc<BusyPoll>>) -> Self {
+        self.busy_poll = busy_poll;
+        self
     }
 
     /// The bound addresses (with the real port when `:0` was asked for).
@@ -140,12 +149,16 @@ impl Server {
             idle_timeout: secs(limits.idle_timeout_secs),
             max_header_bytes: limits.max_header_bytes,
             max_headers: limits.max_headers,
+            busy_poll: self.busy_poll,
         });
         let max_connections = limits.max_connections;
         let slots = Arc::new(Semaphore::new(max_connections));
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut accept_loops = JoinSet::new();
         for (listener, _) in self.listeners {
+            if let Some(busy_poll) = &settings.busy_poll {
+                busy_poll.watch(&listener);
+            }
             accept_loops.spawn(accept_loop(
                 listener,
                 Arc::clone(&ctx),
@@ -187,6 +200,7 @@ struct ConnectionSettings {
     idle_timeout: Duration,
     max_header_bytes: usize,
     max_headers: usize,
+    busy_poll: Option<Arc<BusyPoll>>,
 }
 
 async fn accept_loop(
@@ -211,6 +225,9 @@ async fn accept_loop(
             }
         };
         let _ = stream.set_nodelay(true);
+        if let Some(busy_poll) = &settings.busy_poll {
+            busy_poll.watch(&stream);
+        }
         let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else {
             tracing::warn!(%peer, "connection limit reached; refusing a connection");
             if settings.tls.is_none() {
@@ -265,7 +282,7 @@ async fn drive<S>(
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let activity = Arc::new(Activity::new());
+    let activity = Arc::new(Activity::new(settings.busy_poll.clone()));
     let io = TokioIo::new(Tracked::new(stream, Arc::clone(&activity)));
     let service_activity = Arc::clone(&activity);
     let service = service_fn(move |request| {

@@ -13,7 +13,7 @@ use base64::Engine;
 use bytes::Bytes;
 use openwmi_server::{
     passwd, AuthMode, BodyPart, CimHandler, CimRequest, CimResponse, Server, ServerConfig,
-    ServerError,
+    ServerError, ServerRuntime,
 };
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
@@ -840,6 +840,86 @@ async fn keep_alive_serves_many_requests_on_one_connection() {
     );
     assert_eq!(server.calls(), count as usize);
     server.stop().await;
+}
+
+/// The runtime `openwmi serve` uses, with its busy polling: logins (checked
+/// on the blocking pool, so their answers wake the worker from another
+/// thread), keep-alive requests and new connections are all answered, with
+/// the widest polling window and one worker.
+#[test]
+fn busy_polling_runtime_serves_logins_and_keep_alive() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = base_config(dir.path());
+    config.threads = Some(1);
+    config.busy_poll_us = 1000;
+    let runtime = Arc::new(ServerRuntime::new(&config).unwrap());
+    assert!(runtime.busy_poll().is_some());
+    let server = runtime
+        .block_on(Server::bind(config))
+        .unwrap()
+        .with_busy_poll(runtime.busy_poll());
+    let addr = server.local_addrs()[0];
+    let calls = Arc::new(AtomicUsize::new(0));
+    let handler = Arc::new(Echo {
+        calls: Arc::clone(&calls),
+    });
+    let (stop, stopped) = std::sync::mpsc::channel::<()>();
+    let serving = {
+        let runtime = Arc::clone(&runtime);
+        std::thread::spawn(move || {
+            runtime.block_on(server.run(handler, async move {
+                tokio::task::spawn_blocking(move || stopped.recv())
+                    .await
+                    .ok();
+            }))
+        })
+    };
+    // A client of its own: a blocking one, as a script would be.
+    let ask = |stream: &mut std::net::TcpStream, request: &[u8]| -> String {
+        use std::io::{Read, Write};
+        stream.write_all(request).unwrap();
+        let mut got = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            let n = stream.read(&mut chunk).unwrap();
+            assert!(n > 0, "closed");
+            got.extend_from_slice(&chunk[..n]);
+            let text = String::from_utf8_lossy(&got).into_owned();
+            if let Some(end) = text.find("\r\n\r\n") {
+                let length: usize = text[..end]
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().parse().unwrap())
+                    })
+                    .unwrap();
+                if got.len() >= end + 4 + length {
+                    return text;
+                }
+            }
+        }
+    };
+    for user in [("alice", "secret"), ("bob", "builder")] {
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let request = cim_post(&basic(user.0, user.1), "GetInstance", "");
+        for _ in 0..100 {
+            let reply = ask(&mut stream, &request);
+            assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+            assert!(reply.contains(&format!("user={}", user.0)), "{reply}");
+        }
+        let reply = ask(
+            &mut stream,
+            &cim_post(&basic(user.0, "wrong"), "GetInstance", ""),
+        );
+        assert!(reply.starts_with("HTTP/1.1 401"), "{reply}");
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 200);
+    stop.send(()).unwrap();
+    serving.join().unwrap().unwrap();
 }
 
 /// User + system CPU time of this process so far.
