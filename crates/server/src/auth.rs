@@ -5,13 +5,14 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use base64::Engine;
 use http::HeaderValue;
 use sha2::{Digest, Sha256};
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 
 use crate::config::{secs, AuthMode, ServerConfig};
 use crate::users_file::{self, UserEntry};
@@ -76,6 +77,29 @@ pub(crate) struct Authenticator {
     lockout: Duration,
     failures: Mutex<HashMap<IpAddr, FailureRecord>>,
     login_slots: Arc<Semaphore>,
+    /// Credentials being checked now: requests carrying the same ones wait
+    /// for that check (and then find its verdict in the cache) instead of
+    /// each running argon2 (19 MiB and ~30 ms apiece) when a client's
+    /// cached login expires under load.
+    checking: Mutex<HashMap<[u8; 32], Arc<Notify>>>,
+    /// Password checks run so far (argon2 or PAM).
+    checks: AtomicU64,
+}
+
+/// The check of one set of credentials (see `Authenticator::checking`):
+/// when it ends, also by the request being dropped half way (a timeout, a
+/// client gone), its entry goes and whoever waits for it wakes.
+struct RunningCheck<'a> {
+    auth: &'a Authenticator,
+    key: [u8; 32],
+}
+
+impl Drop for RunningCheck<'_> {
+    fn drop(&mut self) {
+        if let Some(done) = self.auth.checking.lock().unwrap().remove(&self.key) {
+            done.notify_waiters();
+        }
+    }
 }
 
 impl Authenticator {
@@ -108,6 +132,8 @@ impl Authenticator {
             lockout: secs(limits.auth_lockout_secs),
             failures: Mutex::new(HashMap::new()),
             login_slots: Arc::new(Semaphore::new(limits.max_concurrent_logins)),
+            checking: Mutex::new(HashMap::new()),
+            checks: AtomicU64::new(0),
         })
     }
 
@@ -127,21 +153,42 @@ impl Authenticator {
             return AuthOutcome::Denied;
         };
         let key = self.cache_key(credentials.user(), credentials.password());
-        if let Some(found) = self.cached(&key) {
-            return AuthOutcome::Accepted(found);
-        }
-        let Ok(_slot) = self.login_slots.clone().acquire_owned().await else {
-            return AuthOutcome::Denied;
+        let check = loop {
+            if let Some(found) = self.cached(&key) {
+                return AuthOutcome::Accepted(found);
+            }
+            // One check of the same credentials at a time: the others wait
+            // for its verdict, which a success leaves in the cache.
+            let running = {
+                let mut checking = self.checking.lock().unwrap();
+                match checking.get(&key) {
+                    Some(done) => Some(Arc::clone(done)),
+                    None => {
+                        checking.insert(key, Arc::new(Notify::new()));
+                        None
+                    }
+                }
+            };
+            let Some(done) = running else {
+                break RunningCheck { auth: self, key };
+            };
+            // A Notified receives notify_waiters from the moment it exists;
+            // the check ends (and notifies) under the lock, so if it still
+            // runs now, this one will hear of its end.
+            let finished = done.notified();
+            let still_running = self
+                .checking
+                .lock()
+                .unwrap()
+                .get(&key)
+                .is_some_and(|d| Arc::ptr_eq(d, &done));
+            if still_running {
+                finished.await;
+            }
         };
-        let this = Arc::clone(self);
         let user = credentials.user().to_owned();
-        let verdict = tokio::task::spawn_blocking(move || {
-            this.check(credentials.user(), credentials.password())
-        })
-        .await
-        .ok()
-        .flatten();
-        match verdict {
+        let verdict = self.check_on_pool(credentials).await;
+        let outcome = match verdict {
             Some(found) => {
                 self.remember(key, found.clone());
                 self.failures.lock().unwrap().remove(&peer);
@@ -152,7 +199,36 @@ impl Authenticator {
                 self.record_failure(peer);
                 AuthOutcome::Denied
             }
-        }
+        };
+        // Only now, with the verdict cached, are the waiters woken.
+        drop(check);
+        outcome
+    }
+
+    /// The password check on a blocking thread, at most
+    /// `max_concurrent_logins` at a time: the thread keeps the slot, so a
+    /// request dropped meanwhile does not let another check start beside
+    /// the one still running.
+    async fn check_on_pool(
+        self: &Arc<Self>,
+        credentials: Credentials,
+    ) -> Option<AuthenticatedUser> {
+        let slot = self.login_slots.clone().acquire_owned().await.ok()?;
+        self.checks.fetch_add(1, Ordering::Relaxed);
+        let this = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            this.check(credentials.user(), credentials.password())
+        })
+        .await
+        .ok()
+        .flatten()
+    }
+
+    /// Password checks run so far.
+    #[cfg(test)]
+    fn checks_run(&self) -> u64 {
+        self.checks.load(Ordering::Relaxed)
     }
 
     /// Blocking: argon2 or PAM.
@@ -336,6 +412,80 @@ pub(crate) fn parse_basic(value: &HeaderValue) -> Option<Credentials> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn basic(user: &str, password: &str) -> HeaderValue {
+        let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        HeaderValue::from_str(&format!("Basic {token}")).unwrap()
+    }
+
+    /// Under load, a client's cached login expired and each of its
+    /// connections ran argon2 again (19 MiB apiece): 28 MB of RSS at one
+    /// connection in scripts/bench-server, more at four.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn regression_requests_with_the_same_credentials_share_one_check() {
+        let dir = tempfile::tempdir().unwrap();
+        let users = dir.path().join("users");
+        // The default (slow) parameters, so that the requests overlap.
+        let hash = users_file::hash_password("s3cret-pw").unwrap();
+        std::fs::write(&users, format!("alice:{hash}\n")).unwrap();
+        let config = ServerConfig {
+            users_file: Some(users),
+            ..ServerConfig::default()
+        };
+        let auth = Arc::new(Authenticator::new(&config).unwrap());
+        let peer: IpAddr = "127.0.0.1".parse().unwrap();
+        let attempt = |password: &'static str| {
+            let auth = Arc::clone(&auth);
+            tokio::spawn(async move {
+                let header = basic("alice", password);
+                matches!(
+                    auth.authenticate(Some(&header), peer).await,
+                    AuthOutcome::Accepted(_)
+                )
+            })
+        };
+        let right: Vec<_> = (0..6).map(|_| attempt("s3cret-pw")).collect();
+        for t in right {
+            assert!(t.await.unwrap());
+        }
+        assert_eq!(auth.checks_run(), 1);
+        // Wrong passwords are not cached: each is a guess of its own.
+        let wrong: Vec<_> = (0..2).map(|_| attempt("guess")).collect();
+        for t in wrong {
+            assert!(!t.await.unwrap());
+        }
+        assert_eq!(auth.checks_run(), 3);
+        assert!(auth.checking.lock().unwrap().is_empty());
+    }
+
+    /// A request dropped while it waits for, or runs, a check (a timeout, a
+    /// client gone) leaves no queue behind.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn dropped_requests_leave_no_check_queue() {
+        let dir = tempfile::tempdir().unwrap();
+        let users = dir.path().join("users");
+        let hash = users_file::hash_password("s3cret-pw").unwrap();
+        std::fs::write(&users, format!("alice:{hash}\n")).unwrap();
+        let config = ServerConfig {
+            users_file: Some(users),
+            ..ServerConfig::default()
+        };
+        let auth = Arc::new(Authenticator::new(&config).unwrap());
+        let peer: IpAddr = "127.0.0.1".parse().unwrap();
+        let header = basic("alice", "s3cret-pw");
+        for _ in 0..3 {
+            let first = auth.authenticate(Some(&header), peer);
+            let second = auth.authenticate(Some(&header), peer);
+            let both = async { tokio::join!(first, second) };
+            assert!(
+                tokio::time::timeout(Duration::from_millis(1), both)
+                    .await
+                    .is_err(),
+                "a check took under a millisecond"
+            );
+        }
+        assert!(auth.checking.lock().unwrap().is_empty());
+    }
 
     #[test]
     fn basic_header_parsing() {

@@ -10,7 +10,7 @@
 //! its next request within the window costs no wake-up at all.
 //!
 //! What it costs: at most one window of CPU each time a worker runs out of
-//! work after answering a request (by default 50 us, so 0.005% of a CPU for
+//! work after answering a request (by default 100 us, so 0.01% of a CPU for
 //! a client asking once a second), and never when nothing was answered since
 //! the last poll, so idle connections and timers never cause polling. One
 //! thread polls at a time. `busy_poll_us = 0` turns it off.

@@ -13,7 +13,7 @@ use crate::ServerError;
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:5989";
 
 /// The default busy-polling window, in microseconds.
-pub const DEFAULT_BUSY_POLL_US: u64 = 50;
+pub const DEFAULT_BUSY_POLL_US: u64 = 100;
 
 /// Longest busy-polling window accepted: beyond a millisecond the CPU it
 /// burns outweighs any wake-up it saves.
@@ -163,7 +163,7 @@ pub struct PermissionsConfig {
 /// pam = true                             # default: true when no users_file is given
 /// pam_service = "openwmi"
 /// threads = 1                            # worker threads
-/// busy_poll_us = 50                      # 0 = no busy polling
+/// busy_poll_us = 100                     # 0 = no busy polling
 /// mof = ["root/cimv2=/usr/share/openwmi/extra.mof"]
 /// smb_conf = "/etc/samba/smb.conf"
 /// [limits]
@@ -212,7 +212,7 @@ pub struct ServerConfig {
     pub threads: Option<usize>,
     /// Microseconds a worker thread about to sleep after answering keeps
     /// watching for the next request (see `busy_poll.rs`); 0 turns it off.
-    /// Default 50.
+    /// Default 100.
     pub busy_poll_us: u64,
 }
 
@@ -393,7 +393,7 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
     /// Microseconds a worker keeps watching for the next request before it
-    /// sleeps (default 50; 0 = off): saves a wake-up per request for a
+    /// sleeps (default 100; 0 = off): saves a wake-up per request for a
     /// client that asks again at once, costs at most that much CPU per answer.
     #[arg(long, value_name = "USEC")]
     pub busy_poll: Option<u64>,
