@@ -418,21 +418,26 @@ mod tests {
         HeaderValue::from_str(&format!("Basic {token}")).unwrap()
     }
 
-    /// Under load, a client's cached login expired and each of its
-    /// connections ran argon2 again (19 MiB apiece): 28 MB of RSS at one
-    /// connection in scripts/bench-server, more at four.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn regression_requests_with_the_same_credentials_share_one_check() {
+    /// A users file with alice, password `s3cret-pw`, hashed with the
+    /// default (slow: ~30 ms) parameters so that concurrent requests overlap.
+    fn alice_with_a_slow_hash() -> (tempfile::TempDir, Arc<Authenticator>) {
         let dir = tempfile::tempdir().unwrap();
         let users = dir.path().join("users");
-        // The default (slow) parameters, so that the requests overlap.
         let hash = users_file::hash_password("s3cret-pw").unwrap();
         std::fs::write(&users, format!("alice:{hash}\n")).unwrap();
         let config = ServerConfig {
             users_file: Some(users),
             ..ServerConfig::default()
         };
-        let auth = Arc::new(Authenticator::new(&config).unwrap());
+        (dir, Arc::new(Authenticator::new(&config).unwrap()))
+    }
+
+    /// Under load, a client's cached login expired and each of its
+    /// connections ran argon2 again (19 MiB apiece): 28 MB of RSS at one
+    /// connection in scripts/bench-server, more at four.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn regression_requests_with_the_same_credentials_share_one_check() {
+        let (_dir, auth) = alice_with_a_slow_hash();
         let peer: IpAddr = "127.0.0.1".parse().unwrap();
         let attempt = |password: &'static str| {
             let auth = Arc::clone(&auth);
@@ -462,15 +467,7 @@ mod tests {
     /// client gone) leaves no queue behind.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn dropped_requests_leave_no_check_queue() {
-        let dir = tempfile::tempdir().unwrap();
-        let users = dir.path().join("users");
-        let hash = users_file::hash_password("s3cret-pw").unwrap();
-        std::fs::write(&users, format!("alice:{hash}\n")).unwrap();
-        let config = ServerConfig {
-            users_file: Some(users),
-            ..ServerConfig::default()
-        };
-        let auth = Arc::new(Authenticator::new(&config).unwrap());
+        let (_dir, auth) = alice_with_a_slow_hash();
         let peer: IpAddr = "127.0.0.1".parse().unwrap();
         let header = basic("alice", "s3cret-pw");
         for _ in 0..3 {
