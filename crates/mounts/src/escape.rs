@@ -37,13 +37,16 @@ fn octal3(b: &[u8]) -> Option<u8> {
     u8::try_from(v).ok()
 }
 
-/// Escapes a field the way the kernel does, so that printed entries parse back.
+/// Escapes a field the way the kernel does, so that printed entries parse
+/// back; and a carriage return, which the kernel leaves alone but the line
+/// parser drops at the end of a line (files saved with CRLF endings).
 pub(crate) fn encode(field: &str, out: &mut String) {
     for c in field.chars() {
         match c {
             ' ' => out.push_str("\\040"),
             '\t' => out.push_str("\\011"),
             '\n' => out.push_str("\\012"),
+            '\r' => out.push_str("\\015"),
             '\\' => out.push_str("\\134"),
             c => out.push(c),
         }
@@ -71,7 +74,7 @@ mod tests {
 
     #[test]
     fn encode_then_decode_is_identity() {
-        let s = "a b\tc\nd\\e é";
+        let s = "a b\tc\nd\\e é\r";
         let mut e = String::new();
         encode(s, &mut e);
         assert!(!e.contains(' '));

@@ -194,6 +194,16 @@ mod tests {
     const CIFS: &str = "97 29 0:45 / /mnt/share rw,relatime shared:52 - cifs //srv/share rw,vers=3.1.1,cache=strict,username=alice,domain=CORP,uid=1000,noforceuid,gid=1000,noforcegid,addr=10.0.0.5,file_mode=0755,dir_mode=0755,soft,nounix,serverino,mapposix,rsize=4194304,wsize=4194304,bsize=1048576,echo_interval=60,actimeo=1,closetimeo=1";
     const NFS4: &str = "110 29 0:52 / /data ro,relatime shared:60 - nfs4 fileserver:/export/data ro,vers=4.2,rsize=1048576,wsize=1048576,namlen=255,hard,proto=tcp,timeo=600,retrans=2,sec=sys,clientaddr=10.0.0.7,local_lock=none,addr=10.0.0.9";
 
+    /// Found by the fuzzer: a field ending in a carriage return printed it
+    /// raw, and the line parser, which drops a CR at the end of a line,
+    /// read the printed line back one character short.
+    #[test]
+    fn regression_a_last_field_ending_in_cr_prints_back() {
+        let m = parse_line("2 2 2:22  [  - 2  \0\t\r\r").unwrap();
+        assert_eq!(m.super_options, "\0\t\r");
+        assert_eq!(parse_line(&m.to_string()).unwrap(), m);
+    }
+
     #[test]
     fn parses_a_cifs_line() {
         let m = parse_line(CIFS).unwrap();
