@@ -674,3 +674,30 @@ fn stored_instances_keep_one_path_and_copies_get_their_own() {
         assert!(!Arc::ptr_eq(&a.instance, &b.instance));
     }
 }
+
+/// A stored instance's path is made once and handed out again, whatever
+/// spelling of the namespace or operation reaches it, with the namespace's
+/// own name and the instance's own class.
+#[test]
+fn stored_instance_paths_are_shared_between_operations() {
+    let om = manager();
+    let alice = |spelling: &str, class: &str| {
+        om.enumerate_instances(&ctx(), spelling, class, &EnumOptions::default())
+            .unwrap()
+            .map(Result::unwrap)
+            .find(|i| i.instance.value("Name") == Some(&Value::String("alice".into())))
+            .unwrap()
+            .path
+    };
+    let first = alice("root/test", "T_Person");
+    assert_eq!(first.namespace.as_deref(), Some("root/test"));
+    assert_eq!(first.class.as_str(), "T_Person");
+    for (spelling, class) in [("ROOT\\Test", "T_Person"), ("root/test", "T_Element")] {
+        let again = alice(spelling, class);
+        assert!(Arc::ptr_eq(&first, &again), "{spelling} {class}: {again}");
+    }
+    let got = om
+        .get_instance(&ctx(), "Root/Test", &path(r#"T_Person.Name="alice""#), None)
+        .unwrap();
+    assert!(Arc::ptr_eq(&first, &got.path));
+}
