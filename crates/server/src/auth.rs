@@ -184,6 +184,10 @@ impl Authenticator {
                 .is_some_and(|d| Arc::ptr_eq(d, &done));
             if still_running {
                 finished.await;
+                // Its check may have been the guess that locked this address out.
+                if let Some(retry_after) = self.locked_out(peer) {
+                    return AuthOutcome::LockedOut { retry_after };
+                }
             }
         };
         let user = credentials.user().to_owned();
@@ -420,15 +424,18 @@ mod tests {
 
     /// A users file with alice, password `s3cret-pw`, hashed with the
     /// default (slow: ~30 ms) parameters so that concurrent requests overlap.
-    fn alice_with_a_slow_hash() -> (tempfile::TempDir, Arc<Authenticator>) {
+    fn alice_with_a_slow_hash(
+        adjust: impl FnOnce(&mut ServerConfig),
+    ) -> (tempfile::TempDir, Arc<Authenticator>) {
         let dir = tempfile::tempdir().unwrap();
         let users = dir.path().join("users");
         let hash = users_file::hash_password("s3cret-pw").unwrap();
         std::fs::write(&users, format!("alice:{hash}\n")).unwrap();
-        let config = ServerConfig {
+        let mut config = ServerConfig {
             users_file: Some(users),
             ..ServerConfig::default()
         };
+        adjust(&mut config);
         (dir, Arc::new(Authenticator::new(&config).unwrap()))
     }
 
@@ -437,7 +444,7 @@ mod tests {
     /// connection in scripts/bench-server, more at four.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn regression_requests_with_the_same_credentials_share_one_check() {
-        let (_dir, auth) = alice_with_a_slow_hash();
+        let (_dir, auth) = alice_with_a_slow_hash(|_| {});
         let peer: IpAddr = "127.0.0.1".parse().unwrap();
         let attempt = |password: &'static str| {
             let auth = Arc::clone(&auth);
@@ -463,11 +470,42 @@ mod tests {
         assert!(auth.checking.lock().unwrap().is_empty());
     }
 
+    /// Requests queued behind a wrong guess from an address that it locks
+    /// out are refused without a check of their own.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_lockout_stops_the_guesses_waiting_behind_it() {
+        let (_dir, auth) = alice_with_a_slow_hash(|c| c.limits.max_auth_failures = 1);
+        let peer: IpAddr = "127.0.0.1".parse().unwrap();
+        let guesses: Vec<_> = (0..4)
+            .map(|_| {
+                let auth = Arc::clone(&auth);
+                tokio::spawn(async move {
+                    let header = basic("alice", "guess");
+                    match auth.authenticate(Some(&header), peer).await {
+                        AuthOutcome::Accepted(_) => "accepted",
+                        AuthOutcome::Denied => "denied",
+                        AuthOutcome::LockedOut { .. } => "locked out",
+                    }
+                })
+            })
+            .collect();
+        let mut outcomes = Vec::new();
+        for g in guesses {
+            outcomes.push(g.await.unwrap());
+        }
+        outcomes.sort_unstable();
+        assert_eq!(
+            outcomes,
+            ["denied", "locked out", "locked out", "locked out"]
+        );
+        assert_eq!(auth.checks_run(), 1);
+    }
+
     /// A request dropped while it waits for, or runs, a check (a timeout, a
     /// client gone) leaves no queue behind.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn dropped_requests_leave_no_check_queue() {
-        let (_dir, auth) = alice_with_a_slow_hash();
+        let (_dir, auth) = alice_with_a_slow_hash(|_| {});
         let peer: IpAddr = "127.0.0.1".parse().unwrap();
         let header = basic("alice", "s3cret-pw");
         for _ in 0..3 {
