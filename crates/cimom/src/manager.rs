@@ -15,7 +15,7 @@ use openwmi_cim::{
     QualifierDecl, Repository, Value,
 };
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// An instance and its full path (host and namespace set).
 #[derive(Clone, Debug, PartialEq)]
@@ -91,8 +91,9 @@ struct Inner {
     /// a handful of allocations, and enumerations hand out the same ones
     /// again and again.
     stored_paths: PerStoredInstance<SharedPath>,
-    /// The namespace names the shared paths were made for, one `Arc` each.
-    path_namespaces: Mutex<Vec<Arc<str>>>,
+    /// The repository's namespace names, one `Arc` each, for
+    /// [`SharedPath::namespace`].
+    namespace_names: Vec<Arc<str>>,
 }
 
 /// A stored instance's path and what it was made for. The checks read only
@@ -214,6 +215,11 @@ impl ObjectManagerBuilder {
             }
         }
         let blocking_namespaces = self.providers.blocking_namespaces().cloned().collect();
+        let namespace_names = self
+            .repo
+            .namespaces()
+            .map(|n| Arc::from(n.name()))
+            .collect();
         let stored_paths = PerStoredInstance::new(
             self.providers
                 .providers()
@@ -227,7 +233,7 @@ impl ObjectManagerBuilder {
                 host: self.host,
                 access: self.access,
                 stored_paths,
-                path_namespaces: Mutex::new(Vec::new()),
+                namespace_names,
             }),
         }
     }
@@ -400,14 +406,14 @@ impl ObjectManager {
         }
     }
 
+    /// The repository's own `Arc` of a namespace name (shared paths are
+    /// asked for with the repository's names); a new one for any other.
     fn interned_namespace(&self, namespace: &str) -> Arc<str> {
-        let mut names = self.inner.path_namespaces.lock().unwrap();
-        if let Some(n) = names.iter().find(|n| ***n == *namespace) {
-            return Arc::clone(n);
-        }
-        let n: Arc<str> = Arc::from(namespace);
-        names.push(Arc::clone(&n));
-        n
+        self.inner
+            .namespace_names
+            .iter()
+            .find(|n| ***n == *namespace)
+            .map_or_else(|| Arc::from(namespace), Arc::clone)
     }
 
     /// GetInstance / GetObject of an instance path. The path may be relative
