@@ -71,7 +71,7 @@ pub(crate) struct Authenticator {
     pam_service: Option<String>,
     cache_secret: [u8; 32],
     cache_ttl: Duration,
-    cache: Mutex<HashMap<[u8; 32], (AuthenticatedUser, Instant)>>,
+    cache: Mutex<HashMap<[u8; 32], Remembered>>,
     max_failures: u32,
     failure_window: Duration,
     lockout: Duration,
@@ -84,6 +84,17 @@ pub(crate) struct Authenticator {
     checking: Mutex<HashMap<[u8; 32], Arc<Notify>>>,
     /// Password checks run so far (argon2 or PAM).
     checks: AtomicU64,
+}
+
+/// A successful login, by the salted digest of its credentials.
+struct Remembered {
+    user: AuthenticatedUser,
+    expires: Instant,
+    /// The users file's hash the password was verified against (`None`
+    /// for PAM). Once `expires` has passed, the same credentials against
+    /// the same hash are accepted without running argon2 again: it would
+    /// say yes again. Only a changed (or removed) entry costs a new check.
+    verified_against: Option<String>,
 }
 
 /// The check of one set of credentials (see `Authenticator::checking`):
@@ -191,10 +202,10 @@ impl Authenticator {
             }
         };
         let user = credentials.user().to_owned();
-        let verdict = self.check_on_pool(credentials).await;
+        let verdict = self.check_on_pool(key, credentials).await;
         let outcome = match verdict {
-            Some(found) => {
-                self.remember(key, found.clone());
+            Some((found, verified_against)) => {
+                self.remember(key, found.clone(), verified_against);
                 self.failures.lock().unwrap().remove(&peer);
                 AuthOutcome::Accepted(found)
             }
@@ -215,14 +226,14 @@ impl Authenticator {
     /// the one still running.
     async fn check_on_pool(
         self: &Arc<Self>,
+        key: [u8; 32],
         credentials: Credentials,
-    ) -> Option<AuthenticatedUser> {
+    ) -> Option<(AuthenticatedUser, Option<String>)> {
         let slot = self.login_slots.clone().acquire_owned().await.ok()?;
-        self.checks.fetch_add(1, Ordering::Relaxed);
         let this = Arc::clone(self);
         tokio::task::spawn_blocking(move || {
             let _slot = slot;
-            this.check(credentials.user(), credentials.password())
+            this.check(&key, credentials.user(), credentials.password())
         })
         .await
         .ok()
@@ -235,8 +246,14 @@ impl Authenticator {
         self.checks.load(Ordering::Relaxed)
     }
 
-    /// Blocking: argon2 or PAM.
-    fn check(&self, user: &str, password: &str) -> Option<AuthenticatedUser> {
+    /// Blocking: argon2 or PAM. With the users file's hash the password was
+    /// verified against, for [`Remembered::verified_against`].
+    fn check(
+        &self,
+        key: &[u8; 32],
+        user: &str,
+        password: &str,
+    ) -> Option<(AuthenticatedUser, Option<String>)> {
         if let Some(users) = &self.users {
             let (entry, decoy) = {
                 let mut state = users.lock().unwrap();
@@ -247,23 +264,39 @@ impl Authenticator {
                 (entry, state.entries.first().map(|e| e.hash.clone()))
             };
             if let Some(entry) = entry {
-                let verified = users_file::verify(&entry.hash, password);
-                return verified.then_some(AuthenticatedUser {
+                let verified = self.verified_before(key, &entry.hash) || {
+                    self.checks.fetch_add(1, Ordering::Relaxed);
+                    users_file::verify(&entry.hash, password)
+                };
+                let found = AuthenticatedUser {
                     name: entry.name,
                     uid: None,
                     groups: entry.groups,
-                });
+                };
+                return verified.then_some((found, Some(entry.hash)));
             }
             if self.pam_service.is_none() {
                 // Same work as for a known user, so that timing does not tell
                 // which user names exist.
+                self.checks.fetch_add(1, Ordering::Relaxed);
                 let decoy = decoy.unwrap_or_else(|| decoy_hash().to_string());
                 let _ = users_file::verify(&decoy, password);
                 return None;
             }
         }
         let service = self.pam_service.as_deref()?;
-        crate::pam_backend::authenticate(service, user, password)
+        self.checks.fetch_add(1, Ordering::Relaxed);
+        crate::pam_backend::authenticate(service, user, password).map(|found| (found, None))
+    }
+
+    /// Whether these credentials (`key`) were verified against this very
+    /// hash before, their remembered login expired or not.
+    fn verified_before(&self, key: &[u8; 32], hash: &str) -> bool {
+        self.cache
+            .lock()
+            .unwrap()
+            .get(key)
+            .is_some_and(|r| r.verified_against.as_deref() == Some(hash))
     }
 
     fn cache_key(&self, user: &str, password: &str) -> [u8; 32] {
@@ -280,23 +313,30 @@ impl Authenticator {
             return None;
         }
         let cache = self.cache.lock().unwrap();
-        let (user, expires) = cache.get(key)?;
-        (Instant::now() < *expires).then(|| user.clone())
+        let remembered = cache.get(key)?;
+        (Instant::now() < remembered.expires).then(|| remembered.user.clone())
     }
 
-    fn remember(&self, key: [u8; 32], user: AuthenticatedUser) {
+    fn remember(&self, key: [u8; 32], user: AuthenticatedUser, verified_against: Option<String>) {
         if self.cache_ttl.is_zero() {
             return;
         }
         let now = Instant::now();
         let mut cache = self.cache.lock().unwrap();
         if cache.len() >= MAX_CACHE_ENTRIES {
-            cache.retain(|_, (_, expires)| *expires > now);
+            cache.retain(|_, r| r.expires > now);
             if cache.len() >= MAX_CACHE_ENTRIES {
                 cache.clear();
             }
         }
-        cache.insert(key, (user, now + self.cache_ttl));
+        cache.insert(
+            key,
+            Remembered {
+                user,
+                expires: now + self.cache_ttl,
+                verified_against,
+            },
+        );
     }
 
     fn locked_out(&self, peer: IpAddr) -> Option<Duration> {
@@ -468,6 +508,57 @@ mod tests {
         }
         assert_eq!(auth.checks_run(), 3);
         assert!(auth.checking.lock().unwrap().is_empty());
+    }
+
+    /// Under load, every minute a client's remembered login expired and its
+    /// password went through argon2 again: 19 MiB on top of the server's
+    /// 10 (29.4 MB in scripts/bench-server, against a target of 30) and a
+    /// 30 ms stall, to learn what argon2 had said already. Now only a
+    /// changed or removed entry in the users file costs a new check.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn regression_an_expired_login_with_an_unchanged_hash_is_renewed_without_argon2() {
+        let (dir, auth) = alice_with_a_slow_hash(|c| c.limits.auth_cache_ttl_secs = 0.05);
+        let peer: IpAddr = "127.0.0.1".parse().unwrap();
+        let login = |password: &str| {
+            let auth = Arc::clone(&auth);
+            let header = basic("alice", password);
+            async move {
+                match auth.authenticate(Some(&header), peer).await {
+                    AuthOutcome::Accepted(user) => Some(user.groups),
+                    _ => None,
+                }
+            }
+        };
+        let expire = || tokio::time::sleep(Duration::from_millis(80));
+        assert!(login("s3cret-pw").await.is_some());
+        assert_eq!(auth.checks_run(), 1);
+        for _ in 0..3 {
+            expire().await;
+            assert!(login("s3cret-pw").await.is_some());
+        }
+        assert_eq!(auth.checks_run(), 1, "renewed without argon2");
+
+        // A changed entry is checked afresh: its groups are the file's now.
+        let users = dir.path().join("users");
+        let same_hash = std::fs::read_to_string(&users).unwrap();
+        std::fs::write(&users, format!("{}:admins\n", same_hash.trim_end())).unwrap();
+        expire().await;
+        assert_eq!(login("s3cret-pw").await, Some(vec!["admins".to_string()]));
+        assert_eq!(auth.checks_run(), 1, "the same hash: no new check");
+
+        // A new password: the old one fails, the new one is checked once.
+        let new_hash = users_file::hash_password("n3w-pw").unwrap();
+        std::fs::write(&users, format!("alice:{new_hash}\n")).unwrap();
+        expire().await;
+        assert_eq!(login("s3cret-pw").await, None);
+        assert_eq!(auth.checks_run(), 2);
+        assert!(login("n3w-pw").await.is_some());
+        assert_eq!(auth.checks_run(), 3);
+
+        // A removed user is refused, however recent the login.
+        std::fs::write(&users, format!("bob:{new_hash}\n")).unwrap();
+        expire().await;
+        assert_eq!(login("n3w-pw").await, None);
     }
 
     /// Requests queued behind a wrong guess from an address that it locks

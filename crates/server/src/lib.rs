@@ -10,7 +10,9 @@
 //!    `limits.max_auth_failures` failures from one address -> `429` for
 //!    `limits.auth_lockout_secs`. Successful checks are cached
 //!    `limits.auth_cache_ttl_secs` (default 60 s) keyed by a salted SHA-256 of
-//!    the credentials, so argon2/PAM run about once a minute per client.
+//!    the credentials; then PAM runs again, while argon2 runs again only if
+//!    the user's entry in the users file has a different hash (the same hash
+//!    would give the same verdict).
 //! 3. Method `POST` or `M-POST` (else `405`), path `/cimom` or `/`, header
 //!    `CIMOperation: MethodCall` (for M-POST `NN-CIMOperation` with `NN` from
 //!    `Man: http://www.dmtf.org/cim/mapping/http/v1.0; ns=NN`), else `400`
