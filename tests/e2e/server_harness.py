@@ -115,6 +115,7 @@ class OpenwmiServer:
     mof: list = field(default_factory=list)  # "namespace=FILE"
     smb_conf: Optional[Path] = None
     extra_args: list = field(default_factory=list)
+    config_text: str = ""  # appended to serve.toml (after [limits]), e.g. a [permissions] table
 
     port: int = 0
     proc: Optional[subprocess.Popen] = None
@@ -160,7 +161,7 @@ class OpenwmiServer:
             if r.returncode != 0:
                 raise harness.HarnessError(f"openwmi passwd {user} failed: {r.stderr}")
         lines = ["[limits]"] + [f"{k} = {_toml_value(v)}" for k, v in self.limits.items()]
-        (self.base / "serve.toml").write_text("\n".join(lines) + "\n")
+        (self.base / "serve.toml").write_text("\n".join(lines) + "\n" + self.config_text)
         last: Optional[Exception] = None
         for _attempt in range(3):
             self.port = harness.free_port()

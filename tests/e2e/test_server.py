@@ -753,7 +753,9 @@ def _raw_exchange(port: int, request: bytes, timeout: float = 30.0) -> bytes:
 def test_streamed_answers_end_with_the_cimstatuscode_trailer(openwmi_bin, tmp_path):
     mof = tmp_path / "shares.mof"
     mof.write_text(sh.test_share_mof(1000))
-    srv = sh.OpenwmiServer(openwmi_bin, tmp_path / "srv", mof=[f"root/test={mof}"])
+    # Without the answer cache: static instances' answers would be kept and go whole.
+    srv = sh.OpenwmiServer(openwmi_bin, tmp_path / "srv", mof=[f"root/test={mof}"],
+                           extra_args=["--answer-cache-kib", "0"])
     srv.start(timeout=60)
     with srv:
         body = _enum_body("root/test", "Test_Share").encode()

@@ -511,22 +511,20 @@ impl ObjectManager {
         ))
     }
 
-    /// The engine of enumerations and queries: walks the class and its
-    /// subclasses, asks each class's provider, re-checks `filter`, trims to
-    /// the property list.
-    pub(crate) fn enumerate_filtered(
-        &self,
-        ctx: &Arc<OperationContext>,
+    /// The classes an enumeration of `class` (with `deep`, and its
+    /// subclasses) asks providers about, once the caller may read them all.
+    fn instance_scope<'a>(
+        &'a self,
+        ctx: &OperationContext,
         namespace: &str,
         class: &str,
-        opts: &EnumOptions,
-        filter: Option<Arc<WhereClause>>,
-    ) -> Result<InstanceIter, CimError> {
+        deep: bool,
+    ) -> Result<InstanceScope<'a>, CimError> {
         let ns = self.namespace(ctx, namespace)?;
         let root = self.class_in(ns, class)?;
         let mut classes: VecDeque<Arc<Class>> = VecDeque::new();
         classes.push_back(root.clone());
-        if opts.deep {
+        if deep {
             classes.extend(ns.subclasses(Some(class), true));
         }
         // Reaching a protected class is refused, not silently skipped: the
@@ -543,6 +541,44 @@ impl ObjectManager {
                     .check_class(ctx, ns.name(), c.name.as_str())?;
             }
         }
+        Ok(InstanceScope { ns, root, classes })
+    }
+
+    /// Whether every instance an enumeration of `class` (with `deep`, and
+    /// its subclasses) can yield comes from a provider whose answers never
+    /// change ([`InstanceProvider::instances_are_fixed`]), after the same
+    /// checks the enumeration makes: an error is the one it would fail with.
+    /// An answer made for one caller may be handed to another only once
+    /// this has said `Ok(true)` for that other caller.
+    pub fn fixed_instances(
+        &self,
+        ctx: &OperationContext,
+        namespace: &str,
+        class: &str,
+        deep: bool,
+    ) -> Result<bool, CimError> {
+        let InstanceScope { ns, classes, .. } = self.instance_scope(ctx, namespace, class, deep)?;
+        Ok(classes.iter().all(|c| {
+            self.inner
+                .providers
+                .provider(ns.name(), c.name.as_str())
+                .is_none_or(|p| p.instances_are_fixed())
+        }))
+    }
+
+    /// The engine of enumerations and queries: walks the class and its
+    /// subclasses, asks each class's provider, re-checks `filter`, trims to
+    /// the property list.
+    pub(crate) fn enumerate_filtered(
+        &self,
+        ctx: &Arc<OperationContext>,
+        namespace: &str,
+        class: &str,
+        opts: &EnumOptions,
+        filter: Option<Arc<WhereClause>>,
+    ) -> Result<InstanceIter, CimError> {
+        let InstanceScope { ns, root, classes } =
+            self.instance_scope(ctx, namespace, class, opts.deep)?;
         // DSP0200 DeepInheritance=false: only what the requested class declares,
         // also for instances of its subclasses.
         let property_list: Option<Vec<Name>> = match (&opts.property_list, opts.deep_inheritance) {
@@ -601,6 +637,14 @@ impl ObjectManager {
             failed: false,
         }))
     }
+}
+
+/// What an enumeration covers: its namespace, the class asked for, and
+/// that class with (for a deep one) its subclasses.
+struct InstanceScope<'a> {
+    ns: &'a Namespace,
+    root: Arc<Class>,
+    classes: VecDeque<Arc<Class>>,
 }
 
 struct CurrentClass {

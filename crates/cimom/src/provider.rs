@@ -65,6 +65,16 @@ pub trait InstanceProvider: Send + Sync {
         &[]
     }
 
+    /// Whether `enumerate` gives the same answer to the same request for as
+    /// long as the provider lives (static instances): a server may then keep
+    /// a whole answer and hand it out again ([`ObjectManager::fixed_instances`]
+    /// says when). False by default.
+    ///
+    /// [`ObjectManager::fixed_instances`]: crate::ObjectManager::fixed_instances
+    fn instances_are_fixed(&self) -> bool {
+        false
+    }
+
     /// Whether `enumerate` yields only instances that satisfy `req.filter`,
     /// tested with `openwmi_wql::Filter` (the object manager's own test), so
     /// that the object manager need not test them again. False by default.

@@ -46,6 +46,31 @@ fn is_system_property(name: &str) -> bool {
 }
 
 impl ObjectManager {
+    /// The class a data query enumerates (with its subclasses) when every
+    /// instance it can yield is fixed ([`ObjectManager::fixed_instances`]);
+    /// `None` for schema and association queries and for other instances.
+    /// Made for a query that `exec_query` has just answered: its errors are
+    /// those of `exec_query`.
+    pub fn fixed_query_class(
+        &self,
+        ctx: &OperationContext,
+        namespace: &str,
+        language: &str,
+        text: &str,
+    ) -> Result<Option<Name>, CimError> {
+        openwmi_wql::check_language(language).map_err(wql_error)?;
+        let Query::Select(sel) = openwmi_wql::parse(text).map_err(wql_error)? else {
+            return Ok(None);
+        };
+        if sel.is_schema_query() {
+            return Ok(None);
+        }
+        let class = sel.from.name;
+        Ok(self
+            .fixed_instances(ctx, namespace, class.as_str(), true)?
+            .then_some(class))
+    }
+
     /// ExecQuery. Only WQL is understood: any other language is
     /// CIM_ERR_QUERY_LANGUAGE_NOT_SUPPORTED (WBEM_E_INVALID_QUERY_TYPE).
     pub fn exec_query(

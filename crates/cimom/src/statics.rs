@@ -50,6 +50,11 @@ impl InstanceProvider for RepositoryProvider {
         true
     }
 
+    /// The instances were moved in at build and never change.
+    fn instances_are_fixed(&self) -> bool {
+        true
+    }
+
     fn stored_instances(&self) -> &[Arc<Instance>] {
         &self.instances
     }

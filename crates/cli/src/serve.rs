@@ -41,6 +41,9 @@ pub fn run(g: &GlobalOptions, a: openwmi_server::ServeArgs) -> Result<ExitCode, 
     let runtime =
         openwmi_server::ServerRuntime::new(&config).map_err(|e| Failure::Message(e.to_string()))?;
     let busy_poll = runtime.busy_poll();
+    // At most 1 GiB (validated): fits a usize wherever openwmi builds.
+    let answer_cache_bytes =
+        usize::try_from(config.answer_cache_kib.saturating_mul(1024)).unwrap_or(usize::MAX);
     runtime.block_on(async move {
         // Compiling the schema and the --mof files overlaps with binding and
         // with the first logins (an argon2 check is tens of milliseconds):
@@ -48,7 +51,11 @@ pub fn run(g: &GlobalOptions, a: openwmi_server::ServeArgs) -> Result<ExitCode, 
         let building = tokio::task::spawn_blocking(move || {
             let mut builder = crate::local::build_builder(&providers)?;
             builder.access_policy(policy);
-            Ok::<_, Failure>(openwmi_wbem::Dispatcher::new(builder.build()))
+            Ok::<_, Failure>(openwmi_wbem::Dispatcher::with_answer_budget(
+                builder.build(),
+                openwmi_wbem::EnumContexts::default(),
+                answer_cache_bytes,
+            ))
         });
         let server = openwmi_server::Server::bind(config)
             .await

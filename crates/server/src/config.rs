@@ -15,6 +15,12 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:5989";
 /// The default busy-polling window, in microseconds.
 pub const DEFAULT_BUSY_POLL_US: u64 = 100;
 
+/// The default budget of kept answers (`answer_cache_kib`), in KiB.
+pub const DEFAULT_ANSWER_CACHE_KIB: u64 = 4 * 1024;
+
+/// Largest answer cache accepted: 1 GiB.
+const MAX_ANSWER_CACHE_KIB: u64 = 1 << 20;
+
 /// Longest busy-polling window accepted: beyond a millisecond the CPU it
 /// burns outweighs any wake-up it saves.
 const MAX_BUSY_POLL_US: u64 = 1000;
@@ -164,6 +170,7 @@ pub struct PermissionsConfig {
 /// pam_service = "openwmi"
 /// threads = 1                            # worker threads
 /// busy_poll_us = 100                     # 0 = no busy polling
+/// answer_cache_kib = 4096                # answers about static instances kept; 0 = none
 /// mof = ["root/cimv2=/usr/share/openwmi/extra.mof"]
 /// smb_conf = "/etc/samba/smb.conf"
 /// [limits]
@@ -214,6 +221,10 @@ pub struct ServerConfig {
     /// watching for the next request (see `busy_poll.rs`); 0 turns it off.
     /// Default 100.
     pub busy_poll_us: u64,
+    /// KiB of whole answers to enumerations and queries of instances that
+    /// never change (static MOF instances) kept and handed out again to
+    /// the requests that ask the same; 0 keeps none. Default 4096.
+    pub answer_cache_kib: u64,
 }
 
 impl Default for ServerConfig {
@@ -238,6 +249,7 @@ impl Default for ServerConfig {
             permissions: PermissionsConfig::default(),
             threads: None,
             busy_poll_us: DEFAULT_BUSY_POLL_US,
+            answer_cache_kib: DEFAULT_ANSWER_CACHE_KIB,
         }
     }
 }
@@ -311,6 +323,12 @@ impl ServerConfig {
             return Err(ServerError::Config(format!(
                 "busy_poll_us must be at most {MAX_BUSY_POLL_US}, not {}",
                 self.busy_poll_us
+            )));
+        }
+        if self.answer_cache_kib > MAX_ANSWER_CACHE_KIB {
+            return Err(ServerError::Config(format!(
+                "answer_cache_kib must be at most {MAX_ANSWER_CACHE_KIB}, not {}",
+                self.answer_cache_kib
             )));
         }
         let addrs = self.listen_addrs();
@@ -397,6 +415,11 @@ pub struct ServeArgs {
     /// client that asks again at once, costs at most that much CPU per answer.
     #[arg(long, value_name = "USEC")]
     pub busy_poll: Option<u64>,
+    /// KiB of answers kept for requests that ask the same about static
+    /// (MOF) instances, which never change while the server runs (default
+    /// 4096; 0 = none: every request walks the instances).
+    #[arg(long, value_name = "KIB")]
+    pub answer_cache_kib: Option<u64>,
 }
 
 /// Where the providers read from. Separate from [`ServeArgs`] because a
@@ -462,6 +485,9 @@ impl ServeArgs {
         }
         if let Some(us) = self.busy_poll {
             config.busy_poll_us = us;
+        }
+        if let Some(kib) = self.answer_cache_kib {
+            config.answer_cache_kib = kib;
         }
     }
 }
@@ -540,6 +566,33 @@ mod tests {
         assert_eq!(config.fstab, Some(PathBuf::from("/other")));
         assert_eq!(config.users_file, Some(PathBuf::from("/etc/openwmi/users")));
         config.validate().unwrap();
+    }
+
+    #[test]
+    fn the_answer_cache_from_file_and_options() {
+        assert_eq!(
+            ServerConfig::default().answer_cache_kib,
+            DEFAULT_ANSWER_CACHE_KIB
+        );
+        let mut config = ServerConfig::from_toml(
+            "answer_cache_kib = 0
+",
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        assert_eq!(config.answer_cache_kib, 0);
+        ServeArgs {
+            answer_cache_kib: Some(512),
+            ..ServeArgs::default()
+        }
+        .apply(&mut config);
+        assert_eq!(config.answer_cache_kib, 512);
+        config.answer_cache_kib = MAX_ANSWER_CACHE_KIB + 1;
+        let err = config.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("answer_cache_kib must be at most 1048576, not 1048577"),
+            "{err}"
+        );
     }
 
     #[test]

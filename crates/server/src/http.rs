@@ -56,6 +56,10 @@ pub struct CimRequest {
 /// `Transfer-Encoding: chunked`).
 pub enum CimResponseBody {
     Full(Bytes),
+    /// A whole body held in pieces (a kept answer after this request's own
+    /// head): sent with `Content-Length`, the pieces not copied, all in one
+    /// write where the socket takes it.
+    Parts(Vec<Bytes>),
     /// Parts made elsewhere (a blocking thread); ends when the sender is dropped.
     Stream(tokio::sync::mpsc::Receiver<BodyPart>),
     /// Parts made on demand on the connection's own task, each when the
@@ -68,6 +72,9 @@ pub enum CimResponseBody {
 #[derive(Debug)]
 pub enum BodyPart {
     Data(Bytes),
+    /// The last data: nothing follows (no trailers). The end of the chunked
+    /// body then goes out with it, not in a write of its own after it.
+    Last(Bytes),
     /// Trailer fields after the last chunk (DSP0200: `CIMStatusCode`,
     /// `CIMStatusCodeDescription`). hyper sends only those the response's
     /// `Trailer` header names, and only when the request said `TE: trailers`;
@@ -79,6 +86,7 @@ impl std::fmt::Debug for CimResponseBody {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             CimResponseBody::Full(b) => f.debug_tuple("Full").field(b).finish(),
+            CimResponseBody::Parts(p) => f.debug_tuple("Parts").field(p).finish(),
             CimResponseBody::Stream(rx) => f.debug_tuple("Stream").field(rx).finish(),
             CimResponseBody::Chunks(_) => f.write_str("Chunks(..)"),
         }
@@ -103,6 +111,15 @@ impl CimResponse {
             status: StatusCode::OK,
             headers: Vec::new(),
             body: CimResponseBody::Full(body.into()),
+        }
+    }
+
+    /// `200` with a whole body in pieces (see [`CimResponseBody::Parts`]).
+    pub fn ok_parts(parts: Vec<Bytes>) -> CimResponse {
+        CimResponse {
+            status: StatusCode::OK,
+            headers: Vec::new(),
+            body: CimResponseBody::Parts(parts),
         }
     }
 
@@ -147,6 +164,8 @@ pub(crate) struct ResponseBody {
 
 enum BodyKind {
     Full(Option<Bytes>),
+    /// The pieces left and their length in bytes.
+    Parts(std::vec::IntoIter<Bytes>, u64),
     Stream(tokio::sync::mpsc::Receiver<BodyPart>),
     Chunks(Box<dyn Iterator<Item = BodyPart> + Send>),
     /// Trailers went out: nothing follows.
@@ -162,21 +181,23 @@ impl ResponseBody {
     }
 }
 
-/// The frame for a part; `None` for an empty chunk (which would end the body).
-fn frame(part: BodyPart) -> Option<Frame<Bytes>> {
+/// The frame for a part and whether nothing follows it; `None` for an
+/// empty chunk (which would end the body).
+fn frame(part: BodyPart) -> Option<(Frame<Bytes>, bool)> {
     match part {
         BodyPart::Data(chunk) if chunk.is_empty() => None,
-        BodyPart::Data(chunk) => Some(Frame::data(chunk)),
-        BodyPart::Trailers(fields) => Some(Frame::trailers(fields)),
+        BodyPart::Data(chunk) => Some((Frame::data(chunk), false)),
+        BodyPart::Last(chunk) => Some((Frame::data(chunk), true)),
+        BodyPart::Trailers(fields) => Some((Frame::trailers(fields), true)),
     }
 }
 
 impl ResponseBody {
     fn emit(
         mut self: Pin<&mut Self>,
-        f: Frame<Bytes>,
+        (f, last): (Frame<Bytes>, bool),
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        if f.is_trailers() {
+        if last {
             self.kind = BodyKind::Ended;
         }
         Poll::Ready(Some(Ok(f)))
@@ -193,6 +214,11 @@ impl Body for ResponseBody {
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         match &mut self.kind {
             BodyKind::Full(data) => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
+            BodyKind::Parts(parts, left) => {
+                let next = parts.find(|p| !p.is_empty());
+                *left -= next.as_ref().map_or(0, |p| p.len() as u64);
+                Poll::Ready(next.map(|p| Ok(Frame::data(p))))
+            }
             BodyKind::Stream(rx) => loop {
                 match rx.poll_recv(cx) {
                     Poll::Ready(Some(part)) => match frame(part) {
@@ -217,13 +243,17 @@ impl Body for ResponseBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        matches!(self.kind, BodyKind::Full(None) | BodyKind::Ended)
+        matches!(
+            self.kind,
+            BodyKind::Full(None) | BodyKind::Parts(_, 0) | BodyKind::Ended
+        )
     }
 
     fn size_hint(&self) -> SizeHint {
         match &self.kind {
             BodyKind::Full(Some(d)) => SizeHint::with_exact(d.len() as u64),
             BodyKind::Full(None) => SizeHint::with_exact(0),
+            BodyKind::Parts(_, left) => SizeHint::with_exact(*left),
             BodyKind::Stream(_) | BodyKind::Chunks(_) | BodyKind::Ended => SizeHint::default(),
         }
     }
@@ -405,6 +435,10 @@ async fn respond(
 fn build_response(answer: CimResponse, m_post_prefix: Option<&str>) -> Response<ResponseBody> {
     let kind = match answer.body {
         CimResponseBody::Full(bytes) => BodyKind::Full((!bytes.is_empty()).then_some(bytes)),
+        CimResponseBody::Parts(parts) => {
+            let len = parts.iter().map(|p| p.len() as u64).sum();
+            BodyKind::Parts(parts.into_iter(), len)
+        }
         CimResponseBody::Stream(rx) => BodyKind::Stream(rx),
         CimResponseBody::Chunks(chunks) => BodyKind::Chunks(chunks),
     };

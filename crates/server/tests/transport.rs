@@ -70,6 +70,23 @@ impl CimHandler for Echo {
                     ));
                     response
                 }
+                Some("Last") => {
+                    // The last part says so: nothing after it is sent.
+                    CimResponse::chunked(Box::new(
+                        vec![
+                            BodyPart::Data(Bytes::from_static(b"<CIM>")),
+                            BodyPart::Last(Bytes::from_static(b"<MESSAGE/>")),
+                            BodyPart::Data(Bytes::from_static(b"never sent")),
+                        ]
+                        .into_iter(),
+                    ))
+                }
+                Some("Parts") => CimResponse::ok_parts(vec![
+                    Bytes::from_static(b"<CIM>"),
+                    Bytes::new(),
+                    Bytes::from(vec![b'x'; 100_000]),
+                    Bytes::from_static(b"</CIM>"),
+                ]),
                 Some("Sleep") => {
                     tokio::time::sleep(Duration::from_secs(30)).await;
                     CimResponse::ok("late")
@@ -803,6 +820,46 @@ async fn trailers_go_to_clients_that_ask_for_them() {
     let reply = exchange(server.addr, &request).await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.body, b"<CIM><MESSAGE");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_last_part_ends_the_chunked_body() {
+    let server = start(|_| {}).await;
+    let request = cim_post(&basic("alice", "secret"), "Last", "");
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    let mut buf = Vec::new();
+    // Twice on one connection: the body ended where it should.
+    for _ in 0..2 {
+        stream.write_all(&request).await.unwrap();
+        let reply = tokio::time::timeout(
+            Duration::from_secs(10),
+            read_response(&mut stream, &mut buf),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        assert_eq!(reply.status, 200);
+        assert_eq!(reply.header("transfer-encoding"), Some("chunked"));
+        assert_eq!(reply.body, b"<CIM><MESSAGE/>");
+    }
+    assert!(buf.is_empty(), "{}", String::from_utf8_lossy(&buf));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_body_in_parts_goes_whole_with_its_length() {
+    let server = start(|_| {}).await;
+    let reply = exchange(
+        server.addr,
+        &cim_post(&basic("alice", "secret"), "Parts", ""),
+    )
+    .await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("content-length"), Some("100011"));
+    assert_eq!(reply.header("transfer-encoding"), None);
+    assert!(reply.body.starts_with(b"<CIM>xxx") && reply.body.ends_with(b"xxx</CIM>"));
+    assert_eq!(reply.body.len(), 100_011);
     server.stop().await;
 }
 

@@ -4,12 +4,15 @@
 //! bodies, and prints microseconds per request. Unlike requests/s over
 //! loopback, the figure stays put when the machine is busy elsewhere, so it
 //! is the one to compare before and after a change to the hot path.
+//! The plain cases walk the instances each time (no answer cache, as
+//! `--answer-cache-kib 0`); the `kept` cases answer from the answer cache
+//! (`answers.rs`), as `openwmi serve` does by default for static instances.
 //! `cargo bench -p openwmi-wbem -- ExecQuery` runs only the cases whose name
 //! contains one of the words given (for a profiler).
 
 use openwmi_cimom::ObjectManagerBuilder;
 use openwmi_server::{AuthenticatedUser, BodyPart, CimHandler, CimRequest, CimResponseBody};
-use openwmi_wbem::Dispatcher;
+use openwmi_wbem::{Dispatcher, EnumContexts};
 use std::time::{Duration, Instant};
 
 const INSTANCES: usize = 1000;
@@ -60,7 +63,7 @@ fn request(method: &str, body: &str) -> CimRequest {
 
 fn data_len(part: &BodyPart) -> usize {
     match part {
-        BodyPart::Data(d) => d.len(),
+        BodyPart::Data(d) | BodyPart::Last(d) => d.len(),
         BodyPart::Trailers(_) => 0,
     }
 }
@@ -71,6 +74,7 @@ async fn answer(d: &Dispatcher, method: &str, body: &str) -> usize {
     assert_eq!(response.status, 200);
     match response.body {
         CimResponseBody::Full(b) => b.len(),
+        CimResponseBody::Parts(parts) => parts.iter().map(|p| p.len()).sum(),
         CimResponseBody::Chunks(parts) => parts.map(|p| data_len(&p)).sum(),
         CimResponseBody::Stream(mut rx) => {
             let mut n = 0;
@@ -85,8 +89,10 @@ async fn answer(d: &Dispatcher, method: &str, body: &str) -> usize {
 fn main() {
     let repo = openwmi_mof::repository_from_str("root/test", "shares.mof", &test_share_mof())
         .unwrap_or_else(|e| panic!("{e:?}"));
-    let dispatcher = Dispatcher::new(ObjectManagerBuilder::new(repo, "bench").build());
-    let cases = [
+    let om = ObjectManagerBuilder::new(repo, "bench").build();
+    let walking = Dispatcher::with_answer_budget(om.clone(), EnumContexts::default(), 0);
+    let kept = Dispatcher::new(om);
+    let requests = [
         (
             "GetInstance",
             imethodcall(
@@ -120,6 +126,16 @@ fn main() {
             ),
         ),
     ];
+    let mut cases: Vec<(String, &str, &str, &Dispatcher)> = requests
+        .iter()
+        .map(|(method, body)| (method.to_string(), *method, body.as_str(), &walking))
+        .collect();
+    cases.extend(
+        requests
+            .iter()
+            .filter(|(method, _)| *method != "GetInstance")
+            .map(|(method, body)| (format!("{method} kept"), *method, body.as_str(), &kept)),
+    );
     // cargo passes `--bench`; any other argument picks cases by name.
     let wanted: Vec<String> = std::env::args()
         .skip(1)
@@ -130,11 +146,11 @@ fn main() {
         .build()
         .unwrap();
     rt.block_on(async {
-        for (method, body) in &cases {
-            if !wanted.is_empty() && !wanted.iter().any(|w| method.contains(w.as_str())) {
+        for (name, method, body, dispatcher) in &cases {
+            if !wanted.is_empty() && !wanted.iter().any(|w| name.contains(w.as_str())) {
                 continue;
             }
-            let size = answer(&dispatcher, method, body).await;
+            let size = answer(dispatcher, method, body).await;
             // Runs of ~0.1 s; the best of fifteen is the figure (the others
             // carry whatever else the machine was doing: on a shared VM one
             // run can take twice as long as the next).
@@ -144,14 +160,14 @@ fn main() {
                 let start = Instant::now();
                 let mut n = 0u32;
                 while start.elapsed() < Duration::from_millis(100) {
-                    std::hint::black_box(answer(&dispatcher, method, body).await);
+                    std::hint::black_box(answer(dispatcher, method, body).await);
                     n += 1;
                 }
                 best = best.min(start.elapsed() / n);
                 per_run = n;
             }
             println!(
-                "{method:24} {:>9.1} us/request  ({size} bytes, {per_run} requests per run)",
+                "{name:28} {:>9.1} us/request  ({size} bytes, {per_run} requests per run)",
                 best.as_secs_f64() * 1e6
             );
         }

@@ -2,8 +2,10 @@
 //! Synchronous: the caller (lib.rs) picks the thread, one where blocking is
 //! allowed unless no provider of the namespace may block.
 
+use crate::answers::{AnswerKey, Answers, KeptAnswer};
 use crate::contexts::{EnumContexts, Pending, PullKind};
 use crate::encoded::EncodedInstances;
+use bytes::Bytes;
 use openwmi_cim::{CimError, CimStatus, Keys, Name, ObjectPath};
 use openwmi_cimom::{
     AssocFilter, ClassOptions, EnumOptions, InstanceWithPath, Object, ObjectManager,
@@ -26,6 +28,18 @@ pub const STREAM_THRESHOLD: usize = 64 * 1024;
 pub enum Outcome {
     Full(String),
     Chunks(Box<Chunks>),
+    /// An answer of instances that never change ([`Answers`]): the
+    /// response's own head (its message ID), then the kept rest.
+    Kept {
+        head: Bytes,
+        rest: Bytes,
+    },
+}
+
+/// What a [`Dispatch::stream`] whose answer may be kept keeps it under.
+struct Keep {
+    key: AnswerKey,
+    class: Name,
 }
 
 /// Writes one instance of a stream into the response, from its encoding
@@ -49,6 +63,11 @@ impl Chunks {
     /// there, and the status goes in the `CIMStatusCode` trailer.
     pub fn failure(&self) -> Option<&CimError> {
         self.failure.as_ref()
+    }
+
+    /// Whether the chunk just made was the last, complete one.
+    pub fn finished(&self) -> bool {
+        self.first.is_none() && self.writer.is_none() && self.failure.is_none()
     }
 }
 
@@ -83,6 +102,7 @@ pub struct Dispatch<'a> {
     pub om: &'a ObjectManager,
     pub contexts: &'a EnumContexts,
     pub encoded: &'a Arc<EncodedInstances>,
+    pub answers: &'a Answers,
     pub ctx: Arc<OperationContext>,
     pub user: String,
 }
@@ -111,17 +131,25 @@ impl Dispatch<'_> {
 
     /// Writes a stream of instances: whole if it stays below
     /// [`STREAM_THRESHOLD`] (an error then is a clean error response), else as
-    /// [`Chunks`] starting with what has been written so far.
+    /// [`Chunks`] starting with what has been written so far. An answer that
+    /// may be kept (`keep`) is written whole up to the largest answer kept,
+    /// and kept when complete.
     fn stream(
         &self,
         mut w: ResponseWriter,
         mut items: openwmi_cimom::InstanceIter,
         write: WriteItem,
+        keep: Option<Keep>,
     ) -> Result<Outcome, CimError> {
+        let head_len = w.pending_len();
+        let threshold = match keep {
+            Some(_) => self.answers.largest().max(STREAM_THRESHOLD),
+            None => STREAM_THRESHOLD,
+        };
         while let Some(item) = items.next() {
             let i = item?;
             write(&mut w, &i, self.encoded.get(&i));
-            if w.pending_len() >= STREAM_THRESHOLD {
+            if w.pending_len() >= threshold {
                 return Ok(Outcome::Chunks(Box::new(Chunks {
                     first: Some(w.take()),
                     writer: Some(w),
@@ -132,7 +160,65 @@ impl Dispatch<'_> {
                 })));
             }
         }
-        Ok(Outcome::Full(w.end()))
+        let Some(keep) = keep else {
+            return Ok(Outcome::Full(w.end()));
+        };
+        let mut all = w.end();
+        // Kept for long: without the spare room the buffer grew with.
+        all.shrink_to_fit();
+        let all = Bytes::from(all);
+        let rest = all.slice(head_len..);
+        self.answers.keep(
+            keep.key,
+            KeptAnswer {
+                class: keep.class,
+                rest: rest.clone(),
+            },
+        );
+        Ok(Outcome::Kept {
+            head: all.slice(..head_len),
+            rest,
+        })
+    }
+
+    /// The kept answer to `key` after the head `w` holds, when there is one
+    /// and the caller may read every class it covers (the checks the
+    /// enumeration would make).
+    fn kept(
+        &self,
+        w: &mut ResponseWriter,
+        ns: &str,
+        key: &AnswerKey,
+    ) -> Result<Option<Outcome>, CimError> {
+        let Some(kept) = self.answers.get(key) else {
+            return Ok(None);
+        };
+        if !self
+            .om
+            .fixed_instances(&self.ctx, ns, kept.class.as_str(), true)?
+        {
+            return Ok(None);
+        }
+        Ok(Some(Outcome::Kept {
+            head: Bytes::from(w.take()),
+            rest: kept.rest.clone(),
+        }))
+    }
+
+    /// Where an enumeration of `class` (and its subclasses) may be kept:
+    /// when answers are kept and every instance it can yield is fixed.
+    fn keep(&self, ns: &str, class: &Name, key: AnswerKey) -> Result<Option<Keep>, CimError> {
+        if !self.answers.enabled()
+            || !self
+                .om
+                .fixed_instances(&self.ctx, ns, class.as_str(), true)?
+        {
+            return Ok(None);
+        }
+        Ok(Some(Keep {
+            key,
+            class: class.clone(),
+        }))
     }
 
     fn writer(&self, req: &Request) -> ResponseWriter {
@@ -222,6 +308,22 @@ impl Dispatch<'_> {
                 property_list,
                 ..
             } => {
+                let key = self.answers.enabled().then(|| AnswerKey::Instances {
+                    namespace: ns.to_owned(),
+                    class: class_name.as_str().to_owned(),
+                    deep_inheritance: *deep_inheritance,
+                    property_list: property_list
+                        .as_ref()
+                        .map(|l| l.iter().map(|n| n.as_str().to_owned()).collect()),
+                });
+                if let Some(kept) = key
+                    .as_ref()
+                    .map(|k| self.kept(&mut w, ns, k))
+                    .transpose()?
+                    .flatten()
+                {
+                    return Ok(kept);
+                }
                 let it = om.enumerate_instances(
                     ctx,
                     ns,
@@ -232,32 +334,90 @@ impl Dispatch<'_> {
                         property_list: property_list.clone(),
                     },
                 )?;
-                self.stream(w, it, |w, i, e| match e {
-                    Some(e) => w.named_instance_encoded(e),
-                    None => w.named_instance(&i.path, &i.instance),
-                })
+                let keep = match key {
+                    Some(key) => self.keep(ns, class_name, key)?,
+                    None => None,
+                };
+                self.stream(
+                    w,
+                    it,
+                    |w, i, e| match e {
+                        Some(e) => w.named_instance_encoded(e),
+                        None => w.named_instance(&i.path, &i.instance),
+                    },
+                    keep,
+                )
             }
             Operation::EnumerateInstanceNames { class_name } => {
+                let key = self.answers.enabled().then(|| AnswerKey::InstanceNames {
+                    namespace: ns.to_owned(),
+                    class: class_name.as_str().to_owned(),
+                });
+                if let Some(kept) = key
+                    .as_ref()
+                    .map(|k| self.kept(&mut w, ns, k))
+                    .transpose()?
+                    .flatten()
+                {
+                    return Ok(kept);
+                }
                 let it =
                     om.enumerate_instances(ctx, ns, class_name.as_str(), &EnumOptions::default())?;
-                self.stream(w, it, |w, i, e| match e {
-                    Some(e) => w.instance_name_encoded(e),
-                    None => w.instance_name(&i.path),
-                })
+                let keep = match key {
+                    Some(key) => self.keep(ns, class_name, key)?,
+                    None => None,
+                };
+                self.stream(
+                    w,
+                    it,
+                    |w, i, e| match e {
+                        Some(e) => w.instance_name_encoded(e),
+                        None => w.instance_name(&i.path),
+                    },
+                    keep,
+                )
             }
             Operation::ExecQuery {
                 query_language,
                 query,
-            } => match om.exec_query(ctx, ns, query_language, query)? {
-                QueryResult::Instances(it) => self.stream(w, it, |w, i, e| match e {
-                    Some(e) => w.object_with_path_encoded(&i.path, e),
-                    None => w.object_with_path(&i.path, &i.instance),
-                }),
-                QueryResult::Objects(objects) => {
-                    self.write_objects(&mut w, ns, &objects);
-                    Ok(Outcome::Full(w.end()))
+            } => {
+                let key = self.answers.enabled().then(|| AnswerKey::Query {
+                    namespace: ns.to_owned(),
+                    language: query_language.clone(),
+                    query: query.clone(),
+                });
+                if let Some(kept) = key
+                    .as_ref()
+                    .map(|k| self.kept(&mut w, ns, k))
+                    .transpose()?
+                    .flatten()
+                {
+                    return Ok(kept);
                 }
-            },
+                match om.exec_query(ctx, ns, query_language, query)? {
+                    QueryResult::Instances(it) => {
+                        let keep = match key {
+                            Some(key) => om
+                                .fixed_query_class(ctx, ns, query_language, query)?
+                                .map(|class| Keep { key, class }),
+                            None => None,
+                        };
+                        self.stream(
+                            w,
+                            it,
+                            |w, i, e| match e {
+                                Some(e) => w.object_with_path_encoded(&i.path, e),
+                                None => w.object_with_path(&i.path, &i.instance),
+                            },
+                            keep,
+                        )
+                    }
+                    QueryResult::Objects(objects) => {
+                        self.write_objects(&mut w, ns, &objects);
+                        Ok(Outcome::Full(w.end()))
+                    }
+                }
+            }
             Operation::Associators {
                 object_name,
                 assoc_class,

@@ -89,6 +89,7 @@ instance of T_Two { A = "two"; B = 2; };
                     om: shared.om.clone(),
                     contexts: Default::default(),
                     encoded: Arc::new(super::EncodedInstances::none()),
+                    answers: crate::answers::Answers::new(0),
                     limits: openwmi_cimxml::Limits::request(),
                 }),
             }

@@ -13,6 +13,7 @@
 //! runs on a thread that may block: `block_in_place` for answers that come
 //! whole, the blocking pool with a channel for those that may stream.
 
+mod answers;
 mod context_values;
 mod contexts;
 mod dispatch;
@@ -20,6 +21,7 @@ mod encoded;
 #[cfg(test)]
 mod testing;
 
+pub use answers::DEFAULT_BUDGET_BYTES as DEFAULT_ANSWER_BUDGET_BYTES;
 pub use contexts::{EnumContexts, PullKind};
 
 use bytes::Bytes;
@@ -37,6 +39,7 @@ struct Shared {
     om: ObjectManager,
     contexts: EnumContexts,
     encoded: Arc<encoded::EncodedInstances>,
+    answers: answers::Answers,
     limits: openwmi_cimxml::Limits,
 }
 
@@ -58,9 +61,22 @@ impl Dispatcher {
     }
 
     pub fn with_contexts(om: ObjectManager, contexts: EnumContexts) -> Self {
+        Dispatcher::with_answer_budget(om, contexts, DEFAULT_ANSWER_BUDGET_BYTES)
+    }
+
+    /// Keeps at most `budget_bytes` of whole answers to enumerations and
+    /// queries of instances that never change, and hands them out again to
+    /// the requests that ask the same (`answers.rs`); 0 keeps none, so every
+    /// request walks the instances.
+    pub fn with_answer_budget(
+        om: ObjectManager,
+        contexts: EnumContexts,
+        budget_bytes: usize,
+    ) -> Self {
         Dispatcher {
             shared: Arc::new(Shared {
                 encoded: Arc::new(encoded::EncodedInstances::new(&om)),
+                answers: answers::Answers::new(budget_bytes),
                 om,
                 contexts,
                 limits: openwmi_cimxml::Limits::request(),
@@ -99,6 +115,7 @@ impl Dispatcher {
             om: &self.shared.om,
             contexts: &self.shared.contexts,
             encoded: &self.shared.encoded,
+            answers: &self.shared.answers,
             ctx,
             user: req.user.name,
         };
@@ -205,6 +222,10 @@ impl Iterator for BodyParts {
     fn next(&mut self) -> Option<BodyPart> {
         let chunks = self.chunks.as_mut()?;
         let failure = match catching(|| chunks.next()) {
+            Some(Some(chunk)) if chunks.finished() && !self.trailers => {
+                self.chunks = None;
+                return Some(BodyPart::Last(Bytes::from(chunk)));
+            }
             Some(Some(chunk)) => return Some(BodyPart::Data(Bytes::from(chunk))),
             Some(None) => chunks.failure().cloned(),
             None => Some(CimError::failed("the answer failed half way")),
@@ -249,6 +270,7 @@ impl Dispatcher {
         match catching(|| self.answer(req)) {
             Some(Ok(Outcome::Full(body))) => CimResponse::ok(body),
             Some(Ok(Outcome::Chunks(chunks))) => BodyParts::new(chunks, trailers).response(),
+            Some(Ok(Outcome::Kept { head, rest })) => CimResponse::ok_parts(vec![head, rest]),
             Some(Err(resp)) => resp,
             None => internal_error(),
         }
@@ -263,6 +285,7 @@ impl Dispatcher {
                 Ok(Outcome::Full(body)) => CimResponse::ok(body),
                 // Not expected here (only may_stream operations stream), but whole is correct.
                 Ok(Outcome::Chunks(chunks)) => CimResponse::ok(chunks.collect::<String>()),
+                Ok(Outcome::Kept { head, rest }) => CimResponse::ok_parts(vec![head, rest]),
                 Err(resp) => resp,
             })
         })
@@ -279,6 +302,10 @@ impl Dispatcher {
         let worker = tokio::task::spawn_blocking(move || {
             let chunks = match catching(|| this.answer(req)) {
                 Some(Ok(Outcome::Chunks(chunks))) => chunks,
+                Some(Ok(Outcome::Kept { head, rest })) => {
+                    let _ = start_tx.send(Start::Done(CimResponse::ok_parts(vec![head, rest])));
+                    return;
+                }
                 Some(Ok(Outcome::Full(body))) => {
                     let _ = start_tx.send(Start::Done(CimResponse::ok(body)));
                     return;

@@ -29,6 +29,18 @@ pub async fn answer(
     body: &str,
     headers: &[(&'static str, &'static str)],
 ) -> Answer {
+    answer_as(d, "t", method, namespace, body, headers).await
+}
+
+/// [`answer`] as `user`.
+pub async fn answer_as(
+    d: &Dispatcher,
+    user: &str,
+    method: &str,
+    namespace: &str,
+    body: &str,
+    headers: &[(&'static str, &'static str)],
+) -> Answer {
     let mut header_map = HeaderMap::new();
     for (name, value) in headers {
         header_map.append(*name, http::HeaderValue::from_static(value));
@@ -36,7 +48,7 @@ pub async fn answer(
     let response = d
         .handle(CimRequest {
             user: AuthenticatedUser {
-                name: "t".into(),
+                name: user.into(),
                 uid: None,
                 groups: Vec::new(),
             },
@@ -52,11 +64,12 @@ pub async fn answer(
     let mut data = Vec::new();
     let mut trailers = None;
     let mut take = |part: BodyPart| match part {
-        BodyPart::Data(d) => data.extend_from_slice(&d),
+        BodyPart::Data(d) | BodyPart::Last(d) => data.extend_from_slice(&d),
         BodyPart::Trailers(t) => trailers = Some(t),
     };
     match response.body {
         CimResponseBody::Full(b) => data.extend_from_slice(&b),
+        CimResponseBody::Parts(parts) => parts.iter().for_each(|p| data.extend_from_slice(p)),
         CimResponseBody::Chunks(parts) => parts.for_each(&mut take),
         CimResponseBody::Stream(mut rx) => {
             while let Some(part) = rx.recv().await {
