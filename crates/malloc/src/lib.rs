@@ -12,6 +12,10 @@
 //! 64-256 KiB buffers of a streamed answer were given back and faulted in
 //! again on every request (ExecQuery of 300 instances: 210 -> 330 us of CPU).
 //!
+//! And how a large buffer about to be filled asks for huge pages: argon2's
+//! 19 MiB, faulted in 4 KiB at a time, cost a password check 17 ms of
+//! system time on the reference VM, against 6 ms in 2 MiB pages.
+//!
 //! This is the one place openwmi itself calls C; elsewhere `unsafe` is
 //! forbidden.
 
@@ -29,8 +33,43 @@ pub fn return_large_blocks(threshold: usize) -> bool {
     imp::return_large_blocks(threshold)
 }
 
+/// Asks the kernel to back the spare capacity of `buffer` (what lies past
+/// its length) with transparent huge pages, before it is filled: a large
+/// buffer then costs a few page faults instead of one per 4 KiB. Advice
+/// only: nothing about the buffer changes, and where huge pages are off
+/// (or on another system) it does nothing.
+pub fn prefer_huge_pages<T>(buffer: &mut Vec<T>) {
+    let size = std::mem::size_of::<T>();
+    let start = buffer.as_mut_ptr() as usize + buffer.len() * size;
+    let end = buffer.as_mut_ptr() as usize + buffer.capacity() * size;
+    imp::prefer_huge_pages(start, end);
+}
+
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 mod imp {
+    /// Whole pages of [start, end), an address range the caller owns.
+    pub fn prefer_huge_pages(start: usize, end: usize) {
+        const PAGE: usize = 4096;
+        let first = start.next_multiple_of(PAGE);
+        let last = end / PAGE * PAGE;
+        if last <= first {
+            return;
+        }
+        // SAFETY: [first, last) lies within the spare capacity of a Vec
+        // borrowed mutably by our caller, so no one else uses those pages
+        // meanwhile; MADV_HUGEPAGE changes neither their contents nor their
+        // validity, only how the kernel backs them when they are touched.
+        // An error (no THP support) leaves everything as it was.
+        #[allow(unsafe_code)]
+        unsafe {
+            libc::madvise(
+                first as *mut libc::c_void,
+                last - first,
+                libc::MADV_HUGEPAGE,
+            );
+        }
+    }
+
     pub fn return_large_blocks(threshold: usize) -> bool {
         let (Ok(mmap), Some(Ok(trim))) = (
             libc::c_int::try_from(threshold),
@@ -53,6 +92,8 @@ mod imp {
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 mod imp {
+    pub fn prefer_huge_pages(_start: usize, _end: usize) {}
+
     pub fn return_large_blocks(_threshold: usize) -> bool {
         false
     }
@@ -61,6 +102,20 @@ mod imp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn huge_page_advice_leaves_the_buffer_as_it_was() {
+        let mut buffer: Vec<u64> = Vec::with_capacity(1 << 20);
+        buffer.extend([7, 8, 9]);
+        prefer_huge_pages(&mut buffer);
+        buffer.resize(1 << 20, 1);
+        assert_eq!(&buffer[..4], &[7, 8, 9, 1]);
+        assert!(buffer[3..].iter().all(|&v| v == 1));
+        // Nothing spare: nothing to advise.
+        let mut full = vec![1u8; 10];
+        prefer_huge_pages(&mut full);
+        assert_eq!(full, vec![1u8; 10]);
+    }
 
     #[test]
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
