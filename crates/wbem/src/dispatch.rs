@@ -36,6 +36,13 @@ pub enum Outcome {
     },
 }
 
+/// A look in the kept answers: the answer, or (answers being kept) the key
+/// to keep the one about to be made under.
+enum Lookup {
+    Hit(Outcome),
+    Miss(Option<AnswerKey>),
+}
+
 /// What a [`Dispatch::stream`] whose answer may be kept keeps it under.
 struct Keep {
     key: AnswerKey,
@@ -181,37 +188,48 @@ impl Dispatch<'_> {
         })
     }
 
-    /// The kept answer to `key` after the head `w` holds, when there is one
-    /// and the caller may read every class it covers (the checks the
-    /// enumeration would make).
-    fn kept(
+    /// The kept answer to the request `key` describes, after the head `w`
+    /// holds, when there is one and the caller may read every class it
+    /// covers (the checks the enumeration would make).
+    fn lookup(
         &self,
         w: &mut ResponseWriter,
         ns: &str,
-        key: &AnswerKey,
-    ) -> Result<Option<Outcome>, CimError> {
-        let Some(kept) = self.answers.get(key) else {
-            return Ok(None);
+        key: impl FnOnce() -> AnswerKey,
+    ) -> Result<Lookup, CimError> {
+        if !self.answers.enabled() {
+            return Ok(Lookup::Miss(None));
+        }
+        let key = key();
+        let Some(kept) = self.answers.get(&key) else {
+            return Ok(Lookup::Miss(Some(key)));
         };
         if !self
             .om
             .fixed_instances(&self.ctx, ns, kept.class.as_str(), true)?
         {
-            return Ok(None);
+            return Ok(Lookup::Miss(Some(key)));
         }
-        Ok(Some(Outcome::Kept {
+        Ok(Lookup::Hit(Outcome::Kept {
             head: Bytes::from(w.take()),
             rest: kept.rest.clone(),
         }))
     }
 
     /// Where an enumeration of `class` (and its subclasses) may be kept:
-    /// when answers are kept and every instance it can yield is fixed.
-    fn keep(&self, ns: &str, class: &Name, key: AnswerKey) -> Result<Option<Keep>, CimError> {
-        if !self.answers.enabled()
-            || !self
-                .om
-                .fixed_instances(&self.ctx, ns, class.as_str(), true)?
+    /// when answers are kept (`key`) and every instance it can yield is fixed.
+    fn keep(
+        &self,
+        ns: &str,
+        class: &Name,
+        key: Option<AnswerKey>,
+    ) -> Result<Option<Keep>, CimError> {
+        let Some(key) = key else {
+            return Ok(None);
+        };
+        if !self
+            .om
+            .fixed_instances(&self.ctx, ns, class.as_str(), true)?
         {
             return Ok(None);
         }
@@ -308,22 +326,17 @@ impl Dispatch<'_> {
                 property_list,
                 ..
             } => {
-                let key = self.answers.enabled().then(|| AnswerKey::Instances {
+                let key = match self.lookup(&mut w, ns, || AnswerKey::Instances {
                     namespace: ns.to_owned(),
                     class: class_name.as_str().to_owned(),
                     deep_inheritance: *deep_inheritance,
                     property_list: property_list
                         .as_ref()
                         .map(|l| l.iter().map(|n| n.as_str().to_owned()).collect()),
-                });
-                if let Some(kept) = key
-                    .as_ref()
-                    .map(|k| self.kept(&mut w, ns, k))
-                    .transpose()?
-                    .flatten()
-                {
-                    return Ok(kept);
-                }
+                })? {
+                    Lookup::Hit(kept) => return Ok(kept),
+                    Lookup::Miss(key) => key,
+                };
                 let it = om.enumerate_instances(
                     ctx,
                     ns,
@@ -334,10 +347,7 @@ impl Dispatch<'_> {
                         property_list: property_list.clone(),
                     },
                 )?;
-                let keep = match key {
-                    Some(key) => self.keep(ns, class_name, key)?,
-                    None => None,
-                };
+                let keep = self.keep(ns, class_name, key)?;
                 self.stream(
                     w,
                     it,
@@ -349,24 +359,16 @@ impl Dispatch<'_> {
                 )
             }
             Operation::EnumerateInstanceNames { class_name } => {
-                let key = self.answers.enabled().then(|| AnswerKey::InstanceNames {
+                let key = match self.lookup(&mut w, ns, || AnswerKey::InstanceNames {
                     namespace: ns.to_owned(),
                     class: class_name.as_str().to_owned(),
-                });
-                if let Some(kept) = key
-                    .as_ref()
-                    .map(|k| self.kept(&mut w, ns, k))
-                    .transpose()?
-                    .flatten()
-                {
-                    return Ok(kept);
-                }
+                })? {
+                    Lookup::Hit(kept) => return Ok(kept),
+                    Lookup::Miss(key) => key,
+                };
                 let it =
                     om.enumerate_instances(ctx, ns, class_name.as_str(), &EnumOptions::default())?;
-                let keep = match key {
-                    Some(key) => self.keep(ns, class_name, key)?,
-                    None => None,
-                };
+                let keep = self.keep(ns, class_name, key)?;
                 self.stream(
                     w,
                     it,
@@ -381,19 +383,14 @@ impl Dispatch<'_> {
                 query_language,
                 query,
             } => {
-                let key = self.answers.enabled().then(|| AnswerKey::Query {
+                let key = match self.lookup(&mut w, ns, || AnswerKey::Query {
                     namespace: ns.to_owned(),
                     language: query_language.clone(),
                     query: query.clone(),
-                });
-                if let Some(kept) = key
-                    .as_ref()
-                    .map(|k| self.kept(&mut w, ns, k))
-                    .transpose()?
-                    .flatten()
-                {
-                    return Ok(kept);
-                }
+                })? {
+                    Lookup::Hit(kept) => return Ok(kept),
+                    Lookup::Miss(key) => key,
+                };
                 match om.exec_query(ctx, ns, query_language, query)? {
                     QueryResult::Instances(it) => {
                         let keep = match key {
