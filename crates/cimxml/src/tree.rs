@@ -195,16 +195,48 @@ const SUSPECT_BYTES: [bool; 256] = {
     table
 };
 
+/// Whether any of the eight bytes of `word` is below 0x20 or is 0xEF: the
+/// bytes [`SUSPECT_BYTES`] may mark (a word without them needs no look).
+fn may_hold_suspects(word: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    // The classic word-at-a-time tests "has a byte below n" (exact for
+    // n <= 0x80) and "has a zero byte" (after xor with 0xEF in every byte).
+    let below_0x20 = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
+    let ef = word ^ (ONES * 0xEF);
+    let has_ef = ef.wrapping_sub(ONES) & !ef & HIGHS;
+    below_0x20 | has_ef != 0
+}
+
+/// The index of the first byte [`SUSPECT_BYTES`] marks: eight bytes at a
+/// time, looking at each byte only of words that may hold one (most of a
+/// body holds none; the tab, LF and CR it does hold send their word to the
+/// byte-by-byte look).
+fn first_suspect(bytes: &[u8]) -> Option<usize> {
+    let suspect = |b: &u8| SUSPECT_BYTES[usize::from(*b)];
+    let mut words = bytes.chunks_exact(8);
+    let mut at = 0;
+    for word in &mut words {
+        let mut eight = [0u8; 8];
+        eight.copy_from_slice(word);
+        if may_hold_suspects(u64::from_le_bytes(eight)) {
+            if let Some(i) = word.iter().position(suspect) {
+                return Some(at + i);
+            }
+        }
+        at += 8;
+    }
+    words.remainder().iter().position(suspect).map(|i| at + i)
+}
+
 /// The position and value of the first character that is not an XML 1.0
 /// `Char` (2.2): a C0 control other than tab, LF and CR, or U+FFFE/U+FFFF.
-/// One table lookup per byte: this pass covers the whole body.
+/// This pass covers the whole body: words of eight bytes without a control
+/// character or 0xEF are passed over at once.
 fn first_non_char(text: &str) -> Option<(usize, char)> {
     let bytes = text.as_bytes();
     let mut from = 0;
-    while let Some(i) = bytes[from..]
-        .iter()
-        .position(|&b| SUSPECT_BYTES[usize::from(b)])
-    {
+    while let Some(i) = first_suspect(&bytes[from..]) {
         let at = from + i;
         let b = bytes[at];
         if b != 0xEF {
@@ -722,6 +754,46 @@ fn unescape_attr(raw: &str) -> Result<Cow<'_, str>, String> {
     // white space becomes a space; references to it are kept.
     let s = raw.replace("\r\n", " ").replace(['\t', '\n', '\r'], " ");
     unescape(&s).map(Cow::Owned)
+}
+
+#[cfg(test)]
+mod word_scan_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn one_by_one(bytes: &[u8]) -> Option<usize> {
+        bytes.iter().position(|&b| SUSPECT_BYTES[usize::from(b)])
+    }
+
+    #[test]
+    fn finds_every_suspect_byte_at_every_position() {
+        for b in 0..=255u8 {
+            for len in 1..20 {
+                for at in 0..len {
+                    let mut bytes = vec![b'a'; len];
+                    bytes[at] = b;
+                    assert_eq!(
+                        first_suspect(&bytes),
+                        one_by_one(&bytes),
+                        "{b:#x} at {at}/{len}"
+                    );
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn word_scan_agrees_with_the_byte_scan(
+            bytes in prop::collection::vec(prop_oneof![
+                4 => 0x20u8..0x7f,
+                1 => any::<u8>(),
+                1 => prop::sample::select(vec![b'\t', b'\n', b'\r', 0xEF, 0xBF, 0x00, 0x1F]),
+            ], 0..80),
+        ) {
+            prop_assert_eq!(first_suspect(&bytes), one_by_one(&bytes));
+        }
+    }
 }
 
 #[cfg(test)]
