@@ -538,7 +538,8 @@ mod tests {
         }
         assert_eq!(auth.checks_run(), 1, "renewed without argon2");
 
-        // A changed entry is checked afresh: its groups are the file's now.
+        // New groups, the same hash: renewed without a check, with the
+        // file's groups.
         let users = dir.path().join("users");
         let same_hash = std::fs::read_to_string(&users).unwrap();
         std::fs::write(&users, format!("{}:admins\n", same_hash.trim_end())).unwrap();
