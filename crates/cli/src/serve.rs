@@ -41,9 +41,7 @@ pub fn run(g: &GlobalOptions, a: openwmi_server::ServeArgs) -> Result<ExitCode, 
     let runtime =
         openwmi_server::ServerRuntime::new(&config).map_err(|e| Failure::Message(e.to_string()))?;
     let busy_poll = runtime.busy_poll();
-    // At most 1 GiB (validated): fits a usize wherever openwmi builds.
-    let answer_cache_bytes =
-        usize::try_from(config.answer_cache_kib.saturating_mul(1024)).unwrap_or(usize::MAX);
+    let answer_cache_bytes = config.answer_cache_bytes();
     runtime.block_on(async move {
         // Compiling the schema and the --mof files overlaps with binding and
         // with the first logins (an argon2 check is tens of milliseconds):

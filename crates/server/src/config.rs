@@ -291,6 +291,12 @@ impl ServerConfig {
         self.threads.unwrap_or(1)
     }
 
+    /// `answer_cache_kib` in bytes.
+    pub fn answer_cache_bytes(&self) -> usize {
+        // At most 1 GiB once validated: fits a usize wherever openwmi builds.
+        usize::try_from(self.answer_cache_kib.saturating_mul(1024)).unwrap_or(usize::MAX)
+    }
+
     /// Whether PAM is consulted for logins.
     pub fn pam_enabled(&self) -> bool {
         self.pam.unwrap_or(self.users_file.is_none())
@@ -587,6 +593,7 @@ mod tests {
         }
         .apply(&mut config);
         assert_eq!(config.answer_cache_kib, 512);
+        assert_eq!(config.answer_cache_bytes(), 512 * 1024);
         config.answer_cache_kib = MAX_ANSWER_CACHE_KIB + 1;
         let err = config.validate().unwrap_err().to_string();
         assert!(

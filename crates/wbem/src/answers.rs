@@ -18,9 +18,6 @@ use openwmi_cim::Name;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-/// Bytes of answers kept by default.
-pub const DEFAULT_BUDGET_BYTES: usize = 4 << 20;
-
 /// What an answer depends on, besides instances that never change: the
 /// operation and every parameter of it that changes what is written.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

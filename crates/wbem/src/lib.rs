@@ -21,7 +21,6 @@ mod encoded;
 #[cfg(test)]
 mod testing;
 
-pub use answers::DEFAULT_BUDGET_BYTES as DEFAULT_ANSWER_BUDGET_BYTES;
 pub use contexts::{EnumContexts, PullKind};
 
 use bytes::Bytes;
@@ -61,7 +60,9 @@ impl Dispatcher {
     }
 
     pub fn with_contexts(om: ObjectManager, contexts: EnumContexts) -> Self {
-        Dispatcher::with_answer_budget(om, contexts, DEFAULT_ANSWER_BUDGET_BYTES)
+        // The answer cache of `openwmi serve`'s default configuration.
+        let budget = openwmi_server::ServerConfig::default().answer_cache_bytes();
+        Dispatcher::with_answer_budget(om, contexts, budget)
     }
 
     /// Keeps at most `budget_bytes` of whole answers to enumerations and
