@@ -503,7 +503,10 @@ mod tests {
     }
 
     fn ctx(user: &str, groups: &[&str]) -> OperationContext {
-        OperationContext::for_user(user, groups.iter().map(|g| g.to_string()).collect())
+        OperationContext::for_user(
+            user,
+            groups.iter().map(|g| g.to_string()).collect::<Vec<_>>(),
+        )
     }
 
     #[test]

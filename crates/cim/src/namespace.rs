@@ -120,14 +120,11 @@ impl Namespace {
     }
 
     pub fn class(&self, name: &str) -> Option<Arc<Class>> {
-        self.classes
-            .get(name.to_ascii_lowercase().as_str())
-            .cloned()
+        NameKey::lookup(name, |key| self.classes.get(key).cloned())
     }
 
     pub fn has_class(&self, name: &str) -> bool {
-        self.classes
-            .contains_key(name.to_ascii_lowercase().as_str())
+        NameKey::lookup(name, |key| self.classes.contains_key(key))
     }
 
     pub fn class_count(&self) -> usize {
@@ -170,10 +167,7 @@ impl Namespace {
     }
 
     fn direct_children(&self, name: &str) -> Vec<Name> {
-        self.children
-            .get(name.to_ascii_lowercase().as_str())
-            .cloned()
-            .unwrap_or_default()
+        NameKey::lookup(name, |key| self.children.get(key).cloned()).unwrap_or_default()
     }
 
     /// True when `class` is `ancestor` or derives from it.
@@ -213,7 +207,7 @@ impl Namespace {
     }
 
     pub fn qualifier_decl(&self, name: &str) -> Option<&QualifierDecl> {
-        self.qualifiers.get(name.to_ascii_lowercase().as_str())
+        NameKey::lookup(name, |key| self.qualifiers.get(key))
     }
 
     pub fn qualifier_decls(&self) -> impl Iterator<Item = &QualifierDecl> {

@@ -834,8 +834,15 @@ fn value_hash<H: Hasher>(v: &Value, state: &mut H) {
         Canon::Text(s) => {
             state.write_u8(1);
             let mut run = HashRun::new(state);
-            for c in lower_chars(&s) {
-                run.push_char(c);
+            if s.is_ascii() {
+                // The same bytes as below, without decoding characters.
+                for b in s.bytes() {
+                    run.push(b.to_ascii_lowercase());
+                }
+            } else {
+                for c in lower_chars(&s) {
+                    run.push_char(c);
+                }
             }
             // Not UTF-8: ends the text unambiguously.
             run.push(0xff);

@@ -12,9 +12,11 @@ use std::sync::{Arc, Mutex};
 #[derive(Default)]
 pub struct OperationContext {
     /// The authenticated user, `None` for the local in-process caller.
-    pub user: Option<String>,
+    /// Shared with the server's record of the login, like `groups`: an
+    /// operation's context costs no copies of either.
+    pub user: Option<Arc<str>>,
     /// The user's groups, for permission checks.
-    pub groups: Vec<String>,
+    pub groups: Arc<[String]>,
     /// Named values passed along with the request (IWbemContext).
     pub values: Vec<(String, Value)>,
     snapshots: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
@@ -35,10 +37,10 @@ impl OperationContext {
         OperationContext::default()
     }
 
-    pub fn for_user(user: impl Into<String>, groups: Vec<String>) -> Self {
+    pub fn for_user(user: impl Into<Arc<str>>, groups: impl Into<Arc<[String]>>) -> Self {
         OperationContext {
             user: Some(user.into()),
-            groups,
+            groups: groups.into(),
             ..Default::default()
         }
     }

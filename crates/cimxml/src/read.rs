@@ -221,7 +221,7 @@ fn read_optional_value(el: Element, ty: CimType) -> R<Option<Value>> {
 
 pub(crate) fn read_localnamespacepath(el: Element) -> R<String> {
     expect(el, "LOCALNAMESPACEPATH")?;
-    let mut path = String::new();
+    let mut path = String::with_capacity(32);
     for c in el.children() {
         expect(c, "NAMESPACE")?;
         let n = req_attr(c, "NAME")?;

@@ -16,15 +16,17 @@
 //! per request, mostly in bookkeeping this tree does not need.
 //!
 //! The tree borrows from the body: names, and values and text without
-//! references, are slices of it, so a request costs a few allocations (the
-//! child lists) rather than several per element.
+//! references, are slices of it, so a request costs three allocations (the
+//! element and attribute lists, the stack of open elements) rather than
+//! several per element.
 
 use crate::error::{DecodeError, Limits};
 use std::borrow::Cow;
 
-/// A parsed document: every element in one list, every attribute in
-/// another. The children of an element are consecutive in the list, so a
-/// document costs a few allocations however many elements it has.
+/// A parsed document: every element in one list, in document order (each
+/// element before its descendants, the root first), every attribute in
+/// another; so a document costs two allocations however many elements it
+/// has, and reading it appends to lists rather than moving elements.
 #[derive(Debug)]
 pub(crate) struct Document<'a> {
     nodes: Vec<Node<'a>>,
@@ -40,13 +42,21 @@ pub(crate) struct Node<'a> {
     /// Byte offset of the start tag in the body.
     pub offset: usize,
     attrs: std::ops::Range<u32>,
-    children: std::ops::Range<u32>,
+    /// How many children it has; the first is the next node.
+    children: u32,
+    /// The index of the node after its last descendant: its next sibling's,
+    /// if it has one.
+    end: u32,
 }
 
 impl<'a> Document<'a> {
     pub fn root(&self) -> Element<'_> {
-        let node = self.nodes.last().expect("a parsed document has a root");
-        Element { doc: self, node }
+        let node = self.nodes.first().expect("a parsed document has a root");
+        Element {
+            doc: self,
+            node,
+            at: 0,
+        }
     }
 }
 
@@ -56,6 +66,8 @@ impl<'a> Document<'a> {
 pub(crate) struct Element<'d> {
     doc: &'d Document<'d>,
     node: &'d Node<'d>,
+    /// The node's index in the document.
+    at: u32,
 }
 
 impl std::fmt::Debug for Element<'_> {
@@ -101,7 +113,8 @@ impl<'d> Element<'d> {
     pub fn children(&self) -> Children<'d> {
         Children {
             doc: self.doc,
-            nodes: self.doc.nodes[span(&self.node.children)].iter(),
+            next: self.at as usize + 1,
+            left: self.node.children as usize,
         }
     }
 
@@ -111,13 +124,13 @@ impl<'d> Element<'d> {
 
     /// The children when there are exactly `N` of them.
     pub fn exactly<const N: usize>(&self) -> Option<[Element<'d>; N]> {
-        let nodes = &self.doc.nodes[span(&self.node.children)];
-        (nodes.len() == N).then(|| {
-            std::array::from_fn(|i| Element {
-                doc: self.doc,
-                node: &nodes[i],
-            })
-        })
+        if self.node.children as usize != N {
+            return None;
+        }
+        let mut children = self.children();
+        Some(std::array::from_fn(|_| {
+            children.next().expect("as many children as counted")
+        }))
     }
 }
 
@@ -125,22 +138,32 @@ impl<'d> Element<'d> {
 #[derive(Clone)]
 pub(crate) struct Children<'d> {
     doc: &'d Document<'d>,
-    nodes: std::slice::Iter<'d, Node<'d>>,
+    /// The index of the next child.
+    next: usize,
+    /// How many children are still to come.
+    left: usize,
 }
 
 impl<'d> Iterator for Children<'d> {
     type Item = Element<'d>;
 
     fn next(&mut self) -> Option<Element<'d>> {
-        let node = self.nodes.next()?;
+        if self.left == 0 {
+            return None;
+        }
+        let at = self.next;
+        let node = self.doc.nodes.get(at)?;
+        self.left -= 1;
+        self.next = node.end as usize;
         Some(Element {
             doc: self.doc,
             node,
+            at: index(at),
         })
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        self.nodes.size_hint()
+        (self.left, Some(self.left))
     }
 }
 
@@ -375,6 +398,13 @@ impl<'a> Scanner<'a, '_> {
         }
     }
 
+    /// Whether the input continues with the name `open` and nothing more
+    /// of a name: an end tag that closes `open`.
+    fn closes(&self, open: &str) -> bool {
+        let rest = &self.bytes()[self.pos..];
+        rest.starts_with(open.as_bytes()) && !rest.get(open.len()).is_some_and(|&b| is_name_char(b))
+    }
+
     fn name(&mut self) -> Result<&'a str, DecodeError> {
         let start = self.pos;
         let rest = &self.bytes()[start..];
@@ -408,28 +438,24 @@ impl<'a> Scanner<'a, '_> {
             nodes: Vec::with_capacity(expected),
             attrs: Vec::with_capacity(expected),
         };
-        // The open elements, each with where its finished children start in
-        // `done`. An element's children move from `done` to the document, as
-        // one block, when it closes.
-        let mut stack: Vec<(Node<'a>, usize)> = Vec::with_capacity(16);
-        let mut done: Vec<Node<'a>> = Vec::with_capacity(16);
-        let mut root: Option<Node<'a>> = None;
-        let mut elements = 0usize;
+        // The indices of the open elements, innermost last.
+        let mut stack: Vec<u32> = Vec::with_capacity(16);
         loop {
             let here = self.pos;
-            match stack.last_mut() {
+            match stack.last().map(|&i| &mut doc.nodes[i as usize]) {
                 None => {
                     self.skip_space();
                     if self.pos == self.text.len() {
-                        let root = root.ok_or_else(|| self.error(self.pos, "no root element"))?;
-                        doc.nodes.push(root);
+                        if doc.nodes.is_empty() {
+                            return Err(self.error(self.pos, "no root element"));
+                        }
                         return Ok(doc);
                     }
                     if self.peek() != Some(b'<') {
                         return Err(self.error(self.pos, "text outside the root element"));
                     }
                 }
-                Some((open, _)) => {
+                Some(open) => {
                     let (len, plain) = text_run(self.rest().as_bytes()).ok_or_else(|| {
                         self.error(
                             self.text.len(),
@@ -450,7 +476,10 @@ impl<'a> Scanner<'a, '_> {
             }
             let at = self.pos;
             match self.bytes().get(at + 1) {
-                Some(b'!') => self.markup_declaration(at, stack.last_mut().map(|(n, _)| n))?,
+                Some(b'!') => {
+                    let open = stack.last().map(|&i| &mut doc.nodes[i as usize]);
+                    self.markup_declaration(at, open)?;
+                }
                 Some(b'?') => {
                     self.pos += 2;
                     let target = self.name()?;
@@ -461,47 +490,52 @@ impl<'a> Scanner<'a, '_> {
                 }
                 Some(b'/') => {
                     self.pos += 2;
-                    let name = self.name()?;
+                    // Most end tags name the open element: one comparison
+                    // instead of a scan byte by byte.
+                    let open = stack.last().map(|&i| doc.nodes[i as usize].name);
+                    let name = match open {
+                        Some(open) if self.closes(open) => {
+                            self.pos += open.len();
+                            open
+                        }
+                        _ => self.name()?,
+                    };
                     self.skip_space();
                     if !self.eat(">") {
                         return Err(self.error(self.pos, format!("expected '>' to end </{name}")));
                     }
-                    let Some((mut el, first_child)) = stack.pop() else {
+                    let Some(open) = stack.pop() else {
                         return Err(self.error(at, "end tag without start tag"));
                     };
+                    let end = index(doc.nodes.len());
+                    let el = &mut doc.nodes[open as usize];
                     if name != el.name {
                         return Err(
                             self.error(at, format!("expected `</{}>`, found `</{name}>`", el.name))
                         );
                     }
-                    let start = doc.nodes.len();
-                    doc.nodes.extend(done.drain(first_child..));
-                    el.children = index(start)..index(doc.nodes.len());
-                    if stack.is_empty() {
-                        root = Some(el);
-                    } else {
-                        done.push(el);
-                    }
+                    el.end = end;
                 }
                 _ => {
                     self.pos += 1;
-                    if root.is_some() {
+                    if stack.is_empty() && !doc.nodes.is_empty() {
                         return Err(self.error(at, "content after the root element"));
                     }
-                    elements += 1;
                     if stack.len() + 1 > self.limits.max_depth {
                         return Err(self.limit(at, "element depth", self.limits.max_depth));
                     }
-                    if elements > self.limits.max_elements {
+                    if doc.nodes.len() + 1 > self.limits.max_elements {
                         return Err(self.limit(at, "element count", self.limits.max_elements));
                     }
-                    let (el, empty) = self.start_tag(at, &mut doc.attrs)?;
+                    let (mut el, empty) = self.start_tag(at, &mut doc.attrs)?;
+                    let me = index(doc.nodes.len());
+                    if let Some(&parent) = stack.last() {
+                        doc.nodes[parent as usize].children += 1;
+                    }
+                    el.end = me + 1;
+                    doc.nodes.push(el);
                     if !empty {
-                        stack.push((el, done.len()));
-                    } else if stack.is_empty() {
-                        root = Some(el);
-                    } else {
-                        done.push(el);
+                        stack.push(me);
                     }
                 }
             }
@@ -635,7 +669,8 @@ impl<'a> Scanner<'a, '_> {
                 text: Cow::Borrowed(""),
                 offset: at,
                 attrs: index(first)..index(attrs.len()),
-                children: 0..0,
+                children: 0,
+                end: 0,
             };
             return Ok((node, empty));
         }
@@ -740,14 +775,27 @@ fn unescape_text(raw: &str) -> Result<Cow<'_, str>, String> {
     unescape(&normalize_newlines(raw)).map(Cow::Owned)
 }
 
+/// What an attribute value's bytes call for: `<` is refused (1), a
+/// reference or literal white space other than the space is rewritten (2).
+const ATTR_BYTES: [u8; 256] = {
+    let mut table = [0u8; 256];
+    table[b'<' as usize] = 1;
+    table[b'&' as usize] = 2;
+    table[b'\t' as usize] = 2;
+    table[b'\n' as usize] = 2;
+    table[b'\r' as usize] = 2;
+    table
+};
+
 fn unescape_attr(raw: &str) -> Result<Cow<'_, str>, String> {
-    if raw.contains('<') {
+    // One pass over the (mostly short) value instead of two searches.
+    let found = raw
+        .bytes()
+        .fold(0u8, |found, b| found | ATTR_BYTES[usize::from(b)]);
+    if found & 1 != 0 {
         return Err("'<' in attribute value".into());
     }
-    if !raw
-        .bytes()
-        .any(|b| matches!(b, b'&' | b'\t' | b'\n' | b'\r'))
-    {
+    if found == 0 {
         return Ok(Cow::Borrowed(raw));
     }
     // Attribute-value normalization (XML 3.3.3) for CDATA attributes: literal
@@ -937,6 +985,14 @@ mod tests {
             ("<1a/>", "expected a name"),
             ("< a/>", "expected a name"),
             ("<a></a x>", "expected '>'"),
+            ("<ab></abc>", "expected `</ab>`, found `</abc>`"),
+            ("<abc></ab>", "expected `</abc>`, found `</ab>`"),
+            ("<ab></ab-c>", "expected `</ab>`, found `</ab-c>`"),
+            ("<é></éx>", "expected `</é>`, found `</éx>`"),
+            ("<é></éé>", "expected `</é>`, found `</éé>`"),
+            ("<a><b></a></b>", "expected `</b>`, found `</a>`"),
+            ("<a></a", "expected '>' to end </a"),
+            ("<a></", "expected a name"),
             ("<a", "<a> not closed"),
             ("<a>text", "unexpected end of document inside <a>"),
             ("<a/>trailing", "text outside the root element"),

@@ -22,11 +22,11 @@ use crate::ServerError;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthenticatedUser {
     /// The login name as the client sent it.
-    pub name: String,
+    pub name: Arc<str>,
     /// The Unix uid, for accounts checked through PAM.
     pub uid: Option<u32>,
     /// Unix group names (PAM accounts) or the groups field of the users file.
-    pub groups: Vec<String>,
+    pub groups: Arc<[String]>,
 }
 
 impl AuthenticatedUser {
@@ -35,7 +35,7 @@ impl AuthenticatedUser {
         AuthenticatedUser {
             name: "anonymous".into(),
             uid: None,
-            groups: Vec::new(),
+            groups: Arc::default(),
         }
     }
 }
@@ -269,9 +269,9 @@ impl Authenticator {
                     users_file::verify(&entry.hash, password)
                 };
                 let found = AuthenticatedUser {
-                    name: entry.name,
+                    name: entry.name.into(),
                     uid: None,
-                    groups: entry.groups,
+                    groups: entry.groups.into(),
                 };
                 return verified.then_some((found, Some(entry.hash)));
             }
@@ -524,7 +524,7 @@ mod tests {
             let header = basic("alice", password);
             async move {
                 match auth.authenticate(Some(&header), peer).await {
-                    AuthOutcome::Accepted(user) => Some(user.groups),
+                    AuthOutcome::Accepted(user) => Some(user.groups.to_vec()),
                     _ => None,
                 }
             }

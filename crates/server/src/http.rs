@@ -367,34 +367,40 @@ async fn respond(
     } else {
         String::new()
     };
-    let header = |name: &str| {
+    // Looked up by `HeaderName`: by a string, the name is parsed first.
+    const CIM_OPERATION: HeaderName = HeaderName::from_static("cimoperation");
+    const CIM_PROTOCOL_VERSION: HeaderName = HeaderName::from_static("cimprotocolversion");
+    const CIM_BATCH: HeaderName = HeaderName::from_static("cimbatch");
+    const CIM_METHOD: HeaderName = HeaderName::from_static("cimmethod");
+    const CIM_OBJECT: HeaderName = HeaderName::from_static("cimobject");
+    let header = |name: &HeaderName| {
         if prefix.is_empty() {
             parts.headers.get(name)
         } else {
             parts.headers.get(format!("{prefix}{name}").as_str())
         }
     };
-    let is_method_call = header("CIMOperation")
+    let is_method_call = header(&CIM_OPERATION)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("MethodCall"));
     if !is_method_call {
         return cim_error(StatusCode::BAD_REQUEST, "request-not-valid");
     }
-    if let Some(version) = header("CIMProtocolVersion") {
+    if let Some(version) = header(&CIM_PROTOCOL_VERSION) {
         if !version.to_str().is_ok_and(|v| v.trim().starts_with("1.")) {
             return cim_error(StatusCode::NOT_IMPLEMENTED, "unsupported-protocol-version");
         }
     }
-    if header("CIMBatch").is_some() {
+    if header(&CIM_BATCH).is_some() {
         return cim_error(StatusCode::NOT_IMPLEMENTED, "multiple-requests-unsupported");
     }
-    let decoded = |name: &str| -> Result<Option<String>, ()> {
+    let decoded = |name: &HeaderName| -> Result<Option<String>, ()> {
         match header(name) {
             None => Ok(None),
             Some(value) => percent_decode(value.as_bytes()).map(Some),
         }
     };
-    let (Ok(cim_method), Ok(cim_object)) = (decoded("CIMMethod"), decoded("CIMObject")) else {
+    let (Ok(cim_method), Ok(cim_object)) = (decoded(&CIM_METHOD), decoded(&CIM_OBJECT)) else {
         return cim_error(StatusCode::BAD_REQUEST, "request-not-valid");
     };
 
@@ -402,8 +408,8 @@ async fn respond(
         body,
         usize::try_from(ctx.max_body_bytes).unwrap_or(usize::MAX),
     );
-    let body = match tokio::time::timeout(ctx.body_read_timeout, limited.collect()).await {
-        Ok(Ok(collected)) => collected.to_bytes(),
+    let body = match tokio::time::timeout(ctx.body_read_timeout, whole_body(limited)).await {
+        Ok(Ok(body)) => body,
         Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
             return closing(plain(StatusCode::PAYLOAD_TOO_LARGE));
         }
@@ -430,6 +436,37 @@ async fn respond(
         }
     };
     build_response(answer, m_post.then_some(prefix.as_str()))
+}
+
+/// The body's data in one piece: the frame itself when there is one (the
+/// usual case: hyper hands over what one read brought), without the queue
+/// `collect` keeps.
+async fn whole_body<B>(body: B) -> Result<Bytes, B::Error>
+where
+    B: Body<Data = Bytes>,
+{
+    let mut body = std::pin::pin!(body);
+    let mut whole: Option<Bytes> = None;
+    let mut joined: Option<bytes::BytesMut> = None;
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame?.into_data() else {
+            continue; // trailers: nothing a CIM request carries
+        };
+        match (&mut joined, whole.take()) {
+            (Some(joined), _) => joined.extend_from_slice(&data),
+            (None, None) => whole = Some(data),
+            (None, Some(first)) => {
+                let mut both = bytes::BytesMut::with_capacity(first.len() + data.len());
+                both.extend_from_slice(&first);
+                both.extend_from_slice(&data);
+                joined = Some(both);
+            }
+        }
+    }
+    Ok(match joined {
+        Some(joined) => joined.freeze(),
+        None => whole.unwrap_or_default(),
+    })
 }
 
 fn build_response(answer: CimResponse, m_post_prefix: Option<&str>) -> Response<ResponseBody> {
@@ -532,6 +569,45 @@ pub(crate) fn percent_decode(input: &[u8]) -> Result<String, ()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A body that yields the given frames, one per poll.
+    struct Frames(std::collections::VecDeque<Frame<Bytes>>);
+
+    impl Body for Frames {
+        type Data = Bytes;
+        type Error = Infallible;
+
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+            Poll::Ready(self.0.pop_front().map(Ok))
+        }
+    }
+
+    fn whole(frames: Vec<Frame<Bytes>>) -> Bytes {
+        let body = whole_body(Frames(frames.into()));
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(body)
+            .unwrap()
+    }
+
+    #[test]
+    fn a_body_is_read_whole_however_it_is_framed() {
+        let data = |s: &'static str| Frame::data(Bytes::from_static(s.as_bytes()));
+        let one = Bytes::from_static(b"<CIM/>");
+        // One frame: that frame itself, not a copy.
+        let got = whole(vec![Frame::data(one.clone())]);
+        assert_eq!(got, one);
+        assert_eq!(got.as_ptr(), one.as_ptr());
+        assert_eq!(whole(vec![data("<C"), data("IM"), data("/>")]), "<CIM/>");
+        assert_eq!(whole(vec![data("<CIM"), data("/>")]), "<CIM/>");
+        assert_eq!(whole(vec![]), "");
+        let trailers = Frame::trailers(HeaderMap::new());
+        assert_eq!(whole(vec![data("<CIM/>"), trailers]), "<CIM/>");
+    }
 
     #[test]
     fn percent_decoding() {

@@ -61,9 +61,9 @@ pub(crate) fn authenticate(service: &str, user: &str, password: &str) -> Option<
 pub(crate) fn unix_account(user: &str) -> AuthenticatedUser {
     let Some(account) = users::get_user_by_name(user) else {
         return AuthenticatedUser {
-            name: user.to_string(),
+            name: user.into(),
             uid: None,
-            groups: Vec::new(),
+            groups: Default::default(),
         };
     };
     let mut groups: Vec<String> = users::get_user_groups(user, account.primary_group_id())
@@ -74,8 +74,8 @@ pub(crate) fn unix_account(user: &str) -> AuthenticatedUser {
     groups.sort();
     groups.dedup();
     AuthenticatedUser {
-        name: user.to_string(),
+        name: user.into(),
         uid: Some(account.uid()),
-        groups,
+        groups: groups.into(),
     }
 }

@@ -49,7 +49,7 @@ fn request(method: &str, body: &str) -> CimRequest {
         user: AuthenticatedUser {
             name: "bench".into(),
             uid: None,
-            groups: Vec::new(),
+            groups: Default::default(),
         },
         peer: "127.0.0.1:1".parse().unwrap(),
         tls: false,

@@ -111,7 +111,7 @@ pub struct Dispatch<'a> {
     pub encoded: &'a Arc<EncodedInstances>,
     pub answers: &'a Answers,
     pub ctx: Arc<OperationContext>,
-    pub user: String,
+    pub user: Arc<str>,
 }
 
 fn class_opts<'a>(
@@ -211,7 +211,7 @@ impl Dispatch<'_> {
             return Ok(Lookup::Miss(Some(key)));
         }
         Ok(Lookup::Hit(Outcome::Kept {
-            head: Bytes::from(w.take()),
+            head: Bytes::from(w.take_last()),
             rest: kept.rest.clone(),
         }))
     }

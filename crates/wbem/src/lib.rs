@@ -103,7 +103,8 @@ impl Dispatcher {
         ) {
             return Err(decode_error(&e));
         }
-        let mut op_ctx = OperationContext::for_user(req.user.name.clone(), req.user.groups.clone());
+        let mut op_ctx =
+            OperationContext::for_user(Arc::clone(&req.user.name), Arc::clone(&req.user.groups));
         if let Some(h) = req
             .headers
             .get(context_values::CONTEXT_HEADER)

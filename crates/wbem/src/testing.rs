@@ -50,7 +50,7 @@ pub async fn answer_as(
             user: AuthenticatedUser {
                 name: user.into(),
                 uid: None,
-                groups: Vec::new(),
+                groups: Default::default(),
             },
             peer: "127.0.0.1:1".parse().unwrap(),
             tls: false,
