@@ -221,6 +221,7 @@ fn read_optional_value(el: Element, ty: CimType) -> R<Option<Value>> {
 
 pub(crate) fn read_localnamespacepath(el: Element) -> R<String> {
     expect(el, "LOCALNAMESPACEPATH")?;
+    // One block for the usual namespace ("root/cimv2"), not one per segment.
     let mut path = String::with_capacity(32);
     for c in el.children() {
         expect(c, "NAMESPACE")?;
