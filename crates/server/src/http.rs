@@ -446,26 +446,27 @@ where
     B: Body<Data = Bytes>,
 {
     let mut body = std::pin::pin!(body);
-    let mut whole: Option<Bytes> = None;
-    let mut joined: Option<bytes::BytesMut> = None;
+    let mut first: Option<Bytes> = None;
+    // Only when there is more than one frame: all of them, the first included.
+    let mut joined = bytes::BytesMut::new();
     while let Some(frame) = body.frame().await {
         let Ok(data) = frame?.into_data() else {
             continue; // trailers: nothing a CIM request carries
         };
-        match (&mut joined, whole.take()) {
-            (Some(joined), _) => joined.extend_from_slice(&data),
-            (None, None) => whole = Some(data),
-            (None, Some(first)) => {
-                let mut both = bytes::BytesMut::with_capacity(first.len() + data.len());
-                both.extend_from_slice(&first);
-                both.extend_from_slice(&data);
-                joined = Some(both);
+        match &first {
+            None => first = Some(data),
+            Some(first) => {
+                if joined.is_empty() {
+                    joined.extend_from_slice(first);
+                }
+                joined.extend_from_slice(&data);
             }
         }
     }
-    Ok(match joined {
-        Some(joined) => joined.freeze(),
-        None => whole.unwrap_or_default(),
+    Ok(if joined.is_empty() {
+        first.unwrap_or_default()
+    } else {
+        joined.freeze()
     })
 }
 
@@ -605,6 +606,9 @@ mod tests {
         assert_eq!(whole(vec![data("<C"), data("IM"), data("/>")]), "<CIM/>");
         assert_eq!(whole(vec![data("<CIM"), data("/>")]), "<CIM/>");
         assert_eq!(whole(vec![]), "");
+        assert_eq!(whole(vec![data(""), data("<CIM/>")]), "<CIM/>");
+        assert_eq!(whole(vec![data("<CIM/>"), data("")]), "<CIM/>");
+        assert_eq!(whole(vec![data(""), data(""), data("<CIM/>")]), "<CIM/>");
         let trailers = Frame::trailers(HeaderMap::new());
         assert_eq!(whole(vec![data("<CIM/>"), trailers]), "<CIM/>");
     }
