@@ -15,7 +15,9 @@
 
 use bytes::Bytes;
 use openwmi_cim::Name;
-use std::collections::{HashMap, VecDeque};
+use std::collections::hash_map::RandomState;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// What an answer depends on, besides instances that never change: the
@@ -82,7 +84,12 @@ pub(crate) struct KeptAnswer {
 pub(crate) struct Answers {
     budget: usize,
     kept: Mutex<Kept>,
+    hasher: RandomState,
 }
+
+/// How many answers too large to keep are remembered; past it the list
+/// starts again (8 bytes each).
+const TOO_LARGE_REMEMBERED: usize = 4096;
 
 #[derive(Default)]
 struct Kept {
@@ -90,6 +97,13 @@ struct Kept {
     /// Insertion order, for eviction.
     order: VecDeque<AnswerKey>,
     bytes: usize,
+    /// Hashes of the keys whose answers were too large to keep: an answer
+    /// about to be kept is buffered up to [`Answers::largest`] before it
+    /// streams, which such an answer would pay again on every request (the
+    /// instances never change, so neither does its size). A hash, not the
+    /// key, so that long queries cost nothing to remember; two keys with
+    /// the same hash only make the other answer stream too.
+    too_large: HashSet<u64>,
 }
 
 impl Answers {
@@ -98,6 +112,7 @@ impl Answers {
         Answers {
             budget,
             kept: Mutex::new(Kept::default()),
+            hasher: RandomState::new(),
         }
     }
 
@@ -126,11 +141,33 @@ impl Answers {
         self.lock().by_key.get(key).cloned()
     }
 
-    /// Keeps `answer` unless it is larger than [`Answers::largest`], pushing
-    /// out the oldest answers until it fits.
+    /// Whether the answer to `key` was found too large to keep: it then
+    /// streams from its first 64 KiB like any answer that may change.
+    pub fn too_large(&self, key: &AnswerKey) -> bool {
+        let hash = self.hasher.hash_one(key);
+        self.lock().too_large.contains(&hash)
+    }
+
+    /// Remembers that the answer to `key` is too large to keep.
+    pub fn mark_too_large(&self, key: &AnswerKey) {
+        let hash = self.hasher.hash_one(key);
+        let mut kept = self.lock();
+        if kept.too_large.len() >= TOO_LARGE_REMEMBERED {
+            kept.too_large.clear();
+        }
+        kept.too_large.insert(hash);
+    }
+
+    /// Keeps `answer` unless it is larger than [`Answers::largest`] (then
+    /// remembered as [`Answers::too_large`]), pushing out the oldest answers
+    /// until it fits.
     pub fn keep(&self, key: AnswerKey, answer: KeptAnswer) {
+        if !self.enabled() {
+            return;
+        }
         let size = key.len() + answer.rest.len();
-        if !self.enabled() || size > self.largest() {
+        if size > self.largest() {
+            self.mark_too_large(&key);
             return;
         }
         let mut kept = self.lock();
@@ -166,7 +203,8 @@ impl Answers {
 
 #[cfg(test)]
 mod dispatcher_tests {
-    use crate::testing::{answer, answer_as, call};
+    use crate::dispatch::STREAM_THRESHOLD;
+    use crate::testing::{answer, answer_as, answer_in_parts, call};
     use crate::{Dispatcher, EnumContexts};
     use openwmi_cim::{CimError, CimStatus, Instance};
     use openwmi_cimom::{
@@ -336,6 +374,38 @@ mod dispatcher_tests {
     }
 
     #[tokio::test]
+    async fn regression_an_answer_too_large_to_keep_streams_at_once_the_next_time() {
+        // 3000 instances (about 450 KB encoded): over a quarter of 1 MiB.
+        let d = dispatcher(object_manager(3000, None), 1 << 20);
+        let fresh = dispatcher(object_manager(3000, None), 0);
+        let largest = d.shared.answers.largest();
+        for (method, params) in [
+            ("EnumerateInstances", class("T_Share")),
+            ("ExecQuery", query("SELECT * FROM T_Share WHERE Max &lt; 4")),
+        ] {
+            let body = call(method, &params);
+            let parts = |d| answer_in_parts(d, "t", method, "root/test", &body, &[]);
+            // The first time it may fit, so it is held up to the largest
+            // answer kept before it streams; from then on it streams from
+            // its first 64 KiB, as an answer that may change does.
+            let (first, ..) = parts(&d).await;
+            assert!(first[0].len() >= largest, "{method}: {}", first[0].len());
+            for _ in 0..2 {
+                let (next, ..) = parts(&d).await;
+                assert!(
+                    (STREAM_THRESHOLD..largest).contains(&next[0].len()),
+                    "{method}: {}",
+                    next[0].len()
+                );
+                assert_eq!(next.concat(), first.concat());
+                let (unkept, ..) = parts(&fresh).await;
+                assert_eq!(next.concat(), unkept.concat());
+            }
+        }
+        assert_eq!(d.shared.answers.len(), 0);
+    }
+
+    #[tokio::test]
     async fn failed_answers_are_not_kept() {
         let d = dispatcher(object_manager(3, None), 8 << 20);
         for (method, params) in [
@@ -391,6 +461,22 @@ mod tests {
         assert!(answers.get(&key(1)).is_some());
         assert!(answers.get(&key(2)).is_none());
         assert_eq!(answers.bytes(), 1000);
+        assert!(!answers.too_large(&key(1)));
+        assert!(answers.too_large(&key(2)));
+    }
+
+    #[test]
+    fn the_answers_too_large_to_keep_are_remembered_within_a_bound() {
+        let answers = Answers::new(4000);
+        for i in 0..TOO_LARGE_REMEMBERED {
+            answers.mark_too_large(&key(i));
+        }
+        assert!((0..TOO_LARGE_REMEMBERED).all(|i| answers.too_large(&key(i))));
+        // One more starts the list again.
+        answers.mark_too_large(&key(TOO_LARGE_REMEMBERED));
+        assert!(answers.too_large(&key(TOO_LARGE_REMEMBERED)));
+        assert!(!answers.too_large(&key(0)));
+        assert_eq!(answers.lock().too_large.len(), 1);
     }
 
     #[test]

@@ -157,6 +157,9 @@ impl Dispatch<'_> {
             let i = item?;
             write(&mut w, &i, self.encoded.get(&i));
             if w.pending_len() >= threshold {
+                if let Some(keep) = &keep {
+                    self.answers.mark_too_large(&keep.key);
+                }
                 return Ok(Outcome::Chunks(Box::new(Chunks {
                     first: Some(w.take()),
                     writer: Some(w),
@@ -202,6 +205,9 @@ impl Dispatch<'_> {
         }
         let key = key();
         let Some(kept) = self.answers.get(&key) else {
+            if self.answers.too_large(&key) {
+                return Ok(Lookup::Miss(None));
+            }
             return Ok(Lookup::Miss(Some(key)));
         };
         if !self

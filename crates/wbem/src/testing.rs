@@ -41,6 +41,25 @@ pub async fn answer_as(
     body: &str,
     headers: &[(&'static str, &'static str)],
 ) -> Answer {
+    let (parts, trailers, response_headers) =
+        answer_in_parts(d, user, method, namespace, body, headers).await;
+    let data = parts.concat();
+    (String::from_utf8(data).unwrap(), trailers, response_headers)
+}
+
+/// [`answer_as`] with the body in the pieces it was sent in.
+pub async fn answer_in_parts(
+    d: &Dispatcher,
+    user: &str,
+    method: &str,
+    namespace: &str,
+    body: &str,
+    headers: &[(&'static str, &'static str)],
+) -> (
+    Vec<bytes::Bytes>,
+    Option<HeaderMap>,
+    Vec<(http::HeaderName, http::HeaderValue)>,
+) {
     let mut header_map = HeaderMap::new();
     for (name, value) in headers {
         header_map.append(*name, http::HeaderValue::from_static(value));
@@ -64,12 +83,12 @@ pub async fn answer_as(
     let mut data = Vec::new();
     let mut trailers = None;
     let mut take = |part: BodyPart| match part {
-        BodyPart::Data(d) | BodyPart::Last(d) => data.extend_from_slice(&d),
+        BodyPart::Data(d) | BodyPart::Last(d) => data.push(d),
         BodyPart::Trailers(t) => trailers = Some(t),
     };
     match response.body {
-        CimResponseBody::Full(b) => data.extend_from_slice(&b),
-        CimResponseBody::Parts(parts) => parts.iter().for_each(|p| data.extend_from_slice(p)),
+        CimResponseBody::Full(b) => data.push(b),
+        CimResponseBody::Parts(parts) => data.extend(parts),
         CimResponseBody::Chunks(parts) => parts.for_each(&mut take),
         CimResponseBody::Stream(mut rx) => {
             while let Some(part) = rx.recv().await {
@@ -77,5 +96,5 @@ pub async fn answer_as(
             }
         }
     }
-    (String::from_utf8(data).unwrap(), trailers, response.headers)
+    (data, trailers, response.headers)
 }
