@@ -11,6 +11,7 @@ mod assoc;
 pub mod bundled;
 mod context;
 pub mod errors;
+mod fold_hash;
 pub mod interop;
 mod manager;
 mod provider;

@@ -11,9 +11,10 @@ use crate::statics::RepositoryProvider;
 use crate::stored::PerStoredInstance;
 use openwmi_cim::name::NameKey;
 use openwmi_cim::{
-    normalize_namespace, CimError, Class, Instance, Keys, Name, Namespace, ObjectPath,
+    normalize_namespace, CimError, Class, Instance, KeyBinding, Keys, Name, Namespace, ObjectPath,
     QualifierDecl, Repository, Value,
 };
+use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
@@ -428,10 +429,8 @@ impl ObjectManager {
     ) -> Result<InstanceWithPath, CimError> {
         let ns = self.namespace(ctx, namespace)?;
         let class = self.class_in(ns, path.class.as_str())?;
-        let mut rel = path.clone();
-        rel.host = None;
-        rel.namespace = None;
-        resolve_keys(&mut rel, &class)?;
+        let rel = relative_resolved(path, &class)?;
+        let rel = rel.as_ref();
         self.inner
             .access
             .check_class(ctx, ns.name(), class.name.as_str())?;
@@ -444,7 +443,7 @@ impl ObjectManager {
         let found = provider.get(&GetRequest {
             namespace: ns.name(),
             class: &class,
-            path: &rel,
+            path: rel,
             property_list,
             classes: ns,
             ctx,
@@ -788,16 +787,79 @@ impl Iterator for EnumIter {
     }
 }
 
+/// `path` without its host and namespace and with its keys resolved
+/// ([`resolve_keys`]): the path itself when that changes nothing, as for
+/// most requests (a GetInstance's INSTANCENAME names its keys and carries
+/// neither), else a resolved copy.
+pub(crate) fn relative_resolved<'p>(
+    path: &'p ObjectPath,
+    class: &Class,
+) -> Result<Cow<'p, ObjectPath>, CimError> {
+    match &path.keys {
+        Keys::Bindings(b)
+            if path.host.is_none()
+                && path.namespace.is_none()
+                && !is_shorthand(b)
+                && !b.iter().any(|kb| reference_as_string(kb, class)) =>
+        {
+            check_named_keys(b, class)?;
+            Ok(Cow::Borrowed(path))
+        }
+        _ => {
+            let mut rel = path.clone();
+            rel.host = None;
+            rel.namespace = None;
+            resolve_keys(&mut rel, class)?;
+            Ok(Cow::Owned(rel))
+        }
+    }
+}
+
+/// A single-key shorthand path's bindings (`Class="v"`): one, unnamed.
+fn is_shorthand(b: &[KeyBinding]) -> bool {
+    b.len() == 1 && b[0].name.as_str().is_empty()
+}
+
+/// A value given as a string for a key that `class` types as a reference.
+fn reference_as_string(kb: &KeyBinding, class: &Class) -> bool {
+    matches!(kb.value, Value::String(_))
+        && class
+            .property(kb.name.as_str())
+            .is_some_and(|p| p.ty.base == openwmi_cim::CimType::Reference)
+}
+
+/// That named bindings `b` give every key of `class` and nothing else.
+fn check_named_keys(b: &[KeyBinding], class: &Class) -> Result<(), CimError> {
+    let keys = || class.key_properties().map(|p| &p.name);
+    for k in keys() {
+        if !b.iter().any(|kb| kb.name == *k) {
+            return Err(CimError::invalid_parameter(format!(
+                "the path lacks key {k} of class {}",
+                class.name
+            )));
+        }
+    }
+    for kb in b {
+        if !keys().any(|k| *k == kb.name) {
+            return Err(CimError::invalid_parameter(format!(
+                "{} is not a key of class {}",
+                kb.name, class.name
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Fills in the key name of a single-key shorthand path (`Class="v"`) and
 /// checks the path names every key of the class.
 pub(crate) fn resolve_keys(path: &mut ObjectPath, class: &Class) -> Result<(), CimError> {
-    let keys: Vec<&Name> = class.key_properties().map(|p| &p.name).collect();
+    let mut keys = class.key_properties().map(|p| &p.name);
     match &mut path.keys {
         Keys::Class => Err(CimError::invalid_parameter(format!(
             "{path} names a class, not an instance"
         ))),
         Keys::Singleton => {
-            if keys.is_empty() {
+            if keys.next().is_none() {
                 Ok(())
             } else {
                 Err(CimError::invalid_parameter(format!(
@@ -807,39 +869,25 @@ pub(crate) fn resolve_keys(path: &mut ObjectPath, class: &Class) -> Result<(), C
             }
         }
         Keys::Bindings(b) => {
-            if b.len() == 1 && b[0].name.as_str().is_empty() {
-                if keys.len() != 1 {
+            if is_shorthand(b) {
+                let (Some(only), None) = (keys.next(), keys.next()) else {
                     return Err(CimError::invalid_parameter(format!(
                         "class {} has {} keys; name them",
                         class.name,
-                        keys.len()
+                        class.key_properties().count()
                     )));
-                }
-                b[0].name = keys[0].clone();
+                };
+                b[0].name = only.clone();
             }
-            for k in &keys {
-                if !b.iter().any(|kb| kb.name == **k) {
-                    return Err(CimError::invalid_parameter(format!(
-                        "the path lacks key {k} of class {}",
-                        class.name
-                    )));
-                }
-            }
-            for kb in b.iter() {
-                if !keys.contains(&&kb.name) {
-                    return Err(CimError::invalid_parameter(format!(
-                        "{} is not a key of class {}",
-                        kb.name, class.name
-                    )));
-                }
-            }
+            check_named_keys(b, class)?;
             // Typed key values: a reference key given as a string becomes a path.
             for kb in b.iter_mut() {
-                if let (Some(p), Value::String(s)) = (class.property(kb.name.as_str()), &kb.value) {
-                    if p.ty.base == openwmi_cim::CimType::Reference {
-                        if let Ok(parsed) = ObjectPath::parse(s) {
-                            kb.value = Value::Reference(Box::new(parsed));
-                        }
+                if !reference_as_string(kb, class) {
+                    continue;
+                }
+                if let Value::String(s) = &kb.value {
+                    if let Ok(parsed) = ObjectPath::parse(s) {
+                        kb.value = Value::Reference(Box::new(parsed));
                     }
                 }
             }

@@ -1,5 +1,6 @@
 //! The repository provider: static instances declared in MOF (`instance of`).
 
+use crate::fold_hash::BuildFoldHasher;
 use crate::provider::{EnumerateRequest, GetRequest, InstanceProvider, InstanceStream};
 use openwmi_cim::{CimError, Class, Instance, ObjectPath};
 use std::collections::HashMap;
@@ -11,8 +12,9 @@ use std::sync::Arc;
 pub struct RepositoryProvider {
     instances: Arc<[Arc<Instance>]>,
     /// Relative path (`ObjectPath`'s Hash and Eq are WMI's: case-insensitive,
-    /// numbers by value) -> index in `instances`.
-    by_path: HashMap<ObjectPath, usize>,
+    /// numbers by value) -> index in `instances`. The paths are the MOF's,
+    /// not a client's: a fast hash (`fold_hash.rs`).
+    by_path: HashMap<ObjectPath, usize, BuildFoldHasher>,
 }
 
 impl RepositoryProvider {

@@ -4,53 +4,18 @@
 //!
 //! [`InstanceProvider::stored_instances`]: crate::InstanceProvider::stored_instances
 
+use crate::fold_hash::BuildFoldHasher;
 use openwmi_cim::Instance;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, OnceLock};
-
-/// Hashes an address with one wide multiplication: the keys are our own heap
-/// addresses, not chosen by a client, so SipHash's protection buys nothing
-/// and its cost showed on every instance of an enumeration. The product's
-/// two halves are folded together because the table picks buckets by the
-/// hash's low bits, and the low bits of a plain product depend only on the
-/// low bits of the address: instances allocated 256 bytes apart (any power
-/// of two from 256 up) fell into 64 of 1024 buckets (regression test
-/// `addresses_spread_over_the_buckets`). The MOF-loaded instances of the
-/// benchmark lie 64 bytes apart, where the plain product spread well too,
-/// so the benchmarks do not move; the fold is for the strides they miss.
-#[derive(Debug, Default)]
-struct AddressHasher(u64);
-
-const MULTIPLIER: u64 = 0x9E37_79B9_7F4A_7C15;
-
-fn fold(x: u64) -> u64 {
-    let product = u128::from(x) * u128::from(MULTIPLIER);
-    (product as u64) ^ ((product >> 64) as u64)
-}
-
-impl Hasher for AddressHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = fold(self.0.rotate_left(8) ^ u64::from(b));
-        }
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.0 = fold(n as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
 
 /// A value made once for each stored instance, on first use. The map holds
 /// the instance's `Arc` too, so no other instance can come to live at its
 /// address while the entry exists.
 #[derive(Debug)]
 pub struct PerStoredInstance<T> {
-    by_address: HashMap<usize, Slot<T>, BuildHasherDefault<AddressHasher>>,
+    /// Addresses are ours, not a client's: a fast hash (`fold_hash.rs`).
+    by_address: HashMap<usize, Slot<T>, BuildFoldHasher>,
 }
 
 #[derive(Debug)]
@@ -103,28 +68,6 @@ mod tests {
             class_name: Name::new(class),
             properties: Vec::new(),
         })
-    }
-
-    #[test]
-    fn addresses_spread_over_the_buckets() {
-        use std::hash::BuildHasher;
-        let hasher = BuildHasherDefault::<AddressHasher>::default();
-        for stride in [16usize, 48, 256, 4096] {
-            let buckets: std::collections::HashSet<u64> = (0..1000usize)
-                .map(|i| hasher.hash_one(0x5555_0000_0000 + i * stride) & 1023)
-                .collect();
-            // Random placement fills about 632 of 1024.
-            assert!(
-                buckets.len() > 550,
-                "stride {stride}: {} buckets",
-                buckets.len()
-            );
-            // hashbrown's tag is the top 7 bits: they must vary too.
-            let tags: std::collections::HashSet<u64> = (0..1000usize)
-                .map(|i| hasher.hash_one(0x5555_0000_0000 + i * stride) >> 57)
-                .collect();
-            assert!(tags.len() > 100, "stride {stride}: {} tags", tags.len());
-        }
     }
 
     #[test]

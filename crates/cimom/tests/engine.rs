@@ -180,6 +180,35 @@ fn get_instance_by_full_relative_and_single_key_paths() {
 }
 
 #[test]
+fn get_instance_checks_the_keys_of_a_path_it_takes_as_it_is() {
+    let om = manager();
+    let c = OperationContext::local();
+    // Reference keys given as strings are read as paths.
+    let p = r#"T_WorksFor.Employee="T_Person.Name=\"alice\"",Employer="T_Company.Id=\"acme\"""#;
+    let got = om.get_instance(&c, "root/test", &path(p), None).unwrap();
+    assert_eq!(got.path.class.as_str(), "T_WorksFor");
+    // A relative path with named keys is used without a copy: the checks
+    // must still be the same.
+    for (p, why) in [
+        (
+            r#"T_WorksFor.Employee="T_Person.Name=\"alice\"""#,
+            "lacks key Employer",
+        ),
+        (r#"T_Person.Name="alice",Age=30"#, "Age is not a key"),
+        (r#"T_Person.Nom="alice""#, "lacks key Name"),
+        ("T_Person", "names a class"),
+        ("T_Person=@", "is not a singleton"),
+        (r#"T_WorksFor="x""#, "has 2 keys"),
+    ] {
+        let e = om
+            .get_instance(&c, "root/test", &path(p), None)
+            .unwrap_err();
+        assert_eq!(e.status, CimStatus::InvalidParameter, "{p}");
+        assert!(e.description.contains(why), "{p}: {}", e.description);
+    }
+}
+
+#[test]
 fn association_instances_are_reachable_by_get_instance() {
     let om = manager();
     let c = OperationContext::local();

@@ -16,9 +16,8 @@
 //! per request, mostly in bookkeeping this tree does not need.
 //!
 //! The tree borrows from the body: names, and values and text without
-//! references, are slices of it, so a request costs three allocations (the
-//! element and attribute lists, the stack of open elements) rather than
-//! several per element.
+//! references, are slices of it, so a request costs two allocations (the
+//! element and attribute lists) rather than several per element.
 
 use crate::error::{DecodeError, Limits};
 use std::borrow::Cow;
@@ -45,9 +44,16 @@ pub(crate) struct Node<'a> {
     /// How many children it has; the first is the next node.
     children: u32,
     /// The index of the node after its last descendant: its next sibling's,
-    /// if it has one.
+    /// if it has one. While the element is still open, its parent's index
+    /// ([`NO_PARENT`] for the root): the chain of open elements is kept in
+    /// the nodes themselves, not in a stack of its own.
     end: u32,
 }
+
+/// The parent of the root, in [`Node::end`] while the root is open. No node
+/// has this index: a body is under 4 GiB and each element takes at least
+/// four bytes of it.
+const NO_PARENT: u32 = u32::MAX;
 
 impl<'a> Document<'a> {
     pub fn root(&self) -> Element<'_> {
@@ -438,11 +444,13 @@ impl<'a> Scanner<'a, '_> {
             nodes: Vec::with_capacity(expected),
             attrs: Vec::with_capacity(expected),
         };
-        // The indices of the open elements, innermost last.
-        let mut stack: Vec<u32> = Vec::with_capacity(16);
+        // The innermost open element (its `end` holds its parent's index
+        // until it closes), and how many are open.
+        let mut open = NO_PARENT;
+        let mut depth = 0usize;
         loop {
             let here = self.pos;
-            match stack.last().map(|&i| &mut doc.nodes[i as usize]) {
+            match doc.nodes.get_mut(open as usize) {
                 None => {
                     self.skip_space();
                     if self.pos == self.text.len() {
@@ -477,8 +485,7 @@ impl<'a> Scanner<'a, '_> {
             let at = self.pos;
             match self.bytes().get(at + 1) {
                 Some(b'!') => {
-                    let open = stack.last().map(|&i| &mut doc.nodes[i as usize]);
-                    self.markup_declaration(at, open)?;
+                    self.markup_declaration(at, doc.nodes.get_mut(open as usize))?;
                 }
                 Some(b'?') => {
                     self.pos += 2;
@@ -492,11 +499,11 @@ impl<'a> Scanner<'a, '_> {
                     self.pos += 2;
                     // Most end tags name the open element: one comparison
                     // instead of a scan byte by byte.
-                    let open = stack.last().map(|&i| doc.nodes[i as usize].name);
-                    let name = match open {
-                        Some(open) if self.closes(open) => {
-                            self.pos += open.len();
-                            open
+                    let open_name = doc.nodes.get(open as usize).map(|n| n.name);
+                    let name = match open_name {
+                        Some(open_name) if self.closes(open_name) => {
+                            self.pos += open_name.len();
+                            open_name
                         }
                         _ => self.name()?,
                     };
@@ -504,24 +511,24 @@ impl<'a> Scanner<'a, '_> {
                     if !self.eat(">") {
                         return Err(self.error(self.pos, format!("expected '>' to end </{name}")));
                     }
-                    let Some(open) = stack.pop() else {
+                    let end = index(doc.nodes.len());
+                    let Some(el) = doc.nodes.get_mut(open as usize) else {
                         return Err(self.error(at, "end tag without start tag"));
                     };
-                    let end = index(doc.nodes.len());
-                    let el = &mut doc.nodes[open as usize];
                     if name != el.name {
                         return Err(
                             self.error(at, format!("expected `</{}>`, found `</{name}>`", el.name))
                         );
                     }
-                    el.end = end;
+                    open = std::mem::replace(&mut el.end, end);
+                    depth -= 1;
                 }
                 _ => {
                     self.pos += 1;
-                    if stack.is_empty() && !doc.nodes.is_empty() {
+                    if open == NO_PARENT && !doc.nodes.is_empty() {
                         return Err(self.error(at, "content after the root element"));
                     }
-                    if stack.len() + 1 > self.limits.max_depth {
+                    if depth + 1 > self.limits.max_depth {
                         return Err(self.limit(at, "element depth", self.limits.max_depth));
                     }
                     if doc.nodes.len() + 1 > self.limits.max_elements {
@@ -529,14 +536,17 @@ impl<'a> Scanner<'a, '_> {
                     }
                     let (mut el, empty) = self.start_tag(at, &mut doc.attrs)?;
                     let me = index(doc.nodes.len());
-                    if let Some(&parent) = stack.last() {
-                        doc.nodes[parent as usize].children += 1;
+                    if let Some(parent) = doc.nodes.get_mut(open as usize) {
+                        parent.children += 1;
                     }
-                    el.end = me + 1;
+                    if empty {
+                        el.end = me + 1;
+                    } else {
+                        el.end = open;
+                        open = me;
+                        depth += 1;
+                    }
                     doc.nodes.push(el);
-                    if !empty {
-                        stack.push(me);
-                    }
                 }
             }
         }
