@@ -14,6 +14,7 @@
 //! refused as not well-formed; only the five predefined entities and
 //! character references are resolved.
 
+pub mod context;
 mod error;
 mod operation;
 mod read;
@@ -24,10 +25,7 @@ mod writer;
 
 pub use error::{CimRequestError, DecodeError, Limits};
 pub use operation::{Filter, OpenOptions, Operation};
-pub use request::{
-    check_decoded_headers, check_headers, decode_request, encode_request, percent_decode,
-    percent_encode, Request,
-};
+pub use request::{check_decoded_headers, check_headers, decode_request, encode_request, Request};
 pub use response::{decode_response, Reply, Response, ReturnItem};
 pub use writer::{
     empty_response, error_response, escape_attr, escape_text, write_class, write_instance,
