@@ -372,8 +372,11 @@ mod tests {
         fn name(&self) -> &str {
             "halfway"
         }
-        fn may_block(&self) -> bool {
-            self.blocks
+        fn capabilities(&self) -> openwmi_cimom::ProviderCapabilities {
+            openwmi_cimom::ProviderCapabilities {
+                may_block: self.blocks,
+                ..openwmi_cimom::ProviderCapabilities::NONE
+            }
         }
         fn enumerate(&self, req: &EnumerateRequest<'_>) -> Result<InstanceStream, CimError> {
             let class = Arc::clone(req.class);
