@@ -61,20 +61,19 @@ pub struct GetRequest<'a> {
 /// };
 /// assert!(!in_memory.instances_are_fixed && !in_memory.applies_filter);
 /// ```
-///
-/// [`ObjectManager::may_block`]: crate::ObjectManager::may_block
-/// [`ObjectManager::fixed_instances`]: crate::ObjectManager::fixed_instances
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ProviderCapabilities {
     /// Answering may wait on something outside this process (a child
     /// process, a socket, a slow file system). The server runs requests
     /// that can reach such a provider on threads where waiting is allowed
-    /// ([`ObjectManager::may_block`]); the others it answers where they
-    /// arrived, two thread hand-overs cheaper. Default: true.
+    /// ([`ObjectManager::may_block`](crate::ObjectManager::may_block) says
+    /// which); the others it answers where they arrived, two thread
+    /// hand-overs cheaper. Default: true.
     pub may_block: bool,
     /// `enumerate` gives the same answer to the same request for as long as
     /// the provider lives (static instances): a server may then keep a
-    /// whole answer and hand it out again ([`ObjectManager::fixed_instances`]
+    /// whole answer and hand it out again
+    /// ([`ObjectManager::fixed_instances`](crate::ObjectManager::fixed_instances)
     /// says when). Default: false.
     pub instances_are_fixed: bool,
     /// `enumerate` yields only instances that satisfy `req.filter`, tested

@@ -8,6 +8,9 @@
 //! writes a CIM error. Client side: [`encode_request`] writes what pywbem
 //! would send, [`decode_response`] reads instances, paths, classes,
 //! qualifier declarations, pull-operation parameters or the CIM error.
+//! Both sides: [`context`], openwmi's header for context values
+//! (IWbemContext). Header values are percent-encoded with
+//! `openwmi_cim::percent`.
 //!
 //! Decoding is bounded by [`Limits`] and never processes a DTD: a
 //! `<!DOCTYPE` (and so any `<!ENTITY`, billion-laughs bombs included) is
