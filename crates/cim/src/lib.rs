@@ -9,6 +9,7 @@ pub mod instance;
 pub mod name;
 pub mod namespace;
 pub mod path;
+pub mod percent;
 pub mod qualifier;
 pub mod status;
 pub mod types;

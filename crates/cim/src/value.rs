@@ -116,23 +116,35 @@ impl Value {
         })
     }
 
-    /// Writes the value as a MOF literal: strings quoted and escaped, arrays in braces.
+    /// Writes the value as a MOF literal (DSP0004 A.17): the one MOF value
+    /// writer of the workspace, used by openwmi-mof's printer, by the `mof`
+    /// output format and by the client's context header. openwmi-mof's
+    /// compiler reads what it writes back to an equal value of the declared
+    /// type (openwmi-output's `tests/mof_round_trip.rs`). Booleans are
+    /// `TRUE`/`FALSE`; strings, datetimes and references double-quoted and
+    /// escaped; char16 single-quoted; reals have a fraction (`1.0E20`, never
+    /// `1e20`); arrays are in braces. MOF has no literal for NaN or an
+    /// infinity: those are written `NULL`, the value a reader gets for them.
     pub fn write_mof(&self, out: &mut String) {
         use std::fmt::Write;
         match self {
+            Value::Boolean(b) => out.push_str(if *b { "TRUE" } else { "FALSE" }),
             Value::String(s) => write_mof_string(out, s),
             Value::Char16(c) => {
                 out.push('\'');
                 match c {
                     '\'' => out.push_str("\\'"),
                     '\\' => out.push_str("\\\\"),
+                    c if (*c as u32) < 0x20 || *c == '\u{7f}' => {
+                        let _ = write!(out, "\\x{:04X}", *c as u32);
+                    }
                     c => out.push(*c),
                 }
                 out.push('\'');
             }
-            Value::DateTime(d) => {
-                let _ = write!(out, "\"{d}\"");
-            }
+            Value::Real32(v) => write_mof_real(out, f64::from(*v), format!("{v:?}")),
+            Value::Real64(v) => write_mof_real(out, *v, format!("{v:?}")),
+            Value::DateTime(d) => write_mof_string(out, &d.to_string()),
             Value::Reference(p) => write_mof_string(out, &p.to_string()),
             Value::Array(items) => {
                 out.push('{');
@@ -144,17 +156,46 @@ impl Value {
                 }
                 out.push('}');
             }
-            Value::Boolean(b) => out.push_str(if *b { "True" } else { "False" }),
-            other => {
-                let _ = write!(out, "{other}");
+            Value::UInt8(_)
+            | Value::SInt8(_)
+            | Value::UInt16(_)
+            | Value::SInt16(_)
+            | Value::UInt32(_)
+            | Value::SInt32(_)
+            | Value::UInt64(_)
+            | Value::SInt64(_) => {
+                let _ = write!(out, "{self}");
             }
         }
     }
 
+    /// The value as a MOF literal ([`Value::write_mof`]).
     pub fn to_mof(&self) -> String {
         let mut s = String::new();
         self.write_mof(&mut s);
         s
+    }
+}
+
+/// Rust's shortest round-trip text of a real (`text`, the `Debug` of its
+/// own width), reshaped into DSP0004's real syntax
+/// (`digits.digits[E[-]digits]`).
+fn write_mof_real(out: &mut String, v: f64, text: String) {
+    if !v.is_finite() {
+        out.push_str("NULL");
+        return;
+    }
+    let (mant, exp) = match text.find(['e', 'E']) {
+        Some(i) => (&text[..i], Some(&text[i + 1..])),
+        None => (text.as_str(), None),
+    };
+    out.push_str(mant);
+    if !mant.contains('.') {
+        out.push_str(".0");
+    }
+    if let Some(e) = exp {
+        out.push('E');
+        out.push_str(e);
     }
 }
 

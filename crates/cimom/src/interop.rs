@@ -1,7 +1,7 @@
 //! The root/interop namespace: one CIM_Namespace per namespace served and the
 //! CIM_ObjectManager instance, as WBEM clients expect (pywbem's WBEMServer).
 
-use crate::provider::{EnumerateRequest, InstanceProvider, InstanceStream};
+use crate::provider::{EnumerateRequest, InstanceProvider, InstanceStream, ProviderCapabilities};
 use openwmi_cim::{CimError, Instance, Value};
 use std::sync::Arc;
 
@@ -41,8 +41,11 @@ impl InstanceProvider for InteropProvider {
     }
 
     /// Everything is in memory.
-    fn may_block(&self) -> bool {
-        false
+    fn capabilities(&self) -> ProviderCapabilities {
+        ProviderCapabilities {
+            may_block: false,
+            ..ProviderCapabilities::NONE
+        }
     }
 
     fn enumerate(&self, req: &EnumerateRequest<'_>) -> Result<InstanceStream, CimError> {

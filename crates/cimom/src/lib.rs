@@ -28,7 +28,10 @@ pub use manager::{
     display_ns, shape_class, ClassOptions, EnumOptions, InstanceIter, InstanceWithPath, Object,
     ObjectManager, ObjectManagerBuilder,
 };
-pub use provider::{EnumerateRequest, GetRequest, InstanceProvider, InstanceStream, WhereClause};
+pub use provider::{
+    EnumerateRequest, GetRequest, InstanceProvider, InstanceStream, ProviderCapabilities,
+    WhereClause,
+};
 pub use query::QueryResult;
 pub use registry::ProviderRegistry;
 pub use statics::RepositoryProvider;

@@ -259,7 +259,7 @@ impl ObjectManager {
     }
 
     /// Whether an instance operation in `namespace` may reach a provider
-    /// that blocks ([`InstanceProvider::may_block`]); class and qualifier
+    /// that blocks ([`ProviderCapabilities::may_block`](crate::ProviderCapabilities::may_block)); class and qualifier
     /// operations never do. A server answers the others in place.
     pub fn may_block(&self, namespace: &str) -> bool {
         // Asked for every request: compared in place. A namespace that does
@@ -545,7 +545,7 @@ impl ObjectManager {
 
     /// Whether every instance an enumeration of `class` (with `deep`, and
     /// its subclasses) can yield comes from a provider whose answers never
-    /// change ([`InstanceProvider::instances_are_fixed`]), after the same
+    /// change ([`ProviderCapabilities::instances_are_fixed`](crate::ProviderCapabilities::instances_are_fixed)), after the same
     /// checks the enumeration makes: an error is the one it would fail with.
     /// An answer made for one caller may be handed to another only once
     /// this has said `Ok(true)` for that other caller.
@@ -561,7 +561,7 @@ impl ObjectManager {
             self.inner
                 .providers
                 .provider(ns.name(), c.name.as_str())
-                .is_none_or(|p| p.instances_are_fixed())
+                .is_none_or(|p| p.capabilities().instances_are_fixed)
         }))
     }
 
@@ -699,7 +699,8 @@ impl EnumIter {
                 classes,
                 ctx: &self.ctx,
             })?;
-            let filtered_at_source = self.filter_system.is_empty() && provider.applies_filter();
+            let filtered_at_source =
+                self.filter_system.is_empty() && provider.capabilities().applies_filter;
             let compiled = self
                 .filter
                 .as_deref()

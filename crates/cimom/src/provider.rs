@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 /// The parsed WHERE clause of a query, handed to providers so they can filter
 /// at the source. The object manager re-checks it on every instance (unless
-/// the provider says it applied it: [`InstanceProvider::applies_filter`]), so
+/// the provider says it applied it: [`ProviderCapabilities::applies_filter`]), so
 /// a provider may ignore it and still be correct.
 pub type WhereClause = openwmi_wql::Expr;
 
@@ -44,18 +44,68 @@ pub struct GetRequest<'a> {
     pub ctx: &'a OperationContext,
 }
 
+/// What a provider promises about its answers, which lets the object
+/// manager and the server take shortcuts. Every promise a provider may make
+/// is a field here, described once; [`InstanceProvider::capabilities`]
+/// returns them. A provider answers the same for as long as it lives (the
+/// object manager may ask once, at registration, and keep the answer).
+///
+/// The [`Default`] promises nothing: it is always correct, only slower, so a
+/// provider states just what it knows to be true:
+///
+/// ```
+/// # use openwmi_cimom::ProviderCapabilities;
+/// let in_memory = ProviderCapabilities {
+///     may_block: false,
+///     ..ProviderCapabilities::default()
+/// };
+/// assert!(!in_memory.instances_are_fixed && !in_memory.applies_filter);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ProviderCapabilities {
+    /// Answering may wait on something outside this process (a child
+    /// process, a socket, a slow file system). The server runs requests
+    /// that can reach such a provider on threads where waiting is allowed
+    /// ([`ObjectManager::may_block`](crate::ObjectManager::may_block) says
+    /// which); the others it answers where they arrived, two thread
+    /// hand-overs cheaper. Default: true.
+    pub may_block: bool,
+    /// `enumerate` gives the same answer to the same request for as long as
+    /// the provider lives (static instances): a server may then keep a
+    /// whole answer and hand it out again
+    /// ([`ObjectManager::fixed_instances`](crate::ObjectManager::fixed_instances)
+    /// says when). Default: false.
+    pub instances_are_fixed: bool,
+    /// `enumerate` yields only instances that satisfy `req.filter`, tested
+    /// with `openwmi_wql::Filter` (the object manager's own test), so that
+    /// the object manager need not test them again. Default: false.
+    pub applies_filter: bool,
+}
+
+impl ProviderCapabilities {
+    /// No promise at all: what a provider that says nothing gets.
+    pub const NONE: ProviderCapabilities = ProviderCapabilities {
+        may_block: true,
+        instances_are_fixed: false,
+        applies_filter: false,
+    };
+}
+
+impl Default for ProviderCapabilities {
+    fn default() -> Self {
+        ProviderCapabilities::NONE
+    }
+}
+
 /// Serves the instances of one or more classes.
 pub trait InstanceProvider: Send + Sync {
     /// A name for messages (`SessionProvider`, `CIMWin32`).
     fn name(&self) -> &str;
 
-    /// Whether answering may wait on something outside this process (a
-    /// child process, a socket, a slow file system). The server runs requests
-    /// that can reach such a provider on threads where waiting is allowed;
-    /// the others it answers where they arrived, two thread hand-overs
-    /// cheaper. When in doubt, true.
-    fn may_block(&self) -> bool {
-        true
+    /// What this provider promises ([`ProviderCapabilities`]); nothing by
+    /// default.
+    fn capabilities(&self) -> ProviderCapabilities {
+        ProviderCapabilities::NONE
     }
 
     /// Instances this provider keeps unchanged for as long as it lives and
@@ -63,23 +113,6 @@ pub trait InstanceProvider: Send + Sync {
     /// each once and copy that afterwards. None by default.
     fn stored_instances(&self) -> &[Arc<Instance>] {
         &[]
-    }
-
-    /// Whether `enumerate` gives the same answer to the same request for as
-    /// long as the provider lives (static instances): a server may then keep
-    /// a whole answer and hand it out again ([`ObjectManager::fixed_instances`]
-    /// says when). False by default.
-    ///
-    /// [`ObjectManager::fixed_instances`]: crate::ObjectManager::fixed_instances
-    fn instances_are_fixed(&self) -> bool {
-        false
-    }
-
-    /// Whether `enumerate` yields only instances that satisfy `req.filter`,
-    /// tested with `openwmi_wql::Filter` (the object manager's own test), so
-    /// that the object manager need not test them again. False by default.
-    fn applies_filter(&self) -> bool {
-        false
     }
 
     /// The instances of `req.class` (exactly that class).

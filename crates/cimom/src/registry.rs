@@ -48,7 +48,7 @@ impl ProviderRegistry {
     pub fn blocking_namespaces(&self) -> impl Iterator<Item = &NameKey> {
         self.by_namespace
             .iter()
-            .filter(|(_, classes)| classes.values().any(|p| p.may_block()))
+            .filter(|(_, classes)| classes.values().any(|p| p.capabilities().may_block))
             .map(|(ns, _)| ns)
     }
 

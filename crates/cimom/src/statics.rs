@@ -1,7 +1,9 @@
 //! The repository provider: static instances declared in MOF (`instance of`).
 
 use crate::fold_hash::BuildFoldHasher;
-use crate::provider::{EnumerateRequest, GetRequest, InstanceProvider, InstanceStream};
+use crate::provider::{
+    EnumerateRequest, GetRequest, InstanceProvider, InstanceStream, ProviderCapabilities,
+};
 use openwmi_cim::{CimError, Class, Instance, ObjectPath};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -42,19 +44,14 @@ impl InstanceProvider for RepositoryProvider {
         "repository"
     }
 
-    /// Everything is in memory.
-    fn may_block(&self) -> bool {
-        false
-    }
-
+    /// Everything is in memory, moved in at build and never changed;
     /// `enumerate` filters with `openwmi_wql::Filter`.
-    fn applies_filter(&self) -> bool {
-        true
-    }
-
-    /// The instances were moved in at build and never change.
-    fn instances_are_fixed(&self) -> bool {
-        true
+    fn capabilities(&self) -> ProviderCapabilities {
+        ProviderCapabilities {
+            may_block: false,
+            instances_are_fixed: true,
+            applies_filter: true,
+        }
     }
 
     fn stored_instances(&self) -> &[Arc<Instance>] {

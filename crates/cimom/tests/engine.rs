@@ -621,8 +621,11 @@ impl openwmi_cimom::InstanceProvider for Unfiltered {
     fn name(&self) -> &str {
         "unfiltered"
     }
-    fn applies_filter(&self) -> bool {
-        self.claims_filtered
+    fn capabilities(&self) -> openwmi_cimom::ProviderCapabilities {
+        openwmi_cimom::ProviderCapabilities {
+            applies_filter: self.claims_filtered,
+            ..Default::default()
+        }
     }
     fn enumerate(
         &self,

@@ -8,12 +8,16 @@
 //! writes a CIM error. Client side: [`encode_request`] writes what pywbem
 //! would send, [`decode_response`] reads instances, paths, classes,
 //! qualifier declarations, pull-operation parameters or the CIM error.
+//! Both sides: [`context`], openwmi's header for context values
+//! (IWbemContext). Header values are percent-encoded with
+//! `openwmi_cim::percent`.
 //!
 //! Decoding is bounded by [`Limits`] and never processes a DTD: a
 //! `<!DOCTYPE` (and so any `<!ENTITY`, billion-laughs bombs included) is
 //! refused as not well-formed; only the five predefined entities and
 //! character references are resolved.
 
+pub mod context;
 mod error;
 mod operation;
 mod read;
@@ -24,10 +28,7 @@ mod writer;
 
 pub use error::{CimRequestError, DecodeError, Limits};
 pub use operation::{Filter, OpenOptions, Operation};
-pub use request::{
-    check_decoded_headers, check_headers, decode_request, encode_request, percent_decode,
-    percent_encode, Request,
-};
+pub use request::{check_decoded_headers, check_headers, decode_request, encode_request, Request};
 pub use response::{decode_response, Reply, Response, ReturnItem};
 pub use writer::{
     empty_response, error_response, escape_attr, escape_text, write_class, write_instance,

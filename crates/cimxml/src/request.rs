@@ -1024,44 +1024,6 @@ fn encode_params(out: &mut String, op: &Operation) {
 
 // ----------------------------------------------------------------- headers
 
-/// Percent-encodes all but RFC 3986 unreserved characters (and `/` when
-/// `keep_slash`), for CIM header values (`CIMObject`, `CIMMethod`,
-/// `CIMStatusCodeDescription`).
-pub fn percent_encode(s: &str, keep_slash: bool) -> String {
-    use std::fmt::Write;
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) || (keep_slash && b == b'/') {
-            out.push(char::from(b));
-        } else {
-            let _ = write!(out, "%{b:02X}");
-        }
-    }
-    out
-}
-
-/// Decodes `%XX` escapes (wbemcli sends `CIMObject: root%2Fcimv2`).
-pub fn percent_decode(s: &str) -> Option<String> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            let hex = s.get(i + 1..i + 3)?;
-            // from_str_radix accepts a leading '+', which is no hex digit.
-            if !hex.bytes().all(|h| h.is_ascii_hexdigit()) {
-                return None;
-            }
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
 fn same_namespace(a: &str, b: &str) -> bool {
     let segments = |s| str::split(s, ['/', '\\']).filter(|x: &&str| !x.is_empty());
     let (mut a, mut b) = (segments(a), segments(b));
@@ -1086,9 +1048,13 @@ pub fn check_headers(
     let decode = |name: &str, value: Option<&str>| -> Result<Option<String>, DecodeError> {
         match value {
             None => Ok(None),
-            Some(v) => percent_decode(v.trim()).map(Some).ok_or_else(|| {
-                DecodeError::HeaderMismatch(format!("{name} {v:?} is not valid percent-encoding"))
-            }),
+            Some(v) => openwmi_cim::percent::decode(v.trim())
+                .map(Some)
+                .ok_or_else(|| {
+                    DecodeError::HeaderMismatch(format!(
+                        "{name} {v:?} is not valid percent-encoding"
+                    ))
+                }),
         }
     };
     let method = decode("CIMMethod", method_header)?;
@@ -1136,31 +1102,4 @@ pub fn check_decoded_headers(
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn percent_decoding() {
-        assert_eq!(
-            percent_decode("root%2Fcimv2").as_deref(),
-            Some("root/cimv2")
-        );
-        assert_eq!(
-            percent_decode("root%2fcimv2").as_deref(),
-            Some("root/cimv2")
-        );
-        assert_eq!(percent_decode("a%2"), None);
-        assert_eq!(percent_decode("a%zz"), None);
-        assert_eq!(percent_decode("%C3%A9").as_deref(), Some("é"));
-    }
-
-    #[test]
-    fn regression_percent_decode_accepted_a_sign() {
-        // "%+F" decoded as U+000F because from_str_radix takes a leading '+'.
-        assert_eq!(percent_decode("a%+Fb"), None);
-        assert_eq!(percent_decode("%-1"), None);
-    }
 }

@@ -4,11 +4,11 @@
 use crate::error::WbemError;
 use crate::http::HttpClient;
 use crate::params::{AuthenticationLevel, ImpersonationLevel};
+use openwmi_cim::percent::encode as percent;
 use openwmi_cim::{CimStatus, Class, Instance, KeyBinding, Keys, Name, ObjectPath, Value};
 use openwmi_cimom::{
     ClassOptions, EnumOptions, InstanceIter, Object, ObjectManager, OperationContext, QueryResult,
 };
-use openwmi_cimxml::percent_encode as percent;
 use openwmi_cimxml::{Filter, Limits, OpenOptions, Operation, Reply, ReturnItem};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,11 +16,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The HTTP header that carries the context values (IWbemContext) with
-/// every remote request: `name=value` pairs joined by `&`, name and value
-/// percent-encoded (RFC 3986 unreserved characters kept), each value as
-/// its MOF literal (`"text"`, `42`, `true`, `{1, 2}`). Servers that do not
-/// know the header ignore it.
-pub const CONTEXT_HEADER: &str = "X-OpenWMI-Context";
+/// every remote request, and the header value for a set of values.
+pub use openwmi_cimxml::context::{encode as encode_context, HEADER as CONTEXT_HEADER};
 
 /// How many objects each Open/Pull request asks for by default.
 pub const DEFAULT_BATCH: u32 = 100;
@@ -290,15 +287,6 @@ impl Remote {
         })?;
         decoded.result.map_err(WbemError::from)
     }
-}
-
-/// The value of [`CONTEXT_HEADER`] for these context values.
-pub fn encode_context(values: &[(String, Value)]) -> String {
-    values
-        .iter()
-        .map(|(n, v)| format!("{}={}", percent(n, false), percent(&v.to_mof(), false)))
-        .collect::<Vec<_>>()
-        .join("&")
 }
 
 pub(crate) enum Backend {

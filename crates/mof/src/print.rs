@@ -3,6 +3,13 @@
 //!
 //! Qualifier flavors are not printed at use sites: a reader takes them from
 //! the qualifier declarations, so a flavor overridden at a use site is lost.
+//!
+//! Values are written by [`Value::write_mof`], the workspace's one MOF
+//! literal writer. It lives with the value type in openwmi-cim because the
+//! crates that write literals without compiling MOF (the `mof` output
+//! format, the client's context header) should not link a compiler. This
+//! crate's `tests/proptest.rs` and openwmi-output's `tests/mof_round_trip.rs`
+//! keep that writer and this crate's reader in agreement.
 
 use openwmi_cim::{
     ArrayKind, Class, Instance, MethodDecl, PropertyDecl, Qualifier, QualifierDecl, Scope,
@@ -63,7 +70,7 @@ fn write_property(out: &mut String, p: &PropertyDecl) {
     write_typed_name(out, &p.ty, p.name.as_str());
     if let Some(v) = &p.default {
         out.push_str(" = ");
-        write_value(out, v);
+        v.write_mof(out);
     }
     out.push_str(";\n");
 }
@@ -136,71 +143,16 @@ fn write_qualifier_items(out: &mut String, quals: &[&Qualifier], indent: &str) {
             Some(Value::Boolean(true)) => {}
             Some(v @ Value::Array(_)) => {
                 out.push(' ');
-                write_value(out, v);
+                v.write_mof(out);
             }
             Some(v) => {
                 out.push('(');
-                write_value(out, v);
+                v.write_mof(out);
                 out.push(')');
             }
         }
     }
     out.push(']');
-}
-
-/// A value as a MOF literal: reals always with a fraction, strings escaped,
-/// datetimes and references as strings.
-pub fn write_value(out: &mut String, v: &Value) {
-    match v {
-        Value::Real32(f) => write_real(out, *f as f64, format!("{f:?}")),
-        Value::Real64(f) => write_real(out, *f, format!("{f:?}")),
-        Value::Char16(c) => {
-            out.push('\'');
-            match c {
-                '\'' => out.push_str("\\'"),
-                '\\' => out.push_str("\\\\"),
-                c if (*c as u32) < 0x20 || *c == '\u{7f}' => {
-                    let _ = write!(out, "\\x{:04X}", *c as u32);
-                }
-                c => out.push(*c),
-            }
-            out.push('\'');
-        }
-        Value::Array(items) => {
-            out.push('{');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                write_value(out, item);
-            }
-            out.push('}');
-        }
-        Value::Boolean(b) => out.push_str(if *b { "TRUE" } else { "FALSE" }),
-        other => other.write_mof(out),
-    }
-}
-
-/// Rust's shortest round-trip text, reshaped into DSP0004's real syntax
-/// (`digits.digits[E[-]digits]`).
-fn write_real(out: &mut String, v: f64, text: String) {
-    if !v.is_finite() {
-        // MOF has no literal for these; NULL is the closest a reader accepts.
-        out.push_str("NULL");
-        return;
-    }
-    let (mant, exp) = match text.find(['e', 'E']) {
-        Some(i) => (&text[..i], Some(&text[i + 1..])),
-        None => (text.as_str(), None),
-    };
-    out.push_str(mant);
-    if !mant.contains('.') {
-        out.push_str(".0");
-    }
-    if let Some(e) = exp {
-        out.push('E');
-        out.push_str(e);
-    }
 }
 
 /// `instance of Class\n{\n    Name = "x";\n};` with the non-NULL properties.
@@ -210,7 +162,7 @@ pub fn instance_to_mof(inst: &Instance) -> String {
     for p in &inst.properties {
         if let Some(v) = &p.value {
             let _ = write!(out, "{INDENT}{} = ", p.name);
-            write_value(&mut out, v);
+            v.write_mof(&mut out);
             out.push_str(";\n");
         }
     }
@@ -231,7 +183,7 @@ pub fn qualifier_decl_to_mof(decl: &QualifierDecl) -> String {
     }
     if let Some(v) = &decl.default {
         out.push_str(" = ");
-        write_value(&mut out, v);
+        v.write_mof(&mut out);
     }
     out.push_str(",\n    Scope(");
     if decl.scope.contains(Scope::ANY) {

@@ -79,7 +79,7 @@ mod tests {
             text,
             "instance of Win32_Share\n{\n\
              \tCaption = \"Share q\\\"uote\";\n\
-             \tAllowMaximum = True;\n\
+             \tAllowMaximum = TRUE;\n\
              \tName = \"q\\\"uote\";\n\
              \tPath = \"C:\\\\dir\\nline\";\n\
              \tType = 0;\n\

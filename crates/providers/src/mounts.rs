@@ -2,7 +2,7 @@
 //! systems mounted here, and those fstab remembers.
 
 use openwmi_cim::CimError;
-use openwmi_cimom::{EnumerateRequest, InstanceProvider, InstanceStream};
+use openwmi_cimom::{EnumerateRequest, InstanceProvider, InstanceStream, ProviderCapabilities};
 use openwmi_mounts::Paths;
 use std::sync::Arc;
 
@@ -24,6 +24,12 @@ impl NetworkConnectionProvider {
 impl InstanceProvider for NetworkConnectionProvider {
     fn name(&self) -> &str {
         "CIMWin32"
+    }
+
+    /// No promise: answers are read from the mount table and fstab files
+    /// on each request, and change with every mount.
+    fn capabilities(&self) -> ProviderCapabilities {
+        ProviderCapabilities::NONE
     }
 
     fn enumerate(&self, req: &EnumerateRequest<'_>) -> Result<InstanceStream, CimError> {

@@ -2,7 +2,9 @@
 //! Win32_Share, Win32_ConnectionShare and Win32_SessionConnection from Samba.
 
 use openwmi_cim::{CimError, Class, Instance, Namespace};
-use openwmi_cimom::{EnumerateRequest, InstanceProvider, InstanceStream, OperationContext};
+use openwmi_cimom::{
+    EnumerateRequest, InstanceProvider, InstanceStream, OperationContext, ProviderCapabilities,
+};
 use openwmi_samba::{SambaError, SambaSource, SmbConf, Status};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -143,6 +145,12 @@ impl SessionProvider {
 impl InstanceProvider for SessionProvider {
     fn name(&self) -> &str {
         "SessionProvider"
+    }
+
+    /// No promise: answers come from smbstatus (a child process) and
+    /// smb.conf, and change with every session.
+    fn capabilities(&self) -> ProviderCapabilities {
+        ProviderCapabilities::NONE
     }
 
     fn enumerate(&self, req: &EnumerateRequest<'_>) -> Result<InstanceStream, CimError> {

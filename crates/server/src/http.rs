@@ -397,7 +397,7 @@ async fn respond(
     let decoded = |name: &HeaderName| -> Result<Option<String>, ()> {
         match header(name) {
             None => Ok(None),
-            Some(value) => percent_decode(value.as_bytes()).map(Some),
+            Some(value) => openwmi_cim::percent::decode(value).map(Some).ok_or(()),
         }
     };
     let (Ok(cim_method), Ok(cim_object)) = (decoded(&CIM_METHOD), decoded(&CIM_OBJECT)) else {
@@ -543,30 +543,6 @@ pub(crate) fn man_prefix(headers: &HeaderMap) -> Option<String> {
     None
 }
 
-/// `%XX` decoding into UTF-8; `Err` on a bad escape or invalid UTF-8.
-pub(crate) fn percent_decode(input: &[u8]) -> Result<String, ()> {
-    let mut out = Vec::with_capacity(input.len());
-    let mut i = 0;
-    while i < input.len() {
-        match input[i] {
-            b'%' => {
-                let hex = input.get(i + 1..i + 3).ok_or(())?;
-                if !hex.iter().all(u8::is_ascii_hexdigit) {
-                    return Err(());
-                }
-                let text = std::str::from_utf8(hex).map_err(|_| ())?;
-                out.push(u8::from_str_radix(text, 16).map_err(|_| ())?);
-                i += 3;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).map_err(|_| ())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -614,17 +590,6 @@ mod tests {
     }
 
     #[test]
-    fn percent_decoding() {
-        assert_eq!(percent_decode(b"root%2Fcimv2").unwrap(), "root/cimv2");
-        assert_eq!(percent_decode(b"root/cimv2").unwrap(), "root/cimv2");
-        assert_eq!(percent_decode(b"a%3ab").unwrap(), "a:b");
-        assert!(percent_decode(b"a%2").is_err());
-        assert!(percent_decode(b"a%zz").is_err());
-        assert!(percent_decode(b"%+1").is_err());
-        assert!(percent_decode(b"%FF").is_err());
-    }
-
-    #[test]
     fn man_header_prefix() {
         let mut headers = HeaderMap::new();
         headers.insert(
@@ -645,30 +610,8 @@ mod tests {
         use super::super::*;
         use proptest::prelude::*;
 
-        fn encode(text: &str) -> String {
-            text.bytes()
-                .map(|b| {
-                    if b.is_ascii_alphanumeric() {
-                        (b as char).to_string()
-                    } else {
-                        format!("%{b:02X}")
-                    }
-                })
-                .collect()
-        }
-
         proptest! {
             #![proptest_config(ProptestConfig::with_cases(256))]
-            #[test]
-            fn decoding_inverts_encoding(text in "\\PC{0,40}") {
-                prop_assert_eq!(percent_decode(encode(&text).as_bytes()), Ok(text));
-            }
-
-            #[test]
-            fn decoding_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
-                let _ = percent_decode(&bytes);
-            }
-
             #[test]
             fn man_parsing_never_panics(text in "[ -~]{0,80}") {
                 let mut headers = HeaderMap::new();

@@ -254,8 +254,11 @@ mod dispatcher_tests {
         fn name(&self) -> &str {
             "live"
         }
-        fn may_block(&self) -> bool {
-            false
+        fn capabilities(&self) -> openwmi_cimom::ProviderCapabilities {
+            openwmi_cimom::ProviderCapabilities {
+                may_block: false,
+                ..openwmi_cimom::ProviderCapabilities::NONE
+            }
         }
         fn enumerate(&self, req: &EnumerateRequest<'_>) -> Result<InstanceStream, CimError> {
             let n = self.asked.fetch_add(1, Ordering::SeqCst) + 1;

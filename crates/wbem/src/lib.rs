@@ -14,7 +14,6 @@
 //! whole, the blocking pool with a channel for those that may stream.
 
 mod answers;
-mod context_values;
 mod contexts;
 mod dispatch;
 mod encoded;
@@ -107,10 +106,10 @@ impl Dispatcher {
             OperationContext::for_user(Arc::clone(&req.user.name), Arc::clone(&req.user.groups));
         if let Some(h) = req
             .headers
-            .get(context_values::CONTEXT_HEADER)
+            .get(openwmi_cimxml::context::HEADER)
             .and_then(|v| v.to_str().ok())
         {
-            op_ctx.values = context_values::parse(h);
+            op_ctx.values = openwmi_cimxml::context::decode(h);
         }
         let ctx = Arc::new(op_ctx);
         let d = Dispatch {
@@ -210,7 +209,7 @@ fn status_trailers(failure: Option<&CimError>) -> HeaderMap {
     let code = failure.map_or(0, |e| e.status.code());
     fields.insert("cimstatuscode", http::HeaderValue::from(code));
     if let Some(e) = failure {
-        let text = openwmi_cimxml::percent_encode(&e.description, false);
+        let text = openwmi_cim::percent::encode(&e.description, false);
         if let Ok(v) = http::HeaderValue::from_str(&text) {
             fields.insert("cimstatuscodedescription", v);
         }
@@ -373,8 +372,11 @@ mod tests {
         fn name(&self) -> &str {
             "halfway"
         }
-        fn may_block(&self) -> bool {
-            self.blocks
+        fn capabilities(&self) -> openwmi_cimom::ProviderCapabilities {
+            openwmi_cimom::ProviderCapabilities {
+                may_block: self.blocks,
+                ..openwmi_cimom::ProviderCapabilities::NONE
+            }
         }
         fn enumerate(&self, req: &EnumerateRequest<'_>) -> Result<InstanceStream, CimError> {
             let class = Arc::clone(req.class);
