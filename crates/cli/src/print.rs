@@ -25,8 +25,8 @@ pub enum Output {
 }
 
 /// Instance rows (in the `-o` format), text answers, and classes after the
-/// rows. Nothing is printed before the first row, so a failed connection
-/// prints no empty table or `[]`.
+/// rows. The first row starts the result set, so a failed connection or
+/// operation prints no empty table or `[]`.
 pub struct Printer {
     out: BufWriter<StdoutLock<'static>>,
     /// `None` for the commands that print text only.
