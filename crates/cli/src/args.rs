@@ -125,7 +125,7 @@ pub struct ClassArgs {
     #[command(flatten)]
     pub ns: NamespaceArg,
     #[command(flatten)]
-    pub remote: crate::remote::RemoteArgs,
+    pub remote: RemoteArgs,
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = ClassFormat::Mof)]
     pub output: ClassFormat,
@@ -141,7 +141,7 @@ pub struct ClassesArgs {
     #[command(flatten)]
     pub ns: NamespaceArg,
     #[command(flatten)]
-    pub remote: crate::remote::RemoteArgs,
+    pub remote: RemoteArgs,
     /// List all descendants, not only direct subclasses.
     #[arg(long)]
     pub deep: bool,
@@ -188,7 +188,7 @@ pub struct QueryArgs {
     #[command(flatten)]
     pub out: InstanceOutput,
     #[command(flatten)]
-    pub remote: crate::remote::RemoteArgs,
+    pub remote: RemoteArgs,
     /// The query language; only WQL is supported.
     #[arg(long = "language", default_value = "WQL")]
     pub language: String,
@@ -203,7 +203,7 @@ pub struct GetArgs {
     #[command(flatten)]
     pub out: InstanceOutput,
     #[command(flatten)]
-    pub remote: crate::remote::RemoteArgs,
+    pub remote: RemoteArgs,
     /// The object path: `Win32_Share.Name="public"`, `\\.\root\cimv2:Win32_Share="public"`,
     /// or a class name for its definition.
     pub path: String,
@@ -221,4 +221,62 @@ pub struct PasswdArgs {
     pub groups: Vec<String>,
     /// The user to add or change.
     pub user: String,
+}
+
+/// Where to connect: the ConnectServer parameters of `query`, `get`, `class`
+/// and `classes`. Without `-r` and `--hosts` the command connects to the
+/// `-n` namespace of this machine (in-process) and reads none of the others.
+#[derive(Debug, Args, Clone, Default)]
+pub struct RemoteArgs {
+    /// The namespace resource, local or remote: `root\cimv2`, `\\.\root\cimv2`,
+    /// `\\HOST\root\cimv2`, `//HOST:5989/root/cimv2`, `\\[::1]\root\cimv2`,
+    /// `https://HOST/root/cimv2`; a bare `HOST` or `\\HOST` gets the -n namespace.
+    /// Repeat to run the same request on several hosts at once.
+    #[arg(short = 'r', long = "resource", value_name = "RESOURCE")]
+    pub resource: Vec<String>,
+    /// A file of resources or host names, one per line (# comments), for a
+    /// multi-host run: every result row is tagged with its host, a failing
+    /// host is reported as `HOST: error: WBEM_...` without stopping the
+    /// others, and the exit status is 0 only if every host succeeded (1 if
+    /// any failed). A multi-host run bounds each connection to 120 s unless
+    /// --max-wait says otherwise.
+    #[arg(long = "hosts", value_name = "FILE")]
+    pub hosts: Option<PathBuf>,
+    /// The user: `user`, `DOMAIN\user` or `user@domain` (sent with HTTP Basic).
+    #[arg(short = 'U', long = "user", value_name = "USER")]
+    pub user: Option<String>,
+    /// Read the password from the first line of standard input
+    /// (otherwise from the OPENWMI_PASSWORD environment variable).
+    #[arg(long = "password-stdin")]
+    pub password_stdin: bool,
+    /// `Kerberos:PRINCIPAL` or `NTLMDOMAIN:DOMAIN`.
+    #[arg(long = "authority", value_name = "AUTHORITY")]
+    pub authority: Option<String>,
+    /// The locale, `MS_409` style (hexadecimal LCID).
+    #[arg(long = "locale", value_name = "MS_xxx")]
+    pub locale: Option<String>,
+    /// Give up connecting after this many seconds (WBEM_FLAG_CONNECT_USE_MAX_WAIT,
+    /// whose default bound is 120); also bounds each request after that.
+    /// Without it a single-host connection waits as long as it takes.
+    #[arg(long = "max-wait", value_name = "SECONDS")]
+    pub max_wait: Option<f64>,
+    /// Use plain HTTP (port 5988) instead of HTTPS.
+    #[arg(long = "http")]
+    pub http: bool,
+    /// Trust this CA (PEM) for the server's certificate.
+    #[arg(long = "ca-cert", value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+    /// Do not verify the server's certificate.
+    #[arg(long = "insecure")]
+    pub insecure: bool,
+    /// How many hosts to query at once in a multi-host run.
+    #[arg(long = "concurrency", value_name = "N", default_value_t = 16)]
+    pub concurrency: usize,
+}
+
+impl RemoteArgs {
+    /// True when this invocation asks for anything beyond the local machine's in-process manager.
+    pub fn is_remote_request(&self) -> bool {
+        !self.resource.is_empty() || self.hosts.is_some()
+    }
 }

@@ -1,12 +1,11 @@
-//! The local, in-process path: build the object manager from the bundled
-//! schema, `--mof` files and the live-data providers.
+//! This machine's object manager, built from the bundled schema, `--mof`
+//! files and the live-data providers; and `openwmi mof`.
 
-use crate::args::{GlobalOptions, MofArgs, OutputFormat, SummaryFormat};
-use crate::Failure;
+use crate::args::{GlobalOptions, MofArgs, SummaryFormat};
+use crate::failure::Failure;
 use openwmi_cim::Repository;
 use openwmi_cimom::{ObjectManager, ObjectManagerBuilder};
 use openwmi_mof::{Compiler, Options};
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -157,30 +156,4 @@ pub fn compile_mof(a: &MofArgs) -> Result<ExitCode, Failure> {
         ),
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The formatter for `-o FORMAT`.
-pub fn formatter(format: OutputFormat, delimiter: &str) -> Box<dyn openwmi_output::Formatter> {
-    let f = match format {
-        OutputFormat::Table => openwmi_output::Format::Table,
-        OutputFormat::List => openwmi_output::Format::List,
-        OutputFormat::Json => openwmi_output::Format::Json,
-        OutputFormat::Csv => openwmi_output::Format::Csv,
-        OutputFormat::Mof => openwmi_output::Format::Mof,
-        OutputFormat::Wmic => openwmi_output::Format::Wmic,
-    };
-    let width = if std::io::stdout().is_terminal() {
-        terminal_size::terminal_size()
-            .map(|(w, _)| w.0 as usize)
-            .unwrap_or(120)
-    } else {
-        0
-    };
-    openwmi_output::formatter(
-        f,
-        &openwmi_output::Options {
-            width,
-            delimiter: delimiter.to_owned(),
-        },
-    )
 }

@@ -500,3 +500,31 @@ fn regression_mof_errors_are_not_prefixed_twice() {
     assert!(err.starts_with(&bad.display().to_string()), "{err}");
     assert_eq!(err.matches("error:").count(), 1, "{err}");
 }
+
+#[test]
+fn connection_options_are_not_read_without_a_resource() {
+    // Without -r or --hosts the command runs on this machine: a password in
+    // the environment, -U or --locale must not turn that into a failed
+    // (local) ConnectServer.
+    let o = Command::new(BIN)
+        .env("OPENWMI_PASSWORD", "secret")
+        .args(["--testparm", "/nonexistent/testparm", "classes"])
+        .args(["-U", "alice", "--locale", "german", "--concurrency", "0"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).lines().any(|l| l == "CIM_Dependency"));
+}
+
+#[test]
+fn a_source_failing_before_its_first_row_still_ends_the_result_set() {
+    let o = run(&[
+        "query",
+        "-o",
+        "json",
+        "SELECT * FROM Win32_ServerConnection",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(stdout(&o), "[]\n");
+    assert!(stderr(&o).starts_with("error: WBEM_E_FAILED (0x80041001)"));
+}

@@ -408,4 +408,41 @@ fn remote_output_is_the_local_output() {
             assert_eq!(l, rm, "{format}: {wql}");
         }
     }
+    // Classes, text answers and empty ones go through the same printer too.
+    for args in [
+        &[
+            "query",
+            "-o",
+            "json",
+            "SELECT * FROM meta_class WHERE __CLASS LIKE 'Test_%'",
+        ][..],
+        &["query", "-o", "csv", "ASSOCIATORS OF {Test_Item}"],
+        &[
+            "query",
+            "-o",
+            "json",
+            "ASSOCIATORS OF {Test_Item.Name=\"b\"}",
+        ],
+        &["get", "Test_Sub"],
+        &["get", "-o", "list", "Test_Sub.Name=\"c\""],
+        &["class", "Test_Sub"],
+        &["class", "-o", "json", "--local-only", "Test_Sub"],
+        &["classes", "--deep"],
+        &["classes", "-o", "json", "Test_Item"],
+        &["classes", "Test_Sub"],
+    ] {
+        let mut local = vec![args[0], "--mof", &m, "-n", "root/test"];
+        local.extend(&args[1..]);
+        let local = openwmi(&local, None, None);
+        assert!(local.status.success(), "{args:?}: {}", text(&local.stderr));
+        let mut remote = vec![args[0], "--http", "-U", USER, "-r", &r];
+        remote.extend(&args[1..]);
+        let remote = openwmi(&remote, None, Some(PASSWORD));
+        assert!(
+            remote.status.success(),
+            "{args:?}: {}",
+            text(&remote.stderr)
+        );
+        assert_eq!(text(&local.stdout), text(&remote.stdout), "{args:?}");
+    }
 }

@@ -1,7 +1,5 @@
-//! Test helpers: the real `openwmi` binary as a server on a loopback port.
-//!
-//! The binary comes from `$OPENWMI_BIN`, else from the target directory
-//! these tests run from (build it first: `cargo build -p openwmi`).
+//! Test helpers: this package's `openwmi` binary (cargo builds it for these
+//! tests) as a server on a loopback port.
 
 #![allow(dead_code)]
 
@@ -26,23 +24,8 @@ instance of Test_Sub { Name = "c"; Size = 3; Extra = "x"; };
 instance of Test_Link { Left = "Test_Item.Name=\"a\""; Right = "Test_Item.Name=\"b\""; };
 "#;
 
-pub fn openwmi_bin() -> PathBuf {
-    if let Some(p) = std::env::var_os("OPENWMI_BIN") {
-        return PathBuf::from(p);
-    }
-    let exe = std::env::current_exe().expect("current_exe");
-    // target/debug/deps/connect-HASH -> target/debug/openwmi
-    let bin = exe
-        .parent()
-        .and_then(Path::parent)
-        .map(|d| d.join("openwmi"))
-        .expect("target dir");
-    assert!(
-        bin.exists(),
-        "{} is missing: run `cargo build -p openwmi` first or set OPENWMI_BIN",
-        bin.display()
-    );
-    bin
+pub fn openwmi_bin() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_openwmi"))
 }
 
 /// A fresh directory under the system temp dir, removed on drop.
@@ -53,7 +36,7 @@ impl TempDir {
     pub fn new() -> TempDir {
         static N: AtomicUsize = AtomicUsize::new(0);
         let p = std::env::temp_dir().join(format!(
-            "openwmi-client-test-{}-{}",
+            "openwmi-cli-test-{}-{}",
             std::process::id(),
             N.fetch_add(1, Ordering::Relaxed)
         ));
