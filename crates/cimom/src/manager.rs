@@ -101,7 +101,7 @@ struct Inner {
 /// this entry, the interned namespace name (one allocation for every
 /// instance of a namespace, so it stays in cache) and the class's own
 /// `Name` (pointer comparison): not the path, whose strings lie elsewhere
-/// for each instance (ExecQuery in process 68-73 -> 53-59 us). What is left
+/// for each instance (BENCHMARKS.md, "Measured decisions"). What is left
 /// under load is the miss on this entry and on the path's reference count.
 struct SharedPath {
     namespace: Arc<str>,

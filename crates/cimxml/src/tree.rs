@@ -12,8 +12,9 @@
 //! elements, attributes, text, CDATA, comments, processing instructions) and
 //! refuses everything else. The whole body is checked once for UTF-8 and
 //! XML `Char` (2.2), so the pieces need no further checks. It was written for
-//! the server's hot path: a general pull parser cost about ten times as much
-//! per request, mostly in bookkeeping this tree does not need.
+//! the server's hot path: a general pull parser spent much of a request in
+//! bookkeeping this tree does not need (figures: BENCHMARKS.md, "Measured
+//! decisions").
 //!
 //! The tree borrows from the body: names, and values and text without
 //! references, are slices of it, so a request costs two allocations (the

@@ -30,7 +30,7 @@ pub fn escape_attr(out: &mut String, s: &str) {
 }
 
 /// Copies the runs that need no escaping whole: most values are plain
-/// text, and a character-at-a-time push was a third of an enumeration's CPU.
+/// text, and a character-at-a-time push was much of an enumeration's CPU.
 /// Works on bytes: in a `&str` the only characters XML 1.0 cannot carry are
 /// the C0 controls other than tab, LF and CR, and U+FFFE/U+FFFF (bytes
 /// EF BF BE/BF); every slice boundary below is at one of those or at ASCII.

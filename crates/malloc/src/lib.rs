@@ -3,18 +3,19 @@
 //! glibc malloc serves blocks above its mmap threshold (128 KiB) from their
 //! own mappings, returned on free, but it raises that threshold to the size
 //! of the largest such block freed (up to 32 MiB). After the first password
-//! check freed argon2's 19 MiB, every later one came from a thread's heap and
-//! stayed there: `openwmi serve` grew by about 100 MB per burst of logins
+//! check freed argon2's memory, every later one came from a thread's heap and
+//! stayed there: `openwmi serve` grew with every burst of logins
 //! (regression test: `test_repeated_logins_give_their_memory_back` in
 //! tests/e2e/test_server.py). Fixing the threshold turns that adjustment off,
 //! and with it the one of the trim threshold (free memory kept at the top of
 //! a heap), which is therefore set too: left at its 128 KiB default, the
-//! 64-256 KiB buffers of a streamed answer were given back and faulted in
-//! again on every request (ExecQuery of 300 instances: 210 -> 330 us of CPU).
+//! buffers of a streamed answer were given back and faulted in again on
+//! every request.
 //!
 //! And how a large buffer about to be filled asks for huge pages: argon2's
-//! 19 MiB, faulted in 4 KiB at a time, cost a password check 17 ms of
-//! system time on the reference VM, against 6 ms in 2 MiB pages.
+//! memory, faulted in 4 KiB at a time, cost a password check several times
+//! the system time it costs in 2 MiB pages (figures: BENCHMARKS.md,
+//! "Measured decisions").
 //!
 //! This is the one place openwmi itself calls C; elsewhere `unsafe` is
 //! forbidden.
