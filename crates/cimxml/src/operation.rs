@@ -77,6 +77,27 @@ impl<'a> Params<'a> {
         Ok(self.take(name)?.flatten())
     }
 
+    /// The value of `name` when it is one of `elements` (`expected` names
+    /// them in the error otherwise), read by `read`.
+    fn element<T>(
+        &mut self,
+        name: &str,
+        elements: &[&str],
+        expected: &str,
+        read: impl FnOnce(Element<'a>) -> Result<T, Invalid>,
+    ) -> Result<Option<T>, CimError> {
+        match self.value_el(name)? {
+            None => Ok(None),
+            Some(el) if elements.contains(&el.name) => read(el)
+                .map(Some)
+                .map_err(|i| invalid_param(format!("{name}: {}", i.message))),
+            Some(el) => Err(invalid_param(format!(
+                "{name} must be {expected}, is a <{}>",
+                el.name
+            ))),
+        }
+    }
+
     fn text(&mut self, name: &str) -> Result<Option<&'a str>, CimError> {
         match self.value_el(name)? {
             None => Ok(None),
@@ -91,16 +112,7 @@ impl<'a> Params<'a> {
 
 impl ParamSource for Params<'_> {
     fn class_name(&mut self, name: &str) -> Result<Option<Name>, CimError> {
-        match self.value_el(name)? {
-            None => Ok(None),
-            Some(el) if el.name == "CLASSNAME" => read::read_classname(el)
-                .map(Some)
-                .map_err(|i| invalid_param(format!("{name}: {}", i.message))),
-            Some(el) => Err(invalid_param(format!(
-                "{name} must be a <CLASSNAME>, is a <{}>",
-                el.name
-            ))),
-        }
+        self.element(name, &["CLASSNAME"], "a <CLASSNAME>", read::read_classname)
     }
 
     fn name(&mut self, name: &str) -> Result<Option<Name>, CimError> {
@@ -155,31 +167,16 @@ impl ParamSource for Params<'_> {
     }
 
     fn instance_name(&mut self, name: &str) -> Result<Option<ObjectPath>, CimError> {
-        match self.value_el(name)? {
-            None => Ok(None),
-            Some(el) if el.name == "INSTANCENAME" => read::read_instancename(el)
-                .map(Some)
-                .map_err(|i| invalid_param(format!("{name}: {}", i.message))),
-            Some(el) => Err(invalid_param(format!(
-                "{name} must be an <INSTANCENAME>, is a <{}>",
-                el.name
-            ))),
-        }
+        let expected = "an <INSTANCENAME>";
+        self.element(name, &["INSTANCENAME"], expected, read::read_instancename)
     }
 
     fn object_name(&mut self, name: &str) -> Result<Option<ObjectPath>, CimError> {
-        match self.value_el(name)? {
-            None => Ok(None),
-            Some(el) if el.name == "INSTANCENAME" || el.name == "CLASSNAME" => {
-                read::read_path_any(el)
-                    .map(Some)
-                    .map_err(|i| invalid_param(format!("{name}: {}", i.message)))
-            }
-            Some(el) => Err(invalid_param(format!(
-                "{name} must be a <CLASSNAME> or <INSTANCENAME>, is a <{}>",
-                el.name
-            ))),
-        }
+        let (elements, expected) = (
+            ["INSTANCENAME", "CLASSNAME"],
+            "a <CLASSNAME> or <INSTANCENAME>",
+        );
+        self.element(name, &elements, expected, read::read_path_any)
     }
 
     fn finish(&mut self) -> Result<(), CimError> {

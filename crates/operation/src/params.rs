@@ -1,6 +1,8 @@
 //! The parameters of every intrinsic operation, each list written once (see
 //! `describe.rs` for the notation). Fields stand in the order they go on the
-//! wire, which is also the order they are checked in.
+//! wire, which is also the order they are checked in. An `object_name`
+//! parameter is a class path (`Keys::Class`) or an instance path, an
+//! `instance_name` one an instance path only.
 
 use crate::{ParamSink, ParamSource, Parameters};
 use openwmi_cim::{CimError, Name, ObjectPath};
@@ -107,7 +109,6 @@ parameters! {
     }
 
     pub struct Associators {
-        /// A class path (`Keys::Class`) or an instance path.
         object_name: ObjectPath = object_name "ObjectName" required,
         assoc: AssocParams,
         /// Default false (deprecated by DSP0200).
@@ -116,13 +117,11 @@ parameters! {
     }
 
     pub struct AssociatorNames {
-        /// A class path (`Keys::Class`) or an instance path.
         object_name: ObjectPath = object_name "ObjectName" required,
         assoc: AssocParams,
     }
 
     pub struct References {
-        /// A class path (`Keys::Class`) or an instance path.
         object_name: ObjectPath = object_name "ObjectName" required,
         refs: RefParams,
         /// Default false (deprecated by DSP0200).
@@ -131,7 +130,6 @@ parameters! {
     }
 
     pub struct ReferenceNames {
-        /// A class path (`Keys::Class`) or an instance path.
         object_name: ObjectPath = object_name "ObjectName" required,
         refs: RefParams,
     }

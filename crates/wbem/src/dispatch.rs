@@ -522,15 +522,10 @@ impl Dispatch<'_> {
         related: Related<'_>,
         property_list: Option<Vec<Name>>,
     ) -> Result<Vec<Object>, CimError> {
+        let (om, ctx, pl) = (self.om, &self.ctx, property_list);
         match related {
-            Related::Associators(p) => {
-                self.om
-                    .associators(&self.ctx, ns, object, &assoc_filter(p, property_list))
-            }
-            Related::References(p) => {
-                self.om
-                    .references(&self.ctx, ns, object, &ref_filter(p, property_list))
-            }
+            Related::Associators(p) => om.associators(ctx, ns, object, &assoc_filter(p, pl)),
+            Related::References(p) => om.references(ctx, ns, object, &ref_filter(p, pl)),
         }
     }
 
@@ -541,15 +536,10 @@ impl Dispatch<'_> {
         object: &ObjectPath,
         related: Related<'_>,
     ) -> Result<Vec<ObjectPath>, CimError> {
+        let (om, ctx) = (self.om, &self.ctx);
         match related {
-            Related::Associators(p) => {
-                self.om
-                    .associator_names(&self.ctx, ns, object, &assoc_filter(p, None))
-            }
-            Related::References(p) => {
-                self.om
-                    .reference_names(&self.ctx, ns, object, &ref_filter(p, None))
-            }
+            Related::Associators(p) => om.associator_names(ctx, ns, object, &assoc_filter(p, None)),
+            Related::References(p) => om.reference_names(ctx, ns, object, &ref_filter(p, None)),
         }
     }
 
@@ -568,11 +558,12 @@ impl Dispatch<'_> {
     }
 
     fn write_objects(&self, w: &mut ResponseWriter, ns: &str, objects: &[Object]) {
-        let flags = ClassFlags {
+        let opts = openwmi_cimxml::ClassOptions {
             local_only: false,
-            ..ClassFlags::default()
+            include_qualifiers: true,
+            include_class_origin: false,
+            property_list: None,
         };
-        let opts = class_opts(&flags, None);
         for o in objects {
             match o {
                 Object::Instance(i) => w.object_with_path(&i.path, &i.instance),
