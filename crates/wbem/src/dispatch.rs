@@ -262,9 +262,9 @@ impl Dispatch<'_> {
                 w.class(&c, &class_opts(&p.flags, p.property_list.as_deref()));
             }
             Operation::EnumerateClasses(p) => {
-                let (base, all) = (p.class_name.as_ref().map(Name::as_str), Default::default());
-                let opts = class_opts(&p.flags, None);
-                for c in &om.enumerate_classes(ctx, ns, base, p.deep_inheritance, &all)? {
+                let base = p.class_name.as_ref().map(Name::as_str);
+                let (whole, opts) = (ClassOptions::default(), class_opts(&p.flags, None));
+                for c in &om.enumerate_classes(ctx, ns, base, p.deep_inheritance, &whole)? {
                     w.class(c, &opts);
                 }
             }
