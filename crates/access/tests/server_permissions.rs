@@ -17,7 +17,12 @@ use hyper_util::rt::TokioIo;
 use openwmi_cim::status::CimStatus;
 use openwmi_cim::{CimError, Name, ObjectPath};
 use openwmi_cimom::ObjectManagerBuilder;
-use openwmi_cimxml::{Filter, OpenOptions, Operation, Reply, ReturnItem};
+use openwmi_cimxml::{
+    AssocParams, Associators, ClassFlags, EnumerateClassNames, EnumerateInstanceNames,
+    EnumerateInstances, ExecQuery, Filter, GetClass, GetInstance, InstanceOptions,
+    OpenAssociatorInstances, OpenEnumerateInstances, OpenOptions, OpenQueryInstances,
+    OpenReferenceInstancePaths, Operation, Pull, RefParams, ReferenceNames, Reply, ReturnItem,
+};
 use openwmi_providers::ProviderOptions;
 use openwmi_server::{Server, ServerConfig};
 use tokio::net::TcpSocket;
@@ -252,20 +257,20 @@ impl Client {
                 .clone()
                 .expect("an open enumeration has a context");
             let pull = match open {
-                Operation::OpenQueryInstances { .. } => Operation::PullInstances {
+                Operation::OpenQueryInstances(_) => Operation::PullInstances(Pull {
                     enumeration_context: context,
                     max_object_count: 100,
-                },
-                Operation::OpenEnumerateInstancePaths { .. }
-                | Operation::OpenAssociatorInstancePaths { .. }
-                | Operation::OpenReferenceInstancePaths { .. } => Operation::PullInstancePaths {
+                }),
+                Operation::OpenEnumerateInstancePaths(_)
+                | Operation::OpenAssociatorInstancePaths(_)
+                | Operation::OpenReferenceInstancePaths(_) => Operation::PullInstancePaths(Pull {
                     enumeration_context: context,
                     max_object_count: 100,
-                },
-                _ => Operation::PullInstancesWithPath {
+                }),
+                _ => Operation::PullInstancesWithPath(Pull {
                     enumeration_context: context,
                     max_object_count: 100,
-                },
+                }),
             };
             reply = self.call(namespace, &pull).await?;
             items.append(&mut reply.items);
@@ -281,121 +286,110 @@ fn path(text: &str) -> ObjectPath {
 }
 
 fn enumerate(class: &str) -> Operation {
-    Operation::EnumerateInstances {
+    Operation::EnumerateInstances(EnumerateInstances {
         class_name: Name::from(class),
         local_only: false,
         deep_inheritance: true,
         include_qualifiers: false,
-        include_class_origin: false,
-        property_list: None,
-    }
+        options: InstanceOptions::default(),
+    })
 }
 
 fn enumerate_names(class: &str) -> Operation {
-    Operation::EnumerateInstanceNames {
+    Operation::EnumerateInstanceNames(EnumerateInstanceNames {
         class_name: Name::from(class),
-    }
+    })
 }
 
 fn get(text: &str) -> Operation {
-    Operation::GetInstance {
+    Operation::GetInstance(GetInstance {
         instance_name: path(text),
         local_only: false,
         include_qualifiers: false,
-        include_class_origin: false,
-        property_list: None,
-    }
+        options: InstanceOptions::default(),
+    })
 }
 
 fn query(wql: &str) -> Operation {
-    Operation::ExecQuery {
+    Operation::ExecQuery(ExecQuery {
         query_language: "WQL".into(),
         query: wql.into(),
-    }
+    })
 }
 
 fn associators(text: &str) -> Operation {
-    Operation::Associators {
+    Operation::Associators(Associators {
         object_name: path(text),
-        assoc_class: None,
-        result_class: None,
-        role: None,
-        result_role: None,
+        assoc: AssocParams::default(),
         include_qualifiers: false,
-        include_class_origin: false,
-        property_list: None,
-    }
+        options: InstanceOptions::default(),
+    })
 }
 
 fn references(text: &str) -> Operation {
-    Operation::ReferenceNames {
+    Operation::ReferenceNames(ReferenceNames {
         object_name: path(text),
-        result_class: None,
-        role: None,
-    }
+        refs: RefParams::default(),
+    })
 }
 
 fn get_class(class: &str) -> Operation {
-    Operation::GetClass {
+    Operation::GetClass(GetClass {
         class_name: Name::from(class),
-        local_only: false,
-        include_qualifiers: true,
-        include_class_origin: false,
+        flags: ClassFlags {
+            local_only: false,
+            include_qualifiers: true,
+            include_class_origin: false,
+        },
         property_list: None,
-    }
+    })
 }
 
 fn class_names() -> Operation {
-    Operation::EnumerateClassNames {
+    Operation::EnumerateClassNames(EnumerateClassNames {
         class_name: None,
         deep_inheritance: true,
-    }
+    })
 }
 
 fn open_enumerate(class: &str) -> Operation {
-    Operation::OpenEnumerateInstances {
+    Operation::OpenEnumerateInstances(OpenEnumerateInstances {
         class_name: Name::from(class),
         deep_inheritance: true,
-        include_class_origin: false,
-        property_list: None,
+        options: InstanceOptions::default(),
         filter: None,
-        options: OpenOptions::default(),
-    }
+        open: OpenOptions::default(),
+    })
 }
 
 fn open_query(wql: &str) -> Operation {
-    Operation::OpenQueryInstances {
+    Operation::OpenQueryInstances(OpenQueryInstances {
         filter: Filter {
             query_language: "WQL".into(),
             query: wql.into(),
         },
         return_query_result_class: false,
-        options: OpenOptions::default(),
-    }
+        open: OpenOptions::default(),
+    })
 }
 
 fn open_associators(text: &str) -> Operation {
-    Operation::OpenAssociatorInstances {
+    Operation::OpenAssociatorInstances(OpenAssociatorInstances {
         instance_name: path(text),
-        assoc_class: None,
-        result_class: None,
-        role: None,
-        result_role: None,
-        include_class_origin: false,
-        property_list: None,
+        assoc: AssocParams::default(),
+        options: InstanceOptions::default(),
         filter: None,
-        options: OpenOptions::default(),
-    }
+        open: OpenOptions::default(),
+    })
 }
 
 fn open_references(text: &str) -> Operation {
-    Operation::OpenReferenceInstancePaths {
+    Operation::OpenReferenceInstancePaths(OpenReferenceInstancePaths {
         instance_name: path(text),
-        result_class: None,
-        role: None,
+        refs: RefParams::default(),
         filter: None,
-        options: OpenOptions::default(),
-    }
+        open: OpenOptions::default(),
+    })
 }
 
 fn classes_of(items: &[ReturnItem]) -> Vec<String> {
@@ -535,10 +529,10 @@ async fn default_policy_keeps_the_samba_sessions_for_admins() {
         .await;
     assert_eq!(opened.end_of_sequence, Some(false));
     let context = opened.enumeration_context.unwrap();
-    let pull = Operation::PullInstancesWithPath {
+    let pull = Operation::PullInstancesWithPath(Pull {
         enumeration_context: context.clone(),
         max_object_count: 100,
-    };
+    });
     let stolen = alice.call(CIMV2, &pull).await.unwrap_err();
     assert_eq!(stolen.status, CimStatus::InvalidEnumerationContext);
     let pulled = bob.ok(CIMV2, &pull).await;

@@ -27,7 +27,8 @@ mod tree;
 mod writer;
 
 pub use error::{CimRequestError, DecodeError, Limits};
-pub use operation::{Filter, OpenOptions, Operation};
+// The operation model is protocol-neutral; CIM-XML's callers find it here.
+pub use openwmi_operation::{params::*, Operation};
 pub use request::{check_decoded_headers, check_headers, decode_request, encode_request, Request};
 pub use response::{decode_response, Reply, Response, ReturnItem};
 pub use writer::{

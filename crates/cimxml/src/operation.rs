@@ -1,268 +1,262 @@
-//! The CIM operations (DSP0200 2.4 clause 5.3) with their parameters, the
-//! defaults DSP0200 gives the optional ones already applied.
+//! The operations' parameters in CIM-XML: IPARAMVALUE elements read as a
+//! [`ParamSource`] and written as a [`ParamSink`]. Which parameters an
+//! operation takes is `openwmi_operation`'s business; this module only knows
+//! how each kind of value looks in DSP0201.
 
-use openwmi_cim::{Name, ObjectPath, Value};
+use crate::error::DecodeError;
+use crate::read::{self, Invalid};
+use crate::tree::Element;
+use crate::writer::{self, escape_attr, escape_text};
+use openwmi_cim::{CimError, CimType, Keys, Name, ObjectPath, Value};
+use openwmi_operation::{ParamSink, ParamSource};
 
-/// The parameters common to the Open* operations.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
-pub struct OpenOptions {
-    /// Seconds the server keeps the enumeration open between requests;
-    /// `None` lets the server choose, `Some(0)` asks for no timeout.
-    pub operation_timeout: Option<u32>,
-    /// Default false.
-    pub continue_on_error: bool,
-    /// Most objects to return in the open response. Default 0.
-    pub max_object_count: u32,
+pub(crate) fn not_valid(i: Invalid) -> DecodeError {
+    DecodeError::not_valid(i.offset, i.message)
 }
 
-/// A filter query given to an Open* operation (FilterQueryLanguage and
-/// FilterQuery, which come together or not at all).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Filter {
-    pub query_language: String,
-    pub query: String,
+fn invalid_param(msg: impl Into<String>) -> CimError {
+    CimError::invalid_parameter(msg)
 }
 
-/// One CIM operation. `Option` fields are NULL when absent; booleans carry
-/// their DSP0200 default when the request omits them. Instance names carry
-/// no host or namespace (the request's namespace is in [`crate::Request`]).
-#[derive(Clone, Debug, PartialEq)]
-#[non_exhaustive]
-pub enum Operation {
-    GetClass {
-        class_name: Name,
-        /// Default true.
-        local_only: bool,
-        /// Default true.
-        include_qualifiers: bool,
-        /// Default false.
-        include_class_origin: bool,
-        property_list: Option<Vec<Name>>,
-    },
-    EnumerateClasses {
-        class_name: Option<Name>,
-        /// Default false.
-        deep_inheritance: bool,
-        /// Default true.
-        local_only: bool,
-        /// Default true.
-        include_qualifiers: bool,
-        /// Default false.
-        include_class_origin: bool,
-    },
-    EnumerateClassNames {
-        class_name: Option<Name>,
-        /// Default false.
-        deep_inheritance: bool,
-    },
-    GetInstance {
-        instance_name: ObjectPath,
-        /// Default true (deprecated by DSP0200; servers should treat it as false).
-        local_only: bool,
-        /// Default false.
-        include_qualifiers: bool,
-        /// Default false.
-        include_class_origin: bool,
-        property_list: Option<Vec<Name>>,
-    },
-    EnumerateInstances {
-        class_name: Name,
-        /// Default true (deprecated, as for GetInstance).
-        local_only: bool,
-        /// Default true.
-        deep_inheritance: bool,
-        /// Default false.
-        include_qualifiers: bool,
-        /// Default false.
-        include_class_origin: bool,
-        property_list: Option<Vec<Name>>,
-    },
-    EnumerateInstanceNames {
-        class_name: Name,
-    },
-    ExecQuery {
-        query_language: String,
-        query: String,
-    },
-    Associators {
-        /// A class path (Keys::Class) or an instance path.
-        object_name: ObjectPath,
-        assoc_class: Option<Name>,
-        result_class: Option<Name>,
-        role: Option<Name>,
-        result_role: Option<Name>,
-        include_qualifiers: bool,
-        include_class_origin: bool,
-        property_list: Option<Vec<Name>>,
-    },
-    AssociatorNames {
-        object_name: ObjectPath,
-        assoc_class: Option<Name>,
-        result_class: Option<Name>,
-        role: Option<Name>,
-        result_role: Option<Name>,
-    },
-    References {
-        object_name: ObjectPath,
-        result_class: Option<Name>,
-        role: Option<Name>,
-        include_qualifiers: bool,
-        include_class_origin: bool,
-        property_list: Option<Vec<Name>>,
-    },
-    ReferenceNames {
-        object_name: ObjectPath,
-        result_class: Option<Name>,
-        role: Option<Name>,
-    },
-    GetQualifier {
-        qualifier_name: Name,
-    },
-    EnumerateQualifiers,
-    OpenEnumerateInstances {
-        class_name: Name,
-        /// Default true.
-        deep_inheritance: bool,
-        /// Default false.
-        include_class_origin: bool,
-        property_list: Option<Vec<Name>>,
-        filter: Option<Filter>,
-        options: OpenOptions,
-    },
-    OpenEnumerateInstancePaths {
-        class_name: Name,
-        filter: Option<Filter>,
-        options: OpenOptions,
-    },
-    OpenAssociatorInstances {
-        instance_name: ObjectPath,
-        assoc_class: Option<Name>,
-        result_class: Option<Name>,
-        role: Option<Name>,
-        result_role: Option<Name>,
-        include_class_origin: bool,
-        property_list: Option<Vec<Name>>,
-        filter: Option<Filter>,
-        options: OpenOptions,
-    },
-    OpenAssociatorInstancePaths {
-        instance_name: ObjectPath,
-        assoc_class: Option<Name>,
-        result_class: Option<Name>,
-        role: Option<Name>,
-        result_role: Option<Name>,
-        filter: Option<Filter>,
-        options: OpenOptions,
-    },
-    OpenReferenceInstances {
-        instance_name: ObjectPath,
-        result_class: Option<Name>,
-        role: Option<Name>,
-        include_class_origin: bool,
-        property_list: Option<Vec<Name>>,
-        filter: Option<Filter>,
-        options: OpenOptions,
-    },
-    OpenReferenceInstancePaths {
-        instance_name: ObjectPath,
-        result_class: Option<Name>,
-        role: Option<Name>,
-        filter: Option<Filter>,
-        options: OpenOptions,
-    },
-    OpenQueryInstances {
-        /// FilterQueryLanguage and FilterQuery are required here.
-        filter: Filter,
-        /// Default false.
-        return_query_result_class: bool,
-        options: OpenOptions,
-    },
-    PullInstancesWithPath {
-        enumeration_context: String,
-        max_object_count: u32,
-    },
-    PullInstancePaths {
-        enumeration_context: String,
-        max_object_count: u32,
-    },
-    PullInstances {
-        enumeration_context: String,
-        max_object_count: u32,
-    },
-    CloseEnumeration {
-        enumeration_context: String,
-    },
-    EnumerationCount {
-        enumeration_context: String,
-    },
-    /// An extrinsic method call (METHODCALL) on a class or instance path
-    /// (without namespace). Parameter values are typed by PARAMTYPE when the
-    /// client gives it, else read as strings.
-    InvokeMethod {
-        target: ObjectPath,
-        method: Name,
-        params: Vec<(Name, Option<Value>)>,
-    },
-    /// An intrinsic operation openwmi does not implement (CreateInstance,
-    /// ModifyInstance, DeleteInstance, SetQualifier...): its IMETHODCALL NAME.
-    /// Servers answer CIM_ERR_NOT_SUPPORTED.
-    Unsupported(String),
+/// One named parameter of a call: its name, its value element (`None`:
+/// NULL), the parameter element itself, and whether it has been taken.
+pub(crate) type Param<'a> = (&'a str, Option<Element<'a>>, Element<'a>, bool);
+
+/// The named parameters of a call (IPARAMVALUE or PARAMVALUE), each taken
+/// at most once.
+pub(crate) struct Params<'a> {
+    pub(crate) items: Vec<Param<'a>>,
 }
 
-impl Operation {
-    /// The name in IMETHODCALL / METHODCALL NAME and in the CIMMethod header.
-    pub fn method_name(&self) -> &str {
-        match self {
-            Operation::GetClass { .. } => "GetClass",
-            Operation::EnumerateClasses { .. } => "EnumerateClasses",
-            Operation::EnumerateClassNames { .. } => "EnumerateClassNames",
-            Operation::GetInstance { .. } => "GetInstance",
-            Operation::EnumerateInstances { .. } => "EnumerateInstances",
-            Operation::EnumerateInstanceNames { .. } => "EnumerateInstanceNames",
-            Operation::ExecQuery { .. } => "ExecQuery",
-            Operation::Associators { .. } => "Associators",
-            Operation::AssociatorNames { .. } => "AssociatorNames",
-            Operation::References { .. } => "References",
-            Operation::ReferenceNames { .. } => "ReferenceNames",
-            Operation::GetQualifier { .. } => "GetQualifier",
-            Operation::EnumerateQualifiers => "EnumerateQualifiers",
-            Operation::OpenEnumerateInstances { .. } => "OpenEnumerateInstances",
-            Operation::OpenEnumerateInstancePaths { .. } => "OpenEnumerateInstancePaths",
-            Operation::OpenAssociatorInstances { .. } => "OpenAssociatorInstances",
-            Operation::OpenAssociatorInstancePaths { .. } => "OpenAssociatorInstancePaths",
-            Operation::OpenReferenceInstances { .. } => "OpenReferenceInstances",
-            Operation::OpenReferenceInstancePaths { .. } => "OpenReferenceInstancePaths",
-            Operation::OpenQueryInstances { .. } => "OpenQueryInstances",
-            Operation::PullInstancesWithPath { .. } => "PullInstancesWithPath",
-            Operation::PullInstancePaths { .. } => "PullInstancePaths",
-            Operation::PullInstances { .. } => "PullInstances",
-            Operation::CloseEnumeration { .. } => "CloseEnumeration",
-            Operation::EnumerationCount { .. } => "EnumerationCount",
-            Operation::InvokeMethod { method, .. } => method.as_str(),
-            Operation::Unsupported(name) => name,
+impl<'a> Params<'a> {
+    pub(crate) fn collect(
+        children: impl Iterator<Item = Element<'a>>,
+        elem: &str,
+    ) -> Result<Params<'a>, DecodeError> {
+        let mut items: Vec<Param<'a>> = Vec::new();
+        for c in children {
+            if c.name != elem {
+                return Err(DecodeError::not_valid(
+                    c.offset,
+                    format!("<{}> where <{elem}> was expected", c.name),
+                ));
+            }
+            let name = read::req_attr(c, "NAME").map_err(not_valid)?;
+            let mut values = c.children();
+            let value = match (values.next(), values.next()) {
+                (None, _) => None,
+                (Some(v), None) => Some(v),
+                (Some(_), Some(_)) => {
+                    return Err(DecodeError::not_valid(
+                        c.offset,
+                        format!("<{elem} NAME=\"{name}\"> holds more than one element"),
+                    ))
+                }
+            };
+            items.push((name, value, c, false));
+        }
+        Ok(Params { items })
+    }
+
+    /// `None`: absent; `Some(None)`: present and NULL.
+    fn take(&mut self, name: &str) -> Result<Option<Option<Element<'a>>>, CimError> {
+        let mut found = None;
+        for it in &mut self.items {
+            if it.0.eq_ignore_ascii_case(name) {
+                if found.is_some() {
+                    return Err(invalid_param(format!("parameter {name} given twice")));
+                }
+                it.3 = true;
+                found = Some(it.1);
+            }
+        }
+        Ok(found)
+    }
+
+    fn value_el(&mut self, name: &str) -> Result<Option<Element<'a>>, CimError> {
+        Ok(self.take(name)?.flatten())
+    }
+
+    /// The value of `name` when it is one of `elements` (`expected` names
+    /// them in the error otherwise), read by `read`.
+    fn element<T>(
+        &mut self,
+        name: &str,
+        elements: &[&str],
+        expected: &str,
+        read: impl FnOnce(Element<'a>) -> Result<T, Invalid>,
+    ) -> Result<Option<T>, CimError> {
+        match self.value_el(name)? {
+            None => Ok(None),
+            Some(el) if elements.contains(&el.name) => read(el)
+                .map(Some)
+                .map_err(|i| invalid_param(format!("{name}: {}", i.message))),
+            Some(el) => Err(invalid_param(format!(
+                "{name} must be {expected}, is a <{}>",
+                el.name
+            ))),
         }
     }
 
-    /// True for intrinsic operations (IMETHODCALL), false for METHODCALL.
-    pub fn is_intrinsic(&self) -> bool {
-        !matches!(self, Operation::InvokeMethod { .. })
+    fn text(&mut self, name: &str) -> Result<Option<&'a str>, CimError> {
+        match self.value_el(name)? {
+            None => Ok(None),
+            Some(el) if el.name == "VALUE" && el.children().len() == 0 => Ok(Some(el.text_str())),
+            Some(el) => Err(invalid_param(format!(
+                "{name} must be a <VALUE>, is a <{}>",
+                el.name
+            ))),
+        }
+    }
+}
+
+impl ParamSource for Params<'_> {
+    fn class_name(&mut self, name: &str) -> Result<Option<Name>, CimError> {
+        self.element(name, &["CLASSNAME"], "a <CLASSNAME>", read::read_classname)
     }
 
-    /// True for the operations that answer with EndOfSequence and
-    /// EnumerationContext output parameters.
-    pub fn is_open_or_pull(&self) -> bool {
-        matches!(
-            self,
-            Operation::OpenEnumerateInstances { .. }
-                | Operation::OpenEnumerateInstancePaths { .. }
-                | Operation::OpenAssociatorInstances { .. }
-                | Operation::OpenAssociatorInstancePaths { .. }
-                | Operation::OpenReferenceInstances { .. }
-                | Operation::OpenReferenceInstancePaths { .. }
-                | Operation::OpenQueryInstances { .. }
-                | Operation::PullInstancesWithPath { .. }
-                | Operation::PullInstancePaths { .. }
-                | Operation::PullInstances { .. }
-        )
+    fn name(&mut self, name: &str) -> Result<Option<Name>, CimError> {
+        Ok(self.text(name)?.map(|s| Name::new(s.trim())))
+    }
+
+    fn string(&mut self, name: &str) -> Result<Option<String>, CimError> {
+        Ok(self.text(name)?.map(str::to_owned))
+    }
+
+    fn boolean(&mut self, name: &str) -> Result<Option<bool>, CimError> {
+        match self.text(name)? {
+            None => Ok(None),
+            Some(t) => match read::parse_value(t, CimType::Boolean) {
+                Ok(Value::Boolean(b)) => Ok(Some(b)),
+                _ => Err(invalid_param(format!("{name}: {t:?} is not TRUE or FALSE"))),
+            },
+        }
+    }
+
+    fn uint32(&mut self, name: &str) -> Result<Option<u32>, CimError> {
+        match self.text(name)? {
+            None => Ok(None),
+            Some(t) => match read::parse_value(t, CimType::UInt32) {
+                Ok(Value::UInt32(v)) => Ok(Some(v)),
+                _ => Err(invalid_param(format!("{name}: {t:?} is not a uint32"))),
+            },
+        }
+    }
+
+    fn property_list(&mut self, name: &str) -> Result<Option<Vec<Name>>, CimError> {
+        match self.value_el(name)? {
+            None => Ok(None),
+            Some(el) if el.name == "VALUE.ARRAY" => {
+                let mut names = Vec::with_capacity(el.children().len());
+                for v in el.children() {
+                    match v.name {
+                        "VALUE" if v.children().len() == 0 => names.push(Name::new(v.text.trim())),
+                        "VALUE.NULL" => {}
+                        other => {
+                            return Err(invalid_param(format!("<{other}> inside {name}")));
+                        }
+                    }
+                }
+                Ok(Some(names))
+            }
+            Some(el) => Err(invalid_param(format!(
+                "{name} must be a <VALUE.ARRAY>, is a <{}>",
+                el.name
+            ))),
+        }
+    }
+
+    fn instance_name(&mut self, name: &str) -> Result<Option<ObjectPath>, CimError> {
+        let expected = "an <INSTANCENAME>";
+        self.element(name, &["INSTANCENAME"], expected, read::read_instancename)
+    }
+
+    fn object_name(&mut self, name: &str) -> Result<Option<ObjectPath>, CimError> {
+        let (elements, expected) = (
+            ["INSTANCENAME", "CLASSNAME"],
+            "a <CLASSNAME> or <INSTANCENAME>",
+        );
+        self.element(name, &elements, expected, read::read_path_any)
+    }
+
+    fn finish(&mut self) -> Result<(), CimError> {
+        match self.items.iter().find(|i| !i.3) {
+            Some(i) => Err(invalid_param(format!("unknown parameter {}", i.0))),
+            None => Ok(()),
+        }
+    }
+}
+
+/// IPARAMVALUE elements appended to a request body, written as pywbem
+/// writes them.
+pub(crate) struct IParamWriter<'a>(pub(crate) &'a mut String);
+
+impl IParamWriter<'_> {
+    fn start(&mut self, name: &str) {
+        self.0.push_str("<IPARAMVALUE NAME=\"");
+        escape_attr(self.0, name);
+        self.0.push_str("\">");
+    }
+
+    fn end(&mut self) {
+        self.0.push_str("</IPARAMVALUE>");
+    }
+
+    fn path(&mut self, name: &str, path: &ObjectPath) {
+        self.start(name);
+        if matches!(path.keys, Keys::Class) {
+            writer::write_classname(self.0, path.class.as_str());
+        } else {
+            writer::write_instancename(self.0, path);
+        }
+        self.end();
+    }
+}
+
+impl ParamSink for IParamWriter<'_> {
+    fn class_name(&mut self, name: &str, value: &Name) {
+        self.start(name);
+        writer::write_classname(self.0, value.as_str());
+        self.end();
+    }
+
+    fn name(&mut self, name: &str, value: &Name) {
+        self.string(name, value.as_str());
+    }
+
+    fn string(&mut self, name: &str, value: &str) {
+        self.start(name);
+        self.0.push_str("<VALUE>");
+        escape_text(self.0, value);
+        self.0.push_str("</VALUE>");
+        self.end();
+    }
+
+    fn boolean(&mut self, name: &str, value: &bool) {
+        self.string(name, if *value { "TRUE" } else { "FALSE" });
+    }
+
+    fn uint32(&mut self, name: &str, value: &u32) {
+        self.string(name, &value.to_string());
+    }
+
+    fn property_list(&mut self, name: &str, value: &[Name]) {
+        self.start(name);
+        self.0.push_str("<VALUE.ARRAY>");
+        for n in value {
+            self.0.push_str("<VALUE>");
+            escape_text(self.0, n.as_str());
+            self.0.push_str("</VALUE>");
+        }
+        self.0.push_str("</VALUE.ARRAY>");
+        self.end();
+    }
+
+    fn instance_name(&mut self, name: &str, value: &ObjectPath) {
+        self.path(name, value);
+    }
+
+    fn object_name(&mut self, name: &str, value: &ObjectPath) {
+        self.path(name, value);
     }
 }

@@ -5,7 +5,11 @@
 //! CIMMethod/CIMObject headers they came with.
 
 use openwmi_cim::{Keys, Name, Value};
-use openwmi_cimxml::{check_headers, decode_request, Limits, Operation, Request};
+use openwmi_cimxml::{
+    check_headers, decode_request, AssocParams, Associators, ClassFlags, EnumContext,
+    EnumerateInstances, ExecQuery, GetClass, GetInstance, InstanceOptions, Limits,
+    OpenEnumerateInstances, OpenQueryInstances, Operation, Pull, Request,
+};
 use std::path::PathBuf;
 
 fn data_dir(client: &str) -> PathBuf {
@@ -76,33 +80,40 @@ fn pywbem_requests_decode() {
 
     assert_eq!(
         find(&all, "00-GetClass").operation,
-        Operation::GetClass {
+        Operation::GetClass(GetClass {
             class_name: Name::new("Win32_Share"),
-            local_only: true,
-            include_qualifiers: true,
-            include_class_origin: false,
+            flags: ClassFlags {
+                local_only: true,
+                include_qualifiers: true,
+                include_class_origin: false,
+            },
             property_list: None,
-        }
+        })
     );
     assert_eq!(
         find(&all, "01-GetClass").operation,
-        Operation::GetClass {
+        Operation::GetClass(GetClass {
             class_name: Name::new("Win32_Share"),
-            local_only: false,
-            include_qualifiers: true,
-            include_class_origin: true,
+            flags: ClassFlags {
+                local_only: false,
+                include_qualifiers: true,
+                include_class_origin: true,
+            },
             property_list: Some(vec![Name::new("Name"), Name::new("Path")]),
-        }
+        })
     );
     match &find(&all, "07-GetInstance").operation {
-        Operation::GetInstance {
+        Operation::GetInstance(GetInstance {
             instance_name,
             local_only,
-            property_list,
+            options,
             ..
-        } => {
+        }) => {
             assert!(!local_only);
-            assert_eq!(property_list.as_deref(), Some(&[Name::new("Name")][..]));
+            assert_eq!(
+                options.property_list.as_deref(),
+                Some(&[Name::new("Name")][..])
+            );
             assert_eq!(instance_name.class.as_str(), "Win32_ServerConnection");
             let Keys::Bindings(b) = &instance_name.keys else {
                 panic!("{instance_name:?}")
@@ -117,14 +128,16 @@ fn pywbem_requests_decode() {
     }
     assert_eq!(
         find(&all, "09-EnumerateInstances").operation,
-        Operation::EnumerateInstances {
+        Operation::EnumerateInstances(EnumerateInstances {
             class_name: Name::new("Win32_Share"),
             local_only: false,
             deep_inheritance: false,
             include_qualifiers: false,
-            include_class_origin: true,
-            property_list: Some(vec![]),
-        }
+            options: InstanceOptions {
+                include_class_origin: true,
+                property_list: Some(vec![]),
+            },
+        })
     );
     assert_eq!(
         find(&all, "10-EnumerateInstanceNames").namespace,
@@ -132,19 +145,22 @@ fn pywbem_requests_decode() {
     );
     assert_eq!(
         find(&all, "11-ExecQuery").operation,
-        Operation::ExecQuery {
+        Operation::ExecQuery(ExecQuery {
             query_language: "WQL".into(),
             query: "SELECT * FROM Win32_Share WHERE Name = \"a<b>&c\"".into(),
-        }
+        })
     );
     match &find(&all, "12-Associators").operation {
-        Operation::Associators {
-            assoc_class,
-            result_class,
-            role,
-            result_role,
+        Operation::Associators(Associators {
+            assoc:
+                AssocParams {
+                    assoc_class,
+                    result_class,
+                    role,
+                    result_role,
+                },
             ..
-        } => {
+        }) => {
             assert_eq!(
                 assoc_class.as_ref().unwrap().as_str(),
                 "Win32_ConnectionShare"
@@ -159,44 +175,40 @@ fn pywbem_requests_decode() {
         other => panic!("{other:?}"),
     }
     match &find(&all, "13-Associators").operation {
-        Operation::Associators { object_name, .. } => {
+        Operation::Associators(Associators { object_name, .. }) => {
             assert_eq!(object_name.keys, Keys::Class)
         }
         other => panic!("{other:?}"),
     }
     match &find(&all, "20-OpenEnumerateInstances").operation {
-        Operation::OpenEnumerateInstances {
-            filter, options, ..
-        } => {
+        Operation::OpenEnumerateInstances(OpenEnumerateInstances { filter, open, .. }) => {
             let f = filter.as_ref().unwrap();
             assert_eq!(f.query_language, "DMTF:FQL");
             assert_eq!(f.query, "Name = \"x\"");
-            assert_eq!(options.operation_timeout, Some(30));
-            assert_eq!(options.max_object_count, 10);
+            assert_eq!(open.operation_timeout, Some(30));
+            assert_eq!(open.max_object_count, 10);
         }
         other => panic!("{other:?}"),
     }
     match &find(&all, "26-OpenQueryInstances").operation {
-        Operation::OpenQueryInstances {
-            filter, options, ..
-        } => {
+        Operation::OpenQueryInstances(OpenQueryInstances { filter, open, .. }) => {
             assert_eq!(filter.query, "SELECT * FROM Win32_Share");
-            assert_eq!(options.max_object_count, 100);
+            assert_eq!(open.max_object_count, 100);
         }
         other => panic!("{other:?}"),
     }
     assert_eq!(
         find(&all, "27-PullInstancesWithPath").operation,
-        Operation::PullInstancesWithPath {
+        Operation::PullInstancesWithPath(Pull {
             enumeration_context: "ctx-1".into(),
             max_object_count: 100
-        }
+        })
     );
     assert_eq!(
         find(&all, "30-CloseEnumeration").operation,
-        Operation::CloseEnumeration {
+        Operation::CloseEnumeration(EnumContext {
             enumeration_context: "ctx-4".into()
-        }
+        })
     );
     match &find(&all, "31-Create").operation {
         Operation::InvokeMethod {
@@ -227,15 +239,14 @@ fn wbemcli_requests_decode() {
         );
     }
     match &find(&all, "02-GetInstance").operation {
-        Operation::GetInstance {
+        Operation::GetInstance(GetInstance {
             instance_name,
             local_only,
             include_qualifiers,
-            include_class_origin,
-            property_list,
-        } => {
-            assert!(!local_only && !include_qualifiers && *include_class_origin);
-            assert!(property_list.is_none());
+            options,
+        }) => {
+            assert!(!local_only && !include_qualifiers && options.include_class_origin);
+            assert!(options.property_list.is_none());
             // wbemcli sends KEYVALUE without TYPE: VALUETYPE="string" decides.
             assert_eq!(
                 instance_name.keys,

@@ -6,7 +6,8 @@ use openwmi_cim::{
     Value,
 };
 use openwmi_cimxml::{
-    decode_request, decode_response, encode_request, Limits, Operation, ResponseWriter, ReturnItem,
+    decode_request, decode_response, encode_request, GetInstance, InstanceOptions, Limits,
+    Operation, ResponseWriter, ReturnItem,
 };
 use proptest::prelude::*;
 
@@ -170,13 +171,12 @@ proptest! {
     #[test]
     fn instance_names_round_trip_through_requests(mut path in simple_path(), ns in "[a-z]{1,5}(/[a-z]{1,5}){0,2}") {
         path.namespace = None;
-        let op = Operation::GetInstance {
+        let op = Operation::GetInstance(GetInstance {
             instance_name: path,
             local_only: false,
             include_qualifiers: false,
-            include_class_origin: false,
-            property_list: None,
-        };
+            options: InstanceOptions::default(),
+        });
         let req = decode_request(encode_request("1", &ns, &op).as_bytes(), &Limits::request()).unwrap();
         prop_assert_eq!(req.namespace, ns);
         prop_assert_eq!(req.operation, op);

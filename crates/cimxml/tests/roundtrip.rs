@@ -6,8 +6,9 @@ mod common;
 use common::*;
 use openwmi_cim::{CimError, CimStatus, Keys, Value};
 use openwmi_cimxml::{
-    decode_request, decode_response, empty_response, encode_request, error_response, ClassOptions,
-    Limits, Operation, Reply, ResponseWriter, ReturnItem,
+    decode_request, decode_response, empty_response, encode_request, error_response, ClassFlags,
+    ClassOptions, EnumerateClassNames, EnumerateClasses, EnumerateInstances, GetClass, GetInstance,
+    InstanceOptions, Limits, OpenEnumerateInstances, Operation, Reply, ResponseWriter, ReturnItem,
 };
 
 #[test]
@@ -45,34 +46,40 @@ fn defaults_follow_dsp0200() {
     };
     assert_eq!(
         op("GetClass", cls),
-        Operation::GetClass {
+        Operation::GetClass(GetClass {
             class_name: n("X"),
-            local_only: true,
-            include_qualifiers: true,
-            include_class_origin: false,
+            flags: ClassFlags {
+                local_only: true,
+                include_qualifiers: true,
+                include_class_origin: false,
+            },
             property_list: None
-        }
+        })
     );
     assert_eq!(
         op("EnumerateInstances", cls),
-        Operation::EnumerateInstances {
+        Operation::EnumerateInstances(EnumerateInstances {
             class_name: n("X"),
             local_only: true,
             deep_inheritance: true,
             include_qualifiers: false,
-            include_class_origin: false,
-            property_list: None
-        }
+            options: InstanceOptions {
+                include_class_origin: false,
+                property_list: None
+            }
+        })
     );
     assert_eq!(
         op("EnumerateClasses", ""),
-        Operation::EnumerateClasses {
+        Operation::EnumerateClasses(EnumerateClasses {
             class_name: None,
             deep_inheritance: false,
-            local_only: true,
-            include_qualifiers: true,
-            include_class_origin: false
-        }
+            flags: ClassFlags {
+                local_only: true,
+                include_qualifiers: true,
+                include_class_origin: false,
+            },
+        })
     );
     // A NULL parameter (IPARAMVALUE without a value) takes the default too.
     assert_eq!(
@@ -80,21 +87,21 @@ fn defaults_follow_dsp0200() {
             "EnumerateClassNames",
             "<IPARAMVALUE NAME=\"ClassName\"/><IPARAMVALUE NAME=\"DeepInheritance\"/>"
         ),
-        Operation::EnumerateClassNames {
+        Operation::EnumerateClassNames(EnumerateClassNames {
             class_name: None,
             deep_inheritance: false
-        }
+        })
     );
     match op("OpenEnumerateInstances", cls) {
-        Operation::OpenEnumerateInstances {
+        Operation::OpenEnumerateInstances(OpenEnumerateInstances {
             deep_inheritance,
-            include_class_origin,
-            filter,
             options,
+            filter,
+            open,
             ..
-        } => {
-            assert!(deep_inheritance && !include_class_origin && filter.is_none());
-            assert_eq!(options, Default::default());
+        }) => {
+            assert!(deep_inheritance && !options.include_class_origin && filter.is_none());
+            assert_eq!(open, Default::default());
         }
         other => panic!("{other:?}"),
     }
@@ -326,13 +333,12 @@ fn keys_of_every_kind_round_trip() {
         panic!()
     };
     assert!(matches!(b[3].value, Value::Reference(_)));
-    let op = Operation::GetInstance {
+    let op = Operation::GetInstance(GetInstance {
         instance_name: path,
         local_only: false,
         include_qualifiers: false,
-        include_class_origin: false,
-        property_list: None,
-    };
+        options: InstanceOptions::default(),
+    });
     let body = encode_request("1", "root/cimv2", &op);
     assert!(body.contains("<KEYVALUE VALUETYPE=\"numeric\" TYPE=\"uint32\">42</KEYVALUE>"));
     assert!(body.contains("<KEYVALUE VALUETYPE=\"boolean\" TYPE=\"boolean\">FALSE</KEYVALUE>"));

@@ -200,10 +200,10 @@ impl Locator {
         let deadline = p.connect_bound().map(|b| Instant::now() + b);
         remote.call_until(
             &resource.namespace,
-            &openwmi_cimxml::Operation::EnumerateClassNames {
+            &openwmi_cimxml::Operation::EnumerateClassNames(openwmi_cimxml::EnumerateClassNames {
                 class_name: None,
                 deep_inheritance: false,
-            },
+            }),
             deadline,
         )?;
         Ok(services(Backend::Remote(remote), Some(label)))

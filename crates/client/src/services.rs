@@ -9,7 +9,11 @@ use openwmi_cim::{CimStatus, Class, Instance, KeyBinding, Keys, Name, ObjectPath
 use openwmi_cimom::{
     ClassOptions, EnumOptions, InstanceIter, Object, ObjectManager, OperationContext, QueryResult,
 };
-use openwmi_cimxml::{Filter, Limits, OpenOptions, Operation, Reply, ReturnItem};
+use openwmi_cimxml::{
+    ClassFlags, EnumContext, EnumerateClassNames, EnumerateClasses, EnumerateInstances, ExecQuery,
+    Filter, GetClass, GetInstance, InstanceOptions, Limits, OpenEnumerateInstances, OpenOptions,
+    OpenQueryInstances, Operation, Pull, Reply, ReturnItem,
+};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -122,15 +126,15 @@ impl PullState {
             }
             let ctx = self.context.take()?;
             let op = if self.with_path {
-                Operation::PullInstancesWithPath {
+                Operation::PullInstancesWithPath(Pull {
                     enumeration_context: ctx,
                     max_object_count: self.batch,
-                }
+                })
             } else {
-                Operation::PullInstances {
+                Operation::PullInstances(Pull {
                     enumeration_context: ctx,
                     max_object_count: self.batch,
-                }
+                })
             };
             match self.remote.call(&self.namespace, &op) {
                 Ok(reply) => {
@@ -152,13 +156,15 @@ impl PullState {
     fn rebuild_path(&mut self, i: &Instance) -> Option<ObjectPath> {
         let class = i.class_name.as_str().to_ascii_lowercase();
         if !self.keys.contains_key(&class) {
-            let op = Operation::GetClass {
+            let op = Operation::GetClass(GetClass {
                 class_name: i.class_name.clone(),
-                local_only: false,
-                include_qualifiers: true,
-                include_class_origin: false,
+                flags: ClassFlags {
+                    local_only: false,
+                    include_qualifiers: true,
+                    include_class_origin: false,
+                },
                 property_list: None,
-            };
+            });
             let names = self.remote.call(&self.namespace, &op).ok().and_then(|r| {
                 r.items.into_iter().find_map(|item| match item {
                     ReturnItem::Class { class, .. } => Some(
@@ -198,9 +204,9 @@ impl Drop for PullState {
     /// rather than when it expires. Best effort, bounded to 5 s.
     fn drop(&mut self) {
         if let Some(ctx) = self.context.take() {
-            let op = Operation::CloseEnumeration {
+            let op = Operation::CloseEnumeration(EnumContext {
                 enumeration_context: ctx,
-            };
+            });
             let _ = self.remote.call_until(
                 &self.namespace,
                 &op,
@@ -395,28 +401,28 @@ impl Services {
             Backend::Remote(r) => r,
         };
         let query = openwmi_wql::parse(wql).map_err(openwmi_cimom::errors::wql_error)?;
-        let classic = Operation::ExecQuery {
+        let classic = Operation::ExecQuery(ExecQuery {
             query_language: "WQL".into(),
             query: wql.into(),
-        };
+        });
         let open = match &query {
             openwmi_wql::Query::Select(s) if !s.is_schema_query() => {
                 if s.condition.is_none() && s.projection == openwmi_wql::Projection::All {
                     self.open_enumerate(remote, s.from.name.clone())
                 } else {
-                    Operation::OpenQueryInstances {
+                    Operation::OpenQueryInstances(OpenQueryInstances {
                         filter: Filter {
                             query_language: "WQL".into(),
                             query: wql.into(),
                         },
                         return_query_result_class: false,
-                        options: self.open_options(),
-                    }
+                        open: self.open_options(),
+                    })
                 }
             }
             _ => classic.clone(),
         };
-        if matches!(open, Operation::ExecQuery { .. }) {
+        if matches!(open, Operation::ExecQuery(_)) {
             return self.classic(remote, &classic);
         }
         self.open(remote, &open, &classic)
@@ -431,14 +437,13 @@ impl Services {
     }
 
     fn open_enumerate(&self, _r: &Arc<Remote>, class: Name) -> Operation {
-        Operation::OpenEnumerateInstances {
+        Operation::OpenEnumerateInstances(OpenEnumerateInstances {
             class_name: class,
             deep_inheritance: true,
-            include_class_origin: false,
-            property_list: None,
+            options: InstanceOptions::default(),
             filter: None,
-            options: self.open_options(),
-        }
+            open: self.open_options(),
+        })
     }
 
     fn classic(&self, r: &Arc<Remote>, op: &Operation) -> Result<ObjectStream, WbemError> {
@@ -463,7 +468,7 @@ impl Services {
             remote: r.clone(),
             namespace: self.namespace.clone(),
             context: if end { None } else { reply.enumeration_context },
-            with_path: !matches!(open, Operation::OpenQueryInstances { .. }),
+            with_path: !matches!(open, Operation::OpenQueryInstances(_)),
             batch: self.batch,
             buffer: objects(reply.items).collect(),
             keys: HashMap::new(),
@@ -500,13 +505,12 @@ impl Services {
                 };
                 let reply = r.call(
                     &ns,
-                    &Operation::GetInstance {
+                    &Operation::GetInstance(GetInstance {
                         instance_name: relative,
                         local_only: false,
                         include_qualifiers: false,
-                        include_class_origin: false,
-                        property_list: None,
-                    },
+                        options: InstanceOptions::default(),
+                    }),
                 )?;
                 let instance = objects(reply.items)
                     .find_map(|o| match o {
@@ -538,13 +542,15 @@ impl Services {
             Backend::Remote(r) => {
                 let reply = r.call(
                     ns,
-                    &Operation::GetClass {
+                    &Operation::GetClass(GetClass {
                         class_name: Name::new(class),
-                        local_only: opts.local_only,
-                        include_qualifiers: opts.include_qualifiers,
-                        include_class_origin: opts.include_class_origin,
+                        flags: ClassFlags {
+                            local_only: opts.local_only,
+                            include_qualifiers: opts.include_qualifiers,
+                            include_class_origin: opts.include_class_origin,
+                        },
                         property_list: opts.property_list.clone(),
-                    },
+                    }),
                 )?;
                 objects(reply.items)
                     .find_map(|o| match o {
@@ -575,14 +581,13 @@ impl Services {
             }
             Backend::Remote(r) => {
                 let open = self.open_enumerate(r, Name::new(class));
-                let classic = Operation::EnumerateInstances {
+                let classic = Operation::EnumerateInstances(EnumerateInstances {
                     class_name: Name::new(class),
                     local_only: false,
                     deep_inheritance: true,
                     include_qualifiers: false,
-                    include_class_origin: false,
-                    property_list: None,
-                };
+                    options: InstanceOptions::default(),
+                });
                 self.open(r, &open, &classic)?
             }
         };
@@ -613,13 +618,15 @@ impl Services {
             Backend::Remote(r) => {
                 let reply = r.call(
                     &self.namespace,
-                    &Operation::EnumerateClasses {
+                    &Operation::EnumerateClasses(EnumerateClasses {
                         class_name: superclass.map(Name::new),
                         deep_inheritance: deep,
-                        local_only: false,
-                        include_qualifiers: true,
-                        include_class_origin: false,
-                    },
+                        flags: ClassFlags {
+                            local_only: false,
+                            include_qualifiers: true,
+                            include_class_origin: false,
+                        },
+                    }),
                 )?;
                 Ok(objects(reply.items)
                     .filter_map(|o| match o {
@@ -647,10 +654,10 @@ impl Services {
             Backend::Remote(r) => {
                 let reply = r.call(
                     &self.namespace,
-                    &Operation::EnumerateClassNames {
+                    &Operation::EnumerateClassNames(EnumerateClassNames {
                         class_name: superclass.map(Name::new),
                         deep_inheritance: deep,
-                    },
+                    }),
                 )?;
                 Ok(reply
                     .items

@@ -8,10 +8,14 @@ use crate::encoded::EncodedInstances;
 use bytes::Bytes;
 use openwmi_cim::{CimError, CimStatus, Keys, Name, ObjectPath};
 use openwmi_cimom::{
-    AssocFilter, ClassOptions, EnumOptions, InstanceWithPath, Object, ObjectManager,
+    AssocFilter, ClassOptions, EnumOptions, InstanceIter, InstanceWithPath, Object, ObjectManager,
     OperationContext, QueryResult, RefFilter,
 };
-use openwmi_cimxml::{EncodedInstance, Filter, OpenOptions, Operation, Request, ResponseWriter};
+use openwmi_cimxml::{EncodedInstance, Request, ResponseWriter};
+use openwmi_operation::{
+    AssocParams, ClassFlags, EnumerateInstances, ExecQuery, Filter, InstanceOptions, OpenOptions,
+    Operation, Pull, RefParams,
+};
 use std::sync::Arc;
 
 /// Bytes buffered before a response starts to stream, and the size of each
@@ -59,7 +63,7 @@ type WriteItem = fn(&mut ResponseWriter, &InstanceWithPath, Option<&EncodedInsta
 pub struct Chunks {
     first: Option<String>,
     writer: Option<ResponseWriter>,
-    items: openwmi_cimom::InstanceIter,
+    items: InstanceIter,
     write: WriteItem,
     encoded: Arc<EncodedInstances>,
     failure: Option<CimError>,
@@ -115,15 +119,13 @@ pub struct Dispatch<'a> {
 }
 
 fn class_opts<'a>(
-    local_only: bool,
-    include_qualifiers: bool,
-    include_class_origin: bool,
+    flags: &ClassFlags,
     property_list: Option<&'a [Name]>,
 ) -> openwmi_cimxml::ClassOptions<'a> {
     openwmi_cimxml::ClassOptions {
-        local_only,
-        include_qualifiers,
-        include_class_origin,
+        local_only: flags.local_only,
+        include_qualifiers: flags.include_qualifiers,
+        include_class_origin: flags.include_class_origin,
         property_list,
     }
 }
@@ -144,7 +146,7 @@ impl Dispatch<'_> {
     fn stream(
         &self,
         mut w: ResponseWriter,
-        mut items: openwmi_cimom::InstanceIter,
+        mut items: InstanceIter,
         write: WriteItem,
         keep: Option<Keep>,
     ) -> Result<Outcome, CimError> {
@@ -250,430 +252,138 @@ impl Dispatch<'_> {
             .with_origin(self.om.host(), &req.namespace)
     }
 
+    /// Runs the operation.
     fn execute(&self, req: &Request) -> Result<Outcome, CimError> {
-        let om = self.om;
-        let ns = req.namespace.as_str();
-        let ctx = &self.ctx;
+        let (om, ctx, ns) = (self.om, &self.ctx, req.namespace.as_str());
         let mut w = self.writer(req);
         match &req.operation {
-            Operation::GetClass {
-                class_name,
-                local_only,
-                include_qualifiers,
-                include_class_origin,
-                property_list,
-            } => {
-                let c = om.get_class(ctx, ns, class_name.as_str(), &ClassOptions::default())?;
-                w.class(
-                    &c,
-                    &class_opts(
-                        *local_only,
-                        *include_qualifiers,
-                        *include_class_origin,
-                        property_list.as_deref(),
-                    ),
-                );
-                Ok(Outcome::Full(w.end()))
+            Operation::GetClass(p) => {
+                let c = om.get_class(ctx, ns, p.class_name.as_str(), &ClassOptions::default())?;
+                w.class(&c, &class_opts(&p.flags, p.property_list.as_deref()));
             }
-            Operation::EnumerateClasses {
-                class_name,
-                deep_inheritance,
-                local_only,
-                include_qualifiers,
-                include_class_origin,
-            } => {
-                let classes = om.enumerate_classes(
-                    ctx,
-                    ns,
-                    class_name.as_ref().map(|n| n.as_str()),
-                    *deep_inheritance,
-                    &ClassOptions::default(),
-                )?;
-                let opts = class_opts(
-                    *local_only,
-                    *include_qualifiers,
-                    *include_class_origin,
-                    None,
-                );
-                for c in &classes {
+            Operation::EnumerateClasses(p) => {
+                let base = p.class_name.as_ref().map(Name::as_str);
+                let (whole, opts) = (ClassOptions::default(), class_opts(&p.flags, None));
+                for c in &om.enumerate_classes(ctx, ns, base, p.deep_inheritance, &whole)? {
                     w.class(c, &opts);
                 }
-                Ok(Outcome::Full(w.end()))
             }
-            Operation::EnumerateClassNames {
-                class_name,
-                deep_inheritance,
-            } => {
-                for n in om.enumerate_class_names(
-                    ctx,
-                    ns,
-                    class_name.as_ref().map(|n| n.as_str()),
-                    *deep_inheritance,
-                )? {
+            Operation::EnumerateClassNames(p) => {
+                let base = p.class_name.as_ref().map(Name::as_str);
+                for n in om.enumerate_class_names(ctx, ns, base, p.deep_inheritance)? {
                     w.class_name(n.as_str());
                 }
-                Ok(Outcome::Full(w.end()))
             }
-            Operation::GetInstance {
-                instance_name,
-                property_list,
-                ..
-            } => {
-                let i = om.get_instance(ctx, ns, instance_name, property_list.as_deref())?;
+            Operation::GetInstance(p) => {
+                let property_list = p.options.property_list.as_deref();
+                let i = om.get_instance(ctx, ns, &p.instance_name, property_list)?;
                 match self.encoded.get(&i) {
                     Some(e) => w.instance_encoded(e),
                     None => w.instance(&i.instance),
                 }
-                Ok(Outcome::Full(w.end()))
             }
-            Operation::EnumerateInstances {
-                class_name,
-                deep_inheritance,
-                property_list,
-                ..
-            } => {
-                let key = match self.lookup(&mut w, ns, || AnswerKey::Instances {
-                    namespace: ns.to_owned(),
-                    class: class_name.as_str().to_owned(),
-                    deep_inheritance: *deep_inheritance,
-                    property_list: property_list
-                        .as_ref()
-                        .map(|l| l.iter().map(|n| n.as_str().to_owned()).collect()),
-                })? {
-                    Lookup::Hit(kept) => return Ok(kept),
-                    Lookup::Miss(key) => key,
-                };
-                let it = om.enumerate_instances(
-                    ctx,
-                    ns,
-                    class_name.as_str(),
-                    &EnumOptions {
-                        deep: true,
-                        deep_inheritance: *deep_inheritance,
-                        property_list: property_list.clone(),
-                    },
-                )?;
-                let keep = self.keep(ns, class_name, key)?;
-                self.stream(
-                    w,
-                    it,
-                    |w, i, e| match e {
-                        Some(e) => w.named_instance_encoded(e),
-                        None => w.named_instance(&i.path, &i.instance),
-                    },
-                    keep,
-                )
+            Operation::EnumerateInstances(p) => return self.enumerate_instances(w, ns, p),
+            Operation::EnumerateInstanceNames(p) => {
+                return self.enumerate_instance_names(w, ns, &p.class_name)
             }
-            Operation::EnumerateInstanceNames { class_name } => {
-                let key = match self.lookup(&mut w, ns, || AnswerKey::InstanceNames {
-                    namespace: ns.to_owned(),
-                    class: class_name.as_str().to_owned(),
-                })? {
-                    Lookup::Hit(kept) => return Ok(kept),
-                    Lookup::Miss(key) => key,
-                };
-                let it =
-                    om.enumerate_instances(ctx, ns, class_name.as_str(), &EnumOptions::default())?;
-                let keep = self.keep(ns, class_name, key)?;
-                self.stream(
-                    w,
-                    it,
-                    |w, i, e| match e {
-                        Some(e) => w.instance_name_encoded(e),
-                        None => w.instance_name(&i.path),
-                    },
-                    keep,
-                )
+            Operation::ExecQuery(p) => return self.exec_query(w, ns, p),
+            Operation::Associators(p) => {
+                let assoc = Related::Associators(&p.assoc);
+                let pl = p.options.property_list.clone();
+                self.write_objects(&mut w, ns, &self.related(ns, &p.object_name, assoc, pl)?);
             }
-            Operation::ExecQuery {
-                query_language,
-                query,
-            } => {
-                let key = match self.lookup(&mut w, ns, || AnswerKey::Query {
-                    namespace: ns.to_owned(),
-                    language: query_language.clone(),
-                    query: query.clone(),
-                })? {
-                    Lookup::Hit(kept) => return Ok(kept),
-                    Lookup::Miss(key) => key,
-                };
-                match om.exec_query(ctx, ns, query_language, query)? {
-                    QueryResult::Instances(it) => {
-                        let keep = match key {
-                            Some(key) => om
-                                .fixed_query_class(ctx, ns, query_language, query)?
-                                .map(|class| Keep { key, class }),
-                            None => None,
-                        };
-                        self.stream(
-                            w,
-                            it,
-                            |w, i, e| match e {
-                                Some(e) => w.object_with_path_encoded(&i.path, e),
-                                None => w.object_with_path(&i.path, &i.instance),
-                            },
-                            keep,
-                        )
-                    }
-                    QueryResult::Objects(objects) => {
-                        self.write_objects(&mut w, ns, &objects);
-                        Ok(Outcome::Full(w.end()))
-                    }
+            Operation::References(p) => {
+                let refs = Related::References(&p.refs);
+                let pl = p.options.property_list.clone();
+                self.write_objects(&mut w, ns, &self.related(ns, &p.object_name, refs, pl)?);
+            }
+            Operation::AssociatorNames(p) => {
+                let assoc = Related::Associators(&p.assoc);
+                for path in &self.related_names(ns, &p.object_name, assoc)? {
+                    w.object_path(path);
                 }
             }
-            Operation::Associators {
-                object_name,
-                assoc_class,
-                result_class,
-                role,
-                result_role,
-                property_list,
-                ..
-            } => {
-                let objects = om.associators(
-                    ctx,
-                    ns,
-                    object_name,
-                    &assoc_filter(
-                        assoc_class,
-                        result_class,
-                        role,
-                        result_role,
-                        property_list.clone(),
-                    ),
-                )?;
-                self.write_objects(&mut w, ns, &objects);
-                Ok(Outcome::Full(w.end()))
-            }
-            Operation::AssociatorNames {
-                object_name,
-                assoc_class,
-                result_class,
-                role,
-                result_role,
-            } => {
-                let paths = om.associator_names(
-                    ctx,
-                    ns,
-                    object_name,
-                    &assoc_filter(assoc_class, result_class, role, result_role, None),
-                )?;
-                for p in &paths {
-                    w.object_path(p);
+            Operation::ReferenceNames(p) => {
+                let refs = Related::References(&p.refs);
+                for path in &self.related_names(ns, &p.object_name, refs)? {
+                    w.object_path(path);
                 }
-                Ok(Outcome::Full(w.end()))
             }
-            Operation::References {
-                object_name,
-                result_class,
-                role,
-                property_list,
-                ..
-            } => {
-                let objects = om.references(
-                    ctx,
-                    ns,
-                    object_name,
-                    &ref_filter(result_class, role, property_list.clone()),
-                )?;
-                self.write_objects(&mut w, ns, &objects);
-                Ok(Outcome::Full(w.end()))
-            }
-            Operation::ReferenceNames {
-                object_name,
-                result_class,
-                role,
-            } => {
-                let paths = om.reference_names(
-                    ctx,
-                    ns,
-                    object_name,
-                    &ref_filter(result_class, role, None),
-                )?;
-                for p in &paths {
-                    w.object_path(p);
-                }
-                Ok(Outcome::Full(w.end()))
-            }
-            Operation::GetQualifier { qualifier_name } => {
-                let q = om.get_qualifier(ctx, ns, qualifier_name.as_str())?;
-                w.qualifier_decl(&q);
-                Ok(Outcome::Full(w.end()))
+            Operation::GetQualifier(p) => {
+                w.qualifier_decl(&om.get_qualifier(ctx, ns, p.qualifier_name.as_str())?);
             }
             Operation::EnumerateQualifiers => {
                 for q in om.enumerate_qualifiers(ctx, ns)? {
                     w.qualifier_decl(&q);
                 }
-                Ok(Outcome::Full(w.end()))
             }
+            _ => return self.execute_pull(w, req),
+        }
+        Ok(Outcome::Full(w.end()))
+    }
 
-            // ---- pull operations ---------------------------------------
-            Operation::OpenEnumerateInstances {
-                class_name,
-                deep_inheritance,
-                property_list,
-                filter,
-                options,
-                ..
-            } => {
-                check_open(filter.as_ref(), options)?;
-                let it = om.enumerate_instances(
-                    ctx,
-                    ns,
-                    class_name.as_str(),
-                    &EnumOptions {
-                        deep: true,
-                        deep_inheritance: *deep_inheritance,
-                        property_list: property_list.clone(),
-                    },
-                )?;
-                self.open(w, ns, Pending::stream(it), PullKind::Instances, options)
+    /// Runs a pull operation (or an operation openwmi does not support). An
+    /// Open* asks the object manager what its base operation asks (the same
+    /// helpers), then answers with the first objects and a context for the
+    /// rest ([`Dispatch::open`]).
+    fn execute_pull(&self, w: ResponseWriter, req: &Request) -> Result<Outcome, CimError> {
+        let (om, ctx, ns) = (self.om, &self.ctx, req.namespace.as_str());
+        match &req.operation {
+            Operation::OpenEnumerateInstances(p) => {
+                check_open(p.filter.as_ref(), &p.open)?;
+                let it = self.instances(ns, &p.class_name, p.deep_inheritance, &p.options)?;
+                self.open(w, ns, Pending::stream(it), PullKind::Instances, &p.open)
             }
-            Operation::OpenEnumerateInstancePaths {
-                class_name,
-                filter,
-                options,
-            } => {
-                check_open(filter.as_ref(), options)?;
-                let it =
-                    om.enumerate_instances(ctx, ns, class_name.as_str(), &EnumOptions::default())?;
-                self.open(w, ns, Pending::stream(it), PullKind::Paths, options)
+            Operation::OpenEnumerateInstancePaths(p) => {
+                check_open(p.filter.as_ref(), &p.open)?;
+                let it = self.instance_names(ns, &p.class_name)?;
+                self.open(w, ns, Pending::stream(it), PullKind::Paths, &p.open)
             }
-            Operation::OpenAssociatorInstances {
-                instance_name,
-                assoc_class,
-                result_class,
-                role,
-                result_role,
-                property_list,
-                filter,
-                options,
-                ..
-            } => {
-                check_open(filter.as_ref(), options)?;
-                require_instance_path(instance_name)?;
-                let objects = om.associators(
-                    ctx,
-                    ns,
-                    instance_name,
-                    &assoc_filter(
-                        assoc_class,
-                        result_class,
-                        role,
-                        result_role,
-                        property_list.clone(),
-                    ),
-                )?;
-                self.open(w, ns, Pending::list(objects), PullKind::Instances, options)
+            Operation::OpenAssociatorInstances(p) => {
+                check_open(p.filter.as_ref(), &p.open)?;
+                let (assoc, pl) = (Related::Associators(&p.assoc), &p.options.property_list);
+                let list = self.related_instances(ns, &p.instance_name, assoc, pl.clone())?;
+                self.open(w, ns, list, PullKind::Instances, &p.open)
             }
-            Operation::OpenAssociatorInstancePaths {
-                instance_name,
-                assoc_class,
-                result_class,
-                role,
-                result_role,
-                filter,
-                options,
-            } => {
-                check_open(filter.as_ref(), options)?;
-                require_instance_path(instance_name)?;
-                let objects = om.associators(
-                    ctx,
-                    ns,
-                    instance_name,
-                    &assoc_filter(
-                        assoc_class,
-                        result_class,
-                        role,
-                        result_role,
-                        Some(Vec::new()),
-                    ),
-                )?;
-                self.open(w, ns, Pending::list(objects), PullKind::Paths, options)
+            Operation::OpenAssociatorInstancePaths(p) => {
+                check_open(p.filter.as_ref(), &p.open)?;
+                let assoc = Related::Associators(&p.assoc);
+                let list = self.related_instances(ns, &p.instance_name, assoc, Some(Vec::new()))?;
+                self.open(w, ns, list, PullKind::Paths, &p.open)
             }
-            Operation::OpenReferenceInstances {
-                instance_name,
-                result_class,
-                role,
-                property_list,
-                filter,
-                options,
-                ..
-            } => {
-                check_open(filter.as_ref(), options)?;
-                require_instance_path(instance_name)?;
-                let objects = om.references(
-                    ctx,
-                    ns,
-                    instance_name,
-                    &ref_filter(result_class, role, property_list.clone()),
-                )?;
-                self.open(w, ns, Pending::list(objects), PullKind::Instances, options)
+            Operation::OpenReferenceInstances(p) => {
+                check_open(p.filter.as_ref(), &p.open)?;
+                let (refs, pl) = (Related::References(&p.refs), &p.options.property_list);
+                let list = self.related_instances(ns, &p.instance_name, refs, pl.clone())?;
+                self.open(w, ns, list, PullKind::Instances, &p.open)
             }
-            Operation::OpenReferenceInstancePaths {
-                instance_name,
-                result_class,
-                role,
-                filter,
-                options,
-            } => {
-                check_open(filter.as_ref(), options)?;
-                require_instance_path(instance_name)?;
-                let objects = om.references(
-                    ctx,
-                    ns,
-                    instance_name,
-                    &ref_filter(result_class, role, None),
-                )?;
-                self.open(w, ns, Pending::list(objects), PullKind::Paths, options)
+            Operation::OpenReferenceInstancePaths(p) => {
+                check_open(p.filter.as_ref(), &p.open)?;
+                let refs = Related::References(&p.refs);
+                let list = self.related_instances(ns, &p.instance_name, refs, None)?;
+                self.open(w, ns, list, PullKind::Paths, &p.open)
             }
-            Operation::OpenQueryInstances {
-                filter,
-                return_query_result_class,
-                options,
-            } => {
-                check_open(None, options)?;
-                if *return_query_result_class {
+            Operation::OpenQueryInstances(p) => {
+                check_open(None, &p.open)?;
+                if p.return_query_result_class {
                     return Err(CimError::not_supported(
                         "ReturnQueryResultClass is not supported",
                     ));
                 }
-                let pending = match om.exec_query(ctx, ns, &filter.query_language, &filter.query)? {
+                let f = &p.filter;
+                let pending = match om.exec_query(ctx, ns, &f.query_language, &f.query)? {
                     QueryResult::Instances(it) => Pending::stream(it),
                     QueryResult::Objects(o) => Pending::list(o),
                 };
-                self.open(w, ns, pending, PullKind::QueryInstances, options)
+                self.open(w, ns, pending, PullKind::QueryInstances, &p.open)
             }
-            Operation::PullInstancesWithPath {
-                enumeration_context,
-                max_object_count,
-            } => self.pull(
-                w,
-                enumeration_context,
-                *max_object_count,
-                PullKind::Instances,
-            ),
-            Operation::PullInstancePaths {
-                enumeration_context,
-                max_object_count,
-            } => self.pull(w, enumeration_context, *max_object_count, PullKind::Paths),
-            Operation::PullInstances {
-                enumeration_context,
-                max_object_count,
-            } => self.pull(
-                w,
-                enumeration_context,
-                *max_object_count,
-                PullKind::QueryInstances,
-            ),
-            Operation::CloseEnumeration {
-                enumeration_context,
-            } => {
-                self.contexts.close(enumeration_context, &self.user)?;
-                Ok(Outcome::Full(openwmi_cimxml::empty_response(
-                    &req.message_id,
-                    req.method_name(),
-                )))
+            Operation::PullInstancesWithPath(p) => self.pull(w, p, PullKind::Instances),
+            Operation::PullInstancePaths(p) => self.pull(w, p, PullKind::Paths),
+            Operation::PullInstances(p) => self.pull(w, p, PullKind::QueryInstances),
+            Operation::CloseEnumeration(p) => {
+                self.contexts.close(&p.enumeration_context, &self.user)?;
+                let body = openwmi_cimxml::empty_response(&req.message_id, req.method_name());
+                Ok(Outcome::Full(body))
             }
             other => Err(CimError::not_supported(format!(
                 "{} is not supported by openwmi",
@@ -682,8 +392,178 @@ impl Dispatch<'_> {
         }
     }
 
+    /// The instances EnumerateInstances and OpenEnumerateInstances return.
+    fn instances(
+        &self,
+        ns: &str,
+        class_name: &Name,
+        deep_inheritance: bool,
+        options: &InstanceOptions,
+    ) -> Result<InstanceIter, CimError> {
+        let opts = EnumOptions {
+            deep: true,
+            deep_inheritance,
+            property_list: options.property_list.clone(),
+        };
+        self.om
+            .enumerate_instances(&self.ctx, ns, class_name.as_str(), &opts)
+    }
+
+    /// The instances whose paths EnumerateInstanceNames and
+    /// OpenEnumerateInstancePaths return.
+    fn instance_names(&self, ns: &str, class_name: &Name) -> Result<InstanceIter, CimError> {
+        self.om
+            .enumerate_instances(&self.ctx, ns, class_name.as_str(), &EnumOptions::default())
+    }
+
+    fn enumerate_instances(
+        &self,
+        mut w: ResponseWriter,
+        ns: &str,
+        p: &EnumerateInstances,
+    ) -> Result<Outcome, CimError> {
+        let key = match self.lookup(&mut w, ns, || AnswerKey::Instances {
+            namespace: ns.to_owned(),
+            class: p.class_name.as_str().to_owned(),
+            deep_inheritance: p.deep_inheritance,
+            property_list: p
+                .options
+                .property_list
+                .as_ref()
+                .map(|l| l.iter().map(|n| n.as_str().to_owned()).collect()),
+        })? {
+            Lookup::Hit(kept) => return Ok(kept),
+            Lookup::Miss(key) => key,
+        };
+        let it = self.instances(ns, &p.class_name, p.deep_inheritance, &p.options)?;
+        let keep = self.keep(ns, &p.class_name, key)?;
+        self.stream(
+            w,
+            it,
+            |w, i, e| match e {
+                Some(e) => w.named_instance_encoded(e),
+                None => w.named_instance(&i.path, &i.instance),
+            },
+            keep,
+        )
+    }
+
+    fn enumerate_instance_names(
+        &self,
+        mut w: ResponseWriter,
+        ns: &str,
+        class_name: &Name,
+    ) -> Result<Outcome, CimError> {
+        let key = match self.lookup(&mut w, ns, || AnswerKey::InstanceNames {
+            namespace: ns.to_owned(),
+            class: class_name.as_str().to_owned(),
+        })? {
+            Lookup::Hit(kept) => return Ok(kept),
+            Lookup::Miss(key) => key,
+        };
+        let it = self.instance_names(ns, class_name)?;
+        let keep = self.keep(ns, class_name, key)?;
+        self.stream(
+            w,
+            it,
+            |w, i, e| match e {
+                Some(e) => w.instance_name_encoded(e),
+                None => w.instance_name(&i.path),
+            },
+            keep,
+        )
+    }
+
+    fn exec_query(
+        &self,
+        mut w: ResponseWriter,
+        ns: &str,
+        p: &ExecQuery,
+    ) -> Result<Outcome, CimError> {
+        let (om, ctx) = (self.om, &self.ctx);
+        let key = match self.lookup(&mut w, ns, || AnswerKey::Query {
+            namespace: ns.to_owned(),
+            language: p.query_language.clone(),
+            query: p.query.clone(),
+        })? {
+            Lookup::Hit(kept) => return Ok(kept),
+            Lookup::Miss(key) => key,
+        };
+        match om.exec_query(ctx, ns, &p.query_language, &p.query)? {
+            QueryResult::Instances(it) => {
+                let keep = match key {
+                    Some(key) => om
+                        .fixed_query_class(ctx, ns, &p.query_language, &p.query)?
+                        .map(|class| Keep { key, class }),
+                    None => None,
+                };
+                self.stream(
+                    w,
+                    it,
+                    |w, i, e| match e {
+                        Some(e) => w.object_with_path_encoded(&i.path, e),
+                        None => w.object_with_path(&i.path, &i.instance),
+                    },
+                    keep,
+                )
+            }
+            QueryResult::Objects(objects) => {
+                self.write_objects(&mut w, ns, &objects);
+                Ok(Outcome::Full(w.end()))
+            }
+        }
+    }
+
+    /// The objects Associators or References return.
+    fn related(
+        &self,
+        ns: &str,
+        object: &ObjectPath,
+        related: Related<'_>,
+        property_list: Option<Vec<Name>>,
+    ) -> Result<Vec<Object>, CimError> {
+        let (om, ctx, pl) = (self.om, &self.ctx, property_list);
+        match related {
+            Related::Associators(p) => om.associators(ctx, ns, object, &assoc_filter(p, pl)),
+            Related::References(p) => om.references(ctx, ns, object, &ref_filter(p, pl)),
+        }
+    }
+
+    /// The paths AssociatorNames or ReferenceNames return.
+    fn related_names(
+        &self,
+        ns: &str,
+        object: &ObjectPath,
+        related: Related<'_>,
+    ) -> Result<Vec<ObjectPath>, CimError> {
+        let (om, ctx) = (self.om, &self.ctx);
+        match related {
+            Related::Associators(p) => om.associator_names(ctx, ns, object, &assoc_filter(p, None)),
+            Related::References(p) => om.reference_names(ctx, ns, object, &ref_filter(p, None)),
+        }
+    }
+
+    /// What an Open*Associator* or Open*Reference* operation enumerates:
+    /// the related instances of an instance.
+    fn related_instances(
+        &self,
+        ns: &str,
+        instance: &ObjectPath,
+        related: Related<'_>,
+        property_list: Option<Vec<Name>>,
+    ) -> Result<Pending, CimError> {
+        require_instance_path(instance)?;
+        let objects = self.related(ns, instance, related, property_list)?;
+        Ok(Pending::list(objects))
+    }
+
     fn write_objects(&self, w: &mut ResponseWriter, ns: &str, objects: &[Object]) {
-        let opts = class_opts(false, true, false, None);
+        let opts = openwmi_cimxml::ClassOptions {
+            local_only: false,
+            include_qualifiers: true,
+            include_class_origin: false,
+            property_list: None,
+        };
         for o in objects {
             match o {
                 Object::Instance(i) => w.object_with_path(&i.path, &i.instance),
@@ -720,15 +600,10 @@ impl Dispatch<'_> {
         Ok(Outcome::Full(w.end_pull(false, Some(&id))))
     }
 
-    fn pull(
-        &self,
-        mut w: ResponseWriter,
-        id: &str,
-        max: u32,
-        kind: PullKind,
-    ) -> Result<Outcome, CimError> {
+    fn pull(&self, mut w: ResponseWriter, p: &Pull, kind: PullKind) -> Result<Outcome, CimError> {
+        let id = p.enumeration_context.as_str();
         let end = self.contexts.pull(id, &self.user, kind, |pending| {
-            pending.write(&mut w, kind, max)
+            pending.write(&mut w, kind, p.max_object_count)
         })?;
         Ok(Outcome::Full(
             w.end_pull(end, if end { None } else { Some(id) }),
@@ -736,32 +611,31 @@ impl Dispatch<'_> {
     }
 }
 
-/// The DSP0200 association parameters as the object manager takes them.
-fn assoc_filter(
-    assoc_class: &Option<Name>,
-    result_class: &Option<Name>,
-    role: &Option<Name>,
-    result_role: &Option<Name>,
-    property_list: Option<Vec<Name>>,
-) -> AssocFilter {
+/// The association parameters of the operation being run: those of
+/// Associators and AssociatorNames or those of References and
+/// ReferenceNames (and of their Open* forms).
+#[derive(Clone, Copy)]
+enum Related<'a> {
+    Associators(&'a AssocParams),
+    References(&'a RefParams),
+}
+
+/// DSP0200's association parameters as the object manager takes them.
+fn assoc_filter(p: &AssocParams, property_list: Option<Vec<Name>>) -> AssocFilter {
     AssocFilter {
-        assoc_class: assoc_class.clone(),
-        result_class: result_class.clone(),
-        role: role.clone(),
-        result_role: result_role.clone(),
+        assoc_class: p.assoc_class.clone(),
+        result_class: p.result_class.clone(),
+        role: p.role.clone(),
+        result_role: p.result_role.clone(),
         property_list,
         ..Default::default()
     }
 }
 
-fn ref_filter(
-    result_class: &Option<Name>,
-    role: &Option<Name>,
-    property_list: Option<Vec<Name>>,
-) -> RefFilter {
+fn ref_filter(p: &RefParams, property_list: Option<Vec<Name>>) -> RefFilter {
     RefFilter {
-        result_class: result_class.clone(),
-        role: role.clone(),
+        result_class: p.result_class.clone(),
+        role: p.role.clone(),
         property_list,
         ..Default::default()
     }

@@ -6,7 +6,7 @@ use openwmi_cim::{
     MethodDecl, Name, ObjectPath, ParameterDecl, PropertyDecl, Qualifier, QualifierDecl, Scope,
     TypeDecl, Value,
 };
-use openwmi_cimxml::{Filter, OpenOptions, Operation};
+use openwmi_cimxml::*;
 
 pub fn n(s: &str) -> Name {
     Name::new(s)
@@ -75,159 +75,176 @@ pub fn all_operations() -> Vec<Operation> {
         query: "Name = \"a&b\"".into(),
     });
     vec![
-        Operation::GetClass {
+        Operation::GetClass(GetClass {
             class_name: n("Win32_Share"),
-            local_only: false,
-            include_qualifiers: true,
-            include_class_origin: true,
+            flags: ClassFlags {
+                local_only: false,
+                include_qualifiers: true,
+                include_class_origin: true,
+            },
             property_list: props.clone(),
-        },
-        Operation::EnumerateClasses {
+        }),
+        Operation::EnumerateClasses(EnumerateClasses {
             class_name: None,
             deep_inheritance: true,
-            local_only: true,
-            include_qualifiers: false,
-            include_class_origin: false,
-        },
-        Operation::EnumerateClassNames {
+            flags: ClassFlags {
+                local_only: true,
+                include_qualifiers: false,
+                include_class_origin: false,
+            },
+        }),
+        Operation::EnumerateClassNames(EnumerateClassNames {
             class_name: Some(n("CIM_Share")),
             deep_inheritance: false,
-        },
-        Operation::GetInstance {
+        }),
+        Operation::GetInstance(GetInstance {
             instance_name: connection_path(),
             local_only: false,
             include_qualifiers: false,
-            include_class_origin: false,
-            property_list: Some(vec![]),
-        },
-        Operation::EnumerateInstances {
+            options: InstanceOptions {
+                include_class_origin: false,
+                property_list: Some(vec![]),
+            },
+        }),
+        Operation::EnumerateInstances(EnumerateInstances {
             class_name: n("Win32_Share"),
             local_only: true,
             deep_inheritance: true,
             include_qualifiers: false,
-            include_class_origin: false,
-            property_list: None,
-        },
-        Operation::EnumerateInstanceNames {
+            options: InstanceOptions::default(),
+        }),
+        Operation::EnumerateInstanceNames(EnumerateInstanceNames {
             class_name: n("Win32_Share"),
-        },
-        Operation::ExecQuery {
+        }),
+        Operation::ExecQuery(ExecQuery {
             query_language: "WQL".into(),
             query: "SELECT * FROM Win32_Share WHERE Name <> 'x'\r\n".into(),
-        },
-        Operation::Associators {
+        }),
+        Operation::Associators(Associators {
             object_name: share_path(),
-            assoc_class: Some(n("Win32_ConnectionShare")),
-            result_class: None,
-            role: Some(n("Antecedent")),
-            result_role: None,
+            assoc: AssocParams {
+                assoc_class: Some(n("Win32_ConnectionShare")),
+                result_class: None,
+                role: Some(n("Antecedent")),
+                result_role: None,
+            },
             include_qualifiers: false,
-            include_class_origin: true,
-            property_list: props.clone(),
-        },
-        Operation::AssociatorNames {
+            options: InstanceOptions {
+                include_class_origin: true,
+                property_list: props.clone(),
+            },
+        }),
+        Operation::AssociatorNames(AssociatorNames {
             object_name: class_path("Win32_Share"),
-            assoc_class: None,
-            result_class: Some(n("Win32_ServerConnection")),
-            role: None,
-            result_role: Some(n("Dependent")),
-        },
-        Operation::References {
+            assoc: AssocParams {
+                assoc_class: None,
+                result_class: Some(n("Win32_ServerConnection")),
+                role: None,
+                result_role: Some(n("Dependent")),
+            },
+        }),
+        Operation::References(References {
             object_name: connection_path(),
-            result_class: None,
-            role: None,
+            refs: RefParams::default(),
             include_qualifiers: true,
-            include_class_origin: false,
-            property_list: None,
-        },
-        Operation::ReferenceNames {
+            options: InstanceOptions::default(),
+        }),
+        Operation::ReferenceNames(ReferenceNames {
             object_name: share_path(),
-            result_class: Some(n("Win32_ConnectionShare")),
-            role: Some(n("Antecedent")),
-        },
-        Operation::GetQualifier {
+            refs: RefParams {
+                result_class: Some(n("Win32_ConnectionShare")),
+                role: Some(n("Antecedent")),
+            },
+        }),
+        Operation::GetQualifier(GetQualifier {
             qualifier_name: n("Key"),
-        },
+        }),
         Operation::EnumerateQualifiers,
-        Operation::OpenEnumerateInstances {
+        Operation::OpenEnumerateInstances(OpenEnumerateInstances {
             class_name: n("Win32_Share"),
             deep_inheritance: false,
-            include_class_origin: true,
-            property_list: props.clone(),
+            options: InstanceOptions {
+                include_class_origin: true,
+                property_list: props.clone(),
+            },
             filter: filter.clone(),
-            options: opts(10),
-        },
-        Operation::OpenEnumerateInstancePaths {
+            open: opts(10),
+        }),
+        Operation::OpenEnumerateInstancePaths(OpenEnumerateInstancePaths {
             class_name: n("Win32_Share"),
             filter: None,
-            options: OpenOptions::default(),
-        },
-        Operation::OpenAssociatorInstances {
+            open: OpenOptions::default(),
+        }),
+        Operation::OpenAssociatorInstances(OpenAssociatorInstances {
             instance_name: share_path(),
-            assoc_class: Some(n("Win32_ConnectionShare")),
-            result_class: Some(n("Win32_ServerConnection")),
-            role: Some(n("Dependent")),
-            result_role: Some(n("Antecedent")),
-            include_class_origin: false,
-            property_list: None,
+            assoc: AssocParams {
+                assoc_class: Some(n("Win32_ConnectionShare")),
+                result_class: Some(n("Win32_ServerConnection")),
+                role: Some(n("Dependent")),
+                result_role: Some(n("Antecedent")),
+            },
+            options: InstanceOptions::default(),
             filter: None,
-            options: opts(0),
-        },
-        Operation::OpenAssociatorInstancePaths {
+            open: opts(0),
+        }),
+        Operation::OpenAssociatorInstancePaths(OpenAssociatorInstancePaths {
             instance_name: connection_path(),
-            assoc_class: None,
-            result_class: None,
-            role: None,
-            result_role: None,
+            assoc: AssocParams::default(),
             filter: filter.clone(),
-            options: opts(1000),
-        },
-        Operation::OpenReferenceInstances {
+            open: opts(1000),
+        }),
+        Operation::OpenReferenceInstances(OpenReferenceInstances {
             instance_name: share_path(),
-            result_class: None,
-            role: Some(n("Dependent")),
-            include_class_origin: true,
-            property_list: props,
+            refs: RefParams {
+                result_class: None,
+                role: Some(n("Dependent")),
+            },
+            options: InstanceOptions {
+                include_class_origin: true,
+                property_list: props,
+            },
             filter: None,
-            options: OpenOptions {
+            open: OpenOptions {
                 operation_timeout: None,
                 continue_on_error: true,
                 max_object_count: 5,
             },
-        },
-        Operation::OpenReferenceInstancePaths {
+        }),
+        Operation::OpenReferenceInstancePaths(OpenReferenceInstancePaths {
             instance_name: share_path(),
-            result_class: Some(n("Win32_ConnectionShare")),
-            role: None,
+            refs: RefParams {
+                result_class: Some(n("Win32_ConnectionShare")),
+                role: None,
+            },
             filter,
-            options: opts(3),
-        },
-        Operation::OpenQueryInstances {
+            open: opts(3),
+        }),
+        Operation::OpenQueryInstances(OpenQueryInstances {
             filter: Filter {
                 query_language: "WQL".into(),
                 query: "SELECT * FROM Win32_Share".into(),
             },
             return_query_result_class: false,
-            options: opts(100),
-        },
-        Operation::PullInstancesWithPath {
+            open: opts(100),
+        }),
+        Operation::PullInstancesWithPath(Pull {
             enumeration_context: "ctx<1>".into(),
             max_object_count: 100,
-        },
-        Operation::PullInstancePaths {
+        }),
+        Operation::PullInstancePaths(Pull {
             enumeration_context: "ctx2".into(),
             max_object_count: 0,
-        },
-        Operation::PullInstances {
+        }),
+        Operation::PullInstances(Pull {
             enumeration_context: "ctx3".into(),
             max_object_count: u32::MAX,
-        },
-        Operation::CloseEnumeration {
+        }),
+        Operation::CloseEnumeration(EnumContext {
             enumeration_context: "ctx4".into(),
-        },
-        Operation::EnumerationCount {
+        }),
+        Operation::EnumerationCount(EnumContext {
             enumeration_context: "ctx5".into(),
-        },
+        }),
         Operation::InvokeMethod {
             target: class_path("Win32_Share"),
             method: n("Create"),
