@@ -1,10 +1,14 @@
-//! The CIM-XML dispatcher: the [`openwmi_server::CimHandler`] that answers
-//! DSP0200 operations from an [`ObjectManager`].
+//! The CIM-XML front-end of openwmi: DSP0200 operations answered from an
+//! [`ObjectManager`].
 //!
-//! The server (transport, TLS, authentication, limits) hands over an
-//! authenticated request; this crate decodes it with `openwmi-cimxml`, checks
-//! the `CIMMethod`/`CIMObject` headers, runs the operation and answers with
-//! the whole response, or streams it in chunks once it grows large.
+//! The transport (`openwmi-server`: TLS, authentication, limits) hands an
+//! authenticated request to the [`CimXml`] service (an
+//! [`openwmi_service::Service`]), which applies DSP0200's HTTP rules
+//! (`http_mapping.rs`) and passes the CIM request to the [`Dispatcher`]; it
+//! decodes the body with `openwmi-cimxml`, checks the `CIMMethod`/`CIMObject`
+//! headers against it, runs the operation and answers with the whole
+//! response, or streams it in chunks once it grows large. Nothing here knows
+//! hyper, TLS or PAM.
 //!
 //! Where it runs: a namespace whose providers never block (static instances,
 //! interop) is answered on the connection's task, chunks made as the
@@ -18,17 +22,19 @@ mod context_values;
 mod contexts;
 mod dispatch;
 mod encoded;
+mod http_mapping;
 #[cfg(test)]
 mod testing;
 
 pub use contexts::{EnumContexts, PullKind};
+pub use http_mapping::{protocol_error, CimHandler, CimRequest, CimXml};
 
 use bytes::Bytes;
 use dispatch::{Dispatch, Outcome};
 use http::{HeaderMap, StatusCode};
 use openwmi_cim::CimError;
 use openwmi_cimom::{ObjectManager, OperationContext};
-use openwmi_server::{BodyPart, CimHandler, CimRequest, CimResponse};
+use openwmi_service::{Body, BodyPart, Response as CimResponse};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -40,6 +46,50 @@ struct Shared {
     encoded: Arc<encoded::EncodedInstances>,
     answers: answers::Answers,
     limits: openwmi_cimxml::Limits,
+}
+
+/// The default of [`DispatcherConfig::answer_cache_kib`].
+pub const DEFAULT_ANSWER_CACHE_KIB: u64 = 4 * 1024;
+
+/// Largest answer cache accepted: 1 GiB.
+const MAX_ANSWER_CACHE_KIB: u64 = 1 << 20;
+
+/// The dispatcher's settings: in `openwmi serve`'s configuration file, the
+/// key `answer_cache_kib` (and the option `--answer-cache-kib`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DispatcherConfig {
+    /// KiB of whole answers to enumerations and queries of instances that
+    /// never change (static MOF instances) kept and handed out again to
+    /// the requests that ask the same; 0 keeps none. Default 4096.
+    pub answer_cache_kib: u64,
+}
+
+impl Default for DispatcherConfig {
+    fn default() -> Self {
+        DispatcherConfig {
+            answer_cache_kib: DEFAULT_ANSWER_CACHE_KIB,
+        }
+    }
+}
+
+impl DispatcherConfig {
+    /// `answer_cache_kib` in bytes.
+    pub fn answer_cache_bytes(&self) -> usize {
+        // At most 1 GiB once validated: fits a usize wherever openwmi builds.
+        usize::try_from(self.answer_cache_kib.saturating_mul(1024)).unwrap_or(usize::MAX)
+    }
+
+    /// Checks the values; the message names the key.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.answer_cache_kib > MAX_ANSWER_CACHE_KIB {
+            return Err(format!(
+                "answer_cache_kib must be at most {MAX_ANSWER_CACHE_KIB}, not {}",
+                self.answer_cache_kib
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Answers CIM-XML requests from an object manager. Cheap to clone.
@@ -60,9 +110,15 @@ impl Dispatcher {
     }
 
     pub fn with_contexts(om: ObjectManager, contexts: EnumContexts) -> Self {
-        // The answer cache of `openwmi serve`'s default configuration.
-        let budget = openwmi_server::ServerConfig::default().answer_cache_bytes();
-        Dispatcher::with_answer_budget(om, contexts, budget)
+        Dispatcher::with_config(om, contexts, &DispatcherConfig::default())
+    }
+
+    pub fn with_config(
+        om: ObjectManager,
+        contexts: EnumContexts,
+        config: &DispatcherConfig,
+    ) -> Self {
+        Dispatcher::with_answer_budget(om, contexts, config.answer_cache_bytes())
     }
 
     /// Keeps at most `budget_bytes` of whole answers to enumerations and
@@ -133,11 +189,11 @@ fn decode_error(e: &openwmi_cimxml::DecodeError) -> CimResponse {
     }
     let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
     match e.http_cim_error_header() {
-        Some(h) => CimResponse::protocol_error(status, h),
+        Some(h) => protocol_error(status, h),
         None => CimResponse {
             status,
             headers: Vec::new(),
-            body: openwmi_server::CimResponseBody::Full(Bytes::new()),
+            body: Body::Full(Bytes::new()),
         },
     }
 }
@@ -166,7 +222,7 @@ fn catching<T>(f: impl FnOnce() -> T) -> Option<T> {
 }
 
 fn internal_error() -> CimResponse {
-    CimResponse::protocol_error(StatusCode::INTERNAL_SERVER_ERROR, "request-not-valid")
+    protocol_error(StatusCode::INTERNAL_SERVER_ERROR, "request-not-valid")
 }
 
 /// The body parts of a streamed answer: its chunks, then, for a client that
