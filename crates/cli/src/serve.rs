@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 /// The options of `openwmi serve`: the file, then each part's options.
 #[derive(Debug, Clone, Default, clap::Args)]
-pub struct ServeArgs {
+pub struct ServeOptions {
     /// TOML configuration file holding any of these options; options given
     /// on the command line override it.
     #[arg(long, value_name = "FILE")]
@@ -128,7 +128,7 @@ impl ServeConfig {
     }
 
     /// The file (if any) with the command-line options over it, checked.
-    fn new(g: &GlobalOptions, a: ServeArgs) -> Result<(ServeConfig, GlobalOptions), Failure> {
+    fn new(g: &GlobalOptions, a: ServeOptions) -> Result<(ServeConfig, GlobalOptions), Failure> {
         let mut config = match &a.config {
             Some(path) => {
                 let text = std::fs::read_to_string(path).map_err(|e| {
@@ -212,7 +212,7 @@ impl<'de> serde::Deserializer<'de> for FieldNames<'_> {
     }
 }
 
-pub fn run(g: &GlobalOptions, a: ServeArgs) -> Result<ExitCode, Failure> {
+pub fn run(g: &GlobalOptions, a: ServeOptions) -> Result<ExitCode, Failure> {
     let (config, providers) = ServeConfig::new(g, a)?;
     let policy = openwmi_access::policy_from_config(&config.permissions)
         .map_err(|e| Failure::Message(format!("[permissions]: {e}")))?;
@@ -338,4 +338,155 @@ pub fn passwd(a: &PasswdArgs) -> Result<ExitCode, Failure> {
         .map_err(|e| Failure::Message(e.to_string()))?;
     eprintln!("password for {} set in {}", a.user, a.users_file.display());
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        global: GlobalOptions,
+        #[command(flatten)]
+        serve: ServeOptions,
+    }
+
+    fn message(f: Failure) -> String {
+        match f {
+            Failure::Message(m) => m,
+            _ => panic!("not a message"),
+        }
+    }
+
+    fn file(text: &str) -> Result<ServeConfig, String> {
+        ServeConfig::from_toml(text, Path::new("c.toml")).map_err(message)
+    }
+
+    const WHOLE: &str = r#"
+        listen = ["127.0.0.1:1234", "[::1]:1234"]
+        http = true
+        users_file = "/etc/openwmi/users"
+        answer_cache_kib = 0
+        mof = ["root/cimv2=/x.mof"]
+        fstab = "/etc/fstab"
+        smb_conf = "/etc/samba/smb.conf"
+        [limits]
+        max_body_bytes = 1000
+        [permissions]
+        anything = { goes = "here" }
+    "#;
+
+    #[test]
+    fn each_part_gets_its_keys_from_one_file() {
+        let config = file(WHOLE).unwrap();
+        assert_eq!(config.transport.listen.len(), 2);
+        assert!(config.transport.http);
+        assert_eq!(config.transport.limits.max_body_bytes, 1000);
+        assert_eq!(config.dispatcher.answer_cache_kib, 0);
+        assert_eq!(config.providers.mof, vec!["root/cimv2=/x.mof".to_owned()]);
+        assert_eq!(config.providers.fstab, Some(PathBuf::from("/etc/fstab")));
+        assert!(config.permissions.contains_key("anything"));
+        assert_eq!(file("").unwrap(), ServeConfig::default());
+        assert_eq!(
+            ServeConfig::default().dispatcher.answer_cache_kib,
+            openwmi_wbem::DEFAULT_ANSWER_CACHE_KIB
+        );
+    }
+
+    #[test]
+    fn options_override_the_file() {
+        let dir = std::env::temp_dir().join(format!("openwmi-serve-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("serve.toml");
+        std::fs::write(&path, WHOLE).unwrap();
+        let path = path.to_str().unwrap();
+        let cli = Cli::try_parse_from([
+            "openwmi",
+            "--config",
+            path,
+            "--listen",
+            "127.0.0.2:99",
+            "--pam",
+            "--answer-cache-kib",
+            "512",
+            "--fstab",
+            "/other",
+        ])
+        .unwrap();
+        let (config, providers) = ServeConfig::new(&cli.global, cli.serve).unwrap();
+        assert_eq!(
+            config.transport.listen,
+            vec!["127.0.0.2:99".parse().unwrap()]
+        );
+        assert!(config.transport.pam_enabled());
+        assert_eq!(
+            config.transport.users_file,
+            Some(PathBuf::from("/etc/openwmi/users"))
+        );
+        assert_eq!(config.dispatcher.answer_cache_kib, 512);
+        assert_eq!(config.dispatcher.answer_cache_bytes(), 512 * 1024);
+        assert_eq!(providers.fstab, Some(PathBuf::from("/other")));
+        assert_eq!(
+            providers.smb_conf,
+            Some(PathBuf::from("/etc/samba/smb.conf"))
+        );
+        assert_eq!(providers.mof, vec!["root/cimv2=/x.mof".to_owned()]);
+        let cli =
+            Cli::try_parse_from(["openwmi", "--config", path, "--mof", "root/y=/y.mof"]).unwrap();
+        let (_, providers) = ServeConfig::new(&cli.global, cli.serve).unwrap();
+        assert_eq!(providers.mof, vec!["root/y=/y.mof".to_owned()]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn errors_name_the_file_and_the_position() {
+        let err = file("http = true\nlisen = []\n").unwrap_err();
+        assert!(err.starts_with("c.toml:"), "{err}");
+        assert!(err.contains("line 2, column 1"), "{err}");
+        assert!(err.contains("unknown field `lisen`"), "{err}");
+        let err = file("http = true\n\nfstab = 3\n").unwrap_err();
+        assert!(err.contains("line 3"), "{err}");
+        let err = file("answer_cache_kib = \"x\"\n").unwrap_err();
+        assert!(err.contains("line 1, column 20"), "{err}");
+        let err = file("[permissions]\n[limits]\nmax_bdy = 1\n").unwrap_err();
+        assert!(err.contains("line 3") && err.contains("max_bdy"), "{err}");
+    }
+
+    #[test]
+    fn values_are_checked_part_by_part() {
+        let check = |args: &[&str]| {
+            let cli = Cli::try_parse_from([&["openwmi"], args].concat()).unwrap();
+            ServeConfig::new(&cli.global, cli.serve)
+                .map(drop)
+                .map_err(message)
+        };
+        let err = check(&["--answer-cache-kib", "1048577"]).unwrap_err();
+        assert_eq!(
+            err,
+            "invalid configuration: answer_cache_kib must be at most 1048576, not 1048577"
+        );
+        check(&["--answer-cache-kib", "1048576"]).unwrap();
+        let err = check(&["--mof", "nofile"]).unwrap_err();
+        assert_eq!(
+            err,
+            "invalid configuration: mof entry \"nofile\" must be NAMESPACE=FILE"
+        );
+        let err = check(&["--listen", "0.0.0.0:5988", "--http"]).unwrap_err();
+        assert!(err.contains("--allow-insecure"), "{err}");
+    }
+
+    #[test]
+    fn the_permissions_table_goes_to_the_policy_as_written() {
+        let config = file(
+            "[permissions]\n[[permissions.grant]]\nnamespace = '*'\nusers = ['x']\nrights = ['write']\n",
+        )
+        .unwrap();
+        let err = match openwmi_access::policy_from_config(&config.permissions) {
+            Ok(_) => panic!("accepted"),
+            Err(e) => e.to_string(),
+        };
+        assert!(err.starts_with("permissions.grant[1].rights: "), "{err}");
+    }
 }
