@@ -50,8 +50,9 @@ pub struct Limits {
     /// Open connections over all listeners; one more is answered `503`
     /// (plain HTTP) or closed (TLS). Default 256.
     pub max_connections: usize,
-    /// Hard cap on the handler's time for one request (the handler is expected
-    /// to answer its own CIM timeout error well before): `504` and close. Default 300.
+    /// Hard cap on the service's time for one request (a service is expected
+    /// to answer its own protocol's timeout error well before): `504` and
+    /// close. Default 300.
     pub request_timeout_secs: f64,
     /// Time allowed for the TLS handshake and for a request head once its first
     /// byte has arrived. Default 10.

@@ -164,18 +164,23 @@ async fn respond(
     tls: bool,
     request: Request<hyper::body::Incoming>,
 ) -> Response<ResponseBody> {
-    let (mut parts, body) = request.into_parts();
+    let (parts, body) = request.into_parts();
+    let http::request::Parts {
+        method,
+        uri,
+        mut headers,
+        ..
+    } = parts;
 
     // Checked before anything else so that a huge upload costs nothing.
-    let declared_length = parts
-        .headers
+    let declared_length = headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared_length.is_some_and(|len| len > ctx.max_body_bytes) {
         return closing(plain(StatusCode::PAYLOAD_TOO_LARGE));
     }
 
-    let authorization = parts.headers.remove(http::header::AUTHORIZATION);
+    let authorization = headers.remove(http::header::AUTHORIZATION);
     let user = match ctx
         .auth
         .authenticate(authorization.as_ref(), peer.ip())
@@ -205,9 +210,9 @@ async fn respond(
         user,
         peer,
         tls,
-        method: std::mem::take(&mut parts.method),
-        uri: std::mem::take(&mut parts.uri),
-        headers: std::mem::take(&mut parts.headers),
+        method,
+        uri,
+        headers,
     };
     let Some(service) = ctx.routes.find(head.uri.path()) else {
         return plain(StatusCode::NOT_FOUND);
@@ -233,7 +238,7 @@ async fn respond(
     let answer = match tokio::time::timeout(ctx.request_timeout, service.call(request)).await {
         Ok(answer) => answer,
         Err(_) => {
-            tracing::warn!(%peer, "handler exceeded the request time limit");
+            tracing::warn!(%peer, "service exceeded the request time limit");
             return closing(plain(StatusCode::GATEWAY_TIMEOUT));
         }
     };

@@ -34,7 +34,7 @@ use dispatch::{Dispatch, Outcome};
 use http::{HeaderMap, StatusCode};
 use openwmi_cim::CimError;
 use openwmi_cimom::{ObjectManager, OperationContext};
-use openwmi_service::{Body, BodyPart, Response as CimResponse};
+use openwmi_service::{Body, BodyPart, Response};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -147,7 +147,7 @@ impl Dispatcher {
     }
 
     /// Handles one request body on the calling thread.
-    fn answer(&self, req: CimRequest) -> Result<Outcome, CimResponse> {
+    fn answer(&self, req: CimRequest) -> Result<Outcome, Response> {
         let request = match openwmi_cimxml::decode_request(&req.body, &self.shared.limits) {
             Ok(r) => r,
             Err(e) => return Err(decode_error(&e)),
@@ -183,14 +183,14 @@ impl Dispatcher {
 
 /// A protocol error (400 + CIMError header, 413) or a CIM error found while
 /// decoding (200 + ERROR).
-fn decode_error(e: &openwmi_cimxml::DecodeError) -> CimResponse {
+fn decode_error(e: &openwmi_cimxml::DecodeError) -> Response {
     if let Some(body) = e.error_response() {
-        return CimResponse::ok(body);
+        return Response::ok(body);
     }
     let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
     match e.http_cim_error_header() {
         Some(h) => protocol_error(status, h),
-        None => CimResponse {
+        None => Response {
             status,
             headers: Vec::new(),
             body: Body::Full(Bytes::new()),
@@ -201,7 +201,7 @@ fn decode_error(e: &openwmi_cimxml::DecodeError) -> CimResponse {
 /// What the blocking thread tells the waiting handler first.
 enum Start {
     Streaming(mpsc::Receiver<BodyPart>),
-    Done(CimResponse),
+    Done(Response),
 }
 
 /// Operations whose answer may stream: they run on the blocking pool so the
@@ -221,7 +221,7 @@ fn catching<T>(f: impl FnOnce() -> T) -> Option<T> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).ok()
 }
 
-fn internal_error() -> CimResponse {
+fn internal_error() -> Response {
     protocol_error(StatusCode::INTERNAL_SERVER_ERROR, "request-not-valid")
 }
 
@@ -245,13 +245,13 @@ impl BodyParts {
         }
     }
 
-    fn response(self) -> CimResponse {
+    fn response(self) -> Response {
         let trailers = self.trailers;
-        announce_trailers(CimResponse::chunked(Box::new(self)), trailers)
+        announce_trailers(Response::chunked(Box::new(self)), trailers)
     }
 }
 
-fn announce_trailers(mut response: CimResponse, trailers: bool) -> CimResponse {
+fn announce_trailers(mut response: Response, trailers: bool) -> Response {
     if trailers {
         response.headers.push((
             http::header::TRAILER,
@@ -323,12 +323,12 @@ impl Dispatcher {
     }
 
     /// Answers on the connection's task: only for providers that never block.
-    fn answer_here(&self, req: CimRequest) -> CimResponse {
+    fn answer_here(&self, req: CimRequest) -> Response {
         let trailers = wants_trailers(&req);
         match catching(|| self.answer(req)) {
-            Some(Ok(Outcome::Full(body))) => CimResponse::ok(body),
+            Some(Ok(Outcome::Full(body))) => Response::ok(body),
             Some(Ok(Outcome::Chunks(chunks))) => BodyParts::new(chunks, trailers).response(),
-            Some(Ok(Outcome::Kept { head, rest })) => CimResponse::ok_parts(vec![head, rest]),
+            Some(Ok(Outcome::Kept { head, rest })) => Response::ok_parts(vec![head, rest]),
             Some(Err(resp)) => resp,
             None => internal_error(),
         }
@@ -337,13 +337,13 @@ impl Dispatcher {
     /// Answers on the current worker thread, which `block_in_place` hands
     /// over the worker's other tasks: no thread hop on the request's path
     /// (two fewer wake-ups than spawn_blocking), and a provider may block.
-    fn answer_in_place(&self, req: CimRequest) -> CimResponse {
+    fn answer_in_place(&self, req: CimRequest) -> Response {
         tokio::task::block_in_place(|| {
             catching(|| match self.answer(req) {
-                Ok(Outcome::Full(body)) => CimResponse::ok(body),
+                Ok(Outcome::Full(body)) => Response::ok(body),
                 // Not expected here (only may_stream operations stream), but whole is correct.
-                Ok(Outcome::Chunks(chunks)) => CimResponse::ok(chunks.collect::<String>()),
-                Ok(Outcome::Kept { head, rest }) => CimResponse::ok_parts(vec![head, rest]),
+                Ok(Outcome::Chunks(chunks)) => Response::ok(chunks.collect::<String>()),
+                Ok(Outcome::Kept { head, rest }) => Response::ok_parts(vec![head, rest]),
                 Err(resp) => resp,
             })
         })
@@ -353,7 +353,7 @@ impl Dispatcher {
     /// Runs on the blocking pool; a streamed answer goes through a channel
     /// of one chunk, so the writer stays at most one chunk ahead of the
     /// network and a slow client costs little memory.
-    async fn answer_on_pool(&self, req: CimRequest) -> CimResponse {
+    async fn answer_on_pool(&self, req: CimRequest) -> Response {
         let this = self.clone();
         let trailers = wants_trailers(&req);
         let (start_tx, start_rx) = oneshot::channel();
@@ -361,11 +361,11 @@ impl Dispatcher {
             let chunks = match catching(|| this.answer(req)) {
                 Some(Ok(Outcome::Chunks(chunks))) => chunks,
                 Some(Ok(Outcome::Kept { head, rest })) => {
-                    let _ = start_tx.send(Start::Done(CimResponse::ok_parts(vec![head, rest])));
+                    let _ = start_tx.send(Start::Done(Response::ok_parts(vec![head, rest])));
                     return;
                 }
                 Some(Ok(Outcome::Full(body))) => {
-                    let _ = start_tx.send(Start::Done(CimResponse::ok(body)));
+                    let _ = start_tx.send(Start::Done(Response::ok(body)));
                     return;
                 }
                 Some(Err(resp)) => {
@@ -385,7 +385,7 @@ impl Dispatcher {
             }
         });
         match start_rx.await {
-            Ok(Start::Streaming(rx)) => announce_trailers(CimResponse::streamed(rx), trailers),
+            Ok(Start::Streaming(rx)) => announce_trailers(Response::streamed(rx), trailers),
             Ok(Start::Done(resp)) => resp,
             Err(_) => {
                 // The worker died without answering (a panic in a provider).
@@ -397,7 +397,7 @@ impl Dispatcher {
 }
 
 impl CimHandler for Dispatcher {
-    fn handle(&self, req: CimRequest) -> Pin<Box<dyn Future<Output = CimResponse> + Send>> {
+    fn handle(&self, req: CimRequest) -> Pin<Box<dyn Future<Output = Response> + Send>> {
         let this = self.clone();
         let multi_thread = tokio::runtime::Handle::try_current()
             .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
