@@ -279,6 +279,7 @@ fn percent_decode(input: &[u8]) -> Result<String, ()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use openwmi_service::Body;
 
     #[test]
     fn percent_decoding() {
@@ -306,6 +307,150 @@ mod tests {
             HeaderValue::from_static("http://www.dmtf.org/cim/mapping/http/v1.0"),
         );
         assert_eq!(man_prefix(&headers), None);
+    }
+
+    /// Answers with what it was given, and a CIM header of its own.
+    struct Echo;
+
+    impl CimHandler for Echo {
+        fn handle(&self, req: CimRequest) -> Pin<Box<dyn Future<Output = Response> + Send>> {
+            let text = format!("{:?} {:?} {}", req.cim_method, req.cim_object, req.m_post);
+            let answer = Response::ok(text).with_header(
+                HeaderName::from_static("cimstatuscode"),
+                HeaderValue::from_static("0"),
+            );
+            Box::pin(std::future::ready(answer))
+        }
+    }
+
+    fn head(method: &str, path: &str, headers: &[(&'static str, &'static str)]) -> RequestHead {
+        let mut map = HeaderMap::new();
+        for (name, value) in headers {
+            map.append(*name, HeaderValue::from_static(value));
+        }
+        RequestHead {
+            user: AuthenticatedUser::anonymous(),
+            peer: "127.0.0.1:1".parse().unwrap(),
+            tls: false,
+            method: Method::from_bytes(method.as_bytes()).unwrap(),
+            uri: path.parse().unwrap(),
+            headers: map,
+        }
+    }
+
+    fn refusal(head: &RequestHead) -> Option<(u16, String)> {
+        let refused = CimXml::new(Echo).check(head).err()?;
+        let cim_error = refused
+            .headers
+            .iter()
+            .find(|(n, _)| n == "cimerror")
+            .map(|(_, v)| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        Some((refused.status.as_u16(), cim_error))
+    }
+
+    const CALL: (&str, &str) = ("cimoperation", "MethodCall");
+
+    #[test]
+    fn the_head_decides_what_is_a_cim_request() {
+        let not_valid = Some((400, "request-not-valid".to_owned()));
+        assert_eq!(refusal(&head("POST", "/cimom", &[CALL])), None);
+        assert_eq!(refusal(&head("POST", "/", &[CALL])), None);
+        assert_eq!(refusal(&head("POST", "/other", &[CALL])), not_valid);
+        assert_eq!(refusal(&head("POST", "/cimom", &[])), not_valid);
+        let get = CimXml::new(Echo)
+            .check(&head("GET", "/cimom", &[CALL]))
+            .unwrap_err();
+        assert_eq!(get.status, StatusCode::METHOD_NOT_ALLOWED);
+        assert!(get
+            .headers
+            .iter()
+            .any(|(n, v)| n == ALLOW && v == "POST, M-POST"));
+        assert_eq!(
+            refusal(&head("POST", "/cimom", &[CALL, ("cimbatch", "CIMBatch")])),
+            Some((501, "multiple-requests-unsupported".to_owned()))
+        );
+        assert_eq!(
+            refusal(&head(
+                "POST",
+                "/cimom",
+                &[CALL, ("cimprotocolversion", "2.0")]
+            )),
+            Some((501, "unsupported-protocol-version".to_owned()))
+        );
+        assert_eq!(
+            refusal(&head("POST", "/cimom", &[CALL, ("cimobject", "root%2")])),
+            not_valid
+        );
+        // M-POST: the headers count only under the prefix Man declares.
+        assert_eq!(refusal(&head("M-POST", "/cimom", &[CALL])), not_valid);
+        let man = ("man", "http://www.dmtf.org/cim/mapping/http/v1.0; ns=12");
+        assert_eq!(refusal(&head("M-POST", "/cimom", &[man, CALL])), not_valid);
+        assert_eq!(
+            refusal(&head(
+                "M-POST",
+                "/cimom",
+                &[man, ("12-cimoperation", "MethodCall")]
+            )),
+            None
+        );
+    }
+
+    fn call(head: RequestHead) -> Response {
+        let future = CimXml::new(Echo).call(Request {
+            head,
+            body: Bytes::new(),
+        });
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(future)
+    }
+
+    fn names(response: &Response) -> Vec<&str> {
+        response.headers.iter().map(|(n, _)| n.as_str()).collect()
+    }
+
+    #[test]
+    fn a_cim_answer_gets_its_headers() {
+        let answer = call(head(
+            "POST",
+            "/cimom",
+            &[
+                CALL,
+                ("cimmethod", "GetInstance"),
+                ("cimobject", "root%2Fcimv2"),
+            ],
+        ));
+        let Body::Full(text) = &answer.body else {
+            panic!("{answer:?}")
+        };
+        assert_eq!(text, "Some(\"GetInstance\") Some(\"root/cimv2\") false");
+        assert_eq!(
+            names(&answer),
+            ["cimstatuscode", "content-type", "cimoperation"]
+        );
+        assert_eq!(answer.headers[1].1, "application/xml; charset=\"utf-8\"");
+        assert_eq!(answer.headers[2].1, "MethodResponse");
+
+        let man = ("man", "http://www.dmtf.org/cim/mapping/http/v1.0; ns=12");
+        let answer = call(head(
+            "M-POST",
+            "/cimom",
+            &[
+                man,
+                ("12-cimoperation", "MethodCall"),
+                ("12-cimmethod", "X"),
+            ],
+        ));
+        let Body::Full(text) = &answer.body else {
+            panic!("{answer:?}")
+        };
+        assert_eq!(text, "Some(\"X\") None true");
+        assert_eq!(
+            names(&answer),
+            ["12-cimstatuscode", "content-type", "12-cimoperation", "ext"]
+        );
     }
 
     mod properties {
