@@ -396,6 +396,23 @@ mod tests {
     }
 
     #[test]
+    fn the_parts_declare_different_keys() {
+        let parts = [
+            keys::<openwmi_server::ServerConfig>(),
+            keys::<openwmi_wbem::DispatcherConfig>(),
+            keys::<ProviderInputs>(),
+            keys::<PermissionsPart>(),
+        ];
+        assert!(parts.iter().all(|p| !p.is_empty()), "{parts:?}");
+        let all: Vec<&str> = parts.concat();
+        let mut distinct = all.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!(distinct.len(), all.len(), "{all:?}");
+        assert!(all.contains(&"answer_cache_kib") && all.contains(&"busy_poll_us"));
+    }
+
+    #[test]
     fn options_override_the_file() {
         let dir = std::env::temp_dir().join(format!("openwmi-serve-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
