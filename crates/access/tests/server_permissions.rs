@@ -129,12 +129,13 @@ async fn start(permissions: &str, adjust: impl FnOnce(&mut ServerConfig)) -> Run
     };
     let text = format!("[permissions]\n{permissions}");
     let whole: toml::Table = text.parse().unwrap();
-    if let Some(toml::Value::Table(t)) = whole.get("permissions") {
-        config.permissions.table = t.clone();
-    }
+    let table = match whole.get("permissions") {
+        Some(toml::Value::Table(t)) => t.clone(),
+        _ => toml::Table::new(),
+    };
     adjust(&mut config);
 
-    let policy = openwmi_access::policy_from_config(&config.permissions.table).unwrap();
+    let policy = openwmi_access::policy_from_config(&table).unwrap();
     let repo = openwmi_cimom::bundled::bundled_repository().unwrap();
     let mut builder = ObjectManagerBuilder::new(repo, "TESTHOST");
     openwmi_providers::register(
@@ -149,12 +150,13 @@ async fn start(permissions: &str, adjust: impl FnOnce(&mut ServerConfig)) -> Run
     );
     builder.with_interop("openwmi", "0.1.0");
     builder.access_policy(policy);
-    let dispatcher = Arc::new(openwmi_wbem::Dispatcher::new(builder.build()));
+    let dispatcher = openwmi_wbem::Dispatcher::new(builder.build());
+    let routes = openwmi_server::Routes::to(Arc::new(openwmi_wbem::CimXml::new(dispatcher)));
 
     let server = Server::bind(config).await.unwrap();
     let addr = server.local_addrs()[0];
     let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(server.run(dispatcher, async move {
+    let task = tokio::spawn(server.run(routes, async move {
         let _ = stopped.await;
     }));
     Running {
@@ -694,9 +696,11 @@ async fn a_bad_permissions_table_is_refused_by_name() {
     };
     assert!(err.starts_with("permissions.grant[1].rights: "), "{err}");
     assert!(err.contains("\"write\""), "{err}");
-    // The server configuration keeps the table as written.
-    let config =
-        ServerConfig::from_toml(&format!("[permissions]\n{CUSTOM}"), Path::new("serve.toml"))
-            .unwrap();
-    openwmi_access::policy_from_config(&config.permissions.table).unwrap();
+    // The table as a configuration file holds it (`openwmi serve` hands
+    // its `[permissions]` over as written).
+    let file: toml::Table = format!("[permissions]\n{CUSTOM}").parse().unwrap();
+    let Some(toml::Value::Table(table)) = file.get("permissions") else {
+        panic!("no [permissions] in {file:?}");
+    };
+    openwmi_access::policy_from_config(table).unwrap();
 }

@@ -74,7 +74,7 @@ pub enum Command {
     /// Get one instance by its object path, e.g. 'Win32_Share.Name="public"'.
     Get(GetArgs),
     /// Serve CIM-XML over HTTPS to WBEM clients (pywbem, wbemcli, openwmi -r).
-    Serve(Box<openwmi_server::ServeArgs>),
+    Serve(Box<crate::serve::ServeOptions>),
     /// Add a user to a password file for `serve --users-file`, or change their password.
     /// The password is read from standard input (one line).
     Passwd(PasswdArgs),

@@ -1,47 +1,228 @@
 //! `openwmi serve` and `openwmi passwd`.
+//!
+//! `openwmi serve` composes its configuration here, once: one file
+//! (`--config`) whose top-level keys belong to four parts, each declared by
+//! the crate that uses it: the transport (`openwmi_server::ServerConfig`:
+//! listeners, TLS, logins, limits, threads), the dispatcher
+//! (`openwmi_wbem::DispatcherConfig`: the answer cache), the provider inputs
+//! ([`ProviderInputs`]: the global options `--mof`, `--smb-conf`, ...) and
+//! `[permissions]` (read by `openwmi-access`). Each part gets its own keys,
+//! so errors keep their position in the file; a key no part declares is
+//! reported by the transport's part. Command-line options then override the
+//! file, part by part.
 
 use crate::args::{GlobalOptions, PasswdArgs};
 use crate::Failure;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-/// The server configuration: the file, then the `serve` options, then the
-/// global provider options.
-fn config(
-    g: &GlobalOptions,
-    a: openwmi_server::ServeArgs,
-) -> Result<openwmi_server::ServerConfig, Failure> {
-    let inputs = openwmi_server::ProviderInputs {
-        mof: g.mof.clone(),
-        smb_conf: g.smb_conf.clone(),
-        smbstatus: g.smbstatus.clone(),
-        mountinfo: g.mountinfo.clone(),
-        fstab: g.fstab.clone(),
-    };
-    a.into_config(inputs)
-        .map_err(|e| Failure::Message(e.to_string()))
+/// The options of `openwmi serve`: the file, then each part's options.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ServeOptions {
+    /// TOML configuration file holding any of these options; options given
+    /// on the command line override it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub transport: openwmi_server::ServeArgs,
+    /// KiB of answers kept for requests that ask the same about static
+    /// (MOF) instances, which never change while the server runs (default
+    /// 4096; 0 = none: every request walks the instances).
+    #[arg(long, value_name = "KIB")]
+    pub answer_cache_kib: Option<u64>,
 }
 
-pub fn run(g: &GlobalOptions, a: openwmi_server::ServeArgs) -> Result<ExitCode, Failure> {
-    let config = config(g, a)?;
-    // The configuration file may name the provider inputs too.
-    let providers = GlobalOptions {
-        mof: config.mof.clone(),
-        smb_conf: config.smb_conf.clone(),
-        smbstatus: config.smbstatus.clone(),
-        mountinfo: config.mountinfo.clone(),
-        fstab: config.fstab.clone(),
-        ..g.clone()
-    };
-    let policy = openwmi_access::policy_from_config(&config.permissions.table)
+/// Where the providers read from, in the configuration file. On the command
+/// line these are global options ([`GlobalOptions`]), which win.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProviderInputs {
+    /// Extra MOF files, each `NAMESPACE=FILE`.
+    pub mof: Vec<String>,
+    /// smb.conf to read shares from.
+    pub smb_conf: Option<PathBuf>,
+    /// smbstatus program (or a file with its JSON output).
+    pub smbstatus: Option<PathBuf>,
+    /// mountinfo file to read.
+    pub mountinfo: Option<PathBuf>,
+    /// fstab file to read.
+    pub fstab: Option<PathBuf>,
+}
+
+impl ProviderInputs {
+    /// The global options with these filled in where the command line gave none.
+    fn under(self, g: &GlobalOptions) -> GlobalOptions {
+        GlobalOptions {
+            mof: if g.mof.is_empty() {
+                self.mof
+            } else {
+                g.mof.clone()
+            },
+            smb_conf: g.smb_conf.clone().or(self.smb_conf),
+            smbstatus: g.smbstatus.clone().or(self.smbstatus),
+            mountinfo: g.mountinfo.clone().or(self.mountinfo),
+            fstab: g.fstab.clone().or(self.fstab),
+            ..g.clone()
+        }
+    }
+}
+
+/// The `[permissions]` table, as `openwmi_access::policy_from_config` reads it.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct PermissionsPart {
+    permissions: toml::Table,
+}
+
+/// `openwmi serve`'s whole configuration.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct ServeConfig {
+    transport: openwmi_server::ServerConfig,
+    dispatcher: openwmi_wbem::DispatcherConfig,
+    providers: ProviderInputs,
+    permissions: toml::Table,
+}
+
+impl ServeConfig {
+    /// Parses a configuration file; `origin` names it in error messages.
+    fn from_toml(text: &str, origin: &Path) -> Result<ServeConfig, Failure> {
+        let failure = |mut e: toml::de::Error| {
+            e.set_input(Some(text));
+            Failure::Message(format!(
+                "{}: {}",
+                origin.display(),
+                e.to_string().trim_end()
+            ))
+        };
+        let document = toml::de::DeTable::parse(text).map_err(failure)?;
+        let span = document.span();
+        let mut rest = document.into_inner();
+        let mut part = |keys: &[&str]| {
+            let (mine, others) = std::mem::take(&mut rest)
+                .into_iter()
+                .partition(|(k, _)| keys.contains(&k.get_ref().as_ref()));
+            rest = others;
+            toml::de::Deserializer::from(toml::Spanned::new(span.clone(), mine))
+        };
+        let dispatcher = openwmi_wbem::DispatcherConfig::deserialize(part(keys::<
+            openwmi_wbem::DispatcherConfig,
+        >()))
+        .map_err(failure)?;
+        let providers =
+            ProviderInputs::deserialize(part(keys::<ProviderInputs>())).map_err(failure)?;
+        let permissions = PermissionsPart::deserialize(part(keys::<PermissionsPart>()))
+            .map_err(failure)?
+            .permissions;
+        let transport = openwmi_server::ServerConfig::deserialize(toml::de::Deserializer::from(
+            toml::Spanned::new(span, rest),
+        ))
+        .map_err(failure)?;
+        Ok(ServeConfig {
+            transport,
+            dispatcher,
+            providers,
+            permissions,
+        })
+    }
+
+    /// The file (if any) with the command-line options over it, checked.
+    fn new(g: &GlobalOptions, a: ServeOptions) -> Result<(ServeConfig, GlobalOptions), Failure> {
+        let mut config = match &a.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    Failure::Message(format!("cannot read {}: {e}", path.display()))
+                })?;
+                ServeConfig::from_toml(&text, path)?
+            }
+            None => ServeConfig::default(),
+        };
+        a.transport.apply(&mut config.transport);
+        if let Some(kib) = a.answer_cache_kib {
+            config.dispatcher.answer_cache_kib = kib;
+        }
+        let providers = std::mem::take(&mut config.providers).under(g);
+        let invalid = |m: String| Failure::Message(format!("invalid configuration: {m}"));
+        config
+            .transport
+            .validate()
+            .map_err(|e| Failure::Message(e.to_string()))?;
+        config.dispatcher.validate().map_err(invalid)?;
+        for entry in &providers.mof {
+            if !entry.contains('=') {
+                return Err(invalid(format!(
+                    "mof entry {entry:?} must be NAMESPACE=FILE"
+                )));
+            }
+        }
+        Ok((config, providers))
+    }
+}
+
+/// The keys a part of the configuration declares: the field names serde's
+/// derive gives its struct (so that each key is written once, in the part).
+fn keys<T: serde::de::DeserializeOwned>() -> &'static [&'static str] {
+    let mut fields: &'static [&'static str] = &[];
+    let _ = T::deserialize(FieldNames(&mut fields));
+    fields
+}
+
+/// A deserializer that only notes the fields a struct asks for.
+struct FieldNames<'a>(&'a mut &'static [&'static str]);
+
+#[derive(Debug)]
+struct Noted;
+
+impl std::fmt::Display for Noted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("field names noted")
+    }
+}
+
+impl std::error::Error for Noted {}
+
+impl serde::de::Error for Noted {
+    fn custom<T: std::fmt::Display>(_: T) -> Self {
+        Noted
+    }
+}
+
+impl<'de> serde::Deserializer<'de> for FieldNames<'_> {
+    type Error = Noted;
+
+    fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, Noted> {
+        Err(Noted)
+    }
+
+    fn deserialize_struct<V: serde::de::Visitor<'de>>(
+        self,
+        _: &'static str,
+        fields: &'static [&'static str],
+        _: V,
+    ) -> Result<V::Value, Noted> {
+        *self.0 = fields;
+        Err(Noted)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+        byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map
+        enum identifier ignored_any
+    }
+}
+
+pub fn run(g: &GlobalOptions, a: ServeOptions) -> Result<ExitCode, Failure> {
+    let (config, providers) = ServeConfig::new(g, a)?;
+    let policy = openwmi_access::policy_from_config(&config.permissions)
         .map_err(|e| Failure::Message(format!("[permissions]: {e}")))?;
     // Each password check allocates argon2's 19 MiB: it must go back when
     // done (on a C library other than glibc this changes nothing).
     openwmi_malloc::return_large_blocks(openwmi_malloc::SERVER_MMAP_THRESHOLD);
-    let runtime =
-        openwmi_server::ServerRuntime::new(&config).map_err(|e| Failure::Message(e.to_string()))?;
+    let runtime = openwmi_server::ServerRuntime::new(&config.transport)
+        .map_err(|e| Failure::Message(e.to_string()))?;
     let busy_poll = runtime.busy_poll();
-    let answer_cache_bytes = config.answer_cache_bytes();
+    let dispatcher_config = config.dispatcher;
     runtime.block_on(async move {
         // Compiling the schema and the --mof files overlaps with binding and
         // with the first logins (an argon2 check is tens of milliseconds):
@@ -49,19 +230,20 @@ pub fn run(g: &GlobalOptions, a: openwmi_server::ServeArgs) -> Result<ExitCode, 
         let building = tokio::task::spawn_blocking(move || {
             let mut builder = crate::local::build_builder(&providers)?;
             builder.access_policy(policy);
-            Ok::<_, Failure>(openwmi_wbem::Dispatcher::with_answer_budget(
+            Ok::<_, Failure>(openwmi_wbem::Dispatcher::with_config(
                 builder.build(),
                 openwmi_wbem::EnumContexts::default(),
-                answer_cache_bytes,
+                &dispatcher_config,
             ))
         });
-        let server = openwmi_server::Server::bind(config)
+        let server = openwmi_server::Server::bind(config.transport)
             .await
             .map_err(|e| Failure::Message(e.to_string()))?
             .with_busy_poll(busy_poll);
         let banner = server.banner();
         let handler = WhenReady::default();
-        let run = server.run(Arc::new(handler.clone()), shutdown_signal());
+        let cim_xml = Arc::new(openwmi_wbem::CimXml::new(handler.clone()));
+        let run = server.run(openwmi_server::Routes::to(cim_xml), shutdown_signal());
         tokio::pin!(run);
         let dispatcher = tokio::select! {
             built = building => built.map_err(|e| Failure::Message(format!("loading: {e}")))??,
@@ -81,8 +263,8 @@ pub fn run(g: &GlobalOptions, a: openwmi_server::ServeArgs) -> Result<ExitCode, 
     })
 }
 
-/// The server's handler from the start: answers once the dispatcher is
-/// set, and until then makes requests wait (their logins are checked
+/// The CIM handler from the start: answers once the dispatcher is set, and
+/// until then makes requests wait (their logins and headers are checked
 /// meanwhile).
 #[derive(Clone, Default)]
 struct WhenReady(Arc<ReadyState>);
@@ -100,11 +282,11 @@ impl WhenReady {
     }
 }
 
-impl openwmi_server::CimHandler for WhenReady {
+impl openwmi_wbem::CimHandler for WhenReady {
     fn handle(
         &self,
-        req: openwmi_server::CimRequest,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = openwmi_server::CimResponse> + Send>>
+        req: openwmi_wbem::CimRequest,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = openwmi_service::Response> + Send>>
     {
         if let Some(d) = self.0.dispatcher.get() {
             return d.handle(req);
@@ -156,4 +338,172 @@ pub fn passwd(a: &PasswdArgs) -> Result<ExitCode, Failure> {
         .map_err(|e| Failure::Message(e.to_string()))?;
     eprintln!("password for {} set in {}", a.user, a.users_file.display());
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        global: GlobalOptions,
+        #[command(flatten)]
+        serve: ServeOptions,
+    }
+
+    fn message(f: Failure) -> String {
+        match f {
+            Failure::Message(m) => m,
+            _ => panic!("not a message"),
+        }
+    }
+
+    fn file(text: &str) -> Result<ServeConfig, String> {
+        ServeConfig::from_toml(text, Path::new("c.toml")).map_err(message)
+    }
+
+    const WHOLE: &str = r#"
+        listen = ["127.0.0.1:1234", "[::1]:1234"]
+        http = true
+        users_file = "/etc/openwmi/users"
+        answer_cache_kib = 0
+        mof = ["root/cimv2=/x.mof"]
+        fstab = "/etc/fstab"
+        smb_conf = "/etc/samba/smb.conf"
+        [limits]
+        max_body_bytes = 1000
+        [permissions]
+        anything = { goes = "here" }
+    "#;
+
+    #[test]
+    fn each_part_gets_its_keys_from_one_file() {
+        let config = file(WHOLE).unwrap();
+        assert_eq!(config.transport.listen.len(), 2);
+        assert!(config.transport.http);
+        assert_eq!(config.transport.limits.max_body_bytes, 1000);
+        assert_eq!(config.dispatcher.answer_cache_kib, 0);
+        assert_eq!(config.providers.mof, vec!["root/cimv2=/x.mof".to_owned()]);
+        assert_eq!(config.providers.fstab, Some(PathBuf::from("/etc/fstab")));
+        assert!(config.permissions.contains_key("anything"));
+        assert_eq!(file("").unwrap(), ServeConfig::default());
+        assert_eq!(
+            ServeConfig::default().dispatcher.answer_cache_kib,
+            openwmi_wbem::DEFAULT_ANSWER_CACHE_KIB
+        );
+    }
+
+    #[test]
+    fn the_parts_declare_different_keys() {
+        let parts = [
+            keys::<openwmi_server::ServerConfig>(),
+            keys::<openwmi_wbem::DispatcherConfig>(),
+            keys::<ProviderInputs>(),
+            keys::<PermissionsPart>(),
+        ];
+        assert!(parts.iter().all(|p| !p.is_empty()), "{parts:?}");
+        let all: Vec<&str> = parts.concat();
+        let mut distinct = all.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!(distinct.len(), all.len(), "{all:?}");
+        assert!(all.contains(&"answer_cache_kib") && all.contains(&"busy_poll_us"));
+    }
+
+    #[test]
+    fn options_override_the_file() {
+        let dir = std::env::temp_dir().join(format!("openwmi-serve-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("serve.toml");
+        std::fs::write(&path, WHOLE).unwrap();
+        let path = path.to_str().unwrap();
+        let cli = Cli::try_parse_from([
+            "openwmi",
+            "--config",
+            path,
+            "--listen",
+            "127.0.0.2:99",
+            "--pam",
+            "--answer-cache-kib",
+            "512",
+            "--fstab",
+            "/other",
+        ])
+        .unwrap();
+        let (config, providers) = ServeConfig::new(&cli.global, cli.serve).unwrap();
+        assert_eq!(
+            config.transport.listen,
+            vec!["127.0.0.2:99".parse().unwrap()]
+        );
+        assert!(config.transport.pam_enabled());
+        assert_eq!(
+            config.transport.users_file,
+            Some(PathBuf::from("/etc/openwmi/users"))
+        );
+        assert_eq!(config.dispatcher.answer_cache_kib, 512);
+        assert_eq!(config.dispatcher.answer_cache_bytes(), 512 * 1024);
+        assert_eq!(providers.fstab, Some(PathBuf::from("/other")));
+        assert_eq!(
+            providers.smb_conf,
+            Some(PathBuf::from("/etc/samba/smb.conf"))
+        );
+        assert_eq!(providers.mof, vec!["root/cimv2=/x.mof".to_owned()]);
+        let cli =
+            Cli::try_parse_from(["openwmi", "--config", path, "--mof", "root/y=/y.mof"]).unwrap();
+        let (_, providers) = ServeConfig::new(&cli.global, cli.serve).unwrap();
+        assert_eq!(providers.mof, vec!["root/y=/y.mof".to_owned()]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn errors_name_the_file_and_the_position() {
+        let err = file("http = true\nlisen = []\n").unwrap_err();
+        assert!(err.starts_with("c.toml:"), "{err}");
+        assert!(err.contains("line 2, column 1"), "{err}");
+        assert!(err.contains("unknown field `lisen`"), "{err}");
+        let err = file("http = true\n\nfstab = 3\n").unwrap_err();
+        assert!(err.contains("line 3"), "{err}");
+        let err = file("answer_cache_kib = \"x\"\n").unwrap_err();
+        assert!(err.contains("line 1, column 20"), "{err}");
+        let err = file("[permissions]\n[limits]\nmax_bdy = 1\n").unwrap_err();
+        assert!(err.contains("line 3") && err.contains("max_bdy"), "{err}");
+    }
+
+    #[test]
+    fn values_are_checked_part_by_part() {
+        let check = |args: &[&str]| {
+            let cli = Cli::try_parse_from([&["openwmi"], args].concat()).unwrap();
+            ServeConfig::new(&cli.global, cli.serve)
+                .map(drop)
+                .map_err(message)
+        };
+        let err = check(&["--answer-cache-kib", "1048577"]).unwrap_err();
+        assert_eq!(
+            err,
+            "invalid configuration: answer_cache_kib must be at most 1048576, not 1048577"
+        );
+        check(&["--answer-cache-kib", "1048576"]).unwrap();
+        let err = check(&["--mof", "nofile"]).unwrap_err();
+        assert_eq!(
+            err,
+            "invalid configuration: mof entry \"nofile\" must be NAMESPACE=FILE"
+        );
+        let err = check(&["--listen", "0.0.0.0:5988", "--http"]).unwrap_err();
+        assert!(err.contains("--allow-insecure"), "{err}");
+    }
+
+    #[test]
+    fn the_permissions_table_goes_to_the_policy_as_written() {
+        let config = file(
+            "[permissions]\n[[permissions.grant]]\nnamespace = '*'\nusers = ['x']\nrights = ['write']\n",
+        )
+        .unwrap();
+        let err = match openwmi_access::policy_from_config(&config.permissions) {
+            Ok(_) => panic!("accepted"),
+            Err(e) => e.to_string(),
+        };
+        assert!(err.starts_with("permissions.grant[1].rights: "), "{err}");
+    }
 }

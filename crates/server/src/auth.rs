@@ -16,29 +16,7 @@ use tokio::sync::{Notify, Semaphore};
 
 use crate::config::{secs, AuthMode, ServerConfig};
 use crate::users_file::{self, UserEntry};
-use crate::ServerError;
-
-/// Who a request runs as, for the permission checks of the object manager.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuthenticatedUser {
-    /// The login name as the client sent it.
-    pub name: Arc<str>,
-    /// The Unix uid, for accounts checked through PAM.
-    pub uid: Option<u32>,
-    /// Unix group names (PAM accounts) or the groups field of the users file.
-    pub groups: Arc<[String]>,
-}
-
-impl AuthenticatedUser {
-    /// The user of `auth = "none"`.
-    pub fn anonymous() -> Self {
-        AuthenticatedUser {
-            name: "anonymous".into(),
-            uid: None,
-            groups: Arc::default(),
-        }
-    }
-}
+use crate::{AuthenticatedUser, ServerError};
 
 pub(crate) enum AuthOutcome {
     Accepted(AuthenticatedUser),

@@ -1,5 +1,8 @@
-//! `ServerConfig`: everything `openwmi serve` can be told, from a TOML file
-//! and/or the command line (command-line options win).
+//! `ServerConfig`: what the transport of `openwmi serve` can be told, from a
+//! TOML file and/or the command line (command-line options win). The rest of
+//! `openwmi serve`'s configuration (provider inputs, the dispatcher's answer
+//! cache, `[permissions]`) belongs to the crates that use it; the binary
+//! reads the one file and gives each part its keys.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -14,12 +17,6 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:5989";
 
 /// The default busy-polling window, in microseconds.
 pub const DEFAULT_BUSY_POLL_US: u64 = 100;
-
-/// The default budget of kept answers (`answer_cache_kib`), in KiB.
-pub const DEFAULT_ANSWER_CACHE_KIB: u64 = 4 * 1024;
-
-/// Largest answer cache accepted: 1 GiB.
-const MAX_ANSWER_CACHE_KIB: u64 = 1 << 20;
 
 /// Longest busy-polling window accepted: beyond a millisecond the CPU it
 /// burns outweighs any wake-up it saves.
@@ -53,8 +50,9 @@ pub struct Limits {
     /// Open connections over all listeners; one more is answered `503`
     /// (plain HTTP) or closed (TLS). Default 256.
     pub max_connections: usize,
-    /// Hard cap on the handler's time for one request (the handler is expected
-    /// to answer its own CIM timeout error well before): `504` and close. Default 300.
+    /// Hard cap on the service's time for one request (a service is expected
+    /// to answer its own protocol's timeout error well before): `504` and
+    /// close. Default 300.
     pub request_timeout_secs: f64,
     /// Time allowed for the TLS handshake and for a request head once its first
     /// byte has arrived. Default 10.
@@ -146,16 +144,7 @@ impl Limits {
     }
 }
 
-/// The `[permissions]` table as parsed: which users and groups may do what in
-/// which namespace. Its shape and meaning belong to `openwmi-access`
-/// (`policy_from_config`), which `openwmi serve` installs.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(transparent)]
-pub struct PermissionsConfig {
-    pub table: toml::Table,
-}
-
-/// The whole `openwmi serve` configuration (TOML file, see `ServerConfig::from_toml`).
+/// The transport's configuration (TOML, see `ServerConfig::from_toml`).
 ///
 /// ```toml
 /// listen = ["127.0.0.1:5989", "[::1]:5989"]
@@ -170,12 +159,8 @@ pub struct PermissionsConfig {
 /// pam_service = "openwmi"
 /// threads = 1                            # worker threads
 /// busy_poll_us = 100                     # 0 = no busy polling
-/// answer_cache_kib = 4096                # answers about static instances kept; 0 = none
-/// mof = ["root/cimv2=/usr/share/openwmi/extra.mof"]
-/// smb_conf = "/etc/samba/smb.conf"
 /// [limits]
 /// max_body_bytes = 16777216
-/// [permissions]                          # used by a later issue
 /// ```
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -204,15 +189,6 @@ pub struct ServerConfig {
     /// PAM service name (`/etc/pam.d/<name>`; PAM falls back to `other`).
     pub pam_service: String,
     pub limits: Limits,
-    /// Extra MOF files for the providers, each `NAMESPACE=FILE`.
-    pub mof: Vec<String>,
-    /// Provider inputs (used by the binary, not by this crate).
-    pub smb_conf: Option<PathBuf>,
-    pub smbstatus: Option<PathBuf>,
-    pub mountinfo: Option<PathBuf>,
-    pub fstab: Option<PathBuf>,
-    /// See [`PermissionsConfig`].
-    pub permissions: PermissionsConfig,
     /// Worker threads answering requests (blocking providers and password
     /// checks get threads of their own on top). Default 1: see
     /// [`ServerConfig::worker_threads`].
@@ -221,10 +197,6 @@ pub struct ServerConfig {
     /// watching for the next request (see `busy_poll.rs`); 0 turns it off.
     /// Default 100.
     pub busy_poll_us: u64,
-    /// KiB of whole answers to enumerations and queries of instances that
-    /// never change (static MOF instances) kept and handed out again to
-    /// the requests that ask the same; 0 keeps none. Default 4096.
-    pub answer_cache_kib: u64,
 }
 
 impl Default for ServerConfig {
@@ -241,15 +213,8 @@ impl Default for ServerConfig {
             pam: None,
             pam_service: "openwmi".into(),
             limits: Limits::default(),
-            mof: Vec::new(),
-            smb_conf: None,
-            smbstatus: None,
-            mountinfo: None,
-            fstab: None,
-            permissions: PermissionsConfig::default(),
             threads: None,
             busy_poll_us: DEFAULT_BUSY_POLL_US,
-            answer_cache_kib: DEFAULT_ANSWER_CACHE_KIB,
         }
     }
 }
@@ -291,12 +256,6 @@ impl ServerConfig {
         self.threads.unwrap_or(1)
     }
 
-    /// `answer_cache_kib` in bytes.
-    pub fn answer_cache_bytes(&self) -> usize {
-        // At most 1 GiB once validated: fits a usize wherever openwmi builds.
-        usize::try_from(self.answer_cache_kib.saturating_mul(1024)).unwrap_or(usize::MAX)
-    }
-
     /// Whether PAM is consulted for logins.
     pub fn pam_enabled(&self) -> bool {
         self.pam.unwrap_or(self.users_file.is_none())
@@ -331,12 +290,6 @@ impl ServerConfig {
                 self.busy_poll_us
             )));
         }
-        if self.answer_cache_kib > MAX_ANSWER_CACHE_KIB {
-            return Err(ServerError::Config(format!(
-                "answer_cache_kib must be at most {MAX_ANSWER_CACHE_KIB}, not {}",
-                self.answer_cache_kib
-            )));
-        }
         let addrs = self.listen_addrs();
         if self.http && !self.allow_insecure {
             if let Some(addr) = addrs.iter().find(|a| !a.ip().is_loopback()) {
@@ -360,26 +313,15 @@ impl ServerConfig {
                 "no way to log in: give a users_file or enable pam".into(),
             ));
         }
-        for entry in &self.mof {
-            if !entry.contains('=') {
-                return Err(ServerError::Config(format!(
-                    "mof entry {entry:?} must be NAMESPACE=FILE"
-                )));
-            }
-        }
         Ok(())
     }
 }
 
-/// The command-line options of `openwmi serve`, for the binary to flatten into
-/// its own parser (`#[command(flatten)]`). [`ServeArgs::into_config`] reads
-/// `--config` and lets the other options override it.
+/// The transport's command-line options of `openwmi serve`, for the binary
+/// to flatten into its own parser (`#[command(flatten)]`) and
+/// [apply](ServeArgs::apply) over the configuration file.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct ServeArgs {
-    /// TOML configuration file holding any of these options; options given
-    /// on the command line override it.
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
     /// Address to listen on (repeatable). Default 127.0.0.1:5989.
     #[arg(long, value_name = "ADDR:PORT")]
     pub listen: Vec<SocketAddr>,
@@ -421,49 +363,9 @@ pub struct ServeArgs {
     /// client that asks again at once, costs at most that much CPU per answer.
     #[arg(long, value_name = "USEC")]
     pub busy_poll: Option<u64>,
-    /// KiB of answers kept for requests that ask the same about static
-    /// (MOF) instances, which never change while the server runs (default
-    /// 4096; 0 = none: every request walks the instances).
-    #[arg(long, value_name = "KIB")]
-    pub answer_cache_kib: Option<u64>,
-}
-
-/// Where the providers read from. Separate from [`ServeArgs`] because a
-/// binary with other subcommands has them as its global options (clap
-/// refuses to declare an option twice).
-#[derive(Debug, Clone, Default, clap::Args)]
-pub struct ProviderInputs {
-    /// Extra MOF file for a namespace (repeatable).
-    #[arg(long, value_name = "NS=FILE")]
-    pub mof: Vec<String>,
-    /// smb.conf to read shares from.
-    #[arg(long, value_name = "FILE")]
-    pub smb_conf: Option<PathBuf>,
-    /// smbstatus program (or a file with its JSON output).
-    #[arg(long, value_name = "PATH")]
-    pub smbstatus: Option<PathBuf>,
-    /// mountinfo file to read.
-    #[arg(long, value_name = "FILE")]
-    pub mountinfo: Option<PathBuf>,
-    /// fstab file to read.
-    #[arg(long, value_name = "FILE")]
-    pub fstab: Option<PathBuf>,
 }
 
 impl ServeArgs {
-    /// The configuration file (if any) with these options and `inputs`
-    /// applied over it.
-    pub fn into_config(self, inputs: ProviderInputs) -> Result<ServerConfig, ServerError> {
-        let mut config = match &self.config {
-            Some(path) => ServerConfig::load(path)?,
-            None => ServerConfig::default(),
-        };
-        self.apply(&mut config);
-        inputs.apply(&mut config);
-        config.validate()?;
-        Ok(config)
-    }
-
     /// Overrides the fields of `config` that were given on the command line.
     pub fn apply(self, config: &mut ServerConfig) {
         if !self.listen.is_empty() {
@@ -492,22 +394,6 @@ impl ServeArgs {
         if let Some(us) = self.busy_poll {
             config.busy_poll_us = us;
         }
-        if let Some(kib) = self.answer_cache_kib {
-            config.answer_cache_kib = kib;
-        }
-    }
-}
-
-impl ProviderInputs {
-    /// Overrides the fields of `config` that were given on the command line.
-    pub fn apply(self, config: &mut ServerConfig) {
-        if !self.mof.is_empty() {
-            config.mof = self.mof;
-        }
-        set(&mut config.smb_conf, self.smb_conf);
-        set(&mut config.smbstatus, self.smbstatus);
-        set(&mut config.mountinfo, self.mountinfo);
-        set(&mut config.fstab, self.fstab);
     }
 }
 
@@ -539,14 +425,10 @@ mod tests {
             listen = ["127.0.0.1:1234", "[::1]:1234"]
             http = true
             users_file = "/etc/openwmi/users"
-            mof = ["root/cimv2=/x.mof"]
-            fstab = "/etc/fstab"
             [limits]
             max_body_bytes = 1000
             idle_timeout_secs = 2.5
             request_timeout_secs = 7
-            [permissions]
-            anything = { goes = "here" }
         "#;
         let mut config = ServerConfig::from_toml(text, Path::new("x.toml")).unwrap();
         assert_eq!(config.listen.len(), 2);
@@ -555,51 +437,16 @@ mod tests {
         assert_eq!(config.limits.request_timeout_secs, 7.0);
         assert_eq!(config.limits.max_connections, 256);
         assert!(!config.pam_enabled());
-        assert!(config.permissions.table.contains_key("anything"));
         let args = ServeArgs {
             listen: vec!["127.0.0.2:99".parse().unwrap()],
             pam: Some(true),
             ..ServeArgs::default()
         };
         args.apply(&mut config);
-        let inputs = ProviderInputs {
-            fstab: Some("/other".into()),
-            ..ProviderInputs::default()
-        };
-        inputs.apply(&mut config);
         assert_eq!(config.listen, vec!["127.0.0.2:99".parse().unwrap()]);
         assert!(config.pam_enabled());
-        assert_eq!(config.fstab, Some(PathBuf::from("/other")));
         assert_eq!(config.users_file, Some(PathBuf::from("/etc/openwmi/users")));
         config.validate().unwrap();
-    }
-
-    #[test]
-    fn the_answer_cache_from_file_and_options() {
-        assert_eq!(
-            ServerConfig::default().answer_cache_kib,
-            DEFAULT_ANSWER_CACHE_KIB
-        );
-        let mut config = ServerConfig::from_toml(
-            "answer_cache_kib = 0
-",
-            Path::new("c.toml"),
-        )
-        .unwrap();
-        assert_eq!(config.answer_cache_kib, 0);
-        ServeArgs {
-            answer_cache_kib: Some(512),
-            ..ServeArgs::default()
-        }
-        .apply(&mut config);
-        assert_eq!(config.answer_cache_kib, 512);
-        assert_eq!(config.answer_cache_bytes(), 512 * 1024);
-        config.answer_cache_kib = MAX_ANSWER_CACHE_KIB + 1;
-        let err = config.validate().unwrap_err().to_string();
-        assert!(
-            err.contains("answer_cache_kib must be at most 1048576, not 1048577"),
-            "{err}"
-        );
     }
 
     #[test]
@@ -683,9 +530,12 @@ mod tests {
         struct Cli {
             #[command(flatten)]
             serve: ServeArgs,
-            #[command(flatten)]
-            inputs: ProviderInputs,
         }
+        let configure = |args: ServeArgs| {
+            let mut config = ServerConfig::default();
+            args.apply(&mut config);
+            config.validate().map(|()| config)
+        };
         let cli = Cli::try_parse_from([
             "openwmi",
             "--listen",
@@ -696,16 +546,12 @@ mod tests {
             "--pam",
             "--users-file",
             "/u",
-            "--mof",
-            "root/x=/a.mof",
             "--auth",
             "basic",
         ])
         .unwrap();
-        assert_eq!(cli.inputs.mof, vec!["root/x=/a.mof".to_owned()]);
-        let config = cli.serve.into_config(cli.inputs).unwrap();
+        let config = configure(cli.serve).unwrap();
         assert_eq!(config.listen.len(), 2);
-        assert_eq!(config.mof, vec!["root/x=/a.mof".to_owned()]);
         assert!(config.http && config.pam_enabled());
         assert_eq!(config.users_file, Some(PathBuf::from("/u")));
         assert!(
@@ -716,7 +562,7 @@ mod tests {
         assert_eq!(cli.serve.pam, Some(false));
         let cli = Cli::try_parse_from(["openwmi", "--listen", "0.0.0.0:5988", "--http"]).unwrap();
         assert!(matches!(
-            cli.serve.into_config(cli.inputs),
+            configure(cli.serve),
             Err(ServerError::InsecureHttp { .. })
         ));
     }

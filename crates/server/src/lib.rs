@@ -1,7 +1,8 @@
 //! The network side of `openwmi serve`: HTTP/1.1 over TLS (rustls, ring) or,
 //! on loopback, plain HTTP; HTTP Basic authentication against a password
-//! file and/or PAM; resource limits. The CIM-XML body is not looked at here:
-//! authenticated CIM requests go to a [`CimHandler`].
+//! file and/or PAM; resource limits. Nothing here knows CIM: authenticated
+//! requests go to the [`Service`] their path is routed to ([`Routes`]; the
+//! types of the seam are in `openwmi-service`).
 //!
 //! What a request goes through, in order:
 //! 1. `Content-Length` above `limits.max_body_bytes`: `413`, body never read.
@@ -13,14 +14,12 @@
 //!    the credentials; then PAM runs again, while argon2 runs again only if
 //!    the user's entry in the users file has a different hash (the same hash
 //!    would give the same verdict).
-//! 3. Method `POST` or `M-POST` (else `405`), path `/cimom` or `/`, header
-//!    `CIMOperation: MethodCall` (for M-POST `NN-CIMOperation` with `NN` from
-//!    `Man: http://www.dmtf.org/cim/mapping/http/v1.0; ns=NN`), else `400`
-//!    with `CIMError: request-not-valid`; `CIMBatch` -> `501`
-//!    `multiple-requests-unsupported`; `CIMProtocolVersion` other than 1.x ->
-//!    `501` `unsupported-protocol-version`.
+//! 3. The route: the service of the request's path (no service: `404`),
+//!    whose [`Service::check`] may answer from the head alone (the CIM-XML
+//!    front-end's DSP0200 checks: method, path, `CIMOperation`, ...).
 //! 4. Body read within `limits.body_read_timeout_secs` (else `408`, close).
-//! 5. The handler, within `limits.request_timeout_secs` (else `504`, close).
+//! 5. The service, within `limits.request_timeout_secs` (else `504`, close).
+//!    Its response goes out as it is.
 //!
 //! Connections: at most `limits.max_connections` (one more gets `503` on
 //! HTTP, is closed on HTTPS); a request head must arrive within
@@ -35,19 +34,17 @@ mod conn;
 mod error;
 mod http;
 mod pam_backend;
+mod routes;
 mod runtime;
 mod server;
 mod tls;
 mod users_file;
 
-pub use auth::AuthenticatedUser;
 pub use busy_poll::BusyPoll;
-pub use config::{
-    AuthMode, Limits, PermissionsConfig, ProviderInputs, ServeArgs, ServerConfig,
-    DEFAULT_BUSY_POLL_US, DEFAULT_LISTEN,
-};
+pub use config::{AuthMode, Limits, ServeArgs, ServerConfig, DEFAULT_BUSY_POLL_US, DEFAULT_LISTEN};
 pub use error::ServerError;
-pub use http::{BodyPart, CimHandler, CimRequest, CimResponse, CimResponseBody};
+pub use openwmi_service::{AuthenticatedUser, Service};
+pub use routes::Routes;
 pub use runtime::ServerRuntime;
 pub use server::{serve, Server};
 pub use tls::fingerprint;

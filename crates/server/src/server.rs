@@ -18,7 +18,7 @@ use crate::auth::Authenticator;
 use crate::config::{secs, ServerConfig};
 use crate::conn::{Activity, Tracked};
 use crate::http::{self, RequestContext};
-use crate::{tls, BusyPoll, CimHandler, ServerError};
+use crate::{tls, BusyPoll, Routes, ServerError};
 
 /// How long `run` waits for open connections to finish after shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -132,13 +132,13 @@ impl Server {
     /// connections finish their current request (at most 10 s) and returns.
     pub async fn run(
         self,
-        handler: Arc<dyn CimHandler>,
+        routes: Routes,
         shutdown: impl Future<Output = ()>,
     ) -> Result<(), ServerError> {
         let limits = &self.config.limits;
         let ctx = Arc::new(RequestContext {
             auth: self.auth,
-            handler,
+            routes,
             max_body_bytes: limits.max_body_bytes,
             body_read_timeout: secs(limits.body_read_timeout_secs),
             request_timeout: secs(limits.request_timeout_secs),
@@ -184,14 +184,14 @@ impl Server {
 /// Binds per `config`, prints the banner on stdout and serves until `shutdown`.
 pub async fn serve(
     config: ServerConfig,
-    handler: Arc<dyn CimHandler>,
+    routes: Routes,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServerError> {
     let server = Server::bind(config).await?;
     for line in server.banner() {
         println!("{line}");
     }
-    server.run(handler, shutdown).await
+    server.run(routes, shutdown).await
 }
 
 struct ConnectionSettings {

@@ -1,4 +1,5 @@
-//! The server over real sockets, with a handler that echoes what it was given.
+//! The server over real sockets, with the CIM-XML front-end (DSP0200's HTTP
+//! rules) around a handler that echoes what it was given.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -12,9 +13,10 @@ use argon2::password_hash::{PasswordHasher, SaltString};
 use base64::Engine;
 use bytes::Bytes;
 use openwmi_server::{
-    passwd, AuthMode, BodyPart, CimHandler, CimRequest, CimResponse, Server, ServerConfig,
-    ServerError, ServerRuntime,
+    passwd, AuthMode, Routes, Server, ServerConfig, ServerError, ServerRuntime, Service,
 };
+use openwmi_service::{BodyPart, Response as CimResponse};
+use openwmi_wbem::{CimHandler, CimRequest, CimXml};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::oneshot;
@@ -92,7 +94,7 @@ impl CimHandler for Echo {
                     CimResponse::ok("late")
                 }
                 Some("Mismatch") => {
-                    CimResponse::protocol_error(http::StatusCode::BAD_REQUEST, "header-mismatch")
+                    openwmi_wbem::protocol_error(http::StatusCode::BAD_REQUEST, "header-mismatch")
                 }
                 _ => CimResponse::ok(format!(
                     "user={} uid={:?} groups={} method={} object={} tls={} mpost={} auth-header={} body={}",
@@ -109,6 +111,11 @@ impl CimHandler for Echo {
             }
         })
     }
+}
+
+/// The routes of `openwmi serve`: everything to the CIM-XML front-end.
+fn cim_xml(echo: Echo) -> Routes {
+    Routes::to(Arc::new(CimXml::new(echo)))
 }
 
 // ---------------------------------------------------------------- server
@@ -173,7 +180,7 @@ async fn start_with(config: ServerConfig, dir: Option<tempfile::TempDir>) -> Run
     let server = Server::bind(config).await.unwrap();
     let addr = server.local_addrs()[0];
     let calls = Arc::new(AtomicUsize::new(0));
-    let handler = Arc::new(Echo {
+    let handler = cim_xml(Echo {
         calls: Arc::clone(&calls),
     });
     let (stop, stopped) = oneshot::channel::<()>();
@@ -732,6 +739,65 @@ async fn requests_that_are_not_cim_get_dsp0200_errors() {
     server.stop().await;
 }
 
+/// A front-end of another protocol: answers with what it was given.
+struct Plain;
+
+impl Service for Plain {
+    fn call(
+        &self,
+        req: openwmi_service::Request,
+    ) -> Pin<Box<dyn Future<Output = CimResponse> + Send>> {
+        let text = format!(
+            "plain {} {} user={} body={}",
+            req.head.method,
+            req.head.uri.path(),
+            req.head.user.name,
+            String::from_utf8_lossy(&req.body)
+        );
+        Box::pin(std::future::ready(CimResponse::ok(text)))
+    }
+}
+
+#[tokio::test]
+async fn the_transport_routes_by_path_and_adds_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::bind(base_config(dir.path())).await.unwrap();
+    let addr = server.local_addrs()[0];
+    let calls = Arc::new(AtomicUsize::new(0));
+    let routes = Routes::default().route("/wsman", Arc::new(Plain)).route(
+        "/cimom",
+        Arc::new(CimXml::new(Echo {
+            calls: Arc::clone(&calls),
+        })),
+    );
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(server.run(routes, async move {
+        let _ = stopped.await;
+    }));
+    let auth = basic("alice", "secret");
+    // Authentication comes before any route.
+    let reply = exchange(addr, b"GET /wsman HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    assert_eq!(reply.status, 401);
+    let plain = format!("PUT /wsman HTTP/1.1\r\nHost: x\r\n{auth}Content-Length: 2\r\n\r\nhi");
+    let reply = exchange(addr, plain.as_bytes()).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.text(), "plain PUT /wsman user=alice body=hi");
+    assert_eq!(reply.header("cimoperation"), None);
+    assert_eq!(reply.header("content-type"), None);
+    // No route and no fallback.
+    let unrouted = format!("POST / HTTP/1.1\r\nHost: x\r\n{auth}Content-Length: 0\r\n\r\n");
+    let reply = exchange(addr, unrouted.as_bytes()).await;
+    assert_eq!(reply.status, 404);
+    assert_eq!(reply.header("cimerror"), None);
+    // CIM-XML on its own path, beside it.
+    let reply = exchange(addr, &cim_post(&auth, "GetInstance", "")).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("cimoperation"), Some("MethodResponse"));
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    let _ = stop.send(());
+    task.await.unwrap().unwrap();
+}
+
 #[tokio::test]
 async fn m_post_with_man_prefixes_works() {
     let server = start(|_| {}).await;
@@ -917,7 +983,7 @@ fn busy_polling_runtime_serves_logins_and_keep_alive() {
         .with_busy_poll(runtime.busy_poll());
     let addr = server.local_addrs()[0];
     let calls = Arc::new(AtomicUsize::new(0));
-    let handler = Arc::new(Echo {
+    let handler = cim_xml(Echo {
         calls: Arc::clone(&calls),
     });
     let (stop, stopped) = std::sync::mpsc::channel::<()>();
@@ -1160,7 +1226,7 @@ async fn https_with_a_ca_signed_certificate() {
         let calls = Arc::new(AtomicUsize::new(0));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(server.run(
-            Arc::new(Echo {
+            cim_xml(Echo {
                 calls: Arc::clone(&calls),
             }),
             async move {
@@ -1231,7 +1297,7 @@ async fn self_signed_certificate_is_generated_once_and_reused() {
     let addr = second.local_addrs()[0];
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(second.run(
-        Arc::new(Echo {
+        cim_xml(Echo {
             calls: Arc::new(AtomicUsize::new(0)),
         }),
         async move {

@@ -11,8 +11,8 @@
 //! contains one of the words given (for a profiler).
 
 use openwmi_cimom::ObjectManagerBuilder;
-use openwmi_server::{AuthenticatedUser, BodyPart, CimHandler, CimRequest, CimResponseBody};
-use openwmi_wbem::{Dispatcher, EnumContexts};
+use openwmi_service::{AuthenticatedUser, Body, BodyPart};
+use openwmi_wbem::{CimHandler, CimRequest, Dispatcher, EnumContexts};
 use std::time::{Duration, Instant};
 
 const INSTANCES: usize = 1000;
@@ -73,10 +73,10 @@ async fn answer(d: &Dispatcher, method: &str, body: &str) -> usize {
     let response = d.handle(request(method, body)).await;
     assert_eq!(response.status, 200);
     match response.body {
-        CimResponseBody::Full(b) => b.len(),
-        CimResponseBody::Parts(parts) => parts.iter().map(|p| p.len()).sum(),
-        CimResponseBody::Chunks(parts) => parts.map(|p| data_len(&p)).sum(),
-        CimResponseBody::Stream(mut rx) => {
+        Body::Full(b) => b.len(),
+        Body::Parts(parts) => parts.iter().map(|p| p.len()).sum(),
+        Body::Chunks(parts) => parts.map(|p| data_len(&p)).sum(),
+        Body::Stream(mut rx) => {
             let mut n = 0;
             while let Some(p) = rx.recv().await {
                 n += data_len(&p);

@@ -1,10 +1,14 @@
-//! The CIM-XML dispatcher: the [`openwmi_server::CimHandler`] that answers
-//! DSP0200 operations from an [`ObjectManager`].
+//! The CIM-XML front-end of openwmi: DSP0200 operations answered from an
+//! [`ObjectManager`].
 //!
-//! The server (transport, TLS, authentication, limits) hands over an
-//! authenticated request; this crate decodes it with `openwmi-cimxml`, checks
-//! the `CIMMethod`/`CIMObject` headers, runs the operation and answers with
-//! the whole response, or streams it in chunks once it grows large.
+//! The transport (`openwmi-server`: TLS, authentication, limits) hands an
+//! authenticated request to the [`CimXml`] service (an
+//! [`openwmi_service::Service`]), which applies DSP0200's HTTP rules
+//! (`http_mapping.rs`) and passes the CIM request to the [`Dispatcher`]; it
+//! decodes the body with `openwmi-cimxml`, checks the `CIMMethod`/`CIMObject`
+//! headers against it, runs the operation and answers with the whole
+//! response, or streams it in chunks once it grows large. Nothing here knows
+//! hyper, TLS or PAM.
 //!
 //! Where it runs: a namespace whose providers never block (static instances,
 //! interop) is answered on the connection's task, chunks made as the
@@ -17,17 +21,19 @@ mod answers;
 mod contexts;
 mod dispatch;
 mod encoded;
+mod http_mapping;
 #[cfg(test)]
 mod testing;
 
 pub use contexts::{EnumContexts, PullKind};
+pub use http_mapping::{protocol_error, CimHandler, CimRequest, CimXml};
 
 use bytes::Bytes;
 use dispatch::{Dispatch, Outcome};
 use http::{HeaderMap, StatusCode};
 use openwmi_cim::CimError;
 use openwmi_cimom::{ObjectManager, OperationContext};
-use openwmi_server::{BodyPart, CimHandler, CimRequest, CimResponse};
+use openwmi_service::{Body, BodyPart, Response};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -39,6 +45,50 @@ struct Shared {
     encoded: Arc<encoded::EncodedInstances>,
     answers: answers::Answers,
     limits: openwmi_cimxml::Limits,
+}
+
+/// The default of [`DispatcherConfig::answer_cache_kib`].
+pub const DEFAULT_ANSWER_CACHE_KIB: u64 = 4 * 1024;
+
+/// Largest answer cache accepted: 1 GiB.
+const MAX_ANSWER_CACHE_KIB: u64 = 1 << 20;
+
+/// The dispatcher's settings: in `openwmi serve`'s configuration file, the
+/// key `answer_cache_kib` (and the option `--answer-cache-kib`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DispatcherConfig {
+    /// KiB of whole answers to enumerations and queries of instances that
+    /// never change (static MOF instances) kept and handed out again to
+    /// the requests that ask the same; 0 keeps none. Default 4096.
+    pub answer_cache_kib: u64,
+}
+
+impl Default for DispatcherConfig {
+    fn default() -> Self {
+        DispatcherConfig {
+            answer_cache_kib: DEFAULT_ANSWER_CACHE_KIB,
+        }
+    }
+}
+
+impl DispatcherConfig {
+    /// `answer_cache_kib` in bytes.
+    pub fn answer_cache_bytes(&self) -> usize {
+        // At most 1 GiB once validated: fits a usize wherever openwmi builds.
+        usize::try_from(self.answer_cache_kib.saturating_mul(1024)).unwrap_or(usize::MAX)
+    }
+
+    /// Checks the values; the message names the key.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.answer_cache_kib > MAX_ANSWER_CACHE_KIB {
+            return Err(format!(
+                "answer_cache_kib must be at most {MAX_ANSWER_CACHE_KIB}, not {}",
+                self.answer_cache_kib
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Answers CIM-XML requests from an object manager. Cheap to clone.
@@ -59,9 +109,15 @@ impl Dispatcher {
     }
 
     pub fn with_contexts(om: ObjectManager, contexts: EnumContexts) -> Self {
-        // The answer cache of `openwmi serve`'s default configuration.
-        let budget = openwmi_server::ServerConfig::default().answer_cache_bytes();
-        Dispatcher::with_answer_budget(om, contexts, budget)
+        Dispatcher::with_config(om, contexts, &DispatcherConfig::default())
+    }
+
+    pub fn with_config(
+        om: ObjectManager,
+        contexts: EnumContexts,
+        config: &DispatcherConfig,
+    ) -> Self {
+        Dispatcher::with_answer_budget(om, contexts, config.answer_cache_bytes())
     }
 
     /// Keeps at most `budget_bytes` of whole answers to enumerations and
@@ -90,7 +146,7 @@ impl Dispatcher {
     }
 
     /// Handles one request body on the calling thread.
-    fn answer(&self, req: CimRequest) -> Result<Outcome, CimResponse> {
+    fn answer(&self, req: CimRequest) -> Result<Outcome, Response> {
         let request = match openwmi_cimxml::decode_request(&req.body, &self.shared.limits) {
             Ok(r) => r,
             Err(e) => return Err(decode_error(&e)),
@@ -126,17 +182,17 @@ impl Dispatcher {
 
 /// A protocol error (400 + CIMError header, 413) or a CIM error found while
 /// decoding (200 + ERROR).
-fn decode_error(e: &openwmi_cimxml::DecodeError) -> CimResponse {
+fn decode_error(e: &openwmi_cimxml::DecodeError) -> Response {
     if let Some(body) = e.error_response() {
-        return CimResponse::ok(body);
+        return Response::ok(body);
     }
     let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
     match e.http_cim_error_header() {
-        Some(h) => CimResponse::protocol_error(status, h),
-        None => CimResponse {
+        Some(h) => protocol_error(status, h),
+        None => Response {
             status,
             headers: Vec::new(),
-            body: openwmi_server::CimResponseBody::Full(Bytes::new()),
+            body: Body::Full(Bytes::new()),
         },
     }
 }
@@ -144,7 +200,7 @@ fn decode_error(e: &openwmi_cimxml::DecodeError) -> CimResponse {
 /// What the blocking thread tells the waiting handler first.
 enum Start {
     Streaming(mpsc::Receiver<BodyPart>),
-    Done(CimResponse),
+    Done(Response),
 }
 
 /// Operations whose answer may stream: they run on the blocking pool so the
@@ -164,8 +220,8 @@ fn catching<T>(f: impl FnOnce() -> T) -> Option<T> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).ok()
 }
 
-fn internal_error() -> CimResponse {
-    CimResponse::protocol_error(StatusCode::INTERNAL_SERVER_ERROR, "request-not-valid")
+fn internal_error() -> Response {
+    protocol_error(StatusCode::INTERNAL_SERVER_ERROR, "request-not-valid")
 }
 
 /// The body parts of a streamed answer: its chunks, then, for a client that
@@ -188,13 +244,13 @@ impl BodyParts {
         }
     }
 
-    fn response(self) -> CimResponse {
+    fn response(self) -> Response {
         let trailers = self.trailers;
-        announce_trailers(CimResponse::chunked(Box::new(self)), trailers)
+        announce_trailers(Response::chunked(Box::new(self)), trailers)
     }
 }
 
-fn announce_trailers(mut response: CimResponse, trailers: bool) -> CimResponse {
+fn announce_trailers(mut response: Response, trailers: bool) -> Response {
     if trailers {
         response.headers.push((
             http::header::TRAILER,
@@ -266,12 +322,12 @@ impl Dispatcher {
     }
 
     /// Answers on the connection's task: only for providers that never block.
-    fn answer_here(&self, req: CimRequest) -> CimResponse {
+    fn answer_here(&self, req: CimRequest) -> Response {
         let trailers = wants_trailers(&req);
         match catching(|| self.answer(req)) {
-            Some(Ok(Outcome::Full(body))) => CimResponse::ok(body),
+            Some(Ok(Outcome::Full(body))) => Response::ok(body),
             Some(Ok(Outcome::Chunks(chunks))) => BodyParts::new(chunks, trailers).response(),
-            Some(Ok(Outcome::Kept { head, rest })) => CimResponse::ok_parts(vec![head, rest]),
+            Some(Ok(Outcome::Kept { head, rest })) => Response::ok_parts(vec![head, rest]),
             Some(Err(resp)) => resp,
             None => internal_error(),
         }
@@ -280,13 +336,13 @@ impl Dispatcher {
     /// Answers on the current worker thread, which `block_in_place` hands
     /// over the worker's other tasks: no thread hop on the request's path
     /// (two fewer wake-ups than spawn_blocking), and a provider may block.
-    fn answer_in_place(&self, req: CimRequest) -> CimResponse {
+    fn answer_in_place(&self, req: CimRequest) -> Response {
         tokio::task::block_in_place(|| {
             catching(|| match self.answer(req) {
-                Ok(Outcome::Full(body)) => CimResponse::ok(body),
+                Ok(Outcome::Full(body)) => Response::ok(body),
                 // Not expected here (only may_stream operations stream), but whole is correct.
-                Ok(Outcome::Chunks(chunks)) => CimResponse::ok(chunks.collect::<String>()),
-                Ok(Outcome::Kept { head, rest }) => CimResponse::ok_parts(vec![head, rest]),
+                Ok(Outcome::Chunks(chunks)) => Response::ok(chunks.collect::<String>()),
+                Ok(Outcome::Kept { head, rest }) => Response::ok_parts(vec![head, rest]),
                 Err(resp) => resp,
             })
         })
@@ -296,7 +352,7 @@ impl Dispatcher {
     /// Runs on the blocking pool; a streamed answer goes through a channel
     /// of one chunk, so the writer stays at most one chunk ahead of the
     /// network and a slow client costs little memory.
-    async fn answer_on_pool(&self, req: CimRequest) -> CimResponse {
+    async fn answer_on_pool(&self, req: CimRequest) -> Response {
         let this = self.clone();
         let trailers = wants_trailers(&req);
         let (start_tx, start_rx) = oneshot::channel();
@@ -304,11 +360,11 @@ impl Dispatcher {
             let chunks = match catching(|| this.answer(req)) {
                 Some(Ok(Outcome::Chunks(chunks))) => chunks,
                 Some(Ok(Outcome::Kept { head, rest })) => {
-                    let _ = start_tx.send(Start::Done(CimResponse::ok_parts(vec![head, rest])));
+                    let _ = start_tx.send(Start::Done(Response::ok_parts(vec![head, rest])));
                     return;
                 }
                 Some(Ok(Outcome::Full(body))) => {
-                    let _ = start_tx.send(Start::Done(CimResponse::ok(body)));
+                    let _ = start_tx.send(Start::Done(Response::ok(body)));
                     return;
                 }
                 Some(Err(resp)) => {
@@ -328,7 +384,7 @@ impl Dispatcher {
             }
         });
         match start_rx.await {
-            Ok(Start::Streaming(rx)) => announce_trailers(CimResponse::streamed(rx), trailers),
+            Ok(Start::Streaming(rx)) => announce_trailers(Response::streamed(rx), trailers),
             Ok(Start::Done(resp)) => resp,
             Err(_) => {
                 // The worker died without answering (a panic in a provider).
@@ -340,7 +396,7 @@ impl Dispatcher {
 }
 
 impl CimHandler for Dispatcher {
-    fn handle(&self, req: CimRequest) -> Pin<Box<dyn Future<Output = CimResponse> + Send>> {
+    fn handle(&self, req: CimRequest) -> Pin<Box<dyn Future<Output = Response> + Send>> {
         let this = self.clone();
         let multi_thread = tokio::runtime::Handle::try_current()
             .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);

@@ -1,8 +1,9 @@
 //! Helpers for the unit tests: requests in, whole answers out.
 
 use crate::Dispatcher;
+use crate::{CimHandler, CimRequest};
 use http::HeaderMap;
-use openwmi_server::{AuthenticatedUser, BodyPart, CimHandler, CimRequest, CimResponseBody};
+use openwmi_service::{AuthenticatedUser, Body, BodyPart};
 
 /// An IMETHODCALL of `method` in root/test with these IPARAMVALUEs.
 pub fn call(method: &str, params: &str) -> String {
@@ -87,10 +88,10 @@ pub async fn answer_in_parts(
         BodyPart::Trailers(t) => trailers = Some(t),
     };
     match response.body {
-        CimResponseBody::Full(b) => data.push(b),
-        CimResponseBody::Parts(parts) => data.extend(parts),
-        CimResponseBody::Chunks(parts) => parts.for_each(&mut take),
-        CimResponseBody::Stream(mut rx) => {
+        Body::Full(b) => data.push(b),
+        Body::Parts(parts) => data.extend(parts),
+        Body::Chunks(parts) => parts.for_each(&mut take),
+        Body::Stream(mut rx) => {
             while let Some(part) = rx.recv().await {
                 take(part);
             }
