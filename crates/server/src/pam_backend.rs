@@ -59,14 +59,14 @@ pub(crate) fn authenticate(service: &str, user: &str, password: &str) -> Option<
 /// supplementary, via getgrouplist). Unknown accounts (PAM modules that
 /// authenticate users without a passwd entry) get no uid and no groups.
 pub(crate) fn unix_account(user: &str) -> AuthenticatedUser {
-    let Some(account) = users::get_user_by_name(user) else {
+    let Some(account) = uzers::get_user_by_name(user) else {
         return AuthenticatedUser {
             name: user.into(),
             uid: None,
             groups: Default::default(),
         };
     };
-    let mut groups: Vec<String> = users::get_user_groups(user, account.primary_group_id())
+    let mut groups: Vec<String> = uzers::get_user_groups(user, account.primary_group_id())
         .unwrap_or_default()
         .iter()
         .filter_map(|g| g.name().to_str().map(String::from))
