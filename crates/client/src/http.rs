@@ -455,33 +455,13 @@ pub(crate) fn base64(data: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(data)
 }
 
-/// The certificates of the system store: `$SSL_CERT_FILE`, else the first
-/// bundle found at the usual Debian/Fedora/Alpine/SUSE locations. Read once.
+/// The certificates of the system store (`$SSL_CERT_FILE` / `$SSL_CERT_DIR`,
+/// else the platform's usual bundle), read once. An unreadable store leaves
+/// it empty: `--ca-cert` or `--insecure` still work, and a server whose
+/// chain is not trusted is reported by the handshake.
 fn system_roots() -> &'static [CertificateDer<'static>] {
     static ROOTS: OnceLock<Vec<CertificateDer<'static>>> = OnceLock::new();
-    ROOTS.get_or_init(|| {
-        let candidates = std::env::var_os("SSL_CERT_FILE")
-            .map(std::path::PathBuf::from)
-            .into_iter()
-            .chain(
-                [
-                    "/etc/ssl/certs/ca-certificates.crt",
-                    "/etc/pki/tls/certs/ca-bundle.crt",
-                    "/etc/ssl/ca-bundle.pem",
-                    "/etc/ssl/cert.pem",
-                ]
-                .iter()
-                .map(std::path::PathBuf::from),
-            );
-        for p in candidates {
-            if let Ok(bytes) = std::fs::read(&p) {
-                return CertificateDer::pem_slice_iter(&bytes)
-                    .filter_map(Result::ok)
-                    .collect();
-            }
-        }
-        Vec::new()
-    })
+    ROOTS.get_or_init(|| rustls_native_certs::load_native_certs().certs)
 }
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
