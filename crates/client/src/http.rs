@@ -2,6 +2,16 @@
 //! TCP connection, plain or TLS (rustls with the ring provider), Basic
 //! authentication, `Content-Length` and chunked bodies, and a deadline
 //! that bounds every read, write and connect.
+//!
+//! Why not ureq (or hyper's client), for now: the client re-sends a request
+//! once when a kept-alive connection fails before any byte of the answer
+//! came back (the server closed or reset it meanwhile: safe, since every
+//! operation sent here only reads; regression tests in tests/connect.rs).
+//! ureq 3 does not retry a POST and does not say whether a pooled
+//! connection was used, so that rule would have to be rebuilt around it
+//! from its error kinds, together with the per-stage messages mapped below
+//! (resolve, connect, TLS handshake, deadline). Worth doing as a change of
+//! its own, checked against the client and e2e suites.
 
 use crate::error::WbemError;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
