@@ -1,78 +1,23 @@
-//! A fast hash for the object manager's own indexes, whose keys no client
+//! The hash of the object manager's own indexes, whose keys no client
 //! chooses: the addresses of stored instances (`stored.rs`) and the paths
 //! of static MOF instances (`statics.rs`). A client's request is only looked
 //! up, never inserted, so it cannot lengthen a chain, and SipHash's
-//! protection buys nothing there; its cost showed on every request (a
-//! GetInstance spent about 2,200 instructions hashing its path).
+//! protection buys nothing there while its cost shows on every GetInstance.
 //!
-//! Each word is mixed in with one wide multiplication whose two halves are
-//! folded together: the table picks buckets by the hash's low bits and tags
-//! them by its top seven, and the low bits of a plain product depend only on
-//! the low bits of the input (instances allocated 256 bytes apart fell into
-//! 64 of 1024 buckets; regression tests below).
+//! foldhash mixes each word with a folded wide multiplication: the table
+//! picks buckets by the hash's low bits and tags them by its top seven, and
+//! both must depend on every input bit (instances allocated a power of two
+//! apart must not share buckets; regression tests below). The fixed seed
+//! keeps iteration order and instruction counts the same from run to run.
 
-use std::hash::{BuildHasherDefault, Hasher};
-
-/// See the module documentation.
-#[derive(Debug, Default)]
-pub(crate) struct FoldHasher(u64);
-
-/// Makes [`FoldHasher`]s for a `HashMap`.
-pub(crate) type BuildFoldHasher = BuildHasherDefault<FoldHasher>;
-
-const MULTIPLIER: u64 = 0x9E37_79B9_7F4A_7C15;
-
-fn fold(x: u64) -> u64 {
-    let product = u128::from(x) * u128::from(MULTIPLIER);
-    (product as u64) ^ ((product >> 64) as u64)
-}
-
-impl FoldHasher {
-    fn mix(&mut self, word: u64) {
-        self.0 = fold(self.0 ^ word);
-    }
-}
-
-impl Hasher for FoldHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut words = bytes.chunks_exact(8);
-        for word in &mut words {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(word);
-            self.mix(u64::from_le_bytes(w));
-        }
-        let rest = words.remainder();
-        if !rest.is_empty() {
-            let mut w = [0u8; 8];
-            w[..rest.len()].copy_from_slice(rest);
-            // The length in the top byte (a short word's own bytes leave it
-            // zero): "a\0" and "a" differ.
-            self.mix(u64::from_le_bytes(w) ^ ((rest.len() as u64) << 56));
-        }
-    }
-
-    fn write_u8(&mut self, n: u8) {
-        self.mix(u64::from(n));
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.mix(n);
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.mix(n as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
+/// Makes foldhash hashers for a `HashMap`.
+pub(crate) type BuildFoldHasher = foldhash::fast::FixedState;
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::HashSet;
-    use std::hash::BuildHasher;
+    use std::hash::{BuildHasher, Hasher};
 
     /// How many of 1024 buckets `hashes` fall into, and how many of the
     /// 128 tags (the top seven bits) they use.

@@ -2,6 +2,16 @@
 //! TCP connection, plain or TLS (rustls with the ring provider), Basic
 //! authentication, `Content-Length` and chunked bodies, and a deadline
 //! that bounds every read, write and connect.
+//!
+//! Why not ureq (or hyper's client), for now: the client re-sends a request
+//! once when a kept-alive connection fails before any byte of the answer
+//! came back (the server closed or reset it meanwhile: safe, since every
+//! operation sent here only reads; regression tests in tests/connect.rs).
+//! ureq 3 does not retry a POST and does not say whether a pooled
+//! connection was used, so that rule would have to be rebuilt around it
+//! from its error kinds, together with the per-stage messages mapped below
+//! (resolve, connect, TLS handshake, deadline). Worth doing as a change of
+//! its own, checked against the client and e2e suites.
 
 use crate::error::WbemError;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -451,53 +461,17 @@ fn read_chunked(r: &mut impl BufRead, max_body: usize) -> io::Result<Vec<u8>> {
 
 /// Base64 (RFC 4648, with padding), for the Basic `Authorization` header.
 pub(crate) fn base64(data: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(data)
 }
 
-/// The certificates of the system store: `$SSL_CERT_FILE`, else the first
-/// bundle found at the usual Debian/Fedora/Alpine/SUSE locations. Read once.
+/// The certificates of the system store (`$SSL_CERT_FILE` / `$SSL_CERT_DIR`,
+/// else the platform's usual bundle), read once. An unreadable store leaves
+/// it empty: `--ca-cert` or `--insecure` still work, and a server whose
+/// chain is not trusted is reported by the handshake.
 fn system_roots() -> &'static [CertificateDer<'static>] {
     static ROOTS: OnceLock<Vec<CertificateDer<'static>>> = OnceLock::new();
-    ROOTS.get_or_init(|| {
-        let candidates = std::env::var_os("SSL_CERT_FILE")
-            .map(std::path::PathBuf::from)
-            .into_iter()
-            .chain(
-                [
-                    "/etc/ssl/certs/ca-certificates.crt",
-                    "/etc/pki/tls/certs/ca-bundle.crt",
-                    "/etc/ssl/ca-bundle.pem",
-                    "/etc/ssl/cert.pem",
-                ]
-                .iter()
-                .map(std::path::PathBuf::from),
-            );
-        for p in candidates {
-            if let Ok(bytes) = std::fs::read(&p) {
-                return CertificateDer::pem_slice_iter(&bytes)
-                    .filter_map(Result::ok)
-                    .collect();
-            }
-        }
-        Vec::new()
-    })
+    ROOTS.get_or_init(|| rustls_native_certs::load_native_certs().certs)
 }
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {

@@ -17,7 +17,6 @@ use openwmi_cim::{
     ParameterDecl, PropertyDecl, Qualifier, QualifierDecl, Repository, Scope, TypeDecl, Value,
 };
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -138,35 +137,9 @@ impl Compiler {
     }
 }
 
-/// FxHash: identifiers are short and trusted to be few, so a fast
-/// non-keyed hash beats SipHash here.
-#[derive(Default, Clone, Copy)]
-struct FxHasher(u64);
-
-impl Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            self.write_usize(u64::from_le_bytes(w) as usize);
-        }
-        for &b in chunks.remainder() {
-            self.write_u8(b);
-        }
-    }
-    fn write_u8(&mut self, b: u8) {
-        self.0 = (self.0.rotate_left(5) ^ b as u64).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    fn write_usize(&mut self, n: usize) {
-        self.0 = (self.0.rotate_left(5) ^ n as u64).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+/// Identifiers are short and trusted to be few, so a fast non-keyed hash
+/// beats SipHash here.
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 
 /// Raised when the compile must stop; the reason is already in `errors`.
 struct Stop;
@@ -179,10 +152,10 @@ struct Session<'c> {
     repo: &'c mut Repository,
     namespace: String,
     /// Qualifier declarations of the current namespace, by name.
-    quals: FxMap<Name, Arc<QualifierDecl>>,
-    aliases: FxMap<Name, ObjectPath>,
+    quals: FastMap<Name, Arc<QualifierDecl>>,
+    aliases: FastMap<Name, ObjectPath>,
     /// Interned identifiers, by exact spelling.
-    names: FxMap<Box<str>, Name>,
+    names: FastMap<Box<str>, Name>,
     files: Vec<String>,
     /// Files being compiled, outermost first (for cycle detection).
     stack: Vec<PathBuf>,
@@ -202,9 +175,9 @@ impl<'c> Session<'c> {
             loader,
             repo,
             namespace: String::new(),
-            quals: FxMap::default(),
-            aliases: FxMap::default(),
-            names: FxMap::default(),
+            quals: FastMap::default(),
+            aliases: FastMap::default(),
+            names: FastMap::default(),
             files: Vec::new(),
             stack: Vec::new(),
             total_size: 0,

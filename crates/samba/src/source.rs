@@ -483,8 +483,8 @@ pub fn smbd_running(pid_dir: &Path, smb_conf: Option<&Path>) -> Result<(), Error
 /// Whether a failure's message (lower case) shows smbstatus refusing a
 /// process that is not root. Its own message says so whoever runs it; a
 /// bare "permission denied" counts only when this process is not root.
-fn refused_for_non_root(message: &str, euid: Option<u32>) -> bool {
-    let not_root = euid.is_some_and(|u| u != 0);
+fn refused_for_non_root(message: &str, euid: u32) -> bool {
+    let not_root = euid != 0;
     message.contains("only works as root")
         || not_root
             && [
@@ -541,11 +541,9 @@ fn display(p: &Path) -> String {
     p.display().to_string()
 }
 
-/// The effective uid of this process (from /proc, to stay free of unsafe code).
-fn effective_uid() -> Option<u32> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("Uid:"))?;
-    line.split_whitespace().nth(2)?.parse().ok()
+/// The effective uid of this process.
+fn effective_uid() -> u32 {
+    rustix::process::geteuid().as_raw()
 }
 
 fn first_line(primary: &[u8], fallback: &[u8]) -> String {
@@ -768,17 +766,11 @@ fn read_spool(mut file: &std::fs::File, limit: usize) -> std::io::Result<Vec<u8>
     Ok(buf)
 }
 
-/// Kills the child and, best effort, the process group it leads (a wrapper
-/// script's children too); std offers no group kill without unsafe code,
-/// so this asks kill(1).
+/// Kills the child and, best effort, the process group it leads (spawned
+/// with `process_group(0)`), so that a wrapper script's children go too.
 fn kill_group(child: &mut std::process::Child) {
-    let pgid = child.id();
-    let _ = Command::new("kill")
-        .args(["-KILL", "--", &format!("-{pgid}")])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
+    use rustix::process::{kill_process_group, Pid, Signal};
+    let _ = kill_process_group(Pid::from_child(child), Signal::KILL);
     let _ = child.kill();
     let _ = child.wait();
 }

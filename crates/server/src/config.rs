@@ -266,7 +266,7 @@ impl ServerConfig {
         if let Some(dir) = &self.state_dir {
             return dir.clone();
         }
-        if users::get_effective_uid() == 0 {
+        if rustix::process::geteuid().is_root() {
             return PathBuf::from("/var/lib/openwmi");
         }
         if let Some(xdg) = std::env::var_os("XDG_STATE_HOME").filter(|v| !v.is_empty()) {

@@ -2,7 +2,9 @@
 //! looking up the account's uid and Unix groups. Blocking: call from
 //! `spawn_blocking`.
 
-use std::ffi::{CStr, CString};
+use std::ffi::{OsStr, OsString};
+
+use nonstick::{AuthnFlags, ConversationAdapter, Transaction, TransactionBuilder};
 
 use crate::AuthenticatedUser;
 
@@ -13,21 +15,18 @@ struct Conversation {
     password: String,
 }
 
-impl pam::Converse for Conversation {
-    fn prompt_echo(&mut self, _msg: &CStr) -> Result<CString, ()> {
-        CString::new(self.user.clone()).map_err(|_| ())
+impl ConversationAdapter for Conversation {
+    fn prompt(&self, _request: impl AsRef<OsStr>) -> nonstick::Result<OsString> {
+        Ok(OsString::from(&self.user))
     }
-    fn prompt_blind(&mut self, _msg: &CStr) -> Result<CString, ()> {
-        CString::new(self.password.clone()).map_err(|_| ())
+    fn masked_prompt(&self, _request: impl AsRef<OsStr>) -> nonstick::Result<OsString> {
+        Ok(OsString::from(&self.password))
     }
-    fn info(&mut self, msg: &CStr) {
-        tracing::debug!(message = %msg.to_string_lossy(), "PAM info");
+    fn error_msg(&self, message: impl AsRef<OsStr>) {
+        tracing::debug!(message = %message.as_ref().to_string_lossy(), "PAM error");
     }
-    fn error(&mut self, msg: &CStr) {
-        tracing::debug!(message = %msg.to_string_lossy(), "PAM error");
-    }
-    fn username(&self) -> &str {
-        &self.user
+    fn info_msg(&self, message: impl AsRef<OsStr>) {
+        tracing::debug!(message = %message.as_ref().to_string_lossy(), "PAM info");
     }
 }
 
@@ -40,18 +39,24 @@ pub(crate) fn authenticate(service: &str, user: &str, password: &str) -> Option<
         user: user.to_string(),
         password: password.to_string(),
     };
-    let mut authenticator = match pam::Authenticator::with_handler(service, conversation) {
-        Ok(a) => a,
+    let mut transaction = match TransactionBuilder::new_with_service(service)
+        .username(user)
+        .build(conversation.into_conversation())
+    {
+        Ok(t) => t,
         Err(e) => {
             tracing::warn!(service, error = %e, "cannot start PAM");
             return None;
         }
     };
-    if let Err(e) = authenticator.authenticate() {
+    let verdict = transaction
+        .authenticate(AuthnFlags::empty())
+        .and_then(|()| transaction.account_management(AuthnFlags::empty()));
+    if let Err(e) = verdict {
         tracing::debug!(user, error = %e, "PAM refused the login");
         return None;
     }
-    drop(authenticator);
+    drop(transaction);
     Some(unix_account(user))
 }
 
@@ -59,14 +64,14 @@ pub(crate) fn authenticate(service: &str, user: &str, password: &str) -> Option<
 /// supplementary, via getgrouplist). Unknown accounts (PAM modules that
 /// authenticate users without a passwd entry) get no uid and no groups.
 pub(crate) fn unix_account(user: &str) -> AuthenticatedUser {
-    let Some(account) = users::get_user_by_name(user) else {
+    let Some(account) = uzers::get_user_by_name(user) else {
         return AuthenticatedUser {
             name: user.into(),
             uid: None,
             groups: Default::default(),
         };
     };
-    let mut groups: Vec<String> = users::get_user_groups(user, account.primary_group_id())
+    let mut groups: Vec<String> = uzers::get_user_groups(user, account.primary_group_id())
         .unwrap_or_default()
         .iter()
         .filter_map(|g| g.name().to_str().map(String::from))

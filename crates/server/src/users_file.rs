@@ -113,10 +113,17 @@ pub(crate) fn hash_with(argon: &Argon2<'_>, password: &str) -> Result<String, Se
 }
 
 /// Whether `password` matches the PHC `hash` (parameters come from the hash).
-/// What `argon2`'s own `verify_password` does, with the memory (19 MiB at
-/// the default parameters) allocated here so that it comes in huge pages:
-/// a check costs about 11 ms less, which is a third of the first response
-/// after start (see `openwmi_malloc::prefer_huge_pages`).
+///
+/// What `argon2`'s own `PasswordVerifier::verify_password` does (the tests
+/// below hold the two verdicts equal), except for one step: the crate's
+/// verifier allocates argon2's memory itself, so nothing can ask for huge
+/// pages for it, and faulting that memory in 4 KiB at a time is most of the
+/// system time of a login (see `openwmi_malloc::prefer_huge_pages`). Measured
+/// with the ignored test `verify_faults_in_huge_pages`, the crate's verifier
+/// takes several times the page faults and clearly more time per check; the
+/// crate offers no verifier that takes the caller's memory, so the
+/// parse-hash-compare steps are written here around
+/// `hash_password_into_with_memory`.
 pub(crate) fn verify(hash: &str, password: &str) -> bool {
     let Ok(parsed) = PasswordHash::new(hash) else {
         return false;
@@ -322,6 +329,52 @@ mod tests {
         #[test]
         fn parsing_never_panics(text in "[ -~\n:,$#]{0,200}") {
             let _ = parse(&text);
+        }
+    }
+
+    /// The measurement behind `verify`'s own memory: page faults and time
+    /// per check, this module's `verify` against the crate's verifier, with
+    /// the server's allocator settings. Run with
+    /// `cargo test -p openwmi-server --config 'profile.dev.package.argon2.opt-level=3'
+    /// --lib verify_faults_in_huge_pages -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "a measurement, not a check"]
+    fn verify_faults_in_huge_pages() {
+        use argon2::password_hash::PasswordVerifier;
+        fn minor_faults() -> u64 {
+            let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+            let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+            after_name
+                .split_whitespace()
+                .nth(7)
+                .unwrap()
+                .parse()
+                .unwrap()
+        }
+        openwmi_malloc::return_large_blocks(openwmi_malloc::SERVER_MMAP_THRESHOLD);
+        let hash = hash_password("pw").unwrap();
+        let crates_own = |h: &str| {
+            let parsed = PasswordHash::new(h).unwrap();
+            Argon2::default().verify_password(b"pw", &parsed).is_ok()
+        };
+        let ours = |h: &str| verify(h, "pw");
+        for round in 0..3 {
+            for (name, check) in [
+                ("ours", &ours as &dyn Fn(&str) -> bool),
+                ("argon2's", &crates_own),
+            ] {
+                let n = 10;
+                let faults = minor_faults();
+                let start = std::time::Instant::now();
+                for _ in 0..n {
+                    assert!(check(&hash));
+                }
+                let time = start.elapsed() / n;
+                let faults = (minor_faults() - faults) / u64::from(n);
+                eprintln!(
+                    "round {round}, {name} verify: {time:?} and {faults} page faults per check"
+                );
+            }
         }
     }
 }
