@@ -27,4 +27,4 @@ pub use eval::{
     evaluate, key_equalities, referenced_properties, ClassHierarchy, Filter, NoHierarchy,
 };
 pub use like::{LikePattern, PatternError};
-pub use parser::{check_language, parse, MAX_DEPTH, MAX_QUERY_LEN};
+pub use parser::{check_language, is_reserved_word, parse, MAX_DEPTH, MAX_QUERY_LEN};
