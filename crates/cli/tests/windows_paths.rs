@@ -2,8 +2,10 @@
 //! items 1, 3 and 4): single-quoted key values, date constants in the
 //! documented formats, and keywords that are not names.
 
+mod common;
+
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 const BIN: &str = env!("CARGO_BIN_EXE_openwmi");
 
@@ -248,4 +250,45 @@ fn reserved_words_are_not_names() {
         &["query", "SELECT * FROM Wheres"],
         "WBEM_E_INVALID_CLASS (0x80041010)",
     );
+}
+
+/// The same through the client and CIM-XML: `openwmi serve` on loopback.
+#[test]
+fn single_quoted_key_values_in_paths_remote() {
+    let srv = common::Server::start(false);
+    let r = srv.resource("root/test");
+    let remote = |args: &[&str]| {
+        let o = Command::new(common::openwmi_bin())
+            .arg(args[0])
+            .args(["--http", "-U", common::USER, "-r", &r])
+            .args(&args[1..])
+            .env("OPENWMI_PASSWORD", common::PASSWORD)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()
+    };
+    let v = remote(&["get", "-o", "json", "Test_Item.Name='a'"]);
+    assert_eq!(v[0]["Size"], 1, "{v}");
+    let path = v[0]["__PATH"].as_str().unwrap();
+    assert!(path.ends_with(r#":Test_Item.Name="a""#), "{path}");
+    let v = remote(&[
+        "query",
+        "-o",
+        "json",
+        "ASSOCIATORS OF {Test_Item.Name='a'} WHERE AssocClass = Test_Link",
+    ]);
+    assert_eq!(names(&v), ["b"]);
+    let v = remote(&[
+        "query",
+        "-o",
+        "json",
+        "SELECT * FROM Test_Link WHERE Left = \"Test_Item.Name='a'\"",
+    ]);
+    assert_eq!(v.as_array().unwrap().len(), 1, "{v}");
 }
