@@ -2,6 +2,9 @@
 //! DMTF WBEM URI form (DSP0207, untyped: `//HOST/root/cimv2:Class.Key="v"`,
 //! `https://host:5989/root/cimv2:Class.Key="v"`).
 //!
+//! Key values may be quoted with `"` or `'` (Microsoft's samples write
+//! `Win32_Share.Name='public'`); printing always uses the canonical `"`.
+//!
 //! Parsing keeps every quoted key value as `Value::String`: only the class knows
 //! whether a key is a reference or a datetime. Equality therefore treats a
 //! `Value::Reference` and a `Value::String` holding the same path as equal (and
@@ -617,7 +620,7 @@ impl<'a> Parser<'a> {
     fn value(&mut self) -> Result<Value, ParseError> {
         let start = self.pos;
         match self.peek() {
-            Some('"') => self.string(),
+            Some(q @ ('"' | '\'')) => self.string(q),
             Some(c) if c == '-' || c.is_ascii_digit() => self.number(),
             Some(c) if c.is_ascii_alphabetic() => {
                 while self.eat(|c| c.is_ascii_alphanumeric()) {}
@@ -644,7 +647,10 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn string(&mut self) -> Result<Value, ParseError> {
+    /// A key value in double quotes (the canonical form) or in single quotes
+    /// (the form Microsoft's samples use: `Win32_Share.Name='public'`); both
+    /// take the same escapes, so either quote can be written inside either.
+    fn string(&mut self, quote: char) -> Result<Value, ParseError> {
         let start = self.pos;
         self.pos += 1;
         let mut out = String::new();
@@ -654,10 +660,13 @@ impl<'a> Parser<'a> {
                 None => {
                     return Err(perr(
                         at,
-                        format!("expected '\"' to close the string opened at {start}"),
+                        format!(
+                            "expected {} to close the string opened at {start}",
+                            if quote == '"' { "'\"'" } else { "\"'\"" }
+                        ),
                     ))
                 }
-                Some('"') => break,
+                Some(c) if c == quote => break,
                 Some('\\') => match self.bump() {
                     Some(c @ ('\\' | '"' | '\'')) => out.push(c),
                     _ => {
@@ -1048,6 +1057,48 @@ mod tests {
             a.to_uri_string(),
             r#"//H/root/cimv2:Win32_Share.Name="public""#
         );
+    }
+
+    #[test]
+    fn single_quoted_key_values_in_paths() {
+        let single = ObjectPath::parse("Win32_Share.Name='public'").unwrap();
+        let double = ObjectPath::parse(r#"Win32_Share.Name="public""#).unwrap();
+        assert_eq!(single, double);
+        assert_eq!(single.to_string(), r#"Win32_Share.Name="public""#);
+
+        let disk = ObjectPath::parse(r"\\.\root\cimv2:Win32_LogicalDisk.DeviceID='C:'").unwrap();
+        assert_eq!(
+            disk.to_string(),
+            r#"\\.\root\cimv2:Win32_LogicalDisk.DeviceID="C:""#
+        );
+        assert_eq!(disk.key("DeviceID"), Some(&Value::from("C:")));
+
+        // Shorthand, several keys, mixed quotes, and each quote inside the other.
+        let p = ObjectPath::parse("Win32_Share='a'").unwrap();
+        assert_eq!(p.to_string(), r#"Win32_Share="a""#);
+        let p = ObjectPath::parse(r#"C.A='x"y',B="it's",N=3"#).unwrap();
+        assert_eq!(p.key("A"), Some(&Value::from(r#"x"y"#)));
+        assert_eq!(p.key("B"), Some(&Value::from("it's")));
+        assert_eq!(p.to_string(), r#"C.A="x\"y",B="it's",N=3"#);
+        let p = ObjectPath::parse(r#"C.A='it\'s \\ \"q\"'"#).unwrap();
+        assert_eq!(p.key("A"), Some(&Value::from(r#"it's \ "q""#)));
+
+        // A reference key written in single quotes needs no escaped '"'.
+        let r = ObjectPath::parse(
+            r#"Win32_ConnectionShare.Antecedent='\\\\H\\root\\cimv2:Win32_Share.Name="public"',Dependent="x""#,
+        )
+        .unwrap();
+        let target = r.bindings()[0].as_path().unwrap();
+        assert_eq!(target.host.as_deref(), Some("H"));
+        assert_eq!(target.key("Name"), Some(&Value::from("public")));
+        let reparsed = ObjectPath::parse(&r.to_string()).unwrap();
+        assert_eq!(reparsed, r);
+        assert_eq!(reparsed.to_string(), r.to_string());
+
+        // A quote must close the string it opened.
+        let e = ObjectPath::parse(r#"C.A='x""#).unwrap_err().to_string();
+        assert!(e.contains(r#"expected "'" to close"#), "{e}");
+        assert!(ObjectPath::parse(r#"C.A="x'"#).is_err());
     }
 
     #[test]

@@ -123,6 +123,7 @@ impl ObjectManager {
                     for p in openwmi_wql::referenced_properties(cond) {
                         check_property(&class, &p, text)?;
                     }
+                    openwmi_wql::check_constants(cond, &class).map_err(wql_error)?;
                 }
                 let opts = EnumOptions {
                     deep: true,

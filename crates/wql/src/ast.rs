@@ -108,6 +108,8 @@ impl Select {
     /// exists in `class` (system properties such as `__CLASS`, `__PATH` and
     /// `__this` always do), as WMI rejects such a query with
     /// WBEM_E_INVALID_QUERY. The error points at the first unknown name.
+    /// Then checks that constants compared with datetime properties are
+    /// dates ([`crate::eval::check_constants`]).
     pub fn check_properties(&self, class: &openwmi_cim::Class) -> Result<(), crate::Error> {
         let known = |i: &Ident| {
             i.name.as_str().starts_with("__") || class.property(i.name.as_str()).is_some()
@@ -125,9 +127,10 @@ impl Select {
                 }
             });
         }
-        match first_bad {
-            Some(bad) => Err(unknown_property(&bad, class)),
-            None => Ok(()),
+        match (first_bad, &self.condition) {
+            (Some(bad), _) => Err(unknown_property(&bad, class)),
+            (None, Some(cond)) => crate::eval::check_constants(cond, class),
+            (None, None) => Ok(()),
         }
     }
 }

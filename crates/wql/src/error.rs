@@ -23,6 +23,9 @@ pub enum ErrorKind {
     InvalidObjectPath,
     /// A property the queried class does not have ([`crate::Select::check_properties`]).
     UnknownProperty,
+    /// A constant compared with a datetime property that is no date
+    /// ([`crate::eval::check_constants`]).
+    InvalidDate,
 }
 
 /// A WQL error: its kind, where in the query text it was found (byte range)

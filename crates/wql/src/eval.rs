@@ -5,10 +5,14 @@
 //!   (a uint64 against a negative constant compares correctly); datetimes by
 //!   [`CimDateTime::compare`] after parsing the string constant; references as
 //!   object paths (only `=` and `<>`); booleans with FALSE < TRUE.
+//! - A datetime is compared with a DMTF datetime or a date in one of the
+//!   formats Windows' WQL documents ([`parse_date`]). A constant that is no
+//!   date, compared with a property the class declares datetime, makes the
+//!   query invalid ([`check_constants`]), as on Windows.
 //! - A constant of another type is converted to the property's type first
 //!   (`Size = "3"` is `Size = 3`; `Name = 3` is `Name = "3"`). A constant that
-//!   does not convert (an unparsable datetime, `Size = "x"`) makes the
-//!   comparison false, for every operator including `<>`.
+//!   does not convert (`Size = "x"`) makes the comparison false, for every
+//!   operator including `<>`.
 //! - NULL: every comparison with a NULL property or the NULL constant is
 //!   false; `IS NULL` is true. Logic is two-valued: `NOT` simply negates, so
 //!   `NOT (P = 1)` is true when P is NULL (SQL would say unknown).
@@ -20,6 +24,8 @@
 //! - A property the instance does not have is NULL.
 
 use crate::ast::{CompareOp, Expr, ExprKind, Ident, Literal};
+use crate::date::parse_date;
+use crate::error::{Error, ErrorKind};
 use crate::like::LikePattern;
 use openwmi_cim::{CimDateTime, CimType, Class, Instance, Name, Namespace, ObjectPath, Value};
 use std::cmp::Ordering;
@@ -139,9 +145,9 @@ impl Comparand {
                     Comparand::Never
                 }
             }
-            (Literal::String(s), T::DateTime) => s
-                .parse::<CimDateTime>()
-                .map_or(Comparand::Never, Comparand::DateTime),
+            (Literal::String(s), T::DateTime) => {
+                parse_date(s).map_or(Comparand::Never, Comparand::DateTime)
+            }
             (Literal::String(s), T::Reference) => {
                 ObjectPath::parse(s).map_or(Comparand::Never, |p| Comparand::Path(Box::new(p)))
             }
@@ -496,6 +502,49 @@ fn run(node: &Node, inst: &Instance, h: &dyn ClassHierarchy) -> bool {
         Node::Isa { slot, class } => {
             isa_fetched(inst, &slot.name, &slot.fetch(inst), class.as_str(), h)
         }
+    }
+}
+
+/// Checks the constants a condition compares with `class`'s datetime
+/// properties: each must be NULL or a date ([`parse_date`]). Windows rejects
+/// a query comparing a datetime with something that is no date
+/// (WBEM_E_INVALID_QUERY) rather than finding nothing. The error points at
+/// the first such constant.
+pub fn check_constants(expr: &Expr, class: &Class) -> Result<(), Error> {
+    match &expr.kind {
+        ExprKind::And(terms) | ExprKind::Or(terms) => {
+            terms.iter().try_for_each(|t| check_constants(t, class))
+        }
+        ExprKind::Not(e) => check_constants(e, class),
+        ExprKind::Compare {
+            property,
+            value,
+            value_span,
+            ..
+        } => {
+            let datetime = class
+                .property(property.name.as_str())
+                .is_some_and(|p| !p.ty.is_array() && p.ty.base == CimType::DateTime);
+            let is_date = match value {
+                Literal::Null => true,
+                Literal::String(s) => parse_date(s).is_some(),
+                _ => false,
+            };
+            if datetime && !is_date {
+                return Err(Error::new(
+                    ErrorKind::InvalidDate,
+                    *value_span,
+                    format!(
+                        "{value} is no date to compare with the datetime {}: WQL takes a DMTF \
+                         datetime or a date such as \"January 21, 1932\", \"1/21/1932\" or \
+                         \"1932-01-21\"",
+                        property.name
+                    ),
+                ));
+            }
+            Ok(())
+        }
+        ExprKind::IsNull { .. } | ExprKind::Like { .. } | ExprKind::Isa { .. } => Ok(()),
     }
 }
 

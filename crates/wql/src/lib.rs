@@ -12,6 +12,7 @@
 //! See [`eval`] for the comparison and NULL rules.
 
 mod ast;
+pub mod date;
 mod error;
 pub mod eval;
 mod lexer;
@@ -22,9 +23,11 @@ pub use ast::{
     AssociatorsOf, CompareOp, Expr, ExprKind, Ident, Literal, Projection, Query, ReferencesOf,
     Select, Span,
 };
+pub use date::parse_date;
 pub use error::{Error, ErrorKind};
 pub use eval::{
-    evaluate, key_equalities, referenced_properties, ClassHierarchy, Filter, NoHierarchy,
+    check_constants, evaluate, key_equalities, referenced_properties, ClassHierarchy, Filter,
+    NoHierarchy,
 };
 pub use like::{LikePattern, PatternError};
-pub use parser::{check_language, parse, MAX_DEPTH, MAX_QUERY_LEN};
+pub use parser::{check_language, is_reserved_word, parse, MAX_DEPTH, MAX_QUERY_LEN};

@@ -4,6 +4,7 @@
 //! ```text
 //! query      := select | associators | references
 //! select     := SELECT ('*' | ident (',' ident)*) FROM ident [WHERE or]
+//! ident      := a word that is not a keyword (see [`is_reserved_word`])
 //! or         := and (OR and)*
 //! and        := unary (AND unary)*
 //! unary      := NOT unary | '(' or ')' | predicate
@@ -26,10 +27,37 @@ pub const MAX_DEPTH: usize = 64;
 /// Longest query text accepted, in bytes.
 pub const MAX_QUERY_LEN: usize = 64 * 1024;
 
-/// Words that cannot name a property in a condition.
+/// The keywords of Microsoft's WQL keyword table ("WQL (SQL for WMI)"),
+/// `ASSOCIATORS OF` and `REFERENCES OF` as their words. None of them names a
+/// class or a property: Windows reads `SELECT * FROM WHERE` as a syntax error
+/// (WBEM_E_INVALID_QUERY), not as a query of a class named WHERE.
 const RESERVED: &[&str] = &[
-    "SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "IS", "NULL", "LIKE", "ISA", "TRUE", "FALSE",
+    "AND",
+    "ASSOCIATORS",
+    "FALSE",
+    "FROM",
+    "GROUP",
+    "HAVING",
+    "IS",
+    "ISA",
+    "KEYSONLY",
+    "LIKE",
+    "NOT",
+    "NULL",
+    "OF",
+    "OR",
+    "REFERENCES",
+    "SELECT",
+    "TRUE",
+    "WHERE",
+    "WITHIN",
 ];
+
+/// Whether `word` is a WQL keyword, which cannot name a class or a property
+/// (case-insensitive).
+pub fn is_reserved_word(word: &str) -> bool {
+    RESERVED.iter().any(|r| r.eq_ignore_ascii_case(word))
+}
 
 /// Parses one WQL statement.
 pub fn parse(text: &str) -> Result<Query, Error> {
@@ -116,10 +144,15 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn ident(&mut self, what: &str) -> Result<Ident, Error> {
+    /// A class name: a word that is not a keyword.
+    fn class_name(&mut self, what: &str) -> Result<Ident, Error> {
         let tok = self.next()?;
         match tok.kind {
-            TokenKind::Word(w) => Ok(Ident::new(w, tok.span)),
+            TokenKind::Word(w) if !is_reserved_word(w) => Ok(Ident::new(w, tok.span)),
+            TokenKind::Word(w) => Err(Error::syntax(
+                tok.span,
+                format!("expected {what}, found the keyword {w}"),
+            )),
             _ => Err(Error::syntax(tok.span, format!("expected {what}"))),
         }
     }
@@ -152,7 +185,7 @@ impl<'a> Parser<'a> {
             Projection::Properties(props)
         };
         self.expect_keyword("FROM", "after select list")?;
-        let from = self.ident("a class name after FROM")?;
+        let from = self.class_name("a class name after FROM")?;
         let mut span = start.to(from.span);
         let condition = if self.eat_keyword("WHERE")?.is_some() {
             if matches!(self.peek()?.kind, TokenKind::End) {
@@ -175,13 +208,7 @@ impl<'a> Parser<'a> {
 
     /// An identifier that is not a reserved word.
     fn property(&mut self, what: &str) -> Result<Ident, Error> {
-        let tok = self.next()?;
-        match tok.kind {
-            TokenKind::Word(w) if !RESERVED.iter().any(|r| r.eq_ignore_ascii_case(w)) => {
-                Ok(Ident::new(w, tok.span))
-            }
-            _ => Err(Error::syntax(tok.span, format!("expected {what}"))),
-        }
+        self.class_name(what)
     }
 
     fn enter(&mut self, at: Span) -> Result<(), Error> {
@@ -332,7 +359,7 @@ impl<'a> Parser<'a> {
             let tok = self.next()?;
             let class = match tok.kind {
                 TokenKind::String(s) if !s.is_empty() => Ident::new(s, tok.span),
-                TokenKind::Word(w) => Ident::new(w, tok.span),
+                TokenKind::Word(w) if !is_reserved_word(w) => Ident::new(w, tok.span),
                 _ => return Err(Error::syntax(tok.span, "expected a class name after ISA")),
             };
             let span = property.span.to(class.span);
@@ -503,11 +530,14 @@ impl<'a> Parser<'a> {
                 return Err(invalid(op.span, format!("expected '=' after {word}")));
             }
             let value = self.next()?;
-            let TokenKind::Word(name) = value.kind else {
-                return Err(invalid(
-                    value.span,
-                    format!("expected a name after {word} ="),
-                ));
+            let name = match value.kind {
+                TokenKind::Word(name) if !is_reserved_word(name) => name,
+                _ => {
+                    return Err(invalid(
+                        value.span,
+                        format!("expected a name after {word} ="),
+                    ))
+                }
             };
             *slot = Some((Ident::new(name, value.span), tok.span));
             last = value.span;

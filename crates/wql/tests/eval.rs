@@ -406,3 +406,74 @@ fn unknown_properties_are_invalid_queries() {
         assert_eq!(err.status(), openwmi_cim::CimStatus::InvalidQuery);
     }
 }
+
+#[test]
+fn wql_date_literals() {
+    use openwmi_wql::{check_constants, ErrorKind};
+    let ns = namespace();
+    let class = ns.class("Test_Share").unwrap();
+    // Created is 2024-01-02 03:04:05 at UTC+01:00, that is 02:04:05 UTC.
+    let mut inst = share(&ns);
+    let h = NoHierarchy;
+    for (text, want) in [
+        ("Created > 'January 1, 2024'", true),
+        ("Created > \"January 2, 2024\"", true),
+        ("Created < 'January 3, 2024'", true),
+        ("Created < 'Jan 2 2024'", false),
+        ("Created >= '1/2/2024'", true),
+        ("Created > '1/3/2024'", false),
+        ("Created < '2024-01-03'", true),
+        ("Created > '2024-01-02'", true),
+        ("Created = '2024-01-02 2:04:05'", true),
+        ("Created = '2024-01-02 2:04:05 AM'", true),
+        ("Created <> '2024-01-02 2:04:06'", true),
+        ("Created > '02.01.2024'", false),
+        ("Created < '2 January, 2024 3 AM'", true),
+        ("Created > '20240101'", true),
+        ("Created = '20240102030405.000000+060'", true),
+        ("'December 31, 2023' < Created", true),
+        ("Created IS NOT NULL AND Created < 'Feb 2024'", true),
+    ] {
+        check_constants(&condition(text), &class).unwrap_or_else(|e| panic!("{text}: {e}"));
+        assert_eq!(eval_on(&inst, text, &h, &ns), want, "{text}");
+    }
+
+    // Something that is no date is an error, not a silent false.
+    for text in [
+        "Created > 'yesterday'",
+        "Created = 'not a date'",
+        "Created <> ''",
+        "Name = 'x' AND NOT (Created < '2/30/2024')",
+        "Created > 3",
+        "Created = TRUE",
+        "Type = 0 OR 'soon' < Created",
+    ] {
+        let err = check_constants(&condition(text), &class).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidDate, "{text}");
+        assert_eq!(err.status(), openwmi_cim::CimStatus::InvalidQuery);
+        assert_eq!(
+            err.status().to_wbem(),
+            openwmi_cim::WbemStatus::InvalidQuery
+        );
+        let select = match parse(&format!("SELECT * FROM Test_Share WHERE {text}")).unwrap() {
+            Query::Select(s) => s,
+            _ => unreachable!(),
+        };
+        assert_eq!(select.check_properties(&class).unwrap_err(), err, "{text}");
+    }
+    let text = "Created > 'yesterday'";
+    let err = check_constants(&condition(text), &class).unwrap_err();
+    let full = format!("SELECT * FROM Test_Share WHERE {text}");
+    assert_eq!(
+        err.offset(),
+        "Created > ".len() + "SELECT * FROM Test_Share WHERE ".len()
+    );
+    assert!(err.to_string().contains("no date"), "{full}: {err}");
+
+    // NULL, strings compared with string properties, and a NULL datetime stay fine.
+    for text in ["Created = NULL", "Name = 'yesterday'", "Created IS NULL"] {
+        check_constants(&condition(text), &class).unwrap();
+    }
+    inst.properties.retain(|p| !p.name.is("Created"));
+    assert!(!eval_on(&inst, "Created < 'Jan 1 2100'", &h, &ns));
+}

@@ -485,3 +485,88 @@ fn keywords_ignore_case_and_identifiers_keep_it() {
         parse("select * from C where a = 'x'").unwrap()
     );
 }
+
+#[test]
+fn single_quoted_key_values_in_paths() {
+    // Microsoft's samples quote key values with '; the canonical text uses ".
+    let cases: &[(&str, &str)] = &[
+        (
+            "ASSOCIATORS OF {Win32_Share.Name='public'}",
+            r#"ASSOCIATORS OF {Win32_Share.Name="public"}"#,
+        ),
+        (
+            "references of {Win32_LogicalDisk.DeviceID='C:'} where ResultClass = Win32_X",
+            r#"REFERENCES OF {Win32_LogicalDisk.DeviceID="C:"} WHERE ResultClass = Win32_X"#,
+        ),
+        (
+            r"ASSOCIATORS OF {\\.\root\cimv2:Win32_Share='a}b'}",
+            r#"ASSOCIATORS OF {\\.\root\cimv2:Win32_Share="a}b"}"#,
+        ),
+        (
+            r#"ASSOCIATORS OF {C.A='say "hi"',B="it's"}"#,
+            r#"ASSOCIATORS OF {C.A="say \"hi\"",B="it's"}"#,
+        ),
+    ];
+    for (text, want) in cases {
+        assert_eq!(canon(text), *want, "{text}");
+    }
+    let single = parse("ASSOCIATORS OF {Win32_Share.Name='public'}").unwrap();
+    let double = parse(r#"ASSOCIATORS OF {Win32_Share.Name="public"}"#).unwrap();
+    let (Query::Associators(s), Query::Associators(d)) = (single, double) else {
+        panic!("not associators");
+    };
+    assert_eq!(s.object, d.object);
+
+    // An unclosed single quote is still an invalid path.
+    let e = parse("ASSOCIATORS OF {Win32_Share.Name='public}").unwrap_err();
+    assert_eq!(e.status(), CimStatus::InvalidQuery);
+}
+
+#[test]
+fn reserved_words_are_not_names() {
+    // Windows: `SELECT * FROM WHERE` is WBEM_E_INVALID_QUERY, a syntax
+    // error, not a query of a class named WHERE.
+    let texts = [
+        "SELECT * FROM WHERE",
+        "select * from where",
+        "SELECT * FROM From",
+        "SELECT * FROM Select WHERE A = 1",
+        "SELECT * FROM Group",
+        "SELECT * FROM having",
+        "SELECT * FROM Within",
+        "SELECT * FROM KeysOnly",
+        "SELECT * FROM Of",
+        "SELECT * FROM Associators",
+        "SELECT * FROM References",
+        "SELECT * FROM NULL",
+        "SELECT * FROM TRUE",
+        "SELECT Where FROM C",
+        "SELECT Name, Group FROM C",
+        "SELECT * FROM C WHERE Group = 1",
+        "SELECT * FROM C WHERE Within IS NULL",
+        "SELECT * FROM C WHERE 1 = Having",
+        "SELECT * FROM meta_class WHERE __this ISA Where",
+        "ASSOCIATORS OF {C.A=1} WHERE ResultClass = Select",
+        "REFERENCES OF {C.A=1} WHERE Role = Of",
+    ];
+    for text in texts {
+        let e = parse(text).expect_err(text);
+        assert_eq!(e.status(), CimStatus::InvalidQuery, "{text}");
+        assert_eq!(e.status().to_wbem(), WbemStatus::InvalidQuery, "{text}");
+    }
+    let e = parse("SELECT * FROM WHERE").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Syntax);
+    assert_eq!(e.offset(), 14);
+    assert!(e.message().contains("keyword WHERE"), "{e}");
+    // Names that only contain a keyword, or differ from one, stay names.
+    for text in [
+        "SELECT * FROM Wheres",
+        "SELECT * FROM Win32_Group",
+        "SELECT Selected, FromDate FROM Within_X WHERE Order = 1",
+        "SELECT * FROM C WHERE __CLASS = \"C\"",
+    ] {
+        canon(text);
+    }
+    assert!(openwmi_wql::is_reserved_word("within"));
+    assert!(!openwmi_wql::is_reserved_word("__CLASS"));
+}

@@ -3,20 +3,14 @@
 
 use openwmi_cim::{Name, ObjectPath};
 use openwmi_wql::{
-    parse, AssociatorsOf, CompareOp, Expr, ExprKind, Ident, LikePattern, Literal, Projection,
-    Query, ReferencesOf, Select, Span,
+    is_reserved_word, parse, AssociatorsOf, CompareOp, Expr, ExprKind, Ident, LikePattern, Literal,
+    Projection, Query, ReferencesOf, Select, Span,
 };
 use proptest::prelude::*;
 
-const RESERVED: &[&str] = &[
-    "SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "IS", "NULL", "LIKE", "ISA", "TRUE", "FALSE",
-];
-
 fn ident() -> impl Strategy<Value = Ident> {
     "[A-Za-z_][A-Za-z0-9_]{0,8}"
-        .prop_filter("reserved word", |s| {
-            !RESERVED.iter().any(|r| r.eq_ignore_ascii_case(s))
-        })
+        .prop_filter("reserved word", |s| !is_reserved_word(s))
         .prop_map(|s| Ident::new(Name::new(&s), Span::default()))
 }
 
