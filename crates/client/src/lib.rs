@@ -19,6 +19,7 @@
 //! | flags 0 | no bound on the wait; [`WBEM_FLAG_CONNECT_USE_MAX_WAIT`] (0x80): everything ConnectServer does (resolve excepted) within [`ConnectParams::max_wait`], default 2 minutes |
 //! | 401 (bad credentials), 403, 429 (login rate limit) | WBEM_E_ACCESS_DENIED |
 //! | connection refused, unreachable, timeout, TLS failure (untrusted certificate), HTTP status other than 200 | WBEM_E_TRANSPORT_FAILURE |
+//! | a response over the bounds the client decodes within (`openwmi_cimxml::Limits`: elements, text and attribute lengths, nesting), on ConnectServer or any later call | WBEM_E_OUT_OF_MEMORY |
 //! | a response that is not CIM-XML, anything else | WBEM_E_FAILED |
 //!
 //! Credentials travel as HTTP Basic (so use HTTPS). A NULL password means
@@ -233,4 +234,67 @@ pub fn this_machine_names() -> Vec<String> {
 /// ConnectServer with remote resources only (see [`Locator::new`]).
 pub fn connect_server(p: &ConnectParams) -> Result<Services, WbemError> {
     Locator::new().connect_server(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use openwmi_cim::WbemStatus;
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+
+    /// A server that answers every request with `EnumerateClassNames`
+    /// naming one class, `name`.
+    fn class_name_server(name: String) -> u16 {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for s in l.incoming() {
+                let Ok(mut s) = s else { return };
+                let mut got = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !String::from_utf8_lossy(&got).contains("</CIM>") {
+                    match s.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let body = format!(
+                    "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n\
+                     <CIM CIMVERSION=\"2.0\" DTDVERSION=\"2.0\"><MESSAGE ID=\"1\" PROTOCOLVERSION=\"1.0\">\
+                     <SIMPLERSP><IMETHODRESPONSE NAME=\"EnumerateClassNames\"><IRETURNVALUE>\
+                     <CLASSNAME NAME=\"{name}\"/></IRETURNVALUE></IMETHODRESPONSE></SIMPLERSP></MESSAGE></CIM>\n"
+                );
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/xml; charset=\"utf-8\"\r\n\
+                     CIMOperation: MethodResponse\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = s.write_all(head.as_bytes());
+                let _ = s.write_all(body.as_bytes());
+            }
+        });
+        port
+    }
+
+    fn connect(port: u16) -> Result<Services, WbemError> {
+        let mut p = ConnectParams::new(format!("\\\\127.0.0.1:{port}\\root\\cimv2"));
+        p.http = true;
+        Locator::new().connect_server(&p)
+    }
+
+    #[test]
+    fn out_of_memory_when_a_response_exceeds_the_client_bound() {
+        let small = connect(class_name_server("Small_Class".into())).unwrap();
+        assert_eq!(small.namespace(), "root/cimv2");
+        // One attribute over the bound the client keeps on what it decodes.
+        let bound = openwmi_cimxml::Limits::default().max_attribute_len;
+        let e = connect(class_name_server("C".repeat(bound + 1))).unwrap_err();
+        assert_eq!(e.status, WbemStatus::OutOfMemory, "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("WBEM_E_OUT_OF_MEMORY (0x80041006): 127.0.0.1:"),
+            "{e}"
+        );
+    }
 }
