@@ -230,7 +230,9 @@ pub struct PasswdArgs {
 pub struct RemoteArgs {
     /// The namespace resource, local or remote: `root\cimv2`, `\\.\root\cimv2`,
     /// `\\HOST\root\cimv2`, `//HOST:5989/root/cimv2`, `\\[::1]\root\cimv2`,
-    /// `https://HOST/root/cimv2`; a bare `HOST` or `\\HOST` gets the -n namespace.
+    /// `https://HOST/root/cimv2`; a bare `HOST` or `\\HOST` gets the -n namespace
+    /// (`root` alone is the local namespace root). `.`, `localhost`, the
+    /// loopback addresses and this machine's name, without a port, are local.
     /// Repeat to run the same request on several hosts at once.
     #[arg(short = 'r', long = "resource", value_name = "RESOURCE")]
     pub resource: Vec<String>,

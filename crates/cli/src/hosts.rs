@@ -25,7 +25,7 @@ fn failure(e: WbemError) -> Failure {
 
 /// The resources to connect to: `-r` values, then `--hosts` lines. A bare
 /// host (`srv`, `srv:5988`, `[::1]`) or `\\srv` without a namespace gets the
-/// `-n` namespace.
+/// `-n` namespace; `root` alone is the local namespace `root`.
 fn targets(r: &RemoteArgs, namespace: &str) -> Result<Vec<String>, Failure> {
     let mut out: Vec<String> = r
         .resource
@@ -68,9 +68,10 @@ fn with_namespace(target: &str, namespace: &str) -> String {
         }
         return target.to_owned();
     }
-    // A word with a separator is a local namespace (`root\cimv2`); one
-    // without is a host name.
-    if target.contains(['\\', '/']) {
+    // A word with a separator is a local namespace (`root\cimv2`), and so
+    // is `root` alone, where every namespace starts (as strNetworkResource
+    // takes it); any other word is a host name (`\\root` is the host).
+    if target.contains(['\\', '/']) || target.eq_ignore_ascii_case("root") {
         target.to_owned()
     } else {
         format!("\\\\{target}\\{ns}")
@@ -308,6 +309,10 @@ mod tests {
         assert_eq!(with_namespace("//srv", ns), "\\\\srv\\root\\cimv2");
         assert_eq!(with_namespace("\\\\srv\\root\\x", ns), "\\\\srv\\root\\x");
         assert_eq!(with_namespace("root/cimv2", ns), "root/cimv2");
+        assert_eq!(with_namespace("root", ns), "root");
+        assert_eq!(with_namespace("ROOT", ns), "ROOT");
+        assert_eq!(with_namespace("\\\\root", ns), "\\\\root\\root\\cimv2");
+        assert_eq!(with_namespace("rooted", ns), "\\\\rooted\\root\\cimv2");
         assert_eq!(with_namespace("https://h:1", ns), "https://h:1/root/cimv2");
         assert_eq!(
             with_namespace("[::1]:5988", ns),

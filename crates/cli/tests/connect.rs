@@ -200,7 +200,7 @@ fn empty_user() {
 fn domain_given_twice() {
     for (u, a) in [
         ("DOM\\tester", "NTLMDOMAIN:DOM"),
-        ("tester@dom", "Kerberos:tester@DOM"),
+        ("DOM\\tester", "ntlmdomain:OTHER"),
     ] {
         let mut p = params(http_server().resource("root/test"));
         p.user = Some(u.into());
@@ -227,9 +227,15 @@ fn credentials_on_a_local_connection() {
         let mut p = ConnectParams::new(r);
         p.password = Some(String::new());
         assert_eq!(status(&p), WbemStatus::LocalCredentials, "{r}");
+        // An authority alone is not credentials (issue 22 #13).
         let mut p = ConnectParams::new(r);
         p.authority = Some("NTLMDOMAIN:D".into());
-        assert_eq!(status(&p), WbemStatus::LocalCredentials, "{r}");
+        let om = openwmi_cimom::ObjectManagerBuilder::new(
+            openwmi_cimom::bundled::bundled_repository().unwrap(),
+            "HOST",
+        )
+        .build();
+        assert!(Locator::with_local(om).connect_server(&p).is_ok(), "{r}");
     }
 }
 

@@ -10,23 +10,25 @@
 //!
 //! | input | result |
 //! | --- | --- |
-//! | `root\cimv2`, `\\.\root\cimv2`, `//./root/cimv2` | in-process connection (only `.` is local; `localhost` goes through the network) |
+//! | `root\cimv2`, `\\.\root\cimv2`, `//./root/cimv2`; `localhost`, `127.0.0.1`, `::1` or this machine's host name (or its first label) as the host, without a port or a scheme | in-process connection (a port or `https://` names a network endpoint, even on this machine) |
 //! | `\\host\ns`, `//host:port/ns`, `\\10.0.0.5\ns`, `\\[::1]:5988\ns`, `\\::1\ns`, `https://host/ns` | remote connection; port 5989 (HTTPS) or 5988 (`http`) unless given |
 //! | resource that does not parse | WBEM_E_INVALID_PARAMETER |
 //! | namespace that does not exist | WBEM_E_INVALID_NAMESPACE (ConnectServer asks the server: EnumerateClassNames) |
-//! | user `""`; domain in the user and in `NTLMDOMAIN:`/`Kerberos:`; other authority; locale not NULL nor `MS_<hex>`; flag 0x40 or unknown flags; packet privacy over plain HTTP | WBEM_E_INVALID_PARAMETER |
-//! | user, password or authority on a local connection | WBEM_E_LOCAL_CREDENTIALS |
+//! | user `""`; `DOMAIN\user` with a non-empty `NTLMDOMAIN:` domain; other authority; locale not NULL, `""` nor `MS_<hex>` (prefix in any case); flag 0x40 or unknown flags; packet privacy over plain HTTP | WBEM_E_INVALID_PARAMETER |
+//! | user or password on a local connection (an authority alone is no credentials) | WBEM_E_LOCAL_CREDENTIALS |
 //! | flags 0 | no bound on the wait; [`WBEM_FLAG_CONNECT_USE_MAX_WAIT`] (0x80): everything ConnectServer does (resolve excepted) within [`ConnectParams::max_wait`], default 2 minutes |
 //! | 401 (bad credentials), 403, 429 (login rate limit) | WBEM_E_ACCESS_DENIED |
 //! | connection refused, unreachable, timeout, TLS failure (untrusted certificate), HTTP status other than 200 | WBEM_E_TRANSPORT_FAILURE |
+//! | a response over the bounds the client decodes within (`openwmi_cimxml::Limits`: elements, text and attribute lengths, nesting), on ConnectServer or any later call | WBEM_E_OUT_OF_MEMORY |
 //! | a response that is not CIM-XML, anything else | WBEM_E_FAILED |
 //!
 //! Credentials travel as HTTP Basic (so use HTTPS). A NULL password means
 //! "the current security context", which HTTP Basic cannot forward: no
 //! `Authorization` header is sent, and a server that wants one answers
 //! WBEM_E_ACCESS_DENIED. A password without a user logs in as `$USER`.
-//! `NTLMDOMAIN:D` with user `u` logs in as `D\u`; `Kerberos:` is accepted
-//! and ignored (Basic is the only mechanism). The context values travel in
+//! `NTLMDOMAIN:D` with user `u` logs in as `D\u` (a `u@d` user keeps its
+//! own domain); `Kerberos:` is accepted and ignored (Basic is the only
+//! mechanism). The context values travel in
 //! the [`CONTEXT_HEADER`] header of every request and reach local providers
 //! in [`openwmi_cimom::OperationContext::values`]. The impersonation level
 //! and the locale are kept on the handle.
@@ -123,14 +125,14 @@ impl Locator {
 
     /// ConnectServer. See the crate documentation for every outcome.
     pub fn connect_server(&self, p: &ConnectParams) -> Result<Services, WbemError> {
-        let checked = params::check(p)?;
+        let checked = params::check(p, &this_machine_names())?;
         let resource = checked.resource;
         let services = |backend, host| Services {
             backend,
             namespace: resource.namespace.clone(),
             host,
             context: p.context.clone(),
-            locale: p.locale.clone(),
+            locale: checked.locale.clone(),
             impersonation_level: p.impersonation_level,
             authentication_level: p.authentication_level,
             batch: DEFAULT_BATCH,
@@ -210,7 +212,89 @@ impl Locator {
     }
 }
 
+/// The names of this machine that make a resource local besides `.`,
+/// `localhost` and the loopback addresses: the host name and its first label.
+pub fn this_machine_names() -> Vec<String> {
+    let mut names = Vec::new();
+    for f in ["/proc/sys/kernel/hostname", "/etc/hostname"] {
+        if let Ok(s) = std::fs::read_to_string(f) {
+            let s = s.trim();
+            if !s.is_empty() {
+                names.push(s.to_owned());
+                if let Some((short, _)) = s.split_once('.') {
+                    names.push(short.to_owned());
+                }
+                break;
+            }
+        }
+    }
+    names
+}
+
 /// ConnectServer with remote resources only (see [`Locator::new`]).
 pub fn connect_server(p: &ConnectParams) -> Result<Services, WbemError> {
     Locator::new().connect_server(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use openwmi_cim::WbemStatus;
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+
+    /// A server that answers every request with `EnumerateClassNames`
+    /// naming one class, `name`.
+    fn class_name_server(name: String) -> u16 {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for s in l.incoming() {
+                let Ok(mut s) = s else { return };
+                let mut got = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !String::from_utf8_lossy(&got).contains("</CIM>") {
+                    match s.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let body = format!(
+                    "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n\
+                     <CIM CIMVERSION=\"2.0\" DTDVERSION=\"2.0\"><MESSAGE ID=\"1\" PROTOCOLVERSION=\"1.0\">\
+                     <SIMPLERSP><IMETHODRESPONSE NAME=\"EnumerateClassNames\"><IRETURNVALUE>\
+                     <CLASSNAME NAME=\"{name}\"/></IRETURNVALUE></IMETHODRESPONSE></SIMPLERSP></MESSAGE></CIM>\n"
+                );
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/xml; charset=\"utf-8\"\r\n\
+                     CIMOperation: MethodResponse\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = s.write_all(head.as_bytes());
+                let _ = s.write_all(body.as_bytes());
+            }
+        });
+        port
+    }
+
+    fn connect(port: u16) -> Result<Services, WbemError> {
+        let mut p = ConnectParams::new(format!("\\\\127.0.0.1:{port}\\root\\cimv2"));
+        p.http = true;
+        Locator::new().connect_server(&p)
+    }
+
+    #[test]
+    fn out_of_memory_when_a_response_exceeds_the_client_bound() {
+        let small = connect(class_name_server("Small_Class".into())).unwrap();
+        assert_eq!(small.namespace(), "root/cimv2");
+        // One attribute over the bound the client keeps on what it decodes.
+        let bound = openwmi_cimxml::Limits::default().max_attribute_len;
+        let e = connect(class_name_server("C".repeat(bound + 1))).unwrap_err();
+        assert_eq!(e.status, WbemStatus::OutOfMemory, "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("WBEM_E_OUT_OF_MEMORY (0x80041006): 127.0.0.1:"),
+            "{e}"
+        );
+    }
 }

@@ -87,7 +87,8 @@ pub struct ConnectParams {
     /// NULL password sends no credentials at all (a server that requires
     /// them answers 401, WBEM_E_ACCESS_DENIED).
     pub password: Option<String>,
-    /// `strLocale`: NULL or `MS_xxx` (hexadecimal LCID).
+    /// `strLocale`: NULL or `""` (the default), or `MS_xxx` (hexadecimal
+    /// LCID; the prefix in any case).
     pub locale: Option<String>,
     /// `lSecurityFlags`: 0 or [`WBEM_FLAG_CONNECT_USE_MAX_WAIT`].
     pub security_flags: u32,
@@ -141,14 +142,23 @@ pub(crate) struct Checked {
     /// The user name as sent in HTTP Basic (`DOMAIN\user` when the domain
     /// came from `NTLMDOMAIN:`).
     pub login: Option<String>,
+    /// `strLocale` as the handle keeps it: `None` for the default (NULL or
+    /// `""`), else `MS_` and the hexadecimal LCID as given.
+    pub locale: Option<String>,
 }
 
 /// The checks of the ConnectServer table that need no network, in order:
 /// resource, flags, user, authority (and the domain given twice), locale,
 /// levels (packet privacy needs TLS), then credentials on a local connection.
-pub(crate) fn check(p: &ConnectParams) -> Result<Checked, WbemError> {
+/// `this_machine` are the names that make a resource local (see
+/// [`Resource::localize`]).
+pub(crate) fn check<S: AsRef<str>>(
+    p: &ConnectParams,
+    this_machine: &[S],
+) -> Result<Checked, WbemError> {
     let resource = Resource::parse(&p.resource)
-        .map_err(|e| WbemError::invalid_parameter(format!("resource `{}`: {e}", p.resource)))?;
+        .map_err(|e| WbemError::invalid_parameter(format!("resource `{}`: {e}", p.resource)))?
+        .localize(this_machine);
     let known = WBEM_FLAG_CONNECT_USE_MAX_WAIT;
     if p.security_flags & WBEM_FLAG_CONNECT_REPOSITORY_ONLY != 0 {
         return Err(WbemError::invalid_parameter(
@@ -165,18 +175,19 @@ pub(crate) fn check(p: &ConnectParams) -> Result<Checked, WbemError> {
         check_user(u)?;
     }
     let authority = parse_authority(p.authority.as_deref())?;
-    let user_has_domain = p
-        .user
-        .as_deref()
-        .is_some_and(|u| u.contains('\\') || u.contains('@'));
-    if user_has_domain && authority != Authority::Blank {
+    // As Windows: only `DOMAIN\user` with a non-empty `NTLMDOMAIN:` domain
+    // names the domain twice. A UPN carries its own domain and Kerberos
+    // takes the domain from the user name.
+    let user_has_domain = p.user.as_deref().is_some_and(|u| u.contains('\\'));
+    if user_has_domain && matches!(&authority, Authority::NtlmDomain(d) if !d.is_empty()) {
         return Err(WbemError::invalid_parameter(
             "the domain is given twice: in the user name and in the authority",
         ));
     }
-    if let Some(l) = &p.locale {
-        check_locale(l)?;
-    }
+    let locale = match &p.locale {
+        Some(l) => check_locale(l)?,
+        None => None,
+    };
     let tls = match resource.host.as_ref().and_then(|h| h.scheme) {
         Some(s) => s == crate::resource::Scheme::Https,
         None => !p.http,
@@ -189,19 +200,26 @@ pub(crate) fn check(p: &ConnectParams) -> Result<Checked, WbemError> {
             "authentication level packet privacy needs an encrypted transport (HTTPS), not plain HTTP",
         ));
     }
-    if resource.is_local() && (p.user.is_some() || p.password.is_some() || p.authority.is_some()) {
+    // An authority alone names no one: it is not credentials (Windows).
+    if resource.is_local() && (p.user.is_some() || p.password.is_some()) {
         return Err(WbemError::new(
             WbemStatus::LocalCredentials,
             "user credentials cannot be used for local connections",
         ));
     }
     let login = match (&p.user, &authority) {
-        (Some(u), Authority::NtlmDomain(d)) => Some(format!("{d}\\{u}")),
+        (Some(u), Authority::NtlmDomain(d)) if !d.is_empty() && !u.contains('@') => {
+            Some(format!("{d}\\{u}"))
+        }
         (Some(u), _) => Some(u.clone()),
         (None, _) if p.password.is_some() => Some(current_user()),
         (None, _) => None,
     };
-    Ok(Checked { resource, login })
+    Ok(Checked {
+        resource,
+        login,
+        locale,
+    })
 }
 
 fn check_user(u: &str) -> Result<(), WbemError> {
@@ -256,17 +274,22 @@ pub fn parse_authority(a: Option<&str>) -> Result<Authority, WbemError> {
     )))
 }
 
-/// `MS_` and 1 to 8 hexadecimal digits.
-fn check_locale(l: &str) -> Result<(), WbemError> {
-    let ok = l
-        .strip_prefix("MS_")
-        .is_some_and(|h| (1..=8).contains(&h.len()) && h.bytes().all(|b| b.is_ascii_hexdigit()));
-    if ok {
-        Ok(())
-    } else {
-        Err(WbemError::invalid_parameter(format!(
+/// `MS_` (in any case, as Windows compares it) and 1 to 8 hexadecimal
+/// digits; `""` is the default locale, like NULL.
+fn check_locale(l: &str) -> Result<Option<String>, WbemError> {
+    if l.is_empty() {
+        return Ok(None);
+    }
+    let lcid = l
+        .get(..3)
+        .filter(|p| p.eq_ignore_ascii_case("MS_"))
+        .map(|_| &l[3..])
+        .filter(|h| (1..=8).contains(&h.len()) && h.bytes().all(|b| b.is_ascii_hexdigit()));
+    match lcid {
+        Some(h) => Ok(Some(format!("MS_{h}"))),
+        None => Err(WbemError::invalid_parameter(format!(
             "locale `{l}`: expected MS_ and a hexadecimal LCID, e.g. MS_409"
-        )))
+        ))),
     }
 }
 
@@ -283,11 +306,12 @@ mod tests {
     use super::*;
 
     fn status(p: &ConnectParams) -> WbemStatus {
-        match check(p) {
+        match check(p, &["thishost"]) {
             Ok(_) => WbemStatus::NoError,
             Err(e) => e.status,
         }
     }
+    const NONE: &[&str] = &[];
     fn remote() -> ConnectParams {
         ConnectParams::new("\\\\h\\root\\cimv2")
     }
@@ -302,7 +326,7 @@ mod tests {
         assert_eq!(status(&p), W::InvalidParameter);
         for (u, a, want) in [
             ("D\\u", "NTLMDOMAIN:x", W::InvalidParameter),
-            ("u@d", "Kerberos:x", W::InvalidParameter),
+            ("u@d", "Kerberos:x", W::NoError),
             ("D\\u", "", W::NoError),
             ("u", "NTLMDOMAIN:D", W::NoError),
             ("u", "kerberos:p@R", W::NoError),
@@ -320,7 +344,7 @@ mod tests {
             ("MS_", W::InvalidParameter),
             ("MS_40g", W::InvalidParameter),
             ("en-US", W::InvalidParameter),
-            ("ms_409", W::InvalidParameter),
+            ("ms_409", W::NoError),
         ] {
             let mut p = remote();
             p.locale = Some(l.into());
@@ -337,12 +361,11 @@ mod tests {
             p.security_flags = f;
             assert_eq!(status(&p), want, "{f:x}");
         }
-        for set in [0, 1, 2] {
+        for set in [0, 1] {
             let mut p = ConnectParams::new("\\\\.\\root\\cimv2");
             match set {
                 0 => p.user = Some("u".into()),
-                1 => p.password = Some(String::new()),
-                _ => p.authority = Some("NTLMDOMAIN:D".into()),
+                _ => p.password = Some(String::new()),
             }
             assert_eq!(status(&p), W::LocalCredentials);
         }
@@ -359,13 +382,102 @@ mod tests {
         let mut p = remote();
         p.user = Some("u".into());
         p.authority = Some("NTLMDOMAIN:D".into());
-        assert_eq!(check(&p).unwrap().login.as_deref(), Some("D\\u"));
-        assert!(check(&remote()).unwrap().login.is_none());
+        assert_eq!(check(&p, NONE).unwrap().login.as_deref(), Some("D\\u"));
+        assert!(check(&remote(), NONE).unwrap().login.is_none());
         assert!(AuthenticationLevel::from_u32(7).is_err());
         assert_eq!(
             ImpersonationLevel::from_u32(3).unwrap(),
             ImpersonationLevel::Impersonate
         );
+    }
+
+    #[test]
+    fn locale_empty_means_default_and_ms_prefix_in_any_case() {
+        use WbemStatus as W;
+        for (l, want, kept) in [
+            ("", W::NoError, None),
+            ("ms_409", W::NoError, Some("MS_409")),
+            ("Ms_0407", W::NoError, Some("MS_0407")),
+            ("MS_409", W::NoError, Some("MS_409")),
+            ("mS_", W::InvalidParameter, None),
+            ("ms409", W::InvalidParameter, None),
+            (" ", W::InvalidParameter, None),
+        ] {
+            let mut p = remote();
+            p.locale = Some(l.into());
+            assert_eq!(status(&p), want, "{l:?}");
+            if want == W::NoError {
+                assert_eq!(check(&p, NONE).unwrap().locale.as_deref(), kept, "{l:?}");
+            }
+        }
+        assert_eq!(check(&remote(), NONE).unwrap().locale, None);
+    }
+
+    #[test]
+    fn domain_given_twice_only_as_windows_rejects_it() {
+        use WbemStatus as W;
+        for (u, a, want, login) in [
+            // The one conflict: DOMAIN\user and a non-empty NTLMDOMAIN: domain.
+            ("D\\u", "NTLMDOMAIN:E", W::InvalidParameter, None),
+            ("D\\u", "ntlmdomain:D", W::InvalidParameter, None),
+            ("D\\u", "NTLMDOMAIN:", W::NoError, Some("D\\u")),
+            ("D\\u", "Kerberos:x", W::NoError, Some("D\\u")),
+            ("u@d", "NTLMDOMAIN:D", W::NoError, Some("u@d")),
+            ("u@d", "Kerberos:host/srv@D", W::NoError, Some("u@d")),
+            ("u", "NTLMDOMAIN:", W::NoError, Some("u")),
+            ("u", "NTLMDOMAIN:D", W::NoError, Some("D\\u")),
+        ] {
+            let mut p = remote();
+            p.user = Some(u.into());
+            p.authority = Some(a.into());
+            assert_eq!(status(&p), want, "{u} {a}");
+            if want == W::NoError {
+                assert_eq!(check(&p, NONE).unwrap().login.as_deref(), login, "{u} {a}");
+            }
+        }
+    }
+
+    #[test]
+    fn localhost_and_own_name_are_local_connections() {
+        use WbemStatus as W;
+        for r in [
+            "\\\\localhost\\root\\cimv2",
+            "//LOCALHOST/root/cimv2",
+            "\\\\127.0.0.1\\root\\cimv2",
+            "\\\\[::1]\\root\\cimv2",
+            "\\\\thishost\\root\\cimv2",
+            "\\\\ThisHost\\root\\cimv2",
+        ] {
+            let p = ConnectParams::new(r);
+            assert!(check(&p, &["thishost"]).unwrap().resource.is_local(), "{r}");
+            let mut p = ConnectParams::new(r);
+            p.user = Some("alice".into());
+            assert_eq!(status(&p), W::LocalCredentials, "{r}");
+        }
+        // A port or a scheme names a network endpoint on this machine.
+        for r in [
+            "\\\\localhost:5988\\root\\cimv2",
+            "https://localhost/root/cimv2",
+            "\\\\thishost:5989\\root",
+            "\\\\otherhost\\root\\cimv2",
+            "\\\\thishost.example.com\\root",
+        ] {
+            let p = ConnectParams::new(r);
+            assert!(!check(&p, &["thishost"]).unwrap().resource.is_local(), "{r}");
+        }
+    }
+
+    #[test]
+    fn authority_alone_is_not_local_credentials() {
+        for a in ["NTLMDOMAIN:D", "Kerberos:x", ""] {
+            let mut p = ConnectParams::new("\\\\localhost\\root\\cimv2");
+            p.authority = Some(a.into());
+            assert_eq!(status(&p), WbemStatus::NoError, "{a}");
+        }
+        // A bad authority is still a bad parameter.
+        let mut p = ConnectParams::new("root\\cimv2");
+        p.authority = Some("Basic:x".into());
+        assert_eq!(status(&p), WbemStatus::InvalidParameter);
     }
 
     #[test]

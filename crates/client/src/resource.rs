@@ -78,8 +78,11 @@ impl Resource {
     /// Parses `root\cimv2`, `\\.\root\cimv2`, `//./root/cimv2` (local),
     /// `\\HOST\root\cimv2`, `//HOST:5988/root/cimv2`, `\\[::1]:5989\root`,
     /// `\\::1\root\cimv2` (bare IPv6, no port), `https://HOST:5989/root/cimv2`.
-    /// Only `.` names this machine: `localhost` and its addresses connect
-    /// through the network like any other host.
+    /// This machine (an in-process connection, as on Windows) is `.`,
+    /// `localhost` and the loopback addresses when no port and no scheme is
+    /// given: a port or a URL names a network endpoint (an `openwmi serve` on
+    /// this machine, say). The machine's own names are added by
+    /// [`Resource::localize`].
     pub fn parse(s: &str) -> Result<Resource, ResourceError> {
         if s.is_empty() {
             return Err(err(0, "empty resource"));
@@ -115,6 +118,7 @@ impl Resource {
                 return Err(err(start, "`.` (this machine) cannot be given as a URL"))
             }
             None => None,
+            Some(h) if scheme.is_none() && h.port.is_none() && is_loopback_name(&h.name) => None,
             Some(mut h) => {
                 h.scheme = scheme;
                 Some(h)
@@ -125,6 +129,21 @@ impl Resource {
 
     pub fn is_local(&self) -> bool {
         self.host.is_none()
+    }
+
+    /// The resource with its host dropped when the host is one of `names`
+    /// (this machine's names, compared without regard to case) and neither
+    /// a port nor a scheme was given: a local connection.
+    pub fn localize<S: AsRef<str>>(mut self, names: &[S]) -> Resource {
+        if let Some(h) = &self.host {
+            if h.port.is_none()
+                && h.scheme.is_none()
+                && names.iter().any(|n| n.as_ref().eq_ignore_ascii_case(&h.name))
+            {
+                self.host = None;
+            }
+        }
+        self
     }
 }
 
@@ -220,6 +239,13 @@ fn parse_host(h: &str, base: usize) -> Result<Option<RemoteHost>, ResourceError>
     }))
 }
 
+/// `localhost` and the loopback addresses: this machine whatever its names.
+fn is_loopback_name(name: &str) -> bool {
+    name.eq_ignore_ascii_case("localhost")
+        || name.parse::<Ipv4Addr>().is_ok_and(|a| a.is_loopback())
+        || name.parse::<Ipv6Addr>().is_ok_and(|a| a.is_loopback())
+}
+
 fn check_name(name: &str, base: usize) -> Result<(), ResourceError> {
     if name.is_empty() {
         return Err(err(base, "empty host name"));
@@ -278,7 +304,7 @@ mod tests {
         assert_eq!((h.name.as_str(), h.port), ("::1", Some(5989)));
         assert_eq!(h.to_string(), "[::1]:5989");
         assert_eq!(remote("\\\\fe80::1\\root\\cimv2").name, "fe80::1");
-        assert_eq!(remote("\\\\[::1]\\root").port, None);
+        assert_eq!(remote("\\\\[fe80::1]\\root").port, None);
         let h = remote("https://h:1234/root/cimv2");
         assert_eq!((h.scheme, h.port), (Some(Scheme::Https), Some(1234)));
         assert_eq!(remote("HTTP://h/root").scheme, Some(Scheme::Http));

@@ -286,10 +286,17 @@ impl Remote {
         }
         let limits = Limits::default();
         let decoded = openwmi_cimxml::decode_response(&resp.body, &limits).map_err(|e| {
-            WbemError::failed(format!(
-                "{}: invalid CIM-XML response: {e}",
-                self.host_label
-            ))
+            // The limits bound the memory a response may take here: a
+            // result over them is stopped for want of memory, as Windows
+            // says WBEM_E_OUT_OF_MEMORY, not for being malformed.
+            let host = &self.host_label;
+            match e {
+                openwmi_cimxml::DecodeError::LimitExceeded { .. } => WbemError::new(
+                    openwmi_cim::WbemStatus::OutOfMemory,
+                    format!("{host}: the response is too large to hold: {e}"),
+                ),
+                _ => WbemError::failed(format!("{host}: invalid CIM-XML response: {e}")),
+            }
         })?;
         decoded.result.map_err(WbemError::from)
     }
