@@ -285,6 +285,12 @@ fn io_failure(ep: &Endpoint, e: io::Error, deadline: Option<Instant>) -> WbemErr
     {
         return WbemError::transport(format!("{host}: no answer before the deadline"));
     }
+    if let Some(big) = e.get_ref().and_then(|i| i.downcast_ref::<BodyTooLarge>()) {
+        return WbemError::new(
+            openwmi_cim::WbemStatus::OutOfMemory,
+            format!("{host}: the response is too large to hold: {big}"),
+        );
+    }
     if let Some(tls) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
         return WbemError::transport(format!("{host}: TLS: {tls}"));
     }
@@ -372,6 +378,26 @@ fn read_line(r: &mut impl BufRead, limit: &mut usize) -> io::Result<String> {
     String::from_utf8(line).map_err(|_| bad("response head is not UTF-8"))
 }
 
+/// A response body over the client's bound: kept apart from malformed
+/// answers because Windows reports a result too large to hold as
+/// WBEM_E_OUT_OF_MEMORY, not as a transport failure.
+#[derive(Debug)]
+struct BodyTooLarge {
+    max_body: usize,
+}
+
+impl std::fmt::Display for BodyTooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the response body is larger than {} bytes", self.max_body)
+    }
+}
+
+impl std::error::Error for BodyTooLarge {}
+
+fn too_large(max_body: usize) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, BodyTooLarge { max_body })
+}
+
 fn bad(msg: &str) -> io::Error {
     io::Error::new(
         io::ErrorKind::InvalidData,
@@ -417,7 +443,7 @@ fn read_response(r: &mut impl BufRead, max_body: usize) -> io::Result<HttpRespon
     } else if let Some(len) = resp.header("content-length") {
         let len: usize = len.parse().map_err(|_| bad("Content-Length"))?;
         if len > max_body {
-            return Err(bad("body larger than the limit"));
+            return Err(too_large(max_body));
         }
         let mut body = vec![0; len];
         r.read_exact(&mut body)?;
@@ -426,7 +452,7 @@ fn read_response(r: &mut impl BufRead, max_body: usize) -> io::Result<HttpRespon
         // Neither length nor chunks: the body runs to the end of the connection.
         r.take(max_body as u64 + 1).read_to_end(&mut resp.body)?;
         if resp.body.len() > max_body {
-            return Err(bad("body larger than the limit"));
+            return Err(too_large(max_body));
         }
         resp.headers.push(("connection".into(), "close".into()));
     }
@@ -446,7 +472,7 @@ fn read_chunked(r: &mut impl BufRead, max_body: usize) -> io::Result<Vec<u8>> {
             return Ok(body);
         }
         if body.len().saturating_add(size) > max_body {
-            return Err(bad("body larger than the limit"));
+            return Err(too_large(max_body));
         }
         let start = body.len();
         body.resize(start + size, 0);
@@ -604,5 +630,31 @@ mod tests {
         let mut r =
             BufReader::new(&b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"[..]);
         assert!(read_response(&mut r, 100).is_err());
+    }
+
+    /// Issue 22 item 14: a body over the client's bound is a result too
+    /// large to hold (WBEM_E_OUT_OF_MEMORY), whether announced by its
+    /// length or found while reading chunks, not a transport failure.
+    #[test]
+    fn out_of_memory_when_a_body_exceeds_the_client_bound() {
+        let ep = Endpoint {
+            host: "127.0.0.1".into(),
+            port: 5989,
+            tls: None,
+        };
+        for raw in [
+            &b"HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n"[..],
+            &b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n80\r\n"[..],
+        ] {
+            let e = read_response(&mut BufReader::new(raw), 100).unwrap_err();
+            let w = io_failure(&ep, e, None);
+            assert_eq!(w.status, openwmi_cim::WbemStatus::OutOfMemory, "{w}");
+            assert!(w.to_string().contains("larger than 100 bytes"), "{w}");
+        }
+        let e = read_response(&mut BufReader::new(&b"garbage\r\n\r\n"[..]), 100).unwrap_err();
+        assert_eq!(
+            io_failure(&ep, e, None).status,
+            openwmi_cim::WbemStatus::TransportFailure
+        );
     }
 }

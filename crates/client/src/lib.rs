@@ -19,7 +19,7 @@
 //! | flags 0 | no bound on the wait; [`WBEM_FLAG_CONNECT_USE_MAX_WAIT`] (0x80): everything ConnectServer does (resolve excepted) within [`ConnectParams::max_wait`], default 2 minutes |
 //! | 401 (bad credentials), 403, 429 (login rate limit) | WBEM_E_ACCESS_DENIED |
 //! | connection refused, unreachable, timeout, TLS failure (untrusted certificate), HTTP status other than 200 | WBEM_E_TRANSPORT_FAILURE |
-//! | a response over the bounds the client decodes within (`openwmi_cimxml::Limits`: elements, text and attribute lengths, nesting), on ConnectServer or any later call | WBEM_E_OUT_OF_MEMORY |
+//! | a response over the bounds the client reads and decodes within (its body size; `openwmi_cimxml::Limits`: elements, text and attribute lengths, nesting), on ConnectServer or any later call | WBEM_E_OUT_OF_MEMORY |
 //! | a response that is not CIM-XML, anything else | WBEM_E_FAILED |
 //!
 //! Credentials travel as HTTP Basic (so use HTTPS). A NULL password means
