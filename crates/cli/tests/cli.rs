@@ -173,11 +173,26 @@ fn classes_lists_roots_subclasses_and_descendants() {
 
 #[test]
 fn unknown_class_prints_the_wbem_error_line() {
-    let err = fails_with(&["class", "Win32_Foo"], "WBEM_E_INVALID_CLASS (0x80041010)");
+    let err = fails_with(
+        &["query", "SELECT * FROM Win32_Foo"],
+        "WBEM_E_INVALID_CLASS (0x80041010)",
+    );
     assert_eq!(
         err.trim(),
         "error: WBEM_E_INVALID_CLASS (0x80041010): no class Win32_Foo in root\\cimv2"
     );
+}
+
+#[test]
+fn get_class_of_a_missing_class_is_not_found() {
+    // `openwmi class` is GetObject of a class: WBEM_E_NOT_FOUND, as Windows.
+    let err = fails_with(&["class", "Win32_Foo"], "WBEM_E_NOT_FOUND (0x80041002)");
+    assert_eq!(
+        err.trim(),
+        "error: WBEM_E_NOT_FOUND (0x80041002): no class Win32_Foo in root\\cimv2"
+    );
+    fails_with(&["get", "Win32_Foo"], "WBEM_E_NOT_FOUND (0x80041002)");
+    fails_with(&["classes", "Win32_Foo"], "WBEM_E_INVALID_CLASS (0x80041010)");
 }
 
 #[test]
