@@ -1,5 +1,6 @@
 //! The schema compiled into the binary: root\cimv2 (the CIM core and Win32
-//! classes openwmi serves), root/interop, and the empty root namespace.
+//! classes openwmi serves), root/interop, and the empty root and
+//! root/default namespaces.
 
 use crate::interop::{InteropProvider, INTEROP_MOF, INTEROP_NAMESPACE};
 use crate::manager::ObjectManagerBuilder;
@@ -8,6 +9,7 @@ use openwmi_mof::{Compiler, MemoryLoader, Options};
 use std::sync::Arc;
 
 pub const CIMV2_NAMESPACE: &str = "root/cimv2";
+pub const DEFAULT_NAMESPACE: &str = "root/default";
 
 const CIMV2_FILES: [(&str, &str); 3] = [
     ("openwmi.mof", include_str!("../schema/openwmi.mof")),
@@ -23,35 +25,28 @@ pub fn bundled_repository() -> Result<Repository, Vec<openwmi_mof::Error>> {
     for (name, text) in CIMV2_FILES {
         loader = loader.with(name, text);
     }
-    let mut cimv2 = Compiler::with_loader(
-        Options {
-            default_namespace: CIMV2_NAMESPACE.into(),
-            ..Options::default()
-        },
-        Box::new(loader),
-    );
+    // Every namespace starts with the standard qualifier declarations, as
+    // on Windows; the bundled MOF declares its own on top where it differs.
+    let options = |namespace: &str| Options {
+        default_namespace: namespace.into(),
+        standard_qualifiers: true,
+        ..Options::default()
+    };
+    let mut cimv2 = Compiler::with_loader(options(CIMV2_NAMESPACE), Box::new(loader));
     cimv2.compile_file(&mut repo, std::path::Path::new("openwmi.mof"))?;
-    let mut interop = Compiler::with_loader(
-        Options {
-            default_namespace: INTEROP_NAMESPACE.into(),
-            ..Options::default()
-        },
-        Box::new(MemoryLoader::new()),
-    );
+    let mut interop =
+        Compiler::with_loader(options(INTEROP_NAMESPACE), Box::new(MemoryLoader::new()));
     interop.compile_str(&mut repo, "interop.mof", INTEROP_MOF)?;
-    repo.namespace_or_create("root")
-        .map_err(|e| vec![model_to_mof_error(e)])?;
-    Ok(repo)
-}
-
-fn model_to_mof_error(e: openwmi_cim::Error) -> openwmi_mof::Error {
-    openwmi_mof::Error {
-        file: "<bundled>".into(),
-        line: 0,
-        column: 0,
-        kind: openwmi_mof::ErrorKind::Model,
-        message: e.to_string(),
+    // `root`, and `root\default`, which Windows has and ConnectServer's
+    // documentation names: empty but for the qualifier declarations.
+    for ns in ["root", DEFAULT_NAMESPACE] {
+        Compiler::with_loader(options(ns), Box::new(MemoryLoader::new())).compile_str(
+            &mut repo,
+            "<bundled>",
+            "",
+        )?;
     }
+    Ok(repo)
 }
 
 impl ObjectManagerBuilder {

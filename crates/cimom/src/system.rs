@@ -86,7 +86,10 @@ pub fn class_system_properties(
     vec![
         ("__GENUS", Some(Value::SInt32(1))),
         ("__CLASS", string(name)),
-        ("__SUPERCLASS", derivation.first().and_then(|n| string(n.as_str()))),
+        (
+            "__SUPERCLASS",
+            derivation.first().and_then(|n| string(n.as_str())),
+        ),
         (
             "__DYNASTY",
             string(derivation.last().map_or(name, |n| n.as_str())),

@@ -125,7 +125,7 @@ fn interop_lists_every_namespace_and_the_object_manager() {
         .unwrap()
         .map(|r| r.unwrap().instance.value("Name").unwrap().to_string())
         .collect();
-    assert_eq!(nss, ["root", "root/cimv2", "root/interop"]);
+    assert_eq!(nss, ["root", "root/cimv2", "root/default", "root/interop"]);
     let oms: Vec<_> = om
         .enumerate_instances(
             &ctx,
@@ -141,4 +141,41 @@ fn interop_lists_every_namespace_and_the_object_manager() {
         oms[0].instance.value("ElementName"),
         Some(&Value::String("openwmi".into()))
     );
+}
+
+#[test]
+fn root_default_namespace_exists() {
+    let repo = bundled_repository().unwrap();
+    let ns = repo.namespace("root\\default").expect("root\\default");
+    assert_eq!(ns.class_count(), 0);
+    assert!(ns.qualifier_decl("Key").is_some());
+}
+
+#[test]
+fn every_namespace_starts_with_the_standard_qualifiers() {
+    let repo = bundled_repository().unwrap();
+    for name in ["root", "root/cimv2", "root/default", "root/interop"] {
+        let ns = repo.namespace(name).unwrap();
+        for q in [
+            "Key",
+            "Description",
+            "MaxLen",
+            "Units",
+            "ValueMap",
+            "Values",
+            "Required",
+            "In",
+            "Out",
+            "ModelCorrespondence",
+            "Deprecated",
+            "Provider",
+            "Dynamic",
+        ] {
+            assert!(ns.qualifier_decl(q).is_some(), "{name}: {q}");
+        }
+    }
+    // The bundled schema's own declarations win where they differ.
+    let cimv2 = repo.namespace("root/cimv2").unwrap();
+    let mapping = cimv2.qualifier_decl("MappingStrings").unwrap();
+    assert!(!mapping.scope.intersects(openwmi_cim::Scope::QUALIFIER));
 }

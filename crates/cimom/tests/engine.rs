@@ -522,7 +522,10 @@ fn schema_queries_on_system_properties() {
             .unwrap_or_else(|e| panic!("{w}: {e}"));
         names(&r, "")
     };
-    assert_eq!(q(r#"__SUPERCLASS = "T_Element""#), ["T_Company", "T_Person"]);
+    assert_eq!(
+        q(r#"__SUPERCLASS = "T_Element""#),
+        ["T_Company", "T_Person"]
+    );
     assert_eq!(q(r#"__SUPERCLASS = 't_person'"#), ["T_Employee"]);
     assert_eq!(
         q("__SUPERCLASS IS NULL"),
@@ -533,9 +536,18 @@ fn schema_queries_on_system_properties() {
         ["T_Company", "T_Element", "T_Employee", "T_Person"]
     );
     assert_eq!(q(r#"__RELPATH = "T_Owns""#), ["T_Owns"]);
-    assert_eq!(q(r#"__PATH = "\\\\TESTHOST\\root\\test:T_Person""#), ["T_Person"]);
-    assert_eq!(q(r#"__NAMESPACE = "root\\test" AND __CLASS LIKE "T_E%""#), ["T_Element", "T_Employee"]);
-    assert_eq!(q(r#"__SERVER = "testhost" AND __CLASS = "T_Company""#), ["T_Company"]);
+    assert_eq!(
+        q(r#"__PATH = "\\\\TESTHOST\\root\\test:T_Person""#),
+        ["T_Person"]
+    );
+    assert_eq!(
+        q(r#"__NAMESPACE = "root\\test" AND __CLASS LIKE "T_E%""#),
+        ["T_Element", "T_Employee"]
+    );
+    assert_eq!(
+        q(r#"__SERVER = "testhost" AND __CLASS = "T_Company""#),
+        ["T_Company"]
+    );
     assert_eq!(q("__GENUS = 1").len(), 6);
     assert!(q("__GENUS = 2").is_empty());
     assert_eq!(q("__PROPERTY_COUNT = 5"), ["T_Employee"]);
@@ -792,7 +804,13 @@ fn get_class_of_a_missing_class_is_not_found() {
     assert_eq!(e.status.to_wbem().code(), 0x8004_1002);
     // Enumerations and queries of a missing class stay INVALID_CLASS.
     let e = om
-        .enumerate_classes(&c, "root/test", Some("T_Nope"), false, &ClassOptions::default())
+        .enumerate_classes(
+            &c,
+            "root/test",
+            Some("T_Nope"),
+            false,
+            &ClassOptions::default(),
+        )
         .unwrap_err();
     assert_eq!(e.status, CimStatus::InvalidClass);
     let e = om

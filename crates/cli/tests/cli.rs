@@ -196,6 +196,29 @@ fn get_class_of_a_missing_class_is_not_found() {
 }
 
 #[test]
+fn new_namespace_starts_with_the_standard_qualifiers() {
+    let d = Dir::new("stdquals");
+    let f = d.file(
+        "extra.mof",
+        "class My_Class { [Key, Description(\"a thing\"), MaxLen(20)] string Name;\n\
+         [Units(\"bytes\")] uint64 Size; };\n\
+         instance of My_Class { Name = \"one\"; Size = 3; };\n",
+    );
+    for ns in ["root/test", "root/default", "root/cimv2"] {
+        let arg = format!("{ns}={}", f.display());
+        let out = ok(&[
+            "--mof", &arg, "query", "-n", ns, "-o", "csv", "SELECT Name FROM My_Class",
+        ]);
+        assert!(out.contains("one"), "{ns}: {out}");
+    }
+    let out = ok(&["mof", f.to_str().unwrap()]);
+    assert_eq!(out.trim(), "1 classes, 0 qualifier declarations, 1 instances");
+    // root\default exists, empty, as on Windows.
+    let out = ok(&["classes", "-n", "root\\default"]);
+    assert!(out.trim().is_empty(), "{out}");
+}
+
+#[test]
 fn mof_summarises_and_reports_errors_with_positions() {
     let d = Dir::new("mof");
     let good = d.file("good.mof", SHARES_MOF);
