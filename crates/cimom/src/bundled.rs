@@ -2,7 +2,9 @@
 //! classes openwmi serves), root/interop, and the empty root and
 //! root/default namespaces.
 
-use crate::interop::{InteropProvider, INTEROP_MOF, INTEROP_NAMESPACE};
+use crate::interop::{
+    InteropProvider, CONFORMS_CLASS, INTEROP_MOF, INTEROP_NAMESPACE, PROFILE_CLASS,
+};
 use crate::manager::ObjectManagerBuilder;
 use openwmi_cim::Repository;
 use openwmi_mof::{Compiler, MemoryLoader, Options};
@@ -50,8 +52,9 @@ pub fn bundled_repository() -> Result<Repository, Vec<openwmi_mof::Error>> {
 }
 
 impl ObjectManagerBuilder {
-    /// Registers the interop provider (CIM_Namespace, CIM_ObjectManager) for
-    /// every namespace the repository holds now; call after loading all MOF.
+    /// Registers the interop provider (CIM_Namespace for every namespace the
+    /// repository holds now, CIM_ObjectManager, the registered profiles);
+    /// call after loading all MOF.
     pub fn with_interop(&mut self, brand: &str, version: &str) -> &mut Self {
         let namespaces: Vec<String> = self
             .repository_mut()
@@ -61,7 +64,9 @@ impl ObjectManagerBuilder {
         let host = self.host().to_owned();
         let p = Arc::new(InteropProvider::new(&host, namespaces, brand, version));
         self.register(INTEROP_NAMESPACE, "CIM_Namespace", p.clone());
-        self.register(INTEROP_NAMESPACE, "CIM_ObjectManager", p);
+        self.register(INTEROP_NAMESPACE, "CIM_ObjectManager", p.clone());
+        self.register(INTEROP_NAMESPACE, PROFILE_CLASS, p.clone());
+        self.register(INTEROP_NAMESPACE, CONFORMS_CLASS, p);
         self
     }
 }
