@@ -192,7 +192,10 @@ fn get_class_of_a_missing_class_is_not_found() {
         "error: WBEM_E_NOT_FOUND (0x80041002): no class Win32_Foo in root\\cimv2"
     );
     fails_with(&["get", "Win32_Foo"], "WBEM_E_NOT_FOUND (0x80041002)");
-    fails_with(&["classes", "Win32_Foo"], "WBEM_E_INVALID_CLASS (0x80041010)");
+    fails_with(
+        &["classes", "Win32_Foo"],
+        "WBEM_E_INVALID_CLASS (0x80041010)",
+    );
 }
 
 #[test]
@@ -207,12 +210,22 @@ fn new_namespace_starts_with_the_standard_qualifiers() {
     for ns in ["root/test", "root/default", "root/cimv2"] {
         let arg = format!("{ns}={}", f.display());
         let out = ok(&[
-            "--mof", &arg, "query", "-n", ns, "-o", "csv", "SELECT Name FROM My_Class",
+            "--mof",
+            &arg,
+            "query",
+            "-n",
+            ns,
+            "-o",
+            "csv",
+            "SELECT Name FROM My_Class",
         ]);
         assert!(out.contains("one"), "{ns}: {out}");
     }
     let out = ok(&["mof", f.to_str().unwrap()]);
-    assert_eq!(out.trim(), "1 classes, 0 qualifier declarations, 1 instances");
+    assert_eq!(
+        out.trim(),
+        "1 classes, 0 qualifier declarations, 1 instances"
+    );
     // root\default exists, empty, as on Windows.
     let out = ok(&["classes", "-n", "root\\default"]);
     assert!(out.trim().is_empty(), "{out}");
