@@ -435,7 +435,8 @@ def test_responses_validate_against_dtd(http_server, dtd, tmp_path):
         r = sh.post(s, sh.imethodcall(method, ns, params), sh.cim_headers(method, ns))
         assert r.status == 200, (name, r.status, r.headers, r.text)
         bodies[name] = r.text
-    assert 'CODE="5"' in bodies["GetClass-error"]
+    # GetClass of a missing class is CIM_ERR_NOT_FOUND (DSP0200; issue 22 item 16).
+    assert 'CODE="6"' in bodies["GetClass-error"]
     ctx = _enum_context(bodies["OpenEnumerateInstances"])
     for name, method in (("PullInstancesWithPath", "PullInstancesWithPath"), ("CloseEnumeration", "CloseEnumeration")):
         params = sh.value_param("EnumerationContext", ctx)

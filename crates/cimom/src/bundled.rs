@@ -1,13 +1,17 @@
 //! The schema compiled into the binary: root\cimv2 (the CIM core and Win32
-//! classes openwmi serves), root/interop, and the empty root namespace.
+//! classes openwmi serves), root/interop, and the empty root and
+//! root/default namespaces.
 
-use crate::interop::{InteropProvider, INTEROP_MOF, INTEROP_NAMESPACE};
+use crate::interop::{
+    InteropProvider, CONFORMS_CLASS, INTEROP_MOF, INTEROP_NAMESPACE, PROFILE_CLASS,
+};
 use crate::manager::ObjectManagerBuilder;
 use openwmi_cim::Repository;
 use openwmi_mof::{Compiler, MemoryLoader, Options};
 use std::sync::Arc;
 
 pub const CIMV2_NAMESPACE: &str = "root/cimv2";
+pub const DEFAULT_NAMESPACE: &str = "root/default";
 
 const CIMV2_FILES: [(&str, &str); 3] = [
     ("openwmi.mof", include_str!("../schema/openwmi.mof")),
@@ -23,40 +27,34 @@ pub fn bundled_repository() -> Result<Repository, Vec<openwmi_mof::Error>> {
     for (name, text) in CIMV2_FILES {
         loader = loader.with(name, text);
     }
-    let mut cimv2 = Compiler::with_loader(
-        Options {
-            default_namespace: CIMV2_NAMESPACE.into(),
-            ..Options::default()
-        },
-        Box::new(loader),
-    );
+    // Every namespace starts with the standard qualifier declarations, as
+    // on Windows; the bundled MOF declares its own on top where it differs.
+    let options = |namespace: &str| Options {
+        default_namespace: namespace.into(),
+        standard_qualifiers: true,
+        ..Options::default()
+    };
+    let mut cimv2 = Compiler::with_loader(options(CIMV2_NAMESPACE), Box::new(loader));
     cimv2.compile_file(&mut repo, std::path::Path::new("openwmi.mof"))?;
-    let mut interop = Compiler::with_loader(
-        Options {
-            default_namespace: INTEROP_NAMESPACE.into(),
-            ..Options::default()
-        },
-        Box::new(MemoryLoader::new()),
-    );
+    let mut interop =
+        Compiler::with_loader(options(INTEROP_NAMESPACE), Box::new(MemoryLoader::new()));
     interop.compile_str(&mut repo, "interop.mof", INTEROP_MOF)?;
-    repo.namespace_or_create("root")
-        .map_err(|e| vec![model_to_mof_error(e)])?;
+    // `root`, and `root\default`, which Windows has and ConnectServer's
+    // documentation names: empty but for the qualifier declarations.
+    for ns in ["root", DEFAULT_NAMESPACE] {
+        Compiler::with_loader(options(ns), Box::new(MemoryLoader::new())).compile_str(
+            &mut repo,
+            "<bundled>",
+            "",
+        )?;
+    }
     Ok(repo)
 }
 
-fn model_to_mof_error(e: openwmi_cim::Error) -> openwmi_mof::Error {
-    openwmi_mof::Error {
-        file: "<bundled>".into(),
-        line: 0,
-        column: 0,
-        kind: openwmi_mof::ErrorKind::Model,
-        message: e.to_string(),
-    }
-}
-
 impl ObjectManagerBuilder {
-    /// Registers the interop provider (CIM_Namespace, CIM_ObjectManager) for
-    /// every namespace the repository holds now; call after loading all MOF.
+    /// Registers the interop provider (CIM_Namespace for every namespace the
+    /// repository holds now, CIM_ObjectManager, the registered profiles);
+    /// call after loading all MOF.
     pub fn with_interop(&mut self, brand: &str, version: &str) -> &mut Self {
         let namespaces: Vec<String> = self
             .repository_mut()
@@ -66,7 +64,9 @@ impl ObjectManagerBuilder {
         let host = self.host().to_owned();
         let p = Arc::new(InteropProvider::new(&host, namespaces, brand, version));
         self.register(INTEROP_NAMESPACE, "CIM_Namespace", p.clone());
-        self.register(INTEROP_NAMESPACE, "CIM_ObjectManager", p);
+        self.register(INTEROP_NAMESPACE, "CIM_ObjectManager", p.clone());
+        self.register(INTEROP_NAMESPACE, PROFILE_CLASS, p.clone());
+        self.register(INTEROP_NAMESPACE, CONFORMS_CLASS, p);
         self
     }
 }

@@ -36,4 +36,4 @@ pub use query::QueryResult;
 pub use registry::ProviderRegistry;
 pub use statics::RepositoryProvider;
 pub use stored::PerStoredInstance;
-pub use system::system_properties;
+pub use system::{class_system_properties, system_properties};

@@ -307,7 +307,12 @@ impl ObjectManager {
         opts: &ClassOptions,
     ) -> Result<Class, CimError> {
         let ns = self.namespace(ctx, namespace)?;
-        let c = self.class_in(ns, class)?;
+        // DSP0200 answers GetClass of a missing class with NOT_FOUND, as
+        // Windows' GetObject does; queries and enumerations of it stay
+        // INVALID_CLASS (`class_in`).
+        let c = ns.class(class).ok_or_else(|| {
+            CimError::not_found(format!("no class {class} in {}", display_ns(ns.name())))
+        })?;
         Ok(shape_class(&c, opts))
     }
 

@@ -4,7 +4,7 @@ use crate::assoc::{AssocFilter, RefFilter};
 use crate::context::OperationContext;
 use crate::errors::wql_error;
 use crate::manager::{EnumOptions, InstanceIter, InstanceWithPath, Object, ObjectManager};
-use openwmi_cim::{CimError, Class, Instance, Name};
+use openwmi_cim::{CimError, Class, Name};
 use openwmi_wql::{Projection, Query};
 use std::sync::Arc;
 
@@ -88,10 +88,7 @@ impl ObjectManager {
                 if sel.is_schema_query() {
                     let mut out = Vec::new();
                     for c in ns.classes() {
-                        let probe = Instance {
-                            class_name: c.name.clone(),
-                            properties: Vec::new(),
-                        };
+                        let probe = crate::system::class_probe(ns, &c, self.host());
                         let keep = match &sel.condition {
                             Some(cond) => openwmi_wql::evaluate(cond, &probe, ns),
                             None => true,

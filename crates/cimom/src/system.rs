@@ -3,7 +3,8 @@
 
 use crate::manager::InstanceWithPath;
 use openwmi_cim::{
-    wmi_namespace, CimType, InstanceProperty, Name, Namespace, ObjectPath, TypeDecl, Value,
+    wmi_namespace, CimType, Class, Instance, InstanceProperty, Keys, Name, Namespace, ObjectPath,
+    TypeDecl, Value,
 };
 use std::sync::Arc;
 
@@ -62,6 +63,72 @@ pub fn system_properties(
         ),
         ("__PATH", Some(Value::String(iwp.path.to_string().into()))),
     ]
+}
+
+/// The system properties of a class object, as WMI gives them to a class
+/// (`__GENUS` 1, `__RELPATH` the class name, `__PATH` the class's full
+/// path), in the order WMI lists them. Schema queries test their WHERE
+/// clause against these.
+pub fn class_system_properties(
+    ns: &Namespace,
+    class: &Class,
+    host: &str,
+) -> Vec<(&'static str, Option<Value>)> {
+    let name = class.name.as_str();
+    let derivation = ns.derivation(name);
+    let string = |s: &str| Some(Value::String(s.to_owned().into()));
+    let path = ObjectPath {
+        host: Some(host.to_owned()),
+        namespace: Some(ns.name().to_owned()),
+        class: class.name.clone(),
+        keys: Keys::Class,
+    };
+    vec![
+        ("__GENUS", Some(Value::SInt32(1))),
+        ("__CLASS", string(name)),
+        (
+            "__SUPERCLASS",
+            derivation.first().and_then(|n| string(n.as_str())),
+        ),
+        (
+            "__DYNASTY",
+            string(derivation.last().map_or(name, |n| n.as_str())),
+        ),
+        ("__RELPATH", string(name)),
+        (
+            "__PROPERTY_COUNT",
+            Some(Value::SInt32(class.properties.len() as i32)),
+        ),
+        (
+            "__DERIVATION",
+            Some(Value::Array(
+                derivation
+                    .iter()
+                    .map(|n| Value::String(n.to_string().into()))
+                    .collect(),
+            )),
+        ),
+        ("__SERVER", string(host)),
+        ("__NAMESPACE", string(&wmi_namespace(ns.name()))),
+        ("__PATH", string(&path.to_string())),
+    ]
+}
+
+/// A stand-in instance of a class object carrying its system properties,
+/// for testing a schema query's WHERE clause (`__this ISA` reads the class
+/// name).
+pub(crate) fn class_probe(ns: &Namespace, class: &Class, host: &str) -> Instance {
+    Instance {
+        class_name: class.name.clone(),
+        properties: class_system_properties(ns, class, host)
+            .into_iter()
+            .map(|(name, value)| InstanceProperty {
+                name: Name::new(name),
+                ty: system_type(name),
+                value,
+            })
+            .collect(),
+    }
 }
 
 fn system_type(name: &str) -> TypeDecl {

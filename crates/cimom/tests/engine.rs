@@ -515,6 +515,65 @@ fn schema_queries() {
 }
 
 #[test]
+fn schema_queries_on_system_properties() {
+    let om = manager();
+    let q = |w: &str| {
+        let r = query(&om, &format!("SELECT * FROM meta_class WHERE {w}"))
+            .unwrap_or_else(|e| panic!("{w}: {e}"));
+        names(&r, "")
+    };
+    assert_eq!(
+        q(r#"__SUPERCLASS = "T_Element""#),
+        ["T_Company", "T_Person"]
+    );
+    assert_eq!(q(r#"__SUPERCLASS = 't_person'"#), ["T_Employee"]);
+    assert_eq!(
+        q("__SUPERCLASS IS NULL"),
+        ["T_Element", "T_Owns", "T_WorksFor"]
+    );
+    assert_eq!(
+        q(r#"__DYNASTY = "T_Element""#),
+        ["T_Company", "T_Element", "T_Employee", "T_Person"]
+    );
+    assert_eq!(q(r#"__RELPATH = "T_Owns""#), ["T_Owns"]);
+    assert_eq!(
+        q(r#"__PATH = "\\\\TESTHOST\\root\\test:T_Person""#),
+        ["T_Person"]
+    );
+    assert_eq!(
+        q(r#"__NAMESPACE = "root\\test" AND __CLASS LIKE "T_E%""#),
+        ["T_Element", "T_Employee"]
+    );
+    assert_eq!(
+        q(r#"__SERVER = "testhost" AND __CLASS = "T_Company""#),
+        ["T_Company"]
+    );
+    assert_eq!(q("__GENUS = 1").len(), 6);
+    assert!(q("__GENUS = 2").is_empty());
+    assert_eq!(q("__PROPERTY_COUNT = 5"), ["T_Employee"]);
+    assert_eq!(
+        q(r#"__this ISA "T_Person" AND __PROPERTY_COUNT < 5"#),
+        ["T_Person"]
+    );
+    let ns = om.repository().namespace("root/test").unwrap();
+    let class = ns.class("T_Employee").unwrap();
+    let props = openwmi_cimom::class_system_properties(ns, &class, "TESTHOST");
+    let v = |n: &str| props.iter().find(|(k, _)| *k == n).unwrap().1.clone();
+    assert_eq!(
+        v("__DERIVATION"),
+        Some(Value::Array(vec![
+            Value::String("T_Person".into()),
+            Value::String("T_Element".into())
+        ]))
+    );
+    assert_eq!(
+        v("__PATH"),
+        Some(Value::String(r"\\TESTHOST\root\test:T_Employee".into()))
+    );
+    assert_eq!(v("__NAMESPACE"), Some(Value::String(r"root\test".into())));
+}
+
+#[test]
 fn query_errors_have_the_wmi_codes() {
     let om = manager();
     let e = query(&om, "SELECT * FROM T_Nope").unwrap_err();
@@ -568,7 +627,7 @@ fn classes_and_qualifiers() {
         om.get_class(&c, "root/test", "T_Nope", &ClassOptions::default())
             .unwrap_err()
             .status,
-        CimStatus::InvalidClass
+        CimStatus::NotFound
     );
     assert!(om.get_qualifier(&c, "root/test", "key").is_ok());
     assert_eq!(
@@ -732,4 +791,42 @@ fn stored_instance_paths_are_shared_between_operations() {
         .get_instance(&ctx(), "Root/Test", &path(r#"T_Person.Name="alice""#), None)
         .unwrap();
     assert!(Arc::ptr_eq(&first, &got.path));
+}
+
+#[test]
+fn get_class_of_a_missing_class_is_not_found() {
+    let om = manager();
+    let c = OperationContext::local();
+    let e = om
+        .get_class(&c, "root/test", "T_Nope", &ClassOptions::default())
+        .unwrap_err();
+    assert_eq!(e.status, CimStatus::NotFound);
+    assert_eq!(e.status.to_wbem().code(), 0x8004_1002);
+    // Enumerations and queries of a missing class stay INVALID_CLASS.
+    let e = om
+        .enumerate_classes(
+            &c,
+            "root/test",
+            Some("T_Nope"),
+            false,
+            &ClassOptions::default(),
+        )
+        .unwrap_err();
+    assert_eq!(e.status, CimStatus::InvalidClass);
+    let e = om
+        .enumerate_class_names(&c, "root/test", Some("T_Nope"), true)
+        .unwrap_err();
+    assert_eq!(e.status, CimStatus::InvalidClass);
+    let e = om
+        .enumerate_instances(&ctx(), "root/test", "T_Nope", &EnumOptions::default())
+        .map(|_| ())
+        .unwrap_err();
+    assert_eq!(e.status, CimStatus::InvalidClass);
+    let e = query(&om, "SELECT * FROM T_Nope").unwrap_err();
+    assert_eq!(e.status, CimStatus::InvalidClass);
+    // A missing namespace is still that.
+    let e = om
+        .get_class(&c, "root/nope", "T_Person", &ClassOptions::default())
+        .unwrap_err();
+    assert_eq!(e.status, CimStatus::InvalidNamespace);
 }

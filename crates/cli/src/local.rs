@@ -49,6 +49,9 @@ pub fn load_mof(
     let mut compiler = Compiler::new(Options {
         default_namespace: namespace.to_owned(),
         include_dirs: include.to_vec(),
+        // A namespace the file creates starts with the standard qualifiers,
+        // as on Windows, so they need no declaration.
+        standard_qualifiers: true,
         ..Options::default()
     });
     compiler.compile_file(repo, file).map_err(mof_errors)
@@ -117,6 +120,7 @@ pub fn compile_mof(a: &MofArgs) -> Result<ExitCode, Failure> {
         let mut compiler = Compiler::new(Options {
             default_namespace: a.namespace.clone(),
             include_dirs: a.include.clone(),
+            standard_qualifiers: true,
             ..Options::default()
         });
         match compiler.compile_file(&mut repo, f) {

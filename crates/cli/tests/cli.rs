@@ -173,11 +173,62 @@ fn classes_lists_roots_subclasses_and_descendants() {
 
 #[test]
 fn unknown_class_prints_the_wbem_error_line() {
-    let err = fails_with(&["class", "Win32_Foo"], "WBEM_E_INVALID_CLASS (0x80041010)");
+    let err = fails_with(
+        &["query", "SELECT * FROM Win32_Foo"],
+        "WBEM_E_INVALID_CLASS (0x80041010)",
+    );
     assert_eq!(
         err.trim(),
         "error: WBEM_E_INVALID_CLASS (0x80041010): no class Win32_Foo in root\\cimv2"
     );
+}
+
+#[test]
+fn get_class_of_a_missing_class_is_not_found() {
+    // `openwmi class` is GetObject of a class: WBEM_E_NOT_FOUND, as Windows.
+    let err = fails_with(&["class", "Win32_Foo"], "WBEM_E_NOT_FOUND (0x80041002)");
+    assert_eq!(
+        err.trim(),
+        "error: WBEM_E_NOT_FOUND (0x80041002): no class Win32_Foo in root\\cimv2"
+    );
+    fails_with(&["get", "Win32_Foo"], "WBEM_E_NOT_FOUND (0x80041002)");
+    fails_with(
+        &["classes", "Win32_Foo"],
+        "WBEM_E_INVALID_CLASS (0x80041010)",
+    );
+}
+
+#[test]
+fn new_namespace_starts_with_the_standard_qualifiers() {
+    let d = Dir::new("stdquals");
+    let f = d.file(
+        "extra.mof",
+        "class My_Class { [Key, Description(\"a thing\"), MaxLen(20)] string Name;\n\
+         [Units(\"bytes\")] uint64 Size; };\n\
+         instance of My_Class { Name = \"one\"; Size = 3; };\n",
+    );
+    for ns in ["root/test", "root/default", "root/cimv2"] {
+        let arg = format!("{ns}={}", f.display());
+        let out = ok(&[
+            "--mof",
+            &arg,
+            "query",
+            "-n",
+            ns,
+            "-o",
+            "csv",
+            "SELECT Name FROM My_Class",
+        ]);
+        assert!(out.contains("one"), "{ns}: {out}");
+    }
+    let out = ok(&["mof", f.to_str().unwrap()]);
+    assert_eq!(
+        out.trim(),
+        "1 classes, 0 qualifier declarations, 1 instances"
+    );
+    // root\default exists, empty, as on Windows.
+    let out = ok(&["classes", "-n", "root\\default"]);
+    assert!(out.trim().is_empty(), "{out}");
 }
 
 #[test]

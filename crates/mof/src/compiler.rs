@@ -36,6 +36,45 @@ pub struct Options {
     pub max_total_size: u64,
     /// The compile stops once this many errors are collected.
     pub max_errors: usize,
+    /// A namespace the compile makes (or finds empty) starts with the
+    /// standard qualifier declarations ([`STANDARD_QUALIFIERS`]), and a MOF
+    /// file may redeclare one of those its own way while the namespace
+    /// still has the standard declaration: Windows' mofcomp requires no
+    /// declaration of the standard qualifiers.
+    pub standard_qualifiers: bool,
+}
+
+/// The qualifier declarations of DSP0004 (meta, standard, optional) and
+/// the standard WMI qualifiers, as MOF.
+pub const STANDARD_QUALIFIERS: &str = include_str!("standard_qualifiers.mof");
+
+/// [`STANDARD_QUALIFIERS`], compiled once.
+fn standard_decls() -> &'static [QualifierDecl] {
+    static DECLS: std::sync::OnceLock<Vec<QualifierDecl>> = std::sync::OnceLock::new();
+    DECLS.get_or_init(|| {
+        let mut repo = Repository::new();
+        let opts = Options {
+            default_namespace: "root".to_owned(),
+            ..Options::default()
+        };
+        // The text is part of the crate and compiles (tested); an empty
+        // list would only make undeclared qualifiers errors again.
+        match Compiler::with_loader(opts, Box::new(crate::MemoryLoader::new())).compile_str(
+            &mut repo,
+            "standard_qualifiers.mof",
+            STANDARD_QUALIFIERS,
+        ) {
+            Ok(_) => repo
+                .namespace("root")
+                .map(|ns| ns.qualifier_decls().cloned().collect())
+                .unwrap_or_default(),
+            Err(_) => Vec::new(),
+        }
+    })
+}
+
+fn standard_decl(name: &Name) -> Option<&'static QualifierDecl> {
+    standard_decls().iter().find(|d| d.name == *name)
 }
 
 impl Default for Options {
@@ -47,6 +86,7 @@ impl Default for Options {
             max_file_size: 16 << 20,
             max_total_size: 256 << 20,
             max_errors: 20,
+            standard_qualifiers: false,
         }
     }
 }
@@ -205,7 +245,17 @@ impl<'c> Session<'c> {
     }
 
     fn set_namespace(&mut self, name: &str) -> Result<(), openwmi_cim::Error> {
+        let seed = self.opts.standard_qualifiers
+            && self
+                .repo
+                .namespace(name)
+                .is_none_or(|ns| ns.class_count() == 0 && ns.qualifier_decls().next().is_none());
         let ns = self.repo.namespace_or_create(name)?;
+        if seed {
+            for d in standard_decls() {
+                ns.add_qualifier_decl(d.clone());
+            }
+        }
         self.namespace = ns.name().to_owned();
         self.quals = ns
             .qualifier_decls()
@@ -951,14 +1001,23 @@ impl<'a> Parser<'_, '_, 'a> {
             flavor,
         };
         if let Some(old) = self.s.quals.get(&name) {
+            // A declaration of a standard qualifier the namespace was seeded
+            // with is the file's own: it counts, and may differ.
+            let standard = self.s.opts.standard_qualifiers
+                && standard_decl(&name).is_some_and(|d| **old == *d);
             if **old == decl {
+                if standard {
+                    self.s.summary.qualifiers += 1;
+                }
                 return Ok(());
             }
-            return self.report(
-                name_span,
-                ErrorKind::DuplicateQualifier,
-                format!("qualifier {name} is already declared differently"),
-            );
+            if !standard {
+                return self.report(
+                    name_span,
+                    ErrorKind::DuplicateQualifier,
+                    format!("qualifier {name} is already declared differently"),
+                );
+            }
         }
         self.s.quals.insert(name, Arc::new(decl.clone()));
         self.s.ns().add_qualifier_decl(decl);

@@ -40,7 +40,7 @@ mod lexer;
 mod loader;
 mod print;
 
-pub use compiler::{Compiler, Options, Summary};
+pub use compiler::{Compiler, Options, Summary, STANDARD_QUALIFIERS};
 pub use error::{Error, ErrorKind};
 pub use loader::{FsLoader, MemoryLoader, SourceLoader};
 pub use print::{class_to_mof, instance_to_mof, qualifier_decl_to_mof};

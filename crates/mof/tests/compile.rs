@@ -543,3 +543,142 @@ fn file_system_includes_look_beside_the_file_then_in_include_dirs() {
     assert_eq!((errs[0].kind, errs[0].line), (ErrorKind::Io, 0));
     let _ = std::fs::remove_dir_all(&root);
 }
+
+fn with_standard(namespace: &str) -> Options {
+    Options {
+        default_namespace: namespace.to_owned(),
+        standard_qualifiers: true,
+        ..Options::default()
+    }
+}
+
+#[test]
+fn new_namespace_starts_with_the_standard_qualifiers() {
+    let mof =
+        "class My_Class { [Key, Description(\"x\"), MaxLen(10), Units(\"bytes\")] string Name;\n\
+               [ValueMap {\"0\", \"1\"}, Values {\"Off\", \"On\"}] uint16 State; };\n\
+               instance of My_Class { Name = \"a\"; State = 1; };";
+    let mut repo = Repository::new();
+    let s = Compiler::new(with_standard("root/test"))
+        .compile_str(&mut repo, "extra.mof", mof)
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    // The seeded declarations are the namespace's, not the file's.
+    assert_eq!((s.classes, s.qualifiers, s.instances), (1, 0, 1));
+    let ns = repo.namespace("root/test").unwrap();
+    for q in [
+        "Key",
+        "Description",
+        "MaxLen",
+        "Units",
+        "ValueMap",
+        "Values",
+        "Abstract",
+        "Association",
+        "Override",
+        "MappingStrings",
+        "Dynamic",
+        "Provider",
+        "In",
+        "Out",
+        "Deprecated",
+        "ModelCorrespondence",
+        "EmbeddedInstance",
+        "Required",
+        "Static",
+    ] {
+        assert!(ns.qualifier_decl(q).is_some(), "{q}");
+    }
+    let key = ns.qualifier_decl("key").unwrap();
+    assert!(!key.flavor.overridable && key.flavor.to_subclass);
+    // Without the option the compiler stays strict.
+    let e = Compiler::new(Options {
+        default_namespace: "root/test".into(),
+        ..Options::default()
+    })
+    .compile_str(&mut Repository::new(), "extra.mof", mof)
+    .unwrap_err();
+    assert!(
+        e[0].message.contains("qualifier Key is not declared"),
+        "{e:?}"
+    );
+    // `#pragma namespace` to another new namespace seeds it as well.
+    let mut repo = Repository::new();
+    Compiler::new(with_standard("root/a"))
+        .compile_str(
+            &mut repo,
+            "two.mof",
+            "#pragma namespace(\"root/b\")\nclass B_C { [Key] string K; };",
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(repo
+        .namespace("root/a")
+        .unwrap()
+        .qualifier_decl("Key")
+        .is_some());
+    assert!(repo
+        .namespace("root/b")
+        .unwrap()
+        .qualifier_decl("Key")
+        .is_some());
+}
+
+#[test]
+fn standard_qualifiers_may_be_redeclared_in_a_seeded_namespace() {
+    // A file written for a strict compiler declares what it uses, its own way.
+    let mof =
+        "Qualifier Key : boolean = false, Scope(property), Flavor(DisableOverride, ToSubclass);\n\
+               Qualifier Description : string = null, Scope(any), Flavor(Translatable);\n\
+               class My_Class { [Key, Description(\"d\")] string Name; };";
+    let mut repo = Repository::new();
+    let s = Compiler::new(with_standard("root/test"))
+        .compile_str(&mut repo, "own.mof", mof)
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!((s.classes, s.qualifiers), (1, 2));
+    let key = repo
+        .namespace("root/test")
+        .unwrap()
+        .qualifier_decl("Key")
+        .unwrap()
+        .clone();
+    assert!(!key.scope.intersects(openwmi_cim::Scope::REFERENCE));
+    // Once redeclared, it is the namespace's own: a third version is an error.
+    let e = Compiler::new(with_standard("root/test"))
+        .compile_str(
+            &mut repo,
+            "again.mof",
+            "Qualifier Key : uint8 = 3, Scope(property), Flavor(ToSubclass);",
+        )
+        .unwrap_err();
+    assert_eq!(e[0].kind, ErrorKind::DuplicateQualifier);
+    // A namespace that already has content is not seeded.
+    let mut repo = Repository::new();
+    Compiler::new(Options {
+        default_namespace: "root/x".into(),
+        ..Options::default()
+    })
+    .compile_str(&mut repo, "q.mof", QUALS)
+    .unwrap();
+    let e = Compiler::new(with_standard("root/x"))
+        .compile_str(
+            &mut repo,
+            "u.mof",
+            "class U_C { [Units(\"s\")] uint32 T; };",
+        )
+        .unwrap_err();
+    assert!(
+        e[0].message.contains("qualifier Units is not declared"),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn standard_qualifier_declarations_compile() {
+    let mut repo = Repository::new();
+    let s = Compiler::new(Options {
+        default_namespace: "root".into(),
+        ..Options::default()
+    })
+    .compile_str(&mut repo, "std.mof", openwmi_mof::STANDARD_QUALIFIERS)
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(s.qualifiers >= 80, "{s:?}");
+}
