@@ -87,7 +87,8 @@ pub fn build_builder(g: &GlobalOptions) -> Result<ObjectManagerBuilder, Failure>
         let (ns, file) = parse_mof_arg(arg)?;
         load_mof(&mut repo, &ns, &file, &[])?;
     }
-    let mut b = ObjectManagerBuilder::new(repo, openwmi_providers::host_name(g.smb_conf.as_deref()));
+    let mut b =
+        ObjectManagerBuilder::new(repo, openwmi_providers::host_name(g.smb_conf.as_deref()));
     openwmi_providers::register(&mut b, &provider_options(g)?);
     b.with_interop(BRAND, VERSION);
     Ok(b)

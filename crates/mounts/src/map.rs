@@ -135,11 +135,7 @@ fn instance(c: &Connection, class: &Class) -> Instance {
         ),
         (
             "Status",
-            s(if c.connected {
-                "OK"
-            } else {
-                STATUS_REMEMBERED
-            }),
+            s(if c.connected { "OK" } else { STATUS_REMEMBERED }),
         ),
         (
             "AccessMask",

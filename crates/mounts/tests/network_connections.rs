@@ -201,10 +201,7 @@ fn fstab_noauto_entries_are_remembered_but_not_persistent() {
 //nas/e /mnt/e cifs defaults 0 0
 ";
     let all = from_fstab("", fstab);
-    let yes = (
-        Some("Persistent Connection"),
-        Some(&Value::Boolean(true)),
-    );
+    let yes = (Some("Persistent Connection"), Some(&Value::Boolean(true)));
     let no = (Some("Current Connection"), Some(&Value::Boolean(false)));
     assert_eq!(persistence(find(&all, "/mnt/a")), no);
     // `user` lets users mount it; it is still mounted at boot.
@@ -245,15 +242,31 @@ fn fstab_noauto_entry_mounted_now_is_a_current_connection() {
 fn network_connection_status_uses_only_the_seed_values() {
     // The seed's Status values (CIM_ManagedSystemElement), MaxLen(10).
     const SEED: [&str; 12] = [
-        "OK", "Error", "Degraded", "Unknown", "Pred Fail", "Starting", "Stopping", "Service",
-        "Stressed", "NonRecover", "No Contact", "Lost Comm",
+        "OK",
+        "Error",
+        "Degraded",
+        "Unknown",
+        "Pred Fail",
+        "Starting",
+        "Stopping",
+        "Service",
+        "Stressed",
+        "NonRecover",
+        "No Contact",
+        "Lost Comm",
     ];
     let all = instances();
     let mut seen = std::collections::BTreeSet::new();
     for i in &all {
         let status = s(i, "Status").unwrap();
-        assert!(SEED.contains(&status), "{status:?} is not a seed Status value");
-        assert!(status.chars().count() <= 10, "{status:?} exceeds MaxLen(10)");
+        assert!(
+            SEED.contains(&status),
+            "{status:?} is not a seed Status value"
+        );
+        assert!(
+            status.chars().count() <= 10,
+            "{status:?} exceeds MaxLen(10)"
+        );
         seen.insert(status);
     }
     assert_eq!(seen, ["No Contact", "OK"].into_iter().collect());

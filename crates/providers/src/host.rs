@@ -59,7 +59,10 @@ mod tests {
 
     #[test]
     fn host_name_in_paths_is_the_netbios_name_else_the_short_host_name() {
-        assert_eq!(netbios_or_host(Some("filesrv01"), "box.example.org"), "FILESRV01");
+        assert_eq!(
+            netbios_or_host(Some("filesrv01"), "box.example.org"),
+            "FILESRV01"
+        );
         assert_eq!(netbios_or_host(Some("  "), "box.example.org"), "BOX");
         assert_eq!(netbios_or_host(None, "box.example.org"), "BOX");
         assert_eq!(netbios_or_host(None, "Box"), "BOX");
@@ -71,8 +74,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("openwmi-host-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let with = dir.join("with.conf");
-        std::fs::write(&with, "[global]\n  netbios name = filesrv01\n[public]\n  path = /srv\n")
-            .unwrap();
+        std::fs::write(
+            &with,
+            "[global]\n  netbios name = filesrv01\n[public]\n  path = /srv\n",
+        )
+        .unwrap();
         assert_eq!(host_name(Some(&with)), "FILESRV01");
         let without = dir.join("without.conf");
         std::fs::write(&without, "[global]\n  workgroup = W\n").unwrap();

@@ -101,12 +101,10 @@ impl SessionProvider {
             .snapshot(|| {
                 let (conf, conf_shares) = self.conf_and_shares(ctx)?;
                 let load_printers = conf.globals.load_printers;
-                let status = openwmi_samba::served::depends_on_connections(
-                    &conf_shares,
-                    load_printers,
-                )
-                .then(|| self.status(ctx).ok())
-                .flatten();
+                let status =
+                    openwmi_samba::served::depends_on_connections(&conf_shares, load_printers)
+                        .then(|| self.status(ctx).ok())
+                        .flatten();
                 let home_dir = |user: &str| self.source.home_dir(user);
                 Ok(Arc::new(SharesSnapshot(Arc::new(
                     openwmi_samba::served::served_shares(

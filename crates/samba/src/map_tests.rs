@@ -185,7 +185,11 @@ fn three_tree_connects_with_equal_keys_merge() {
 
     let netbios = find(&c, &[("ComputerName", "WORKSTATION1")]);
     assert_eq!(str_of(netbios, "ShareName"), "IPC$");
-    assert_eq!(u32_of(netbios, "NumberOfFiles"), None, "pipe opens are unknown");
+    assert_eq!(
+        u32_of(netbios, "NumberOfFiles"),
+        None,
+        "pipe opens are unknown"
+    );
     let guest = find(&c, &[("ComputerName", "fe80::2")]);
     assert_eq!(str_of(guest, "UserName"), "nobody");
     assert_eq!(u32_of(guest, "NumberOfFiles"), Some(1));

@@ -162,7 +162,11 @@ pub fn configured_shares(
 
 fn printers_template(shares: &[Share], load_printers: bool) -> Option<&Share> {
     load_printers
-        .then(|| shares.iter().find(|s| s.name.eq_ignore_ascii_case("printers")))
+        .then(|| {
+            shares
+                .iter()
+                .find(|s| s.name.eq_ignore_ascii_case("printers"))
+        })
         .flatten()
 }
 
@@ -298,7 +302,11 @@ mod tests {
         let s = parse_usershare_info(text);
         assert_eq!(s.len(), 2);
         assert_eq!(
-            (s[0].name.as_str(), s[0].path.as_str(), s[0].comment.as_str()),
+            (
+                s[0].name.as_str(),
+                s[0].path.as_str(),
+                s[0].comment.as_str()
+            ),
             ("ushare", "/srv/u one", "A user share")
         );
         assert_eq!((s[1].name.as_str(), s[1].comment.as_str()), ("other", ""));
@@ -353,7 +361,10 @@ mod tests {
         assert_eq!(names, ["public", "printers", "laser", "ink", "ushare"]);
         let ink = &all[3];
         assert!(ink.printable);
-        assert_eq!((ink.path.as_str(), ink.comment.as_str()), ("/var/spool", "All"));
+        assert_eq!(
+            (ink.path.as_str(), ink.comment.as_str()),
+            ("/var/spool", "All")
+        );
         assert_eq!(all[2].comment, "Laser printer");
         // load printers = no: [printers] serves no printer.
         let names: Vec<String> = configured_shares(&shares, false, &printers, &[])
@@ -432,9 +443,15 @@ mod tests {
         let shares = conf("[public]\npath=/srv\n[printers]\n");
         assert!(!depends_on_connections(&shares, false));
         assert!(depends_on_connections(&shares, true));
-        assert_eq!(served_shares(&shares, false, Some(&st), "nobody", &homes_of).len(), 2);
+        assert_eq!(
+            served_shares(&shares, false, Some(&st), "nobody", &homes_of).len(),
+            2
+        );
         let shares = conf("[homes]\n");
-        assert_eq!(served_shares(&shares, true, None, "nobody", &homes_of).len(), 1);
+        assert_eq!(
+            served_shares(&shares, true, None, "nobody", &homes_of).len(),
+            1
+        );
     }
 
     #[test]
@@ -445,7 +462,12 @@ mod tests {
         let got: Vec<(&str, bool)> = all.iter().map(|s| (s.name.as_str(), s.printable)).collect();
         assert_eq!(
             got,
-            [("homes", false), ("printers", true), ("alice", false), ("cupsprinter", true)]
+            [
+                ("homes", false),
+                ("printers", true),
+                ("alice", false),
+                ("cupsprinter", true)
+            ]
         );
         assert_eq!(all[3].path, "/spool");
     }

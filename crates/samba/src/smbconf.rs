@@ -374,15 +374,11 @@ impl SmbConf {
                                 err(format!("{key}: {value:?} is not a non-negative integer"))
                             })?;
                         }
-                        "loadprinters" if current.is_none() => {
-                            globals.load_printers = boolean()?
-                        }
+                        "loadprinters" if current.is_none() => globals.load_printers = boolean()?,
                         "printcapname" | "printcap" if current.is_none() => {
                             globals.printcap_name = Some(value.clone())
                         }
-                        "printing" if current.is_none() => {
-                            globals.printing = Some(value.clone())
-                        }
+                        "printing" if current.is_none() => globals.printing = Some(value.clone()),
                         "copy" | "configfile" | "configbackend" | "registryshares" => {
                             needs_samba_loader = true
                         }

@@ -264,10 +264,15 @@ impl SambaSource {
             .clone()
             .unwrap_or_else(|| if via_cups { "cups" } else { "/etc/printcap" }.to_string());
         if via_cups || name.eq_ignore_ascii_case("cups") || name.eq_ignore_ascii_case("lpstat") {
-            return match run(&self.lpstat, &[OsString::from("-e")], self.timeout, MAX_TESTPARM_OUTPUT) {
-                Ok(out) if out.status.success() => crate::served::parse_lpstat_destinations(
-                    &String::from_utf8_lossy(&out.stdout),
-                ),
+            return match run(
+                &self.lpstat,
+                &[OsString::from("-e")],
+                self.timeout,
+                MAX_TESTPARM_OUTPUT,
+            ) {
+                Ok(out) if out.status.success() => {
+                    crate::served::parse_lpstat_destinations(&String::from_utf8_lossy(&out.stdout))
+                }
                 _ => Vec::new(),
             };
         }
