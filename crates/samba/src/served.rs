@@ -196,11 +196,11 @@ pub fn depends_on_connections(configured: &[Share], load_printers: bool) -> bool
 /// The shares Samba serves now: `configured` (from [`configured_shares`])
 /// plus what connections made appear. For every user with a session (but
 /// `guest_account`) and every tree connect to a name no share has, a home
-/// share from `[homes]` when `home_dir` knows the user (a tree connect is
-/// served already, so it gets one even when this machine cannot look the
-/// user up); a tree connect to a name still unknown is, with `[printers]`
-/// and `load_printers`, a printer Samba found in a printcap this process
-/// could not read (CUPS).
+/// share from `[homes]` when `home_dir` knows the user; a tree connect to
+/// a name still unknown is, with `[printers]` and `load_printers`, a
+/// printer Samba found in a printcap this process could not read (CUPS).
+/// Decision: nothing is made up for another unknown name (a share removed
+/// from smb.conf while its clients stay connected, `default service`).
 pub fn served_shares(
     configured: &[Share],
     load_printers: bool,
@@ -244,9 +244,9 @@ pub fn served_shares(
         if let Some(homes) = &homes {
             // smbd looks up the user the share is named after.
             let home = home_dir(service).or_else(|| home_dir(&service.to_lowercase()));
-            if home.is_some() || printers.is_none() {
+            if let Some(home) = home {
                 taken.insert(service.to_lowercase());
-                out.push(home_share(homes, service, home.as_deref().unwrap_or("")));
+                out.push(home_share(homes, service, &home));
                 continue;
             }
         }
@@ -470,5 +470,13 @@ mod tests {
             ]
         );
         assert_eq!(all[3].path, "/spool");
+        // Without [printers], a name that is no user's is not made up.
+        let shares = conf("[homes]\n");
+        let st = status(&[("1", "alice")], &[("1", "removed"), ("1", "bob")]);
+        let names: Vec<String> = served_shares(&shares, true, Some(&st), "nobody", &homes_of)
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
+        assert_eq!(names, ["homes", "alice", "bob"]);
     }
 }
