@@ -150,8 +150,9 @@ def test_ipc_share_connection(samba, smb_connect):
     conn.open_pipe(conn.trees[0], "srvsvc")
     samba.wait_for_status(lambda s: len(status_tcons(s)) == 2, "IPC$ and public")
     rows = query(samba.conf_path, CONN)
+    # Samba does not record pipe opens: the IPC$ count is unknown (issue 22, item 7).
     assert keys(rows, "ShareName", "UserName", "NumberOfFiles") == [
-        ("IPC$", "owtest1", 0), ("public", "owtest1", 0)]
+        ("IPC$", "owtest1", None), ("public", "owtest1", 0)]
     links = query(samba.conf_path, "SELECT * FROM Win32_ConnectionShare")
     assert sorted(path_tail(l["Antecedent"]) for l in links) == [
         'Win32_Share.Name="IPC$"', 'Win32_Share.Name="public"']

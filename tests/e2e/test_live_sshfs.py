@@ -95,9 +95,10 @@ def test_fstab_entries(openwmi_bin, sshfs_mount, tmp_path):
     gone = by_local(rows, remembered)
     assert gone["RemoteName"] == "\\\\127.0.0.1\\srv\\far away"
     assert gone["ConnectionState"] == "Disconnected"
-    assert gone["Status"] == "Unavailable"
-    assert gone["Persistent"] is True
-    assert gone["ConnectionType"] == "Persistent Connection"
+    assert gone["Status"] == "No Contact"
+    # noauto: remembered but not reconnected at boot, so not persistent.
+    assert gone["Persistent"] is False
+    assert gone["ConnectionType"] == "Current Connection"
     assert gone["Caption"] == "RESOURCE REMEMBERED"
     assert gone["Description"] == "RESOURCE REMEMBERED - fuse.sshfs"
     assert gone["UserName"] == "bob"
@@ -106,7 +107,8 @@ def test_fstab_entries(openwmi_bin, sshfs_mount, tmp_path):
     assert team["ProviderName"] == "Microsoft Windows Network"
     assert team["UserName"] == "CORP\\alice"
     assert team["AccessMask"] == 1179785  # ro
-    assert team["Status"] == "Unavailable"
+    assert team["Status"] == "No Contact"
+    assert (team["Persistent"], team["ConnectionType"]) == (True, "Persistent Connection")
     # Mounted and in fstab: one instance, connected and persistent.
     both = by_local(rows, str(m.mount_point))
     assert (both["ConnectionState"], both["Status"], both["Persistent"]) == ("Connected", "OK", True)

@@ -13,17 +13,10 @@ use std::time::Duration;
 pub const BRAND: &str = "openwmi";
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// This machine's name, as paths carry it (`\\HOST\root\cimv2:...`).
+/// This machine's name, as paths carry it (`\\HOST\root\cimv2:...`):
+/// Samba's NetBIOS name, else the upper-cased short host name.
 pub fn host_name() -> String {
-    for f in ["/proc/sys/kernel/hostname", "/etc/hostname"] {
-        if let Ok(s) = std::fs::read_to_string(f) {
-            let s = s.trim();
-            if !s.is_empty() {
-                return s.to_owned();
-            }
-        }
-    }
-    "localhost".to_owned()
+    openwmi_providers::host_name(None)
 }
 
 /// Splits `NAMESPACE=FILE`.
@@ -97,7 +90,8 @@ pub fn build_builder(g: &GlobalOptions) -> Result<ObjectManagerBuilder, Failure>
         let (ns, file) = parse_mof_arg(arg)?;
         load_mof(&mut repo, &ns, &file, &[])?;
     }
-    let mut b = ObjectManagerBuilder::new(repo, host_name());
+    let mut b =
+        ObjectManagerBuilder::new(repo, openwmi_providers::host_name(g.smb_conf.as_deref()));
     openwmi_providers::register(&mut b, &provider_options(g)?);
     b.with_interop(BRAND, VERSION);
     Ok(b)

@@ -399,10 +399,7 @@ fn remote_output_is_the_local_output() {
                 // Paths the server sends carry its name (as local ones do);
                 // paths the client rebuilds (OpenQueryInstances returns none)
                 // carry the address it connected to.
-                let local_host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-                    .unwrap_or_default()
-                    .trim()
-                    .to_owned();
+                let local_host = openwmi_providers::host_name(None);
                 rm = rm.replace(&format!("127.0.0.1:{}", srv.port), &local_host);
             }
             assert_eq!(l, rm, "{format}: {wql}");

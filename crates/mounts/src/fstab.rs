@@ -33,6 +33,17 @@ impl FstabEntry {
         self.option("ro").is_some()
     }
 
+    /// Whether the system connects this entry again at boot, which is what
+    /// Windows' Persistent ("reconnected at next logon") means. `noauto`
+    /// entries are remembered but wait for someone to mount them, unless
+    /// systemd sets up an automount point for them at boot
+    /// (`x-systemd.automount`), which connects on first use as Windows'
+    /// restored connections do. `user`, `users` and `_netdev` do not change
+    /// whether the entry is mounted at boot.
+    pub fn reconnects_at_boot(&self) -> bool {
+        self.option("noauto").is_none() || self.option("x-systemd.automount").is_some()
+    }
+
     /// The type and source with the old FUSE spelling `type fuse`, `spec
     /// sshfs#user@host:/p` turned into `fuse.sshfs`, `user@host:/p`.
     pub fn effective_type_and_source(&self) -> (String, &str) {

@@ -9,6 +9,12 @@ use openwmi_cim::{Class, Instance, Value};
 pub const ACCESS_READ: u32 = 1_179_785;
 /// FILE_ALL_ACCESS: what a read-write mount grants.
 pub const ACCESS_ALL: u32 = 2_032_127;
+/// Status of a remembered connection that is not established. Windows'
+/// own word for it, "Unavailable", is longer than Status' MaxLen(10) and
+/// is not among CIM_ManagedSystemElement's values; of those, "No Contact"
+/// says what is true: the element is known, and no connection to it is
+/// established.
+pub const STATUS_REMEMBERED: &str = "No Contact";
 
 /// One network connection before it becomes an instance.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,7 +30,9 @@ struct Connection {
 
 /// Builds one instance of `class` (the resolved `Win32_NetworkConnection`)
 /// per network mount, plus one per network fstab entry that is not mounted.
-/// A mount that fstab also holds is one instance, connected and persistent.
+/// A mount that fstab also holds is one instance, connected; it is
+/// persistent when the entry is reconnected at boot
+/// ([`FstabEntry::reconnects_at_boot`]), as is a remembered entry.
 /// Instances come in mount-table order, then fstab order; two with the same
 /// key (`Name`) are one, the later (the mount on top) winning.
 pub fn network_connections(
@@ -53,6 +61,7 @@ pub fn network_connections(
         if let Some(i) = in_fstab {
             fstab_used[i] = true;
         }
+        let persistent = in_fstab.is_some_and(|i| remembered[i].2.reconnects_at_boot());
         push_unique(
             &mut conns,
             Connection {
@@ -60,7 +69,7 @@ pub fn network_connections(
                 remote: netfs::to_unc(&m.fs_type, &m.source),
                 local: m.mount_point.clone(),
                 connected: true,
-                persistent: in_fstab.is_some(),
+                persistent,
                 read_only: m.is_read_only(),
                 user: netfs::user_name(&m.fs_type, &m.source, options),
             },
@@ -77,7 +86,7 @@ pub fn network_connections(
                 remote: netfs::to_unc(fs_type, source),
                 local: e.mount_point.clone(),
                 connected: false,
-                persistent: true,
+                persistent: e.reconnects_at_boot(),
                 read_only: e.is_read_only(),
                 user: netfs::user_name(fs_type, source, [e.options.as_str()]),
             },
@@ -124,7 +133,10 @@ fn instance(c: &Connection, class: &Class) -> Instance {
             "Name",
             Some(Value::String(format!("{} ({})", c.remote, c.local).into())),
         ),
-        ("Status", s(if c.connected { "OK" } else { "Unavailable" })),
+        (
+            "Status",
+            s(if c.connected { "OK" } else { STATUS_REMEMBERED }),
+        ),
         (
             "AccessMask",
             Some(Value::UInt32(if c.read_only {

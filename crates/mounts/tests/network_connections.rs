@@ -144,9 +144,10 @@ fn fstab_only_entries_are_remembered() {
     let i = find(&all, "/mnt/backup");
     assert_eq!(s(i, "Caption"), Some("RESOURCE REMEMBERED"));
     assert_eq!(s(i, "ConnectionState"), Some("Disconnected"));
-    assert_eq!(s(i, "Status"), Some("Unavailable"));
-    assert_eq!(s(i, "ConnectionType"), Some("Persistent Connection"));
-    assert_eq!(i.value("Persistent"), Some(&Value::Boolean(true)));
+    assert_eq!(s(i, "Status"), Some("No Contact"));
+    // noauto: remembered, not reconnected at boot (issue 22, item 8).
+    assert_eq!(s(i, "ConnectionType"), Some("Current Connection"));
+    assert_eq!(i.value("Persistent"), Some(&Value::Boolean(false)));
     assert_eq!(s(i, "UserName"), Some(r"HOME\backup"));
     assert_eq!(i.value("AccessMask"), Some(&Value::UInt32(1_179_785)));
 
@@ -178,4 +179,108 @@ fn keys_are_unique_even_for_stacked_mounts() {
     let all = network_connections(&mounts, &[], &class());
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].value("AccessMask"), Some(&Value::UInt32(1_179_785)));
+}
+
+fn from_fstab(mountinfo_text: &str, fstab_text: &str) -> Vec<Instance> {
+    let mounts = mountinfo::parse(mountinfo_text).unwrap();
+    let fstab = fstab::parse(fstab_text).unwrap();
+    network_connections(&mounts, &fstab, &class())
+}
+
+fn persistence(i: &Instance) -> (Option<&str>, Option<&Value>) {
+    (s(i, "ConnectionType"), i.value("Persistent"))
+}
+
+#[test]
+fn fstab_noauto_entries_are_remembered_but_not_persistent() {
+    let fstab = "\
+//nas/a /mnt/a cifs noauto,_netdev 0 0
+//nas/b /mnt/b cifs user,_netdev 0 0
+//nas/c /mnt/c cifs users,noauto 0 0
+//nas/d /mnt/d cifs noauto,x-systemd.automount 0 0
+//nas/e /mnt/e cifs defaults 0 0
+";
+    let all = from_fstab("", fstab);
+    let yes = (Some("Persistent Connection"), Some(&Value::Boolean(true)));
+    let no = (Some("Current Connection"), Some(&Value::Boolean(false)));
+    assert_eq!(persistence(find(&all, "/mnt/a")), no);
+    // `user` lets users mount it; it is still mounted at boot.
+    assert_eq!(persistence(find(&all, "/mnt/b")), yes);
+    assert_eq!(persistence(find(&all, "/mnt/c")), no);
+    // systemd's automount point is set up at boot and connects on use.
+    assert_eq!(persistence(find(&all, "/mnt/d")), yes);
+    assert_eq!(persistence(find(&all, "/mnt/e")), yes);
+    for i in &all {
+        assert_eq!(s(i, "Caption"), Some("RESOURCE REMEMBERED"));
+    }
+}
+
+#[test]
+fn fstab_noauto_entry_mounted_now_is_a_current_connection() {
+    let mountinfo = "\
+36 25 0:40 / /mnt/a rw,relatime - cifs //nas/a rw
+37 25 0:41 / /mnt/e rw,relatime - cifs //nas/e rw
+";
+    let fstab = "\
+//nas/a /mnt/a cifs noauto 0 0
+//nas/e /mnt/e cifs defaults 0 0
+";
+    let all = from_fstab(mountinfo, fstab);
+    let a = find(&all, "/mnt/a");
+    assert_eq!(s(a, "ConnectionState"), Some("Connected"));
+    assert_eq!(
+        persistence(a),
+        (Some("Current Connection"), Some(&Value::Boolean(false)))
+    );
+    assert_eq!(
+        persistence(find(&all, "/mnt/e")),
+        (Some("Persistent Connection"), Some(&Value::Boolean(true)))
+    );
+}
+
+#[test]
+fn network_connection_status_uses_only_the_seed_values() {
+    // The seed's Status values (CIM_ManagedSystemElement), MaxLen(10).
+    const SEED: [&str; 12] = [
+        "OK",
+        "Error",
+        "Degraded",
+        "Unknown",
+        "Pred Fail",
+        "Starting",
+        "Stopping",
+        "Service",
+        "Stressed",
+        "NonRecover",
+        "No Contact",
+        "Lost Comm",
+    ];
+    let all = instances();
+    let mut seen = std::collections::BTreeSet::new();
+    for i in &all {
+        let status = s(i, "Status").unwrap();
+        assert!(
+            SEED.contains(&status),
+            "{status:?} is not a seed Status value"
+        );
+        assert!(
+            status.chars().count() <= 10,
+            "{status:?} exceeds MaxLen(10)"
+        );
+        seen.insert(status);
+    }
+    assert_eq!(seen, ["No Contact", "OK"].into_iter().collect());
+    // The schema's ValueMap lists the same values.
+    let class = class();
+    let p = class.property("Status").unwrap();
+    let q = p
+        .qualifiers
+        .iter()
+        .find(|q| q.name.is("ValueMap"))
+        .expect("ValueMap");
+    let text = format!("{:?}", q.value);
+    assert!(!text.contains("Unavailable"), "{text}");
+    for v in SEED {
+        assert!(text.contains(v), "{v} missing from {text}");
+    }
 }

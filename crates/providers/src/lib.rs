@@ -3,8 +3,11 @@
 //! The data crates (`openwmi-samba`, `openwmi-mounts`) know nothing of the
 //! object manager; this crate adapts them to [`openwmi_cimom::InstanceProvider`].
 
+mod host;
 mod mounts;
 mod samba;
+
+pub use host::{host_name, netbios_or_host, short_host_name};
 
 pub use mounts::NetworkConnectionProvider;
 pub use samba::{SessionProvider, SESSION_CLASSES};

@@ -5,7 +5,7 @@ use openwmi_cim::{CimError, Class, Instance, Namespace};
 use openwmi_cimom::{
     EnumerateRequest, InstanceProvider, InstanceStream, OperationContext, ProviderCapabilities,
 };
-use openwmi_samba::{SambaError, SambaSource, SmbConf, Status};
+use openwmi_samba::{SambaError, SambaSource, Share, SmbConf, Status};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -39,7 +39,9 @@ impl std::fmt::Debug for SessionProvider {
 /// What smbstatus said, once per operation.
 struct StatusSnapshot(Arc<Status>);
 /// What the configuration says, once per operation.
-struct ConfSnapshot(Arc<SmbConf>);
+struct ConfSnapshot(Arc<SmbConf>, Arc<Vec<Share>>);
+/// The shares served now (configuration and connections), once per operation.
+struct SharesSnapshot(Arc<Vec<Share>>);
 
 /// A failing Samba is WBEM_E_FAILED for the Samba classes, with the reason.
 fn failed(e: SambaError) -> CimError {
@@ -71,12 +73,48 @@ impl SessionProvider {
     }
 
     fn conf(&self, ctx: &OperationContext) -> Result<Arc<SmbConf>, CimError> {
+        Ok(self.conf_and_shares(ctx)?.0)
+    }
+
+    /// The configuration and the shares it serves, from one reading.
+    fn conf_and_shares(
+        &self,
+        ctx: &OperationContext,
+    ) -> Result<(Arc<SmbConf>, Arc<Vec<Share>>), CimError> {
+        let snap = ctx.snapshot(|| {
+            self.source
+                .configuration()
+                .map(|(c, s)| Arc::new(ConfSnapshot(c, s)))
+                .map_err(failed)
+        })?;
+        Ok((snap.0.clone(), snap.1.clone()))
+    }
+
+    /// The shares clients can connect to now: the configuration's
+    /// (smb.conf, printcap printers, usershares) and the home and printer
+    /// shares Samba added for the sessions and tree connects smbstatus
+    /// reports. smbstatus is asked only when `[homes]` or `[printers]` can
+    /// add shares; when it fails (not root, smbd stopped) the
+    /// configuration's shares alone: no session is then known to add any.
+    fn served(&self, ctx: &OperationContext) -> Result<Arc<Vec<Share>>, CimError> {
         Ok(ctx
             .snapshot(|| {
-                self.source
-                    .smb_conf()
-                    .map(|s| Arc::new(ConfSnapshot(s)))
-                    .map_err(failed)
+                let (conf, conf_shares) = self.conf_and_shares(ctx)?;
+                let load_printers = conf.globals.load_printers;
+                let status =
+                    openwmi_samba::served::depends_on_connections(&conf_shares, load_printers)
+                        .then(|| self.status(ctx).ok())
+                        .flatten();
+                let home_dir = |user: &str| self.source.home_dir(user);
+                Ok(Arc::new(SharesSnapshot(Arc::new(
+                    openwmi_samba::served::served_shares(
+                        &conf_shares,
+                        load_printers,
+                        status.as_deref(),
+                        &conf.globals.guest_account,
+                        &home_dir,
+                    ),
+                ))))
             })?
             .0
             .clone())
@@ -110,10 +148,10 @@ impl SessionProvider {
             .unwrap_or(0);
         let name = class.name.as_str();
         Ok(if name.eq_ignore_ascii_case("Win32_Share") {
-            openwmi_samba::map::shares(&self.conf(ctx)?.shares, class)
+            openwmi_samba::map::shares(&self.served(ctx)?, class)
         } else if name.eq_ignore_ascii_case("Win32_ServerConnection") {
-            let (status, conf) = self.status_and_conf(ctx)?;
-            openwmi_samba::server_connections(&status, &conf.shares, class, now)
+            let (status, _) = self.status_and_conf(ctx)?;
+            openwmi_samba::server_connections(&status, &self.served(ctx)?, class, now)
         } else if name.eq_ignore_ascii_case("Win32_ServerSession") {
             let (status, conf) = self.status_and_conf(ctx)?;
             openwmi_samba::server_sessions(&status, &conf.globals.guest_account, class, now)

@@ -4,12 +4,15 @@
 //! - [`smbconf`]: parses smb.conf / `testparm -s` output into shares. Pure.
 //! - [`source`]: runs `smbstatus` and `testparm` with a timeout, caches
 //!   their results briefly and shares one run among concurrent callers.
+//! - [`served`]: which shares Samba serves beyond smb.conf's sections
+//!   (home shares, printers, usershares). Pure.
 //! - [`map`]: builds the CIM instances of Win32_ServerConnection,
 //!   Win32_ServerSession, Win32_Share, Win32_ConnectionShare and
 //!   Win32_SessionConnection from the parsed data. Pure.
 
 mod error;
 pub mod map;
+pub mod served;
 pub mod smbconf;
 pub mod smbstatus;
 pub mod source;

@@ -215,11 +215,13 @@ pub fn server_connections(
             put(&mut inst, "UserName", Some(g.user.into()));
             put(&mut inst, "ConnectionID", Some(Value::UInt32(id)));
             put(&mut inst, "ActiveTime", Some(Value::UInt32(active)));
-            put(
-                &mut inst,
-                "NumberOfFiles",
-                Some(Value::UInt32(count(opens.len()))),
-            );
+            // Windows counts the named pipes open on an IPC$ connection.
+            // Samba records none where smbstatus looks (pipe opens are not
+            // in locking.tdb; their RPC servers run in samba-dcerpcd), so
+            // the count is unknown: NULL, rather than a 0 that would be
+            // false whenever a pipe is open.
+            let files = (!is_ipc(g.share)).then(|| Value::UInt32(count(opens.len())));
+            put(&mut inst, "NumberOfFiles", files);
             put(
                 &mut inst,
                 "NumberOfUsers",
@@ -228,6 +230,11 @@ pub fn server_connections(
             inst
         })
         .collect()
+}
+
+/// Whether a share name is IPC$, the share of named pipes.
+fn is_ipc(name: &str) -> bool {
+    name.eq_ignore_ascii_case("IPC$")
 }
 
 fn count(n: usize) -> u32 {
@@ -312,7 +319,7 @@ pub fn shares(shares: &[Share], class: &Class) -> Vec<Instance> {
     let mut out = Vec::new();
     let mut has_ipc = false;
     for s in shares.iter().filter(|s| s.available) {
-        let is_ipc = s.name.eq_ignore_ascii_case("IPC$");
+        let is_ipc = is_ipc(&s.name);
         has_ipc |= is_ipc;
         let ty = if is_ipc {
             TYPE_IPC_ADMIN

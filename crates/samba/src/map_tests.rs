@@ -141,7 +141,8 @@ fn connections_from_the_real_4_17_capture() {
         assert_eq!(public.value(p), None, "{p} stays NULL");
     }
     let ipc = find(&c, &[("ShareName", "IPC$")]);
-    assert_eq!(u32_of(ipc, "NumberOfFiles"), Some(0));
+    // Samba does not say how many pipes are open (issue 22, item 7).
+    assert_eq!(ipc.value("NumberOfFiles"), None);
 
     // Before 4.20 a session's age is its oldest tree connect's.
     let sessions = server_sessions(&st, "nobody", &session_class(), now);
@@ -184,7 +185,11 @@ fn three_tree_connects_with_equal_keys_merge() {
 
     let netbios = find(&c, &[("ComputerName", "WORKSTATION1")]);
     assert_eq!(str_of(netbios, "ShareName"), "IPC$");
-    assert_eq!(u32_of(netbios, "NumberOfFiles"), Some(0));
+    assert_eq!(
+        u32_of(netbios, "NumberOfFiles"),
+        None,
+        "pipe opens are unknown"
+    );
     let guest = find(&c, &[("ComputerName", "fe80::2")]);
     assert_eq!(str_of(guest, "UserName"), "nobody");
     assert_eq!(u32_of(guest, "NumberOfFiles"), Some(1));
@@ -264,6 +269,34 @@ fn share_instances() {
     assert_eq!(v.len(), 1);
     assert_eq!(str_of(&v[0], "Path"), "");
     assert_eq!(u32_of(&v[0], "Type"), Some(2_147_483_651));
+}
+
+#[test]
+fn ipc_connection_file_count_is_unknown() {
+    // A pipe open on IPC$ leaves no record in smbstatus; a file open on
+    // another share of the same smbd process must not be taken for one.
+    let id = r#"{"pid": "77", "vnn": "4294967295"}"#;
+    let json = format!(
+        r#"{{"version": "4.17.0", "sessions": {{"9": {{"session_id": "9", "server_id": {id},
+        "uid": 1000, "gid": 1000, "username": "alice", "groupname": "alice",
+        "remote_machine": "PC", "hostname": "ipv4:10.1.1.1:4000", "session_dialect": "SMB3_11"}}}},
+        "tcons": {{"4": {{"service": "IPC$", "server_id": {id}, "tcon_id": "4", "session_id": "9",
+        "machine": "PC", "connected_at": "2026-11-21T12:49:00+00:00"}},
+        "5": {{"service": "ipc$", "server_id": {id}, "tcon_id": "5", "session_id": "9",
+        "machine": "PC", "connected_at": "2026-11-21T12:49:00+00:00"}},
+        "6": {{"service": "public", "server_id": {id}, "tcon_id": "6", "session_id": "9",
+        "machine": "PC", "connected_at": "2026-11-21T12:49:00+00:00"}}}},
+        "open_files": {{"/srv/public/x": {{"service_path": "/srv/public", "filename": "x",
+        "opens": {{"77/1": {{"server_id": {id}, "uid": 1000, "share_file_id": 1}}}}}}}}}}"#
+    );
+    let st = parse(&json).unwrap();
+    let c = server_connections(&st, &conf(), &connection_class(), NOW);
+    assert_eq!(c.len(), 2);
+    let ipc = find(&c, &[("ShareName", "IPC$")]);
+    assert_eq!(ipc.value("NumberOfFiles"), None);
+    assert_eq!(u32_of(ipc, "NumberOfUsers"), Some(1));
+    let public = find(&c, &[("ShareName", "public")]);
+    assert_eq!(u32_of(public, "NumberOfFiles"), Some(1));
 }
 
 #[test]

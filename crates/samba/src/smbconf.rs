@@ -92,6 +92,15 @@ pub struct Globals {
     pub netbios_name: Option<String>,
     /// `pid directory`, if set (where smbd writes `smbd.pid`).
     pub pid_directory: Option<String>,
+    /// `usershare max shares` (0, Samba's default, disables usershares).
+    pub usershare_max_shares: u32,
+    /// `load printers` (default yes): `[printers]` serves every printer of
+    /// the printcap.
+    pub load_printers: bool,
+    /// `printcap name`, if set.
+    pub printcap_name: Option<String>,
+    /// `printing` (the printing system), if set.
+    pub printing: Option<String>,
 }
 
 impl Default for Globals {
@@ -101,6 +110,10 @@ impl Default for Globals {
             guest_account: "nobody".to_string(),
             netbios_name: None,
             pid_directory: None,
+            usershare_max_shares: 0,
+            load_printers: true,
+            printcap_name: None,
+            printing: None,
         }
     }
 }
@@ -356,6 +369,16 @@ impl SmbConf {
                         "piddirectory" if current.is_none() => {
                             globals.pid_directory = Some(value.clone())
                         }
+                        "usersharemaxshares" if current.is_none() => {
+                            globals.usershare_max_shares = value.parse().map_err(|_| {
+                                err(format!("{key}: {value:?} is not a non-negative integer"))
+                            })?;
+                        }
+                        "loadprinters" if current.is_none() => globals.load_printers = boolean()?,
+                        "printcapname" | "printcap" if current.is_none() => {
+                            globals.printcap_name = Some(value.clone())
+                        }
+                        "printing" if current.is_none() => globals.printing = Some(value.clone()),
                         "copy" | "configfile" | "configbackend" | "registryshares" => {
                             needs_samba_loader = true
                         }

@@ -39,6 +39,8 @@ const MAX_TESTPARM_OUTPUT: usize = crate::smbconf::MAX_INPUT_BYTES;
 pub struct SambaSource {
     smbstatus: PathBuf,
     testparm: PathBuf,
+    net: PathBuf,
+    lpstat: PathBuf,
     /// testparm was configured explicitly: always ask it.
     testparm_chosen: bool,
     smb_conf: Option<PathBuf>,
@@ -67,6 +69,8 @@ impl SambaSource {
         SambaSource {
             smbstatus: PathBuf::from("smbstatus"),
             testparm: PathBuf::from("testparm"),
+            net: PathBuf::from("net"),
+            lpstat: PathBuf::from("lpstat"),
             testparm_chosen: false,
             smb_conf: None,
             timeout: Duration::from_secs(10),
@@ -86,6 +90,18 @@ impl SambaSource {
     pub fn with_testparm(mut self, program: impl Into<PathBuf>) -> Self {
         self.testparm = program.into();
         self.testparm_chosen = true;
+        self
+    }
+
+    /// The `net` program that lists usershares (`net usershare info`).
+    pub fn with_net(mut self, program: impl Into<PathBuf>) -> Self {
+        self.net = program.into();
+        self
+    }
+
+    /// The CUPS `lpstat` program that lists printers (`lpstat -e`).
+    pub fn with_lpstat(mut self, program: impl Into<PathBuf>) -> Self {
+        self.lpstat = program.into();
         self
     }
 
@@ -125,10 +141,43 @@ impl SambaSource {
         self.conf_flight.is_fresh(self.freshness)
     }
 
-    /// The configured shares: smb.conf read in place when it is
-    /// self-contained, else `testparm -s [FILE]` (see `read_conf`).
+    /// The shares the configuration serves: smb.conf's (read in place when
+    /// it is self-contained, else `testparm -s [FILE]`, see `read_conf`),
+    /// the printcap's printers through `[printers]`, and the usershares
+    /// (`net usershare info --long`) when enabled. Home shares appear with
+    /// sessions: see [`crate::served::served_shares`].
     pub fn shares(&self) -> Result<Arc<Vec<Share>>, Error> {
         Ok(self.conf()?.shares.clone())
+    }
+
+    /// The home directory of `user`, as smbd would find it: `/etc/passwd`,
+    /// else `getent passwd USER` (NSS: LDAP, winbind, ...).
+    pub fn home_dir(&self, user: &str) -> Option<String> {
+        if user.is_empty() || user.starts_with('-') {
+            return None;
+        }
+        if let Some(h) = std::fs::read_to_string("/etc/passwd")
+            .ok()
+            .and_then(|t| crate::served::passwd_home(&t, user))
+        {
+            return Some(h);
+        }
+        let out = run(
+            Path::new("getent"),
+            &[OsString::from("passwd"), OsString::from(user)],
+            self.timeout,
+            64 * 1024,
+        )
+        .ok()?;
+        out.status.success().then_some(())?;
+        crate::served::passwd_home(&String::from_utf8_lossy(&out.stdout), user)
+    }
+
+    /// The configuration and the shares it serves ([`SambaSource::shares`]),
+    /// from one reading.
+    pub fn configuration(&self) -> Result<(Arc<SmbConf>, Arc<Vec<Share>>), Error> {
+        let c = self.conf()?;
+        Ok((c.conf.clone(), c.shares.clone()))
     }
 
     /// The whole configuration reading (globals and shares).
@@ -157,11 +206,82 @@ impl SambaSource {
     fn conf(&self) -> Result<Arc<ConfData>, Error> {
         self.conf_flight.get(self.freshness, || {
             let conf = self.read_conf()?;
+            let printers = self.printers(&conf);
+            let usershares = self.usershares(&conf);
             Ok(ConfData {
-                shares: Arc::new(conf.shares.clone()),
+                shares: Arc::new(crate::served::configured_shares(
+                    &conf.shares,
+                    conf.globals.load_printers,
+                    &printers,
+                    &usershares,
+                )),
                 conf: Arc::new(conf),
             })
         })
+    }
+
+    /// The usershares, when `usershare max shares` enables them. Decision:
+    /// a listing that fails (`net` missing, the usershare directory
+    /// unreadable for this user) adds none rather than failing Win32_Share.
+    fn usershares(&self, conf: &SmbConf) -> Vec<Share> {
+        if conf.globals.usershare_max_shares == 0 {
+            return Vec::new();
+        }
+        let mut args: Vec<OsString> = ["usershare", "info", "--long"]
+            .into_iter()
+            .map(OsString::from)
+            .collect();
+        if let Some(f) = &self.smb_conf {
+            args.push(OsString::from("-s"));
+            args.push(f.clone().into_os_string());
+        }
+        match run(&self.net, &args, self.timeout, MAX_TESTPARM_OUTPUT) {
+            Ok(out) if out.status.success() => {
+                crate::served::parse_usershare_info(&String::from_utf8_lossy(&out.stdout))
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The printers `[printers]` serves, when it exists and `load printers`
+    /// is on: from CUPS (`lpstat -e`) when Samba prints through CUPS (its
+    /// default) or the printcap is `cups`/`lpstat`, else from the printcap
+    /// file. Decision: an unreadable source adds none; tree connects to
+    /// printers still make their shares appear (`served_shares`).
+    fn printers(&self, conf: &SmbConf) -> Vec<crate::served::Printer> {
+        let g = &conf.globals;
+        let has_printers = conf
+            .shares
+            .iter()
+            .any(|s| s.name.eq_ignore_ascii_case("printers"));
+        if !g.load_printers || !has_printers {
+            return Vec::new();
+        }
+        let printing = g.printing.as_deref().unwrap_or("cups").to_ascii_lowercase();
+        let via_cups = matches!(printing.as_str(), "cups" | "iprint");
+        let name = g
+            .printcap_name
+            .clone()
+            .unwrap_or_else(|| if via_cups { "cups" } else { "/etc/printcap" }.to_string());
+        if via_cups || name.eq_ignore_ascii_case("cups") || name.eq_ignore_ascii_case("lpstat") {
+            return match run(
+                &self.lpstat,
+                &[OsString::from("-e")],
+                self.timeout,
+                MAX_TESTPARM_OUTPUT,
+            ) {
+                Ok(out) if out.status.success() => {
+                    crate::served::parse_lpstat_destinations(&String::from_utf8_lossy(&out.stdout))
+                }
+                _ => Vec::new(),
+            };
+        }
+        match std::fs::read(&name) {
+            Ok(bytes) if bytes.len() <= crate::smbconf::MAX_INPUT_BYTES => {
+                crate::served::parse_printcap(&String::from_utf8_lossy(&bytes))
+            }
+            _ => Vec::new(),
+        }
     }
 
     fn read_conf(&self) -> Result<SmbConf, Error> {

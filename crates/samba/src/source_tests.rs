@@ -652,3 +652,75 @@ fn a_self_contained_smb_conf_is_read_without_testparm() {
     }
     assert_eq!(runs(&log), 3);
 }
+
+#[test]
+fn usershares_and_printers_join_the_shares() {
+    let d = temp_dir("served");
+    let args = d.join("net-args");
+    let net = script(
+        &d,
+        "net",
+        &format!(
+            "echo \"$@\" > {}\nprintf '[ushare]\\npath=/srv/u\\ncomment=Mine\\nusershare_acl=S-1-1-0:F,\\nguest_ok=n\\n\\n'",
+            args.display()
+        ),
+    );
+    let printcap = d.join("printcap");
+    std::fs::write(&printcap, "laser|Laser printer:lp=/dev/null:\nink:\n").unwrap();
+    let conf = d.join("smb.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[global]\n usershare max shares = 5\n printing = bsd\n printcap name = {}\n\
+             [public]\n path = /srv/p\n[printers]\n path = /var/spool/samba\n",
+            printcap.display()
+        ),
+    )
+    .unwrap();
+    let src = SambaSource::new()
+        .with_net(&net)
+        .with_lpstat("/nonexistent/lpstat")
+        .with_smb_conf(&conf);
+    let names: Vec<(String, bool)> = src
+        .shares()
+        .unwrap()
+        .iter()
+        .map(|s| (s.name.clone(), s.printable))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("public".to_string(), false),
+            ("printers".to_string(), true),
+            ("laser".to_string(), true),
+            ("ink".to_string(), true),
+            ("ushare".to_string(), false),
+        ]
+    );
+    assert_eq!(
+        std::fs::read_to_string(&args).unwrap().trim(),
+        format!("usershare info --long -s {}", conf.display())
+    );
+
+    // Usershares off, load printers off, and a failing `net`: none of them.
+    std::fs::write(
+        &conf,
+        "[global]\n load printers = no\n usershare max shares = 0\n[printers]\n",
+    )
+    .unwrap();
+    let failing = script(&d, "net-fails", "exit 255");
+    let src = SambaSource::new().with_net(&failing).with_smb_conf(&conf);
+    assert_eq!(src.shares().unwrap().len(), 1);
+    std::fs::write(&conf, "[global]\n usershare max shares = 3\n").unwrap();
+    let src = SambaSource::new().with_net(&failing).with_smb_conf(&conf);
+    assert!(src.shares().unwrap().is_empty());
+}
+
+#[test]
+fn home_dir_from_passwd() {
+    let src = SambaSource::new();
+    assert_eq!(src.home_dir("root").as_deref(), Some("/root"));
+    assert_eq!(src.home_dir("no-such-user-openwmi"), None);
+    assert_eq!(src.home_dir("-x"), None);
+    assert_eq!(src.home_dir(""), None);
+}
