@@ -50,6 +50,19 @@ pub struct Limits {
     /// Open connections over all listeners; one more is answered `503`
     /// (plain HTTP) or closed (TLS). Default 256.
     pub max_connections: usize,
+    /// Open connections from one client address (IPv6: one
+    /// `ipv6_prefix_len` network), so that one address cannot take every
+    /// slot; one more is refused as above. Default: a quarter of
+    /// `max_connections` (at least 1).
+    pub max_connections_per_address: Option<usize>,
+    /// How many leading bits of an IPv6 address name one client, for the
+    /// per-address connection limit and the login lockout: whoever has a
+    /// /64 has all of its addresses. Default 64 (128 = exact addresses).
+    pub ipv6_prefix_len: u8,
+    /// A connection that has sent nothing at all for this long is closed:
+    /// connections held open without a byte cannot keep slots from others.
+    /// Default 5.
+    pub first_byte_timeout_secs: f64,
     /// Hard cap on the service's time for one request (a service is expected
     /// to answer its own protocol's timeout error well before): `504` and
     /// close. Default 300.
@@ -85,6 +98,9 @@ impl Default for Limits {
             max_header_bytes: 64 * 1024,
             max_headers: 100,
             max_connections: 256,
+            max_connections_per_address: None,
+            ipv6_prefix_len: 64,
+            first_byte_timeout_secs: 5.0,
             request_timeout_secs: 300.0,
             header_read_timeout_secs: 10.0,
             body_read_timeout_secs: 30.0,
@@ -103,9 +119,17 @@ pub(crate) fn secs(value: f64) -> Duration {
 }
 
 impl Limits {
+    /// `max_connections_per_address`, or its default.
+    pub fn connections_per_address(&self) -> usize {
+        self.max_connections_per_address
+            .unwrap_or(self.max_connections / 4)
+            .clamp(1, self.max_connections.max(1))
+    }
+
     fn validate(&self) -> Result<(), ServerError> {
         let durations = [
             ("request_timeout_secs", self.request_timeout_secs),
+            ("first_byte_timeout_secs", self.first_byte_timeout_secs),
             ("header_read_timeout_secs", self.header_read_timeout_secs),
             ("body_read_timeout_secs", self.body_read_timeout_secs),
             ("idle_timeout_secs", self.idle_timeout_secs),
@@ -122,6 +146,7 @@ impl Limits {
         }
         for (name, value) in [
             ("request_timeout_secs", self.request_timeout_secs),
+            ("first_byte_timeout_secs", self.first_byte_timeout_secs),
             ("header_read_timeout_secs", self.header_read_timeout_secs),
             ("body_read_timeout_secs", self.body_read_timeout_secs),
             ("idle_timeout_secs", self.idle_timeout_secs),
@@ -134,6 +159,17 @@ impl Limits {
             return Err(ServerError::Config(
                 "limits.max_connections and limits.max_concurrent_logins must be > 0".into(),
             ));
+        }
+        if self.max_connections_per_address == Some(0) {
+            return Err(ServerError::Config(
+                "limits.max_connections_per_address must be > 0".into(),
+            ));
+        }
+        if self.ipv6_prefix_len > 128 {
+            return Err(ServerError::Config(format!(
+                "limits.ipv6_prefix_len must be at most 128, not {}",
+                self.ipv6_prefix_len
+            )));
         }
         if self.max_header_bytes < 8192 {
             return Err(ServerError::Config(

@@ -46,7 +46,7 @@ pub use error::ServerError;
 pub use openwmi_service::{AuthenticatedUser, Service};
 pub use routes::Routes;
 pub use runtime::ServerRuntime;
-pub use server::{serve, Server};
+pub use server::{serve, PasswordChecks, Server};
 pub use tls::fingerprint;
 pub use users_file::{passwd, set_user};
 
