@@ -640,6 +640,66 @@ mod tests {
         assert_eq!(auth.checks_run(), 1);
     }
 
+    /// The lockout was keyed on the exact address: whoever has an IPv6 /64
+    /// could guess on from each of its 2^64 addresses. A client is now its
+    /// `ipv6_prefix_len` network.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn regression_the_lockout_covers_an_ipv6_prefix() {
+        use argon2::password_hash::{PasswordHasher, SaltString};
+        let params = argon2::Params::new(64, 1, 1, None).unwrap();
+        let argon =
+            argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+        let salt = SaltString::encode_b64(b"0123456789abcdef").unwrap();
+        let hash = argon
+            .hash_password(b"s3cret-pw", &salt)
+            .unwrap()
+            .to_string();
+        let dir = tempfile::tempdir().unwrap();
+        let users = dir.path().join("users");
+        std::fs::write(&users, format!("alice:{hash}\n")).unwrap();
+        let outcome = |auth: &Arc<Authenticator>, peer: &str, password: &str| {
+            let auth = Arc::clone(auth);
+            let peer: IpAddr = peer.parse().unwrap();
+            let header = basic("alice", password);
+            async move {
+                match auth.authenticate(Some(&header), peer).await {
+                    AuthOutcome::Accepted(_) => "accepted",
+                    AuthOutcome::Denied => "denied",
+                    AuthOutcome::LockedOut { .. } => "locked out",
+                }
+            }
+        };
+        for (prefix, neighbour) in [(64, "locked out"), (128, "denied")] {
+            let mut config = ServerConfig {
+                users_file: Some(users.clone()),
+                ..ServerConfig::default()
+            };
+            config.limits.max_auth_failures = 1;
+            config.limits.ipv6_prefix_len = prefix;
+            let auth = Arc::new(Authenticator::new(&config).unwrap());
+            assert_eq!(outcome(&auth, "2001:db8::1", "guess").await, "denied");
+            assert_eq!(
+                outcome(&auth, "2001:db8::ffff:2", "guess").await,
+                neighbour,
+                "/{prefix}"
+            );
+            assert_eq!(outcome(&auth, "2001:db8:0:1::1", "guess").await, "denied");
+            assert_eq!(outcome(&auth, "10.0.0.1", "s3cret-pw").await, "accepted");
+        }
+        // An IPv4-mapped address is the IPv4 client.
+        let mut config = ServerConfig {
+            users_file: Some(users.clone()),
+            ..ServerConfig::default()
+        };
+        config.limits.max_auth_failures = 1;
+        let auth = Arc::new(Authenticator::new(&config).unwrap());
+        assert_eq!(outcome(&auth, "10.0.0.1", "guess").await, "denied");
+        assert_eq!(
+            outcome(&auth, "::ffff:10.0.0.1", "s3cret-pw").await,
+            "locked out"
+        );
+    }
+
     /// A request dropped while it waits for, or runs, a check (a timeout, a
     /// client gone) leaves no queue behind.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -68,16 +68,18 @@ pub struct Limits {
     /// close. Default 300.
     pub request_timeout_secs: f64,
     /// Time allowed for the TLS handshake and for a request head once its first
-    /// byte has arrived. Default 10.
+    /// byte has arrived (before it, `first_byte_timeout_secs`). Default 10.
     pub header_read_timeout_secs: f64,
     /// Time allowed to receive a whole request body. Default 30.
     pub body_read_timeout_secs: f64,
     /// A keep-alive connection with no request in progress and no traffic for
     /// this long is closed. Default 60.
     pub idle_timeout_secs: f64,
-    /// Failed logins from one client address within `auth_failure_window_secs`
-    /// after which that address is refused (`429`) for `auth_lockout_secs`.
-    /// Default 5 in 60 s, locked out 60 s.
+    /// Failed logins from one client address (IPv6: `ipv6_prefix_len`
+    /// prefix) within `auth_failure_window_secs` after which that address
+    /// is refused (`429`) for `auth_lockout_secs`, except for credentials
+    /// still in the login cache (until `max_auth_failures` more wrong
+    /// guesses). Default 5 in 60 s, locked out 60 s.
     pub max_auth_failures: u32,
     pub auth_failure_window_secs: f64,
     pub auth_lockout_secs: f64,
@@ -483,6 +485,46 @@ mod tests {
         assert!(config.pam_enabled());
         assert_eq!(config.users_file, Some(PathBuf::from("/etc/openwmi/users")));
         config.validate().unwrap();
+    }
+
+    #[test]
+    fn connection_slots_per_address_and_first_byte_timeout() {
+        let limits = Limits::default();
+        assert_eq!(limits.connections_per_address(), 64);
+        assert_eq!(limits.ipv6_prefix_len, 64);
+        assert_eq!(limits.first_byte_timeout_secs, 5.0);
+        let text = "users_file = \"/u\"\n[limits]\nmax_connections = 10\n\
+                    first_byte_timeout_secs = 1.5\nipv6_prefix_len = 56\n";
+        let config = ServerConfig::from_toml(text, Path::new("c.toml")).unwrap();
+        assert_eq!(config.limits.connections_per_address(), 2);
+        assert_eq!(config.limits.first_byte_timeout_secs, 1.5);
+        assert_eq!(config.limits.ipv6_prefix_len, 56);
+        config.validate().unwrap();
+        let config = ServerConfig::from_toml(
+            "[limits]\nmax_connections = 2\nmax_connections_per_address = 5\n",
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        assert_eq!(config.limits.connections_per_address(), 2);
+        for (text, why) in [
+            (
+                "max_connections_per_address = 0",
+                "max_connections_per_address must be > 0",
+            ),
+            (
+                "ipv6_prefix_len = 129",
+                "ipv6_prefix_len must be at most 128",
+            ),
+            (
+                "first_byte_timeout_secs = 0",
+                "first_byte_timeout_secs must be > 0",
+            ),
+        ] {
+            let text = format!("users_file = \"/u\"\n[limits]\n{text}\n");
+            let config = ServerConfig::from_toml(&text, Path::new("c.toml")).unwrap();
+            let err = config.validate().unwrap_err().to_string();
+            assert!(err.contains(why), "{text}: {err}");
+        }
     }
 
     #[test]

@@ -162,7 +162,8 @@ impl Server {
         });
         let max_connections = limits.max_connections;
         let slots = Arc::new(Semaphore::new(max_connections));
-        let client_slots = ClientSlots::new(limits.connections_per_address(), limits.ipv6_prefix_len);
+        let client_slots =
+            ClientSlots::new(limits.connections_per_address(), limits.ipv6_prefix_len);
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut accept_loops = JoinSet::new();
         for (listener, _) in self.listeners {
@@ -205,7 +206,9 @@ impl PasswordChecks {
 
 impl std::fmt::Debug for PasswordChecks {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("PasswordChecks").field(&self.count()).finish()
+        f.debug_tuple("PasswordChecks")
+            .field(&self.count())
+            .finish()
     }
 }
 

@@ -59,10 +59,18 @@ fn hash(password: &str, memory_kib: u32) -> String {
         .to_string()
 }
 
-/// Plain HTTP on 127.0.0.1:0, user alice/secret.
+/// Plain HTTP on 127.0.0.1:0, users alice/secret and bob/builder.
 fn config(dir: &Path, memory_kib: u32) -> ServerConfig {
     let users = dir.join("users");
-    std::fs::write(&users, format!("alice:{}\n", hash("secret", memory_kib))).unwrap();
+    std::fs::write(
+        &users,
+        format!(
+            "alice:{}\nbob:{}\n",
+            hash("secret", memory_kib),
+            hash("builder", memory_kib)
+        ),
+    )
+    .unwrap();
     ServerConfig {
         listen: vec!["127.0.0.1:0".parse().unwrap()],
         http: true,
@@ -99,8 +107,10 @@ async fn start_with(config: ServerConfig, dir: tempfile::TempDir) -> Running {
 
 fn request(user: &str, password: &str) -> Vec<u8> {
     let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-    format!("POST / HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {token}\r\nContent-Length: 0\r\n\r\n")
-        .into_bytes()
+    format!(
+        "POST / HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {token}\r\nContent-Length: 0\r\n\r\n"
+    )
+    .into_bytes()
 }
 
 /// The status of one response (its body is empty or `ok`, with a length).
@@ -288,8 +298,51 @@ async fn regression_concurrent_guesses_stop_at_the_lockout() {
     eprintln!("{checked} checks, {denied} refused as wrong, {statuses:?}");
     assert_eq!(statuses.len(), 100);
     assert!(statuses.iter().all(|&s| s == 401 || s == 429));
-    assert!(checked <= bound, "{checked} checks, at most {bound} expected");
+    assert!(
+        checked <= bound,
+        "{checked} checks, at most {bound} expected"
+    );
     assert!(checked >= u64::from(limits.max_auth_failures));
     assert_eq!(denied as u64, checked);
+    server.stop().await;
+}
+
+/// One request from `source` on a connection of its own.
+async fn ask_from(source: &str, addr: SocketAddr, user: &str, password: &str) -> u16 {
+    let mut stream = connect_from(source, addr).await.unwrap();
+    stream.write_all(&request(user, password)).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(10), status(&mut stream))
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// The lockout was checked before the login cache: a client whose
+/// credentials were proven a moment ago got `429` because someone else at
+/// the same address (NAT, loopback) guessed wrong. Credentials in the
+/// login cache are now served during a lockout, until the address has
+/// guessed wrong `max_auth_failures` more times.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn regression_a_proven_login_outlasts_a_neighbours_lockout() {
+    let server = start(64, |_| {}).await;
+    let addr = server.addr;
+    let failures = openwmi_server::Limits::default().max_auth_failures;
+    assert_eq!(ask_from("127.0.0.2", addr, "alice", "secret").await, 200);
+    for _ in 0..failures {
+        assert_eq!(ask_from("127.0.0.2", addr, "alice", "guess").await, 401);
+    }
+    // Locked out: alice, proven a moment ago, is still served; bob, with
+    // the right password but not proven, is not.
+    assert_eq!(ask_from("127.0.0.2", addr, "bob", "builder").await, 429);
+    assert_eq!(ask_from("127.0.0.2", addr, "alice", "secret").await, 200);
+    let checks = server.checks.count();
+    // Guesses during the lockout are refused unchecked, and end the exception.
+    for _ in 1..failures {
+        assert_eq!(ask_from("127.0.0.2", addr, "alice", "guess").await, 429);
+    }
+    assert_eq!(ask_from("127.0.0.2", addr, "alice", "secret").await, 429);
+    assert_eq!(server.checks.count(), checks);
+    // Other addresses are not affected.
+    assert_eq!(ask_from("127.0.0.1", addr, "bob", "builder").await, 200);
     server.stop().await;
 }
