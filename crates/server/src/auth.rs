@@ -414,7 +414,7 @@ impl Authenticator {
         }
         record.count += 1;
         if record.count >= self.max_failures {
-            tracing::warn!(%client, "too many failed logins; refusing this client for a while");
+            tracing::warn!(%client, "too many failed logins; refusing this address for a while");
             record.locked_until = Some(now + self.lockout);
             record.refused_while_locked = 0;
             record.count = 0;
