@@ -1,6 +1,14 @@
 //! HTTP Basic authentication: credential checks against the users file and/or
-//! PAM, a short-lived cache of successful checks, and per-address lockout
-//! after repeated failures.
+//! PAM, a short-lived cache of successful checks, and per-client lockout
+//! after repeated failures (a client: an IPv4 address or an IPv6 prefix).
+//!
+//! A locked-out client is refused without a check, even with the right
+//! password, with one exception: credentials that are in the login cache
+//! (proven within `auth_cache_ttl_secs`) keep being served, so that one
+//! user's guesses do not stop another behind the same address (NAT,
+//! loopback). Since a cache hit is itself an answer to a guess, that
+//! exception holds only until the client has made `max_auth_failures` more
+//! wrong guesses during the lockout.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -15,6 +23,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::{Notify, Semaphore};
 
 use crate::config::{secs, AuthMode, ServerConfig};
+use crate::conn::client_of;
 use crate::users_file::{self, UserEntry};
 use crate::{AuthenticatedUser, ServerError};
 
@@ -41,6 +50,16 @@ struct FailureRecord {
     window_start: Instant,
     count: u32,
     locked_until: Option<Instant>,
+    /// Wrong guesses refused during the current lockout.
+    refused_while_locked: u32,
+}
+
+/// What a password check on the pool came to.
+enum Checked {
+    Accepted(AuthenticatedUser, Option<String>),
+    Denied,
+    /// The client was locked out while the guess waited for a login slot.
+    LockedOut(Duration),
 }
 
 pub(crate) struct Authenticator {
@@ -53,6 +72,8 @@ pub(crate) struct Authenticator {
     max_failures: u32,
     failure_window: Duration,
     lockout: Duration,
+    ipv6_prefix_len: u8,
+    /// By client (see [`client_of`]).
     failures: Mutex<HashMap<IpAddr, FailureRecord>>,
     login_slots: Arc<Semaphore>,
     /// Credentials being checked now: requests carrying the same ones wait
@@ -119,6 +140,7 @@ impl Authenticator {
             max_failures: limits.max_auth_failures,
             failure_window: secs(limits.auth_failure_window_secs),
             lockout: secs(limits.auth_lockout_secs),
+            ipv6_prefix_len: limits.ipv6_prefix_len,
             failures: Mutex::new(HashMap::new()),
             login_slots: Arc::new(Semaphore::new(limits.max_concurrent_logins)),
             checking: Mutex::new(HashMap::new()),
@@ -134,14 +156,23 @@ impl Authenticator {
         if self.mode == AuthMode::None {
             return AuthOutcome::Accepted(AuthenticatedUser::anonymous());
         }
-        if let Some(retry_after) = self.locked_out(peer) {
+        let client = client_of(peer, self.ipv6_prefix_len);
+        let credentials = authorization.and_then(parse_basic);
+        let key = credentials
+            .as_ref()
+            .map(|c| self.cache_key(c.user(), c.password()));
+        if let Some(retry_after) = self.locked_out(client) {
+            if let Some(key) = &key {
+                if let Some(found) = self.cached_despite_lockout(key, client) {
+                    return AuthOutcome::Accepted(found);
+                }
+            }
             return AuthOutcome::LockedOut { retry_after };
         }
-        let Some(credentials) = authorization.and_then(parse_basic) else {
+        let (Some(credentials), Some(key)) = (credentials, key) else {
             // Not a guess: clients may probe without credentials first.
             return AuthOutcome::Denied;
         };
-        let key = self.cache_key(credentials.user(), credentials.password());
         let check = loop {
             if let Some(found) = self.cached(&key) {
                 return AuthOutcome::Accepted(found);
@@ -173,25 +204,20 @@ impl Authenticator {
                 .is_some_and(|d| Arc::ptr_eq(d, &done));
             if still_running {
                 finished.await;
-                // Its check may have been the guess that locked this address out.
-                if let Some(retry_after) = self.locked_out(peer) {
+                // Its check may have been the guess that locked this client out.
+                if let Some(retry_after) = self.locked_out(client) {
                     return AuthOutcome::LockedOut { retry_after };
                 }
             }
         };
-        let user = credentials.user().to_owned();
-        let verdict = self.check_on_pool(key, credentials).await;
-        let outcome = match verdict {
-            Some((found, verified_against)) => {
+        let outcome = match self.check_on_pool(key, credentials, peer, client).await {
+            Checked::Accepted(found, verified_against) => {
                 self.remember(key, found.clone(), verified_against);
-                self.failures.lock().unwrap().remove(&peer);
+                self.failures.lock().unwrap().remove(&client);
                 AuthOutcome::Accepted(found)
             }
-            None => {
-                tracing::warn!(user = %user.escape_debug(), %peer, "login failed");
-                self.record_failure(peer);
-                AuthOutcome::Denied
-            }
+            Checked::Denied => AuthOutcome::Denied,
+            Checked::LockedOut(retry_after) => AuthOutcome::LockedOut { retry_after },
         };
         // Only now, with the verdict cached, are the waiters woken.
         drop(check);
@@ -202,25 +228,44 @@ impl Authenticator {
     /// `max_concurrent_logins` at a time: the thread keeps the slot, so a
     /// request dropped meanwhile does not let another check start beside
     /// the one still running.
+    ///
+    /// A guess that waited for its slot while its client got locked out is
+    /// refused unchecked, and a failure is recorded before the slot goes:
+    /// so once the lockout starts, only the checks already running finish,
+    /// however many guesses queue up (at most `max_auth_failures` +
+    /// `max_concurrent_logins` - 1 checks per lockout).
     async fn check_on_pool(
         self: &Arc<Self>,
         key: [u8; 32],
         credentials: Credentials,
-    ) -> Option<(AuthenticatedUser, Option<String>)> {
-        let slot = self.login_slots.clone().acquire_owned().await.ok()?;
+        peer: IpAddr,
+        client: IpAddr,
+    ) -> Checked {
+        let Ok(slot) = self.login_slots.clone().acquire_owned().await else {
+            return Checked::Denied;
+        };
         let this = Arc::clone(self);
         tokio::task::spawn_blocking(move || {
             let _slot = slot;
-            this.check(&key, credentials.user(), credentials.password())
+            if let Some(retry_after) = this.locked_out(client) {
+                return Checked::LockedOut(retry_after);
+            }
+            match this.check(&key, credentials.user(), credentials.password()) {
+                Some((found, verified_against)) => Checked::Accepted(found, verified_against),
+                None => {
+                    let user = credentials.user();
+                    tracing::warn!(user = %user.escape_debug(), %peer, "login failed");
+                    this.record_failure(client);
+                    Checked::Denied
+                }
+            }
         })
         .await
-        .ok()
-        .flatten()
+        .unwrap_or(Checked::Denied)
     }
 
-    /// Password checks run so far.
-    #[cfg(test)]
-    fn checks_run(&self) -> u64 {
+    /// Password checks (argon2 or PAM) run so far.
+    pub(crate) fn checks_run(&self) -> u64 {
         self.checks.load(Ordering::Relaxed)
     }
 
@@ -317,28 +362,51 @@ impl Authenticator {
         );
     }
 
-    fn locked_out(&self, peer: IpAddr) -> Option<Duration> {
+    fn locked_out(&self, client: IpAddr) -> Option<Duration> {
         let failures = self.failures.lock().unwrap();
-        let until = failures.get(&peer)?.locked_until?;
+        let until = failures.get(&client)?.locked_until?;
         until
             .checked_duration_since(Instant::now())
             .filter(|d| !d.is_zero())
     }
 
-    fn record_failure(&self, peer: IpAddr) {
+    /// For a locked-out client: the login these exact credentials proved
+    /// within the cache's lifetime, unless the client has guessed wrong
+    /// too often during this lockout (each miss here is one more guess).
+    fn cached_despite_lockout(&self, key: &[u8; 32], client: IpAddr) -> Option<AuthenticatedUser> {
+        // Counted as a miss before the look-up (and given back on a hit), so
+        // that concurrent guesses cannot get past the count, and without
+        // holding one lock while taking the other.
+        {
+            let mut failures = self.failures.lock().unwrap();
+            let record = failures.get_mut(&client)?;
+            if record.refused_while_locked >= self.max_failures {
+                return None;
+            }
+            record.refused_while_locked += 1;
+        }
+        let found = self.cached(key)?;
+        if let Some(record) = self.failures.lock().unwrap().get_mut(&client) {
+            record.refused_while_locked = record.refused_while_locked.saturating_sub(1);
+        }
+        Some(found)
+    }
+
+    fn record_failure(&self, client: IpAddr) {
         if self.max_failures == 0 {
             return;
         }
         let now = Instant::now();
         let mut failures = self.failures.lock().unwrap();
-        if failures.len() >= MAX_TRACKED_ADDRESSES && !failures.contains_key(&peer) {
+        if failures.len() >= MAX_TRACKED_ADDRESSES && !failures.contains_key(&client) {
             let window = self.failure_window.max(self.lockout);
             failures.retain(|_, r| now.duration_since(r.window_start) < window);
         }
-        let record = failures.entry(peer).or_insert(FailureRecord {
+        let record = failures.entry(client).or_insert(FailureRecord {
             window_start: now,
             count: 0,
             locked_until: None,
+            refused_while_locked: 0,
         });
         if now.duration_since(record.window_start) > self.failure_window {
             record.window_start = now;
@@ -346,8 +414,9 @@ impl Authenticator {
         }
         record.count += 1;
         if record.count >= self.max_failures {
-            tracing::warn!(%peer, "too many failed logins; refusing this address for a while");
+            tracing::warn!(%client, "too many failed logins; refusing this address for a while");
             record.locked_until = Some(now + self.lockout);
+            record.refused_while_locked = 0;
             record.count = 0;
             record.window_start = now;
         }
@@ -569,6 +638,66 @@ mod tests {
             ["denied", "locked out", "locked out", "locked out"]
         );
         assert_eq!(auth.checks_run(), 1);
+    }
+
+    /// The lockout was keyed on the exact address: whoever has an IPv6 /64
+    /// could guess on from each of its 2^64 addresses. A client is now its
+    /// `ipv6_prefix_len` network.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn regression_the_lockout_covers_an_ipv6_prefix() {
+        use argon2::password_hash::{PasswordHasher, SaltString};
+        let params = argon2::Params::new(64, 1, 1, None).unwrap();
+        let argon =
+            argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+        let salt = SaltString::encode_b64(b"0123456789abcdef").unwrap();
+        let hash = argon
+            .hash_password(b"s3cret-pw", &salt)
+            .unwrap()
+            .to_string();
+        let dir = tempfile::tempdir().unwrap();
+        let users = dir.path().join("users");
+        std::fs::write(&users, format!("alice:{hash}\n")).unwrap();
+        let outcome = |auth: &Arc<Authenticator>, peer: &str, password: &str| {
+            let auth = Arc::clone(auth);
+            let peer: IpAddr = peer.parse().unwrap();
+            let header = basic("alice", password);
+            async move {
+                match auth.authenticate(Some(&header), peer).await {
+                    AuthOutcome::Accepted(_) => "accepted",
+                    AuthOutcome::Denied => "denied",
+                    AuthOutcome::LockedOut { .. } => "locked out",
+                }
+            }
+        };
+        for (prefix, neighbour) in [(64, "locked out"), (128, "denied")] {
+            let mut config = ServerConfig {
+                users_file: Some(users.clone()),
+                ..ServerConfig::default()
+            };
+            config.limits.max_auth_failures = 1;
+            config.limits.ipv6_prefix_len = prefix;
+            let auth = Arc::new(Authenticator::new(&config).unwrap());
+            assert_eq!(outcome(&auth, "2001:db8::1", "guess").await, "denied");
+            assert_eq!(
+                outcome(&auth, "2001:db8::ffff:2", "guess").await,
+                neighbour,
+                "/{prefix}"
+            );
+            assert_eq!(outcome(&auth, "2001:db8:0:1::1", "guess").await, "denied");
+            assert_eq!(outcome(&auth, "10.0.0.1", "s3cret-pw").await, "accepted");
+        }
+        // An IPv4-mapped address is the IPv4 client.
+        let mut config = ServerConfig {
+            users_file: Some(users.clone()),
+            ..ServerConfig::default()
+        };
+        config.limits.max_auth_failures = 1;
+        let auth = Arc::new(Authenticator::new(&config).unwrap());
+        assert_eq!(outcome(&auth, "10.0.0.1", "guess").await, "denied");
+        assert_eq!(
+            outcome(&auth, "::ffff:10.0.0.1", "s3cret-pw").await,
+            "locked out"
+        );
     }
 
     /// A request dropped while it waits for, or runs, a check (a timeout, a

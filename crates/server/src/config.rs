@@ -50,21 +50,36 @@ pub struct Limits {
     /// Open connections over all listeners; one more is answered `503`
     /// (plain HTTP) or closed (TLS). Default 256.
     pub max_connections: usize,
+    /// Open connections from one client address (IPv6: one
+    /// `ipv6_prefix_len` network), so that one address cannot take every
+    /// slot; one more is refused as above. Default: a quarter of
+    /// `max_connections` (at least 1).
+    pub max_connections_per_address: Option<usize>,
+    /// How many leading bits of an IPv6 address name one client, for the
+    /// per-address connection limit and the login lockout: whoever has a
+    /// /64 has all of its addresses. Default 64 (128 = exact addresses).
+    pub ipv6_prefix_len: u8,
+    /// A connection that has sent nothing at all for this long is closed:
+    /// connections held open without a byte cannot keep slots from others.
+    /// Default 5.
+    pub first_byte_timeout_secs: f64,
     /// Hard cap on the service's time for one request (a service is expected
     /// to answer its own protocol's timeout error well before): `504` and
     /// close. Default 300.
     pub request_timeout_secs: f64,
     /// Time allowed for the TLS handshake and for a request head once its first
-    /// byte has arrived. Default 10.
+    /// byte has arrived (before it, `first_byte_timeout_secs`). Default 10.
     pub header_read_timeout_secs: f64,
     /// Time allowed to receive a whole request body. Default 30.
     pub body_read_timeout_secs: f64,
     /// A keep-alive connection with no request in progress and no traffic for
     /// this long is closed. Default 60.
     pub idle_timeout_secs: f64,
-    /// Failed logins from one client address within `auth_failure_window_secs`
-    /// after which that address is refused (`429`) for `auth_lockout_secs`.
-    /// Default 5 in 60 s, locked out 60 s.
+    /// Failed logins from one client address (IPv6: `ipv6_prefix_len`
+    /// prefix) within `auth_failure_window_secs` after which that address
+    /// is refused (`429`) for `auth_lockout_secs`, except for credentials
+    /// still in the login cache (until `max_auth_failures` more wrong
+    /// guesses). Default 5 in 60 s, locked out 60 s.
     pub max_auth_failures: u32,
     pub auth_failure_window_secs: f64,
     pub auth_lockout_secs: f64,
@@ -85,6 +100,9 @@ impl Default for Limits {
             max_header_bytes: 64 * 1024,
             max_headers: 100,
             max_connections: 256,
+            max_connections_per_address: None,
+            ipv6_prefix_len: 64,
+            first_byte_timeout_secs: 5.0,
             request_timeout_secs: 300.0,
             header_read_timeout_secs: 10.0,
             body_read_timeout_secs: 30.0,
@@ -103,9 +121,17 @@ pub(crate) fn secs(value: f64) -> Duration {
 }
 
 impl Limits {
+    /// `max_connections_per_address`, or its default.
+    pub fn connections_per_address(&self) -> usize {
+        self.max_connections_per_address
+            .unwrap_or(self.max_connections / 4)
+            .clamp(1, self.max_connections.max(1))
+    }
+
     fn validate(&self) -> Result<(), ServerError> {
         let durations = [
             ("request_timeout_secs", self.request_timeout_secs),
+            ("first_byte_timeout_secs", self.first_byte_timeout_secs),
             ("header_read_timeout_secs", self.header_read_timeout_secs),
             ("body_read_timeout_secs", self.body_read_timeout_secs),
             ("idle_timeout_secs", self.idle_timeout_secs),
@@ -122,6 +148,7 @@ impl Limits {
         }
         for (name, value) in [
             ("request_timeout_secs", self.request_timeout_secs),
+            ("first_byte_timeout_secs", self.first_byte_timeout_secs),
             ("header_read_timeout_secs", self.header_read_timeout_secs),
             ("body_read_timeout_secs", self.body_read_timeout_secs),
             ("idle_timeout_secs", self.idle_timeout_secs),
@@ -134,6 +161,17 @@ impl Limits {
             return Err(ServerError::Config(
                 "limits.max_connections and limits.max_concurrent_logins must be > 0".into(),
             ));
+        }
+        if self.max_connections_per_address == Some(0) {
+            return Err(ServerError::Config(
+                "limits.max_connections_per_address must be > 0".into(),
+            ));
+        }
+        if self.ipv6_prefix_len > 128 {
+            return Err(ServerError::Config(format!(
+                "limits.ipv6_prefix_len must be at most 128, not {}",
+                self.ipv6_prefix_len
+            )));
         }
         if self.max_header_bytes < 8192 {
             return Err(ServerError::Config(
@@ -447,6 +485,46 @@ mod tests {
         assert!(config.pam_enabled());
         assert_eq!(config.users_file, Some(PathBuf::from("/etc/openwmi/users")));
         config.validate().unwrap();
+    }
+
+    #[test]
+    fn connection_slots_per_address_and_first_byte_timeout() {
+        let limits = Limits::default();
+        assert_eq!(limits.connections_per_address(), 64);
+        assert_eq!(limits.ipv6_prefix_len, 64);
+        assert_eq!(limits.first_byte_timeout_secs, 5.0);
+        let text = "users_file = \"/u\"\n[limits]\nmax_connections = 10\n\
+                    first_byte_timeout_secs = 1.5\nipv6_prefix_len = 56\n";
+        let config = ServerConfig::from_toml(text, Path::new("c.toml")).unwrap();
+        assert_eq!(config.limits.connections_per_address(), 2);
+        assert_eq!(config.limits.first_byte_timeout_secs, 1.5);
+        assert_eq!(config.limits.ipv6_prefix_len, 56);
+        config.validate().unwrap();
+        let config = ServerConfig::from_toml(
+            "[limits]\nmax_connections = 2\nmax_connections_per_address = 5\n",
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        assert_eq!(config.limits.connections_per_address(), 2);
+        for (text, why) in [
+            (
+                "max_connections_per_address = 0",
+                "max_connections_per_address must be > 0",
+            ),
+            (
+                "ipv6_prefix_len = 129",
+                "ipv6_prefix_len must be at most 128",
+            ),
+            (
+                "first_byte_timeout_secs = 0",
+                "first_byte_timeout_secs must be > 0",
+            ),
+        ] {
+            let text = format!("users_file = \"/u\"\n[limits]\n{text}\n");
+            let config = ServerConfig::from_toml(&text, Path::new("c.toml")).unwrap();
+            let err = config.validate().unwrap_err().to_string();
+            assert!(err.contains(why), "{text}: {err}");
+        }
     }
 
     #[test]

@@ -8,8 +8,11 @@
 //! 1. `Content-Length` above `limits.max_body_bytes`: `413`, body never read.
 //! 2. Credentials (every request, unless `auth = "none"`): none or wrong ->
 //!    `401` + `WWW-Authenticate: Basic realm="openwmi"`; after
-//!    `limits.max_auth_failures` failures from one address -> `429` for
-//!    `limits.auth_lockout_secs`. Successful checks are cached
+//!    `limits.max_auth_failures` failures from one client (an IPv4 address,
+//!    an IPv6 `limits.ipv6_prefix_len` prefix) -> `429` for
+//!    `limits.auth_lockout_secs`, guesses already queued for a check
+//!    included; only credentials in the login cache are still served, and
+//!    not after `max_auth_failures` more guesses. Successful checks are cached
 //!    `limits.auth_cache_ttl_secs` (default 60 s) keyed by a salted SHA-256 of
 //!    the credentials; then PAM runs again, while argon2 runs again only if
 //!    the user's entry in the users file has a different hash (the same hash
@@ -22,7 +25,9 @@
 //!    Its response goes out as it is.
 //!
 //! Connections: at most `limits.max_connections` (one more gets `503` on
-//! HTTP, is closed on HTTPS); a request head must arrive within
+//! HTTP, is closed on HTTPS), at most `limits.max_connections_per_address`
+//! of them from one client; a connection that sends nothing is closed after
+//! `limits.first_byte_timeout_secs`; a request head must arrive within
 //! `limits.header_read_timeout_secs` of its first byte, a connection idle
 //! for `limits.idle_timeout_secs` is closed; heads above
 //! `limits.max_header_bytes` get `431`.
@@ -46,7 +51,7 @@ pub use error::ServerError;
 pub use openwmi_service::{AuthenticatedUser, Service};
 pub use routes::Routes;
 pub use runtime::ServerRuntime;
-pub use server::{serve, Server};
+pub use server::{serve, PasswordChecks, Server};
 pub use tls::fingerprint;
 pub use users_file::{passwd, set_user};
 

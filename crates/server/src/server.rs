@@ -16,7 +16,7 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::auth::Authenticator;
 use crate::config::{secs, ServerConfig};
-use crate::conn::{Activity, Tracked};
+use crate::conn::{Activity, ClientSlots, Timeouts, Tracked};
 use crate::http::{self, RequestContext};
 use crate::{tls, BusyPoll, Routes, ServerError};
 
@@ -90,6 +90,12 @@ impl Server {
         self
     }
 
+    /// A counter of the password checks (argon2 or PAM) this server runs,
+    /// for tests and benchmarks: cache hits and refused guesses cost none.
+    pub fn password_checks(&self) -> PasswordChecks {
+        PasswordChecks(Arc::clone(&self.auth))
+    }
+
     /// The bound addresses (with the real port when `:0` was asked for).
     pub fn local_addrs(&self) -> Vec<SocketAddr> {
         self.listeners.iter().map(|(_, a)| *a).collect()
@@ -145,14 +151,19 @@ impl Server {
         });
         let settings = Arc::new(ConnectionSettings {
             tls: self.tls,
-            head_timeout: secs(limits.header_read_timeout_secs),
-            idle_timeout: secs(limits.idle_timeout_secs),
+            timeouts: Timeouts {
+                first_byte: secs(limits.first_byte_timeout_secs),
+                head: secs(limits.header_read_timeout_secs),
+                idle: secs(limits.idle_timeout_secs),
+            },
             max_header_bytes: limits.max_header_bytes,
             max_headers: limits.max_headers,
             busy_poll: self.busy_poll,
         });
         let max_connections = limits.max_connections;
         let slots = Arc::new(Semaphore::new(max_connections));
+        let client_slots =
+            ClientSlots::new(limits.connections_per_address(), limits.ipv6_prefix_len);
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut accept_loops = JoinSet::new();
         for (listener, _) in self.listeners {
@@ -164,6 +175,7 @@ impl Server {
                 Arc::clone(&ctx),
                 Arc::clone(&settings),
                 Arc::clone(&slots),
+                Arc::clone(&client_slots),
                 stop_rx.clone(),
             ));
         }
@@ -178,6 +190,25 @@ impl Server {
             tracing::warn!("connections still open after the shutdown grace period; dropping them");
         }
         Ok(())
+    }
+}
+
+/// See [`Server::password_checks`].
+#[derive(Clone)]
+pub struct PasswordChecks(Arc<Authenticator>);
+
+impl PasswordChecks {
+    /// Password checks run so far.
+    pub fn count(&self) -> u64 {
+        self.0.checks_run()
+    }
+}
+
+impl std::fmt::Debug for PasswordChecks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("PasswordChecks")
+            .field(&self.count())
+            .finish()
     }
 }
 
@@ -196,8 +227,7 @@ pub async fn serve(
 
 struct ConnectionSettings {
     tls: Option<TlsAcceptor>,
-    head_timeout: Duration,
-    idle_timeout: Duration,
+    timeouts: Timeouts,
     max_header_bytes: usize,
     max_headers: usize,
     busy_poll: Option<Arc<BusyPoll>>,
@@ -208,6 +238,7 @@ async fn accept_loop(
     ctx: Arc<RequestContext>,
     settings: Arc<ConnectionSettings>,
     slots: Arc<Semaphore>,
+    client_slots: Arc<ClientSlots>,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
@@ -228,11 +259,16 @@ async fn accept_loop(
         if let Some(busy_poll) = &settings.busy_poll {
             busy_poll.watch(&stream);
         }
+        // The client's own share first, so that a flood from one address
+        // is refused before it takes any of the slots everyone shares.
+        let Some(client_slot) = client_slots.try_take(peer.ip()) else {
+            tracing::debug!(%peer, "connection limit per address reached; refusing a connection");
+            refuse_or_close(stream, &settings);
+            continue;
+        };
         let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else {
             tracing::warn!(%peer, "connection limit reached; refusing a connection");
-            if settings.tls.is_none() {
-                tokio::spawn(refuse(stream));
-            }
+            refuse_or_close(stream, &settings);
             continue;
         };
         let ctx = Arc::clone(&ctx);
@@ -241,7 +277,14 @@ async fn accept_loop(
         tokio::spawn(async move {
             connection(stream, peer, ctx, settings, stop).await;
             drop(permit);
+            drop(client_slot);
         });
+    }
+}
+
+fn refuse_or_close(stream: TcpStream, settings: &ConnectionSettings) {
+    if settings.tls.is_none() {
+        tokio::spawn(refuse(stream));
     }
 }
 
@@ -261,8 +304,18 @@ async fn connection(
     match &settings.tls {
         None => drive(stream, false, peer, ctx, &settings, stop).await,
         Some(acceptor) => {
-            let handshake =
-                tokio::time::timeout(settings.head_timeout, acceptor.accept(stream)).await;
+            // The handshake's own timeout starts with its first byte, as a
+            // request head's does: a silent client gets the first-byte one.
+            let timeouts = settings.timeouts;
+            let mut first = [0u8; 1];
+            if tokio::time::timeout(timeouts.first_byte, stream.peek(&mut first))
+                .await
+                .is_err()
+            {
+                tracing::debug!(%peer, "nothing received; closing connection");
+                return;
+            }
+            let handshake = tokio::time::timeout(timeouts.head, acceptor.accept(stream)).await;
             match handshake {
                 Ok(Ok(tls_stream)) => drive(tls_stream, true, peer, ctx, &settings, stop).await,
                 Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
@@ -301,7 +354,8 @@ async fn drive<S>(
         .max_headers(settings.max_headers);
     let connection = builder.serve_connection(io, service);
     tokio::pin!(connection);
-    let tick = (settings.head_timeout.min(settings.idle_timeout) / 4)
+    let timeouts = settings.timeouts;
+    let tick = (timeouts.first_byte.min(timeouts.head).min(timeouts.idle) / 4)
         .clamp(Duration::from_millis(50), Duration::from_secs(1));
     let mut ticker = tokio::time::interval(tick);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -322,7 +376,7 @@ async fn drive<S>(
                 connection.as_mut().graceful_shutdown();
             }
             _ = ticker.tick() => {
-                if let Some(why) = activity.expired(settings.head_timeout, settings.idle_timeout) {
+                if let Some(why) = activity.expired(&timeouts) {
                     tracing::debug!(%peer, reason = ?why, "closing connection");
                     return;
                 }

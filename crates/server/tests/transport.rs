@@ -637,7 +637,12 @@ async fn http_1_0_without_keep_alive_is_closed() {
 
 #[tokio::test]
 async fn connection_limit_refuses_extra_connections() {
-    let server = start(|c| c.limits.max_connections = 2).await;
+    let server = start(|c| {
+        c.limits.max_connections = 2;
+        // The limit over all addresses, not the one per address.
+        c.limits.max_connections_per_address = Some(2);
+    })
+    .await;
     let first = TcpStream::connect(server.addr).await.unwrap();
     let second = TcpStream::connect(server.addr).await.unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
