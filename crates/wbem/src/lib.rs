@@ -8,7 +8,9 @@
 //! decodes the body with `openwmi-cimxml`, checks the `CIMMethod`/`CIMObject`
 //! headers against it, runs the operation and answers with the whole
 //! response, or streams it in chunks once it grows large. Nothing here knows
-//! hyper, TLS or PAM.
+//! hyper, TLS or PAM. A request's size is bounded once, by the transport
+//! before it holds the body (`limits.max_body_bytes`); the decoder bounds
+//! only its structure (`openwmi_cimxml::Limits::request`).
 //!
 //! Where it runs: a namespace whose providers never block (static instances,
 //! interop) is answered on the connection's task, chunks made as the
