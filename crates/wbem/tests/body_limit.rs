@@ -146,7 +146,11 @@ async fn post_chunked(addr: SocketAddr, len: usize) -> (u16, String) {
 
 fn answered(reply: &(u16, String)) {
     assert_eq!(reply.0, 200, "{}", reply.1);
-    assert!(reply.1.contains("<INSTANCENAME CLASSNAME=\"T_Share\">"), "{}", reply.1);
+    assert!(
+        reply.1.contains("<INSTANCENAME CLASSNAME=\"T_Share\">"),
+        "{}",
+        reply.1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
