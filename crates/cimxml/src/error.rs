@@ -8,8 +8,9 @@ use std::fmt;
 /// [`DecodeError::LimitExceeded`] before the excess is built.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Limits {
-    /// Largest body accepted, in bytes (default 16 MiB; a response of many
-    /// instances is larger than any request).
+    /// Largest body accepted, in bytes (default 16 MiB, for the responses a
+    /// client reads: a response of many instances is larger than any
+    /// request; [`Limits::request`] leaves a request's size to the server).
     pub max_body_bytes: usize,
     /// Deepest element nesting (default 64; a CIM-XML request nests about 12).
     pub max_depth: usize,
@@ -38,10 +39,15 @@ impl Default for Limits {
 
 impl Limits {
     /// Tighter limits suited to requests a server receives: no legitimate
-    /// request comes near them (default body 1 MiB, 20,000 elements).
+    /// request comes near them (20,000 elements). The body's size is bounded
+    /// here only by what the decoder can address (4 GiB, its positions are
+    /// `u32`): whoever reads a request off the network must bound it before
+    /// holding it, and that one limit is the request's limit (in `openwmi
+    /// serve`, `limits.max_body_bytes`). A second, different bound here
+    /// refused bodies the server had accepted.
     pub fn request() -> Self {
         Limits {
-            max_body_bytes: 1024 * 1024,
+            max_body_bytes: u32::MAX as usize,
             max_elements: 20_000,
             ..Limits::default()
         }

@@ -4,7 +4,8 @@
 //! (`--config`) whose top-level keys belong to four parts, each declared by
 //! the crate that uses it: the transport (`openwmi_server::ServerConfig`:
 //! listeners, TLS, logins, limits, threads), the dispatcher
-//! (`openwmi_wbem::DispatcherConfig`: the answer cache), the provider inputs
+//! (`openwmi_wbem::DispatcherConfig`: the answer cache, the enumerations
+//! per user), the provider inputs
 //! ([`ProviderInputs`]: the global options `--mof`, `--smb-conf`, ...) and
 //! `[permissions]` (read by `openwmi-access`). Each part gets its own keys,
 //! so errors keep their position in the file; a key no part declares is
@@ -32,6 +33,11 @@ pub struct ServeOptions {
     /// 4096; 0 = none: every request walks the instances).
     #[arg(long, value_name = "KIB")]
     pub answer_cache_kib: Option<u64>,
+    /// Pull enumerations one user may hold open at once (default 128, at
+    /// most 1024, the server's total); one more is refused with
+    /// CIM_ERR_SERVER_LIMITS_EXCEEDED.
+    #[arg(long, value_name = "N")]
+    pub max_enumerations_per_user: Option<usize>,
 }
 
 /// Where the providers read from, in the configuration file. On the command
@@ -142,6 +148,9 @@ impl ServeConfig {
         if let Some(kib) = a.answer_cache_kib {
             config.dispatcher.answer_cache_kib = kib;
         }
+        if let Some(n) = a.max_enumerations_per_user {
+            config.dispatcher.max_enumerations_per_user = n;
+        }
         let providers = std::mem::take(&mut config.providers).under(g);
         let invalid = |m: String| Failure::Message(format!("invalid configuration: {m}"));
         config
@@ -232,7 +241,6 @@ pub fn run(g: &GlobalOptions, a: ServeOptions) -> Result<ExitCode, Failure> {
             builder.access_policy(policy);
             Ok::<_, Failure>(openwmi_wbem::Dispatcher::with_config(
                 builder.build(),
-                openwmi_wbem::EnumContexts::default(),
                 &dispatcher_config,
             ))
         });
@@ -369,6 +377,7 @@ mod tests {
         http = true
         users_file = "/etc/openwmi/users"
         answer_cache_kib = 0
+        max_enumerations_per_user = 16
         mof = ["root/cimv2=/x.mof"]
         fstab = "/etc/fstab"
         smb_conf = "/etc/samba/smb.conf"
@@ -385,6 +394,7 @@ mod tests {
         assert!(config.transport.http);
         assert_eq!(config.transport.limits.max_body_bytes, 1000);
         assert_eq!(config.dispatcher.answer_cache_kib, 0);
+        assert_eq!(config.dispatcher.max_enumerations_per_user, 16);
         assert_eq!(config.providers.mof, vec!["root/cimv2=/x.mof".to_owned()]);
         assert_eq!(config.providers.fstab, Some(PathBuf::from("/etc/fstab")));
         assert!(config.permissions.contains_key("anything"));
@@ -428,6 +438,8 @@ mod tests {
             "--pam",
             "--answer-cache-kib",
             "512",
+            "--max-enumerations-per-user",
+            "8",
             "--fstab",
             "/other",
         ])
@@ -444,6 +456,7 @@ mod tests {
         );
         assert_eq!(config.dispatcher.answer_cache_kib, 512);
         assert_eq!(config.dispatcher.answer_cache_bytes(), 512 * 1024);
+        assert_eq!(config.dispatcher.max_enumerations_per_user, 8);
         assert_eq!(providers.fstab, Some(PathBuf::from("/other")));
         assert_eq!(
             providers.smb_conf,
@@ -485,6 +498,11 @@ mod tests {
             "invalid configuration: answer_cache_kib must be at most 1048576, not 1048577"
         );
         check(&["--answer-cache-kib", "1048576"]).unwrap();
+        let err = check(&["--max-enumerations-per-user", "0"]).unwrap_err();
+        assert_eq!(
+            err,
+            "invalid configuration: max_enumerations_per_user must be from 1 to 1024, not 0"
+        );
         let err = check(&["--mof", "nofile"]).unwrap_err();
         assert_eq!(
             err,

@@ -39,8 +39,11 @@ pub enum AuthMode {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Limits {
-    /// Largest accepted request body. A larger `Content-Length` is answered
-    /// `413` before any byte of the body is read. Default 16 MiB.
+    /// Largest accepted request body, the only limit on a request's size
+    /// (the services do not repeat it). A larger `Content-Length` is
+    /// answered `413` before any byte of the body is read, a chunked body
+    /// once it passes the limit. Default 1 MiB: a CIM-XML request is a few
+    /// KiB, and each connection may make the server hold this much.
     pub max_body_bytes: u64,
     /// Largest request head (request line + headers); beyond it the answer is
     /// `431` and the connection is closed. Default 64 KiB (minimum 8 KiB).
@@ -96,7 +99,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_body_bytes: 16 * 1024 * 1024,
+            max_body_bytes: 1024 * 1024,
             max_header_bytes: 64 * 1024,
             max_headers: 100,
             max_connections: 256,
@@ -198,7 +201,7 @@ impl Limits {
 /// threads = 1                            # worker threads
 /// busy_poll_us = 100                     # 0 = no busy polling
 /// [limits]
-/// max_body_bytes = 16777216
+/// max_body_bytes = 1048576
 /// ```
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]

@@ -85,17 +85,29 @@ impl Pending {
 struct Entry {
     user: String,
     kind: PullKind,
-    pending: Pending,
+    /// `None` while a pull has it out: the context still counts against
+    /// the limits then, and does not expire.
+    pending: Option<Pending>,
     timeout: Duration,
     expires: Instant,
 }
 
-/// The open enumerations of a server.
+/// Open enumerations a server keeps at once (the default of
+/// [`EnumContexts`]).
+pub const MAX_OPEN_ENUMERATIONS: usize = 1024;
+
+/// The default of [`EnumContexts::with_user_quota`].
+pub const DEFAULT_ENUMERATIONS_PER_USER: usize = 128;
+
+/// The open enumerations of a server: at most `max_open` in all, and at
+/// most `max_per_user` of one user, so that one user (or one leaking
+/// client) cannot take every context while others are refused.
 pub struct EnumContexts {
     entries: Mutex<HashMap<String, Entry>>,
     counter: AtomicU64,
     seed: u64,
     max_open: usize,
+    max_per_user: usize,
     default_timeout: Duration,
     max_timeout: Duration,
 }
@@ -105,13 +117,18 @@ impl std::fmt::Debug for EnumContexts {
         f.debug_struct("EnumContexts")
             .field("open", &self.len())
             .field("max_open", &self.max_open)
+            .field("max_per_user", &self.max_per_user)
             .finish_non_exhaustive()
     }
 }
 
 impl Default for EnumContexts {
     fn default() -> Self {
-        EnumContexts::new(1024, Duration::from_secs(60), Duration::from_secs(3600))
+        EnumContexts::new(
+            MAX_OPEN_ENUMERATIONS,
+            Duration::from_secs(60),
+            Duration::from_secs(3600),
+        )
     }
 }
 
@@ -123,6 +140,8 @@ fn invalid_context(id: &str) -> CimError {
 }
 
 impl EnumContexts {
+    /// At most `max_open` contexts, [`DEFAULT_ENUMERATIONS_PER_USER`] of one
+    /// user.
     pub fn new(max_open: usize, default_timeout: Duration, max_timeout: Duration) -> Self {
         EnumContexts {
             entries: Mutex::new(HashMap::new()),
@@ -131,9 +150,17 @@ impl EnumContexts {
                 .build_hasher()
                 .finish(),
             max_open,
+            max_per_user: DEFAULT_ENUMERATIONS_PER_USER,
             default_timeout,
             max_timeout,
         }
+    }
+
+    /// At most `max_per_user` open contexts of one user; one more Open*
+    /// fails with CIM_ERR_SERVER_LIMITS_EXCEEDED.
+    pub fn with_user_quota(mut self, max_per_user: usize) -> Self {
+        self.max_per_user = max_per_user;
+        self
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
@@ -142,7 +169,7 @@ impl EnumContexts {
 
     fn sweep(map: &mut HashMap<String, Entry>) {
         let now = Instant::now();
-        map.retain(|_, e| e.expires > now);
+        map.retain(|_, e| e.pending.is_none() || e.expires > now);
     }
 
     /// Number of open contexts (after dropping expired ones).
@@ -191,6 +218,18 @@ impl EnumContexts {
         let id = format!("{:016x}{:x}", h.finish(), n);
         let mut m = self.lock();
         Self::sweep(&mut m);
+        // Counted afresh: the table is small, and a count kept beside it
+        // could drift from it.
+        if m.values().filter(|e| e.user == user).count() >= self.max_per_user {
+            return Err(CimError::new(
+                CimStatus::ServerLimitsExceeded,
+                format!(
+                    "too many open enumerations of one user (at most {}); \
+                     pull them to the end or close them",
+                    self.max_per_user
+                ),
+            ));
+        }
         if m.len() >= self.max_open {
             return Err(CimError::new(
                 CimStatus::ServerLimitsExceeded,
@@ -202,7 +241,7 @@ impl EnumContexts {
             Entry {
                 user: user.to_owned(),
                 kind,
-                pending,
+                pending: Some(pending),
                 timeout,
                 expires: Instant::now() + timeout,
             },
@@ -219,27 +258,36 @@ impl EnumContexts {
         kind: PullKind,
         f: impl FnOnce(&mut Pending) -> Result<bool, CimError>,
     ) -> Result<bool, CimError> {
-        // Taken out while pulled, so a slow provider holds no lock and two
-        // concurrent pulls of one context cannot interleave.
-        let mut entry = {
+        // The pending objects are taken out while pulled, so a slow provider
+        // holds no lock and two concurrent pulls of one context cannot
+        // interleave; the entry stays, so that it still counts.
+        let mut pending = {
             let mut m = self.lock();
             Self::sweep(&mut m);
-            match m.get(id) {
-                Some(e) if e.user == user => {}
+            let entry = match m.get_mut(id) {
+                Some(e) if e.user == user => e,
                 _ => return Err(invalid_context(id)),
-            }
-            if m.get(id).is_some_and(|e| e.kind != kind) {
+            };
+            if entry.kind != kind {
                 return Err(CimError::new(
                     CimStatus::InvalidEnumerationContext,
                     format!("enumeration {id:?} was not opened for this pull operation"),
                 ));
             }
-            m.remove(id).ok_or_else(|| invalid_context(id))?
+            entry.pending.take().ok_or_else(|| invalid_context(id))?
         };
-        let end = f(&mut entry.pending)?;
+        let mut out = PulledOut {
+            contexts: self,
+            id,
+            put_back: false,
+        };
+        let end = f(&mut pending)?;
         if !end {
-            entry.expires = Instant::now() + entry.timeout;
-            self.lock().insert(id.to_owned(), entry);
+            out.put_back = true;
+            if let Some(entry) = self.lock().get_mut(id) {
+                entry.pending = Some(pending);
+                entry.expires = Instant::now() + entry.timeout;
+            }
         }
         Ok(end)
     }
@@ -248,11 +296,28 @@ impl EnumContexts {
         let mut m = self.lock();
         Self::sweep(&mut m);
         match m.get(id) {
-            Some(e) if e.user == user => {
+            Some(e) if e.user == user && e.pending.is_some() => {
                 m.remove(id);
                 Ok(())
             }
             _ => Err(invalid_context(id)),
+        }
+    }
+}
+
+/// A context whose pending objects a pull has out: removed when the pull
+/// ends it, fails, or panics (so a panicking provider leaves no context
+/// that counts forever), unless the pull puts them back.
+struct PulledOut<'a> {
+    contexts: &'a EnumContexts,
+    id: &'a str,
+    put_back: bool,
+}
+
+impl Drop for PulledOut<'_> {
+    fn drop(&mut self) {
+        if !self.put_back {
+            self.contexts.lock().remove(self.id);
         }
     }
 }
@@ -392,6 +457,79 @@ mod tests {
             CimStatus::ServerLimitsExceeded
         );
         c.close(&a, "u").unwrap();
+        c.insert("u", "ns", list(), PullKind::Paths, None).unwrap();
+    }
+
+    #[test]
+    fn one_user_cannot_hold_every_enumeration() {
+        let c = EnumContexts::new(5, Duration::from_secs(60), Duration::from_secs(100))
+            .with_user_quota(2);
+        let list = || Pending::list(objects(2));
+        let a = c.insert("u", "ns", list(), PullKind::Paths, None).unwrap();
+        c.insert("u", "ns", list(), PullKind::Paths, None).unwrap();
+        let refused = c
+            .insert("u", "ns", list(), PullKind::Paths, None)
+            .unwrap_err();
+        assert_eq!(refused.status, CimStatus::ServerLimitsExceeded);
+        assert!(
+            refused.description.contains("of one user (at most 2)"),
+            "{refused}"
+        );
+        // Others still open theirs, up to the server's total.
+        c.insert("v", "ns", list(), PullKind::Paths, None).unwrap();
+        c.insert("w", "ns", list(), PullKind::Paths, None).unwrap();
+        let b = c.insert("w", "ns", list(), PullKind::Paths, None).unwrap();
+        let full = c
+            .insert("v", "ns", list(), PullKind::Paths, None)
+            .unwrap_err();
+        assert_eq!(full.status, CimStatus::ServerLimitsExceeded);
+        assert!(full.description.contains("(at most 5)"), "{full}");
+        // A context being pulled still counts against its user's quota.
+        c.close(&b, "w").unwrap();
+        let mut during = None;
+        let end = c.pull(&a, "u", PullKind::Paths, |pending| {
+            during = Some(c.insert("u", "ns", list(), PullKind::Paths, None));
+            pending.write(&mut ResponseWriter::begin("1", "x"), PullKind::Paths, 5)
+        });
+        assert!(end.unwrap());
+        let during = during.unwrap().unwrap_err();
+        assert!(during.description.contains("of one user"), "{during}");
+        // A pull that ends its enumeration frees its place.
+        assert_eq!(c.len(), 3);
+        c.insert("u", "ns", list(), PullKind::Paths, None).unwrap();
+    }
+
+    #[test]
+    fn a_pull_out_counts_and_a_failed_or_panicking_pull_frees_its_context() {
+        let c = EnumContexts::new(4, Duration::from_secs(60), Duration::from_secs(100))
+            .with_user_quota(1);
+        let list = || Pending::list(objects(3));
+        let id = c.insert("u", "ns", list(), PullKind::Paths, None).unwrap();
+        // Out on a pull: neither closed nor pulled twice, and counted.
+        c.pull(&id, "u", PullKind::Paths, |_| {
+            assert_eq!(c.len(), 1);
+            assert_eq!(
+                status(c.close(&id, "u")),
+                CimStatus::InvalidEnumerationContext
+            );
+            assert_eq!(
+                status(pull(&c, &id, "u", PullKind::Paths, 1)),
+                CimStatus::InvalidEnumerationContext
+            );
+            Ok(false)
+        })
+        .unwrap();
+        assert!(!pull(&c, &id, "u", PullKind::Paths, 1).unwrap().0);
+
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            c.pull(&id, "u", PullKind::Paths, |_| panic!("a provider panics"))
+        }));
+        assert!(panicked.is_err());
+        assert!(c.is_empty());
+        let id = c.insert("u", "ns", list(), PullKind::Paths, None).unwrap();
+        let failed = c.pull(&id, "u", PullKind::Paths, |_| Err(CimError::failed("gone")));
+        assert_eq!(status(failed), CimStatus::Failed);
+        assert!(c.is_empty());
         c.insert("u", "ns", list(), PullKind::Paths, None).unwrap();
     }
 }

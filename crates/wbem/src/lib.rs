@@ -8,7 +8,9 @@
 //! decodes the body with `openwmi-cimxml`, checks the `CIMMethod`/`CIMObject`
 //! headers against it, runs the operation and answers with the whole
 //! response, or streams it in chunks once it grows large. Nothing here knows
-//! hyper, TLS or PAM.
+//! hyper, TLS or PAM. A request's size is bounded once, by the transport
+//! before it holds the body (`limits.max_body_bytes`); the decoder bounds
+//! only its structure (`openwmi_cimxml::Limits::request`).
 //!
 //! Where it runs: a namespace whose providers never block (static instances,
 //! interop) is answered on the connection's task, chunks made as the
@@ -25,7 +27,7 @@ mod http_mapping;
 #[cfg(test)]
 mod testing;
 
-pub use contexts::{EnumContexts, PullKind};
+pub use contexts::{EnumContexts, PullKind, DEFAULT_ENUMERATIONS_PER_USER, MAX_OPEN_ENUMERATIONS};
 pub use http_mapping::{protocol_error, CimHandler, CimRequest, CimXml};
 
 use bytes::Bytes;
@@ -54,7 +56,8 @@ pub const DEFAULT_ANSWER_CACHE_KIB: u64 = 4 * 1024;
 const MAX_ANSWER_CACHE_KIB: u64 = 1 << 20;
 
 /// The dispatcher's settings: in `openwmi serve`'s configuration file, the
-/// key `answer_cache_kib` (and the option `--answer-cache-kib`).
+/// keys `answer_cache_kib` and `max_enumerations_per_user` (and the options
+/// `--answer-cache-kib`, `--max-enumerations-per-user`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DispatcherConfig {
@@ -62,12 +65,18 @@ pub struct DispatcherConfig {
     /// never change (static MOF instances) kept and handed out again to
     /// the requests that ask the same; 0 keeps none. Default 4096.
     pub answer_cache_kib: u64,
+    /// Pull enumerations one user may hold open at once, of the server's
+    /// [`MAX_OPEN_ENUMERATIONS`]; one more Open* fails with
+    /// CIM_ERR_SERVER_LIMITS_EXCEEDED. Default
+    /// [`DEFAULT_ENUMERATIONS_PER_USER`].
+    pub max_enumerations_per_user: usize,
 }
 
 impl Default for DispatcherConfig {
     fn default() -> Self {
         DispatcherConfig {
             answer_cache_kib: DEFAULT_ANSWER_CACHE_KIB,
+            max_enumerations_per_user: DEFAULT_ENUMERATIONS_PER_USER,
         }
     }
 }
@@ -79,12 +88,23 @@ impl DispatcherConfig {
         usize::try_from(self.answer_cache_kib.saturating_mul(1024)).unwrap_or(usize::MAX)
     }
 
+    /// The server's enumeration contexts, with this quota per user.
+    pub fn enum_contexts(&self) -> EnumContexts {
+        EnumContexts::default().with_user_quota(self.max_enumerations_per_user)
+    }
+
     /// Checks the values; the message names the key.
     pub fn validate(&self) -> Result<(), String> {
         if self.answer_cache_kib > MAX_ANSWER_CACHE_KIB {
             return Err(format!(
                 "answer_cache_kib must be at most {MAX_ANSWER_CACHE_KIB}, not {}",
                 self.answer_cache_kib
+            ));
+        }
+        if !(1..=MAX_OPEN_ENUMERATIONS).contains(&self.max_enumerations_per_user) {
+            return Err(format!(
+                "max_enumerations_per_user must be from 1 to {MAX_OPEN_ENUMERATIONS}, not {}",
+                self.max_enumerations_per_user
             ));
         }
         Ok(())
@@ -105,19 +125,16 @@ impl std::fmt::Debug for Dispatcher {
 
 impl Dispatcher {
     pub fn new(om: ObjectManager) -> Self {
-        Dispatcher::with_contexts(om, EnumContexts::default())
+        Dispatcher::with_config(om, &DispatcherConfig::default())
     }
 
     pub fn with_contexts(om: ObjectManager, contexts: EnumContexts) -> Self {
-        Dispatcher::with_config(om, contexts, &DispatcherConfig::default())
+        let budget = DispatcherConfig::default().answer_cache_bytes();
+        Dispatcher::with_answer_budget(om, contexts, budget)
     }
 
-    pub fn with_config(
-        om: ObjectManager,
-        contexts: EnumContexts,
-        config: &DispatcherConfig,
-    ) -> Self {
-        Dispatcher::with_answer_budget(om, contexts, config.answer_cache_bytes())
+    pub fn with_config(om: ObjectManager, config: &DispatcherConfig) -> Self {
+        Dispatcher::with_answer_budget(om, config.enum_contexts(), config.answer_cache_bytes())
     }
 
     /// Keeps at most `budget_bytes` of whole answers to enumerations and
@@ -413,7 +430,7 @@ impl CimHandler for Dispatcher {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{answer, call};
+    use crate::testing::{answer, answer_as, call};
     use openwmi_cim::Instance;
     use openwmi_cimom::{EnumerateRequest, InstanceProvider, InstanceStream, ObjectManagerBuilder};
 
@@ -497,6 +514,81 @@ mod tests {
             assert!(!text.ends_with("</CIM>"));
             assert!(trailers.is_none());
             assert!(headers.iter().all(|(n, _)| n != http::header::TRAILER));
+        }
+    }
+
+    /// An OpenEnumerateInstances of T_Share (MaxObjectCount 0) as `user`:
+    /// whether it left an enumeration open, else the answer.
+    async fn open_as(d: &Dispatcher, user: &str) -> Result<(), String> {
+        let body = call("OpenEnumerateInstances", ENUMERATE);
+        let (text, _, _) =
+            answer_as(d, user, "OpenEnumerateInstances", "root/test", &body, &[]).await;
+        if text.contains("<ERROR") || !text.contains("EnumerationContext") {
+            return Err(text);
+        }
+        Ok(())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn one_user_cannot_hold_every_pull_enumeration() {
+        let d = dispatcher(false, false);
+        let mut opened = 0;
+        let refusal = loop {
+            match open_as(&d, "mallory").await {
+                Ok(()) => opened += 1,
+                Err(text) => break text,
+            }
+            assert!(opened <= 1024, "nothing refused");
+        };
+        assert!(refusal.contains("CODE=\"27\""), "{refusal}");
+        assert!(opened < 1024, "one user held all {opened} enumerations");
+        assert_eq!(d.open_enumerations(), opened);
+        // Another user still opens enumerations.
+        for _ in 0..3 {
+            open_as(&d, "alice").await.unwrap();
+        }
+        assert_eq!(d.open_enumerations(), opened + 3);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_enumerations_per_user_are_configured() {
+        let repo = openwmi_mof::repository_from_str(
+            "root/test",
+            "t.mof",
+            "Qualifier Key : boolean = false, Scope(property), Flavor(DisableOverride);\n\
+             class T_Share { [Key] string Name; };",
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        let mut builder = ObjectManagerBuilder::new(repo, "testhost");
+        let source = HalfWay {
+            blocks: false,
+            fails: false,
+        };
+        builder.register("root/test", "T_Share", Arc::new(source));
+        let config = DispatcherConfig {
+            max_enumerations_per_user: 3,
+            ..DispatcherConfig::default()
+        };
+        config.validate().unwrap();
+        let d = Dispatcher::with_config(builder.build(), &config);
+        for _ in 0..3 {
+            open_as(&d, "mallory").await.unwrap();
+        }
+        let refusal = open_as(&d, "mallory").await.unwrap_err();
+        assert!(refusal.contains("CODE=\"27\""), "{refusal}");
+        assert!(refusal.contains("at most 3"), "{refusal}");
+        open_as(&d, "alice").await.unwrap();
+
+        for n in [0, MAX_OPEN_ENUMERATIONS + 1] {
+            let config = DispatcherConfig {
+                max_enumerations_per_user: n,
+                ..DispatcherConfig::default()
+            };
+            let err = config.validate().unwrap_err();
+            assert_eq!(
+                err,
+                format!("max_enumerations_per_user must be from 1 to 1024, not {n}")
+            );
         }
     }
 
