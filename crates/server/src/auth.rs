@@ -31,10 +31,64 @@ pub(crate) enum AuthOutcome {
 const MAX_CACHE_ENTRIES: usize = 4096;
 const MAX_TRACKED_ADDRESSES: usize = 65536;
 
+/// The users file as last read, and what tells whether it changed since.
 struct UsersFileState {
     path: PathBuf,
-    stamp: Option<(SystemTime, u64)>,
+    stamp: Option<FileStamp>,
+    /// Digest of the contents last read: a rewrite that leaves the stamp
+    /// as it was (within one timestamp tick) is told by its contents.
+    digest: [u8; 32],
+    /// When the contents were last read (see [`FileStamp::racy`]).
+    read_at: SystemTime,
     entries: Vec<UserEntry>,
+    /// Counts the changes of `entries`: a remembered login made with an
+    /// older generation is checked against the current entry before use.
+    generation: u64,
+    /// The last reload error logged, so that a broken file is reported
+    /// once, not on every request.
+    last_error: Option<String>,
+}
+
+/// What `stat` says of the users file. The inode catches a replacement
+/// (`openwmi passwd` renames a new file over it); the change time, which
+/// no one can set back, catches an in-place edit whose modification time
+/// was kept or set back (`cp -p`, `touch -r`); the length and both times
+/// catch the rest, down to the file system's timestamp granularity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileStamp {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+/// A file written again within this long of its last read may keep its
+/// stamp (coarse timestamps: one second on some file systems, two on FAT).
+const RACY_WINDOW: Duration = Duration::from_secs(2);
+
+impl FileStamp {
+    fn of(meta: &std::fs::Metadata) -> FileStamp {
+        use std::os::unix::fs::MetadataExt;
+        FileStamp {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            len: meta.size(),
+            mtime: (meta.mtime(), meta.mtime_nsec()),
+            ctime: (meta.ctime(), meta.ctime_nsec()),
+        }
+    }
+
+    /// Whether the file may have changed again since `read_at` without
+    /// its stamp showing it: it was last changed too close to that read
+    /// (or after it, by a clock ahead of ours).
+    fn racy(&self, read_at: SystemTime) -> bool {
+        let changed = self.mtime.max(self.ctime);
+        let secs = u64::try_from(changed.0).unwrap_or(0);
+        let nanos = u32::try_from(changed.1).unwrap_or(0);
+        let changed = SystemTime::UNIX_EPOCH + Duration::new(secs, nanos);
+        changed + RACY_WINDOW >= read_at
+    }
 }
 
 struct FailureRecord {
@@ -68,6 +122,9 @@ pub(crate) struct Authenticator {
 struct Remembered {
     user: AuthenticatedUser,
     expires: Instant,
+    /// The users file's generation this login was last checked against
+    /// (see [`UsersFileState::generation`]).
+    generation: u64,
     /// The users file's hash the password was verified against (`None`
     /// for PAM). Once `expires` has passed, the same credentials against
     /// the same hash are accepted without running argon2 again: it would
@@ -98,9 +155,13 @@ impl Authenticator {
                 let mut state = UsersFileState {
                     path: path.clone(),
                     stamp: None,
+                    digest: [0; 32],
+                    read_at: SystemTime::UNIX_EPOCH,
                     entries: Vec::new(),
+                    generation: 0,
+                    last_error: None,
                 };
-                reload_users(&mut state)?;
+                state.reload()?;
                 Some(Mutex::new(state))
             }
             _ => None,
@@ -182,8 +243,9 @@ impl Authenticator {
         let user = credentials.user().to_owned();
         let verdict = self.check_on_pool(key, credentials).await;
         let outcome = match verdict {
-            Some((found, verified_against)) => {
-                self.remember(key, found.clone(), verified_against);
+            Some(verified) => {
+                let found = verified.user.clone();
+                self.remember(key, verified);
                 self.failures.lock().unwrap().remove(&peer);
                 AuthOutcome::Accepted(found)
             }
@@ -206,7 +268,7 @@ impl Authenticator {
         self: &Arc<Self>,
         key: [u8; 32],
         credentials: Credentials,
-    ) -> Option<(AuthenticatedUser, Option<String>)> {
+    ) -> Option<Verified> {
         let slot = self.login_slots.clone().acquire_owned().await.ok()?;
         let this = Arc::clone(self);
         tokio::task::spawn_blocking(move || {
@@ -224,21 +286,15 @@ impl Authenticator {
         self.checks.load(Ordering::Relaxed)
     }
 
-    /// Blocking: argon2 or PAM. With the users file's hash the password was
-    /// verified against, for [`Remembered::verified_against`].
-    fn check(
-        &self,
-        key: &[u8; 32],
-        user: &str,
-        password: &str,
-    ) -> Option<(AuthenticatedUser, Option<String>)> {
+    /// Blocking: argon2 or PAM.
+    fn check(&self, key: &[u8; 32], user: &str, password: &str) -> Option<Verified> {
+        let mut generation = 0;
         if let Some(users) = &self.users {
             let (entry, decoy) = {
                 let mut state = users.lock().unwrap();
-                if let Err(e) = reload_users(&mut state) {
-                    tracing::error!(error = %e, "users file unusable; keeping the previous contents");
-                }
-                let entry = state.entries.iter().find(|e| e.name == user).cloned();
+                state.refresh();
+                generation = state.generation;
+                let entry = state.entry(user).cloned();
                 (entry, state.entries.first().map(|e| e.hash.clone()))
             };
             if let Some(entry) = entry {
@@ -251,7 +307,11 @@ impl Authenticator {
                     uid: None,
                     groups: entry.groups.into(),
                 };
-                return verified.then_some((found, Some(entry.hash)));
+                return verified.then_some(Verified {
+                    user: found,
+                    verified_against: Some(entry.hash),
+                    generation,
+                });
             }
             if self.pam_service.is_none() {
                 // Same work as for a known user, so that timing does not tell
@@ -264,7 +324,11 @@ impl Authenticator {
         }
         let service = self.pam_service.as_deref()?;
         self.checks.fetch_add(1, Ordering::Relaxed);
-        crate::pam_backend::authenticate(service, user, password).map(|found| (found, None))
+        crate::pam_backend::authenticate(service, user, password).map(|found| Verified {
+            user: found,
+            verified_against: None,
+            generation,
+        })
     }
 
     /// Whether these credentials (`key`) were verified against this very
@@ -286,16 +350,34 @@ impl Authenticator {
         hasher.finalize().into()
     }
 
+    /// A remembered login still good: not expired, and, when the users file
+    /// changed since it was checked, still what the file says (the same
+    /// hash; the groups are taken from the file). A login whose entry
+    /// changed or went is forgotten at once, not when it expires.
     fn cached(&self, key: &[u8; 32]) -> Option<AuthenticatedUser> {
         if self.cache_ttl.is_zero() {
             return None;
         }
-        let cache = self.cache.lock().unwrap();
-        let remembered = cache.get(key)?;
-        (Instant::now() < remembered.expires).then(|| remembered.user.clone())
+        // Lock order: the users file, then the cache.
+        let mut users = self.users.as_ref().map(|u| u.lock().unwrap());
+        if let Some(state) = users.as_deref_mut() {
+            state.refresh();
+        }
+        let mut cache = self.cache.lock().unwrap();
+        let remembered = cache.get_mut(key)?;
+        if Instant::now() >= remembered.expires {
+            return None;
+        }
+        if let Some(state) = users.as_deref() {
+            if remembered.generation != state.generation && !remembered.revalidate(state) {
+                cache.remove(key);
+                return None;
+            }
+        }
+        Some(remembered.user.clone())
     }
 
-    fn remember(&self, key: [u8; 32], user: AuthenticatedUser, verified_against: Option<String>) {
+    fn remember(&self, key: [u8; 32], verified: Verified) {
         if self.cache_ttl.is_zero() {
             return;
         }
@@ -310,9 +392,10 @@ impl Authenticator {
         cache.insert(
             key,
             Remembered {
-                user,
+                user: verified.user,
                 expires: now + self.cache_ttl,
-                verified_against,
+                generation: verified.generation,
+                verified_against: verified.verified_against,
             },
         );
     }
@@ -354,26 +437,83 @@ impl Authenticator {
     }
 }
 
-fn reload_users(state: &mut UsersFileState) -> Result<(), ServerError> {
-    let meta = std::fs::metadata(&state.path)
-        .map_err(|e| ServerError::io(format!("cannot read {}", state.path.display()), e))?;
-    let stamp = (
-        meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
-        meta.len(),
-    );
-    if state.stamp == Some(stamp) {
-        return Ok(());
+/// A password check that succeeded.
+struct Verified {
+    user: AuthenticatedUser,
+    /// See [`Remembered::verified_against`].
+    verified_against: Option<String>,
+    /// The users file's generation the check read (0 without a users file).
+    generation: u64,
+}
+
+impl Remembered {
+    /// Brings a login checked against an older users file up to date:
+    /// false when it no longer holds (its entry went or has another hash;
+    /// a PAM login whose name the file now has).
+    fn revalidate(&mut self, state: &UsersFileState) -> bool {
+        let entry = state.entry(&self.user.name);
+        match (self.verified_against.as_deref(), entry) {
+            (Some(hash), Some(entry)) if entry.hash == hash => {
+                if *self.user.groups != *entry.groups {
+                    self.user.groups = entry.groups.clone().into();
+                }
+            }
+            (None, None) => {}
+            _ => return false,
+        }
+        self.generation = state.generation;
+        true
     }
-    let text = std::fs::read_to_string(&state.path)
-        .map_err(|e| ServerError::io(format!("cannot read {}", state.path.display()), e))?;
-    let entries = users_file::parse(&text).map_err(|e| ServerError::UsersFile {
-        path: state.path.clone(),
-        line: e.line,
-        message: e.message,
-    })?;
-    state.entries = entries;
-    state.stamp = Some(stamp);
-    Ok(())
+}
+
+impl UsersFileState {
+    fn entry(&self, name: &str) -> Option<&UserEntry> {
+        self.entries.iter().find(|e| e.name == name)
+    }
+
+    /// [`reload`](Self::reload), keeping the previous contents when the
+    /// file cannot be used (logged once per distinct error).
+    fn refresh(&mut self) {
+        match self.reload() {
+            Ok(()) => self.last_error = None,
+            Err(e) => {
+                let message = e.to_string();
+                if self.last_error.as_deref() != Some(&message) {
+                    tracing::error!(error = %message, "users file unusable; keeping the previous contents");
+                    self.last_error = Some(message);
+                }
+            }
+        }
+    }
+
+    /// Reads the file again if its stamp changed, or may have changed
+    /// unseen (see [`FileStamp::racy`]); a `stat` otherwise.
+    fn reload(&mut self) -> Result<(), ServerError> {
+        let cannot_read =
+            |e: std::io::Error| ServerError::io(format!("cannot read {}", self.path.display()), e);
+        let meta = std::fs::metadata(&self.path).map_err(cannot_read)?;
+        let stamp = FileStamp::of(&meta);
+        if self.stamp == Some(stamp) && !stamp.racy(self.read_at) {
+            return Ok(());
+        }
+        crate::tls::refuse_if_others_can_write(&self.path, &meta, "users file")?;
+        let read_at = SystemTime::now();
+        let text = std::fs::read_to_string(&self.path).map_err(cannot_read)?;
+        let digest: [u8; 32] = Sha256::digest(text.as_bytes()).into();
+        if self.stamp.is_none() || digest != self.digest {
+            let entries = users_file::parse(&text).map_err(|e| ServerError::UsersFile {
+                path: self.path.clone(),
+                line: e.line,
+                message: e.message,
+            })?;
+            self.entries = entries;
+            self.digest = digest;
+            self.generation += 1;
+        }
+        self.stamp = Some(stamp);
+        self.read_at = read_at;
+        Ok(())
+    }
 }
 
 /// A hash to verify against when the users file is empty (computed on first
