@@ -241,7 +241,7 @@ impl Authenticator {
             }
         };
         let user = credentials.user().to_owned();
-        let verdict = self.check_on_pool(key, credentials).await;
+        let verdict = self.check_on_pool(key, credentials, peer).await;
         let outcome = match verdict {
             Some(verified) => {
                 let found = verified.user.clone();
@@ -268,12 +268,13 @@ impl Authenticator {
         self: &Arc<Self>,
         key: [u8; 32],
         credentials: Credentials,
+        peer: IpAddr,
     ) -> Option<Verified> {
         let slot = self.login_slots.clone().acquire_owned().await.ok()?;
         let this = Arc::clone(self);
         tokio::task::spawn_blocking(move || {
             let _slot = slot;
-            this.check(&key, credentials.user(), credentials.password())
+            this.check(&key, credentials.user(), credentials.password(), peer)
         })
         .await
         .ok()
@@ -287,7 +288,7 @@ impl Authenticator {
     }
 
     /// Blocking: argon2 or PAM.
-    fn check(&self, key: &[u8; 32], user: &str, password: &str) -> Option<Verified> {
+    fn check(&self, key: &[u8; 32], user: &str, password: &str, peer: IpAddr) -> Option<Verified> {
         let mut generation = 0;
         if let Some(users) = &self.users {
             let (entry, decoy) = {
@@ -324,7 +325,7 @@ impl Authenticator {
         }
         let service = self.pam_service.as_deref()?;
         self.checks.fetch_add(1, Ordering::Relaxed);
-        crate::pam_backend::authenticate(service, user, password).map(|found| Verified {
+        crate::pam_backend::authenticate(service, user, password, peer).map(|found| Verified {
             user: found,
             verified_against: None,
             generation,
@@ -678,6 +679,178 @@ mod tests {
         std::fs::write(&users, format!("bob:{new_hash}\n")).unwrap();
         expire().await;
         assert_eq!(login("n3w-pw").await, None);
+    }
+
+    /// A users file with alice (password `old-pw`, in group
+    /// `openwmi-admins`) and bob, hashed cheaply, and logins remembered
+    /// for a minute (the default).
+    fn alice_and_bob() -> (tempfile::TempDir, PathBuf, Arc<Authenticator>) {
+        let dir = tempfile::tempdir().unwrap();
+        let users = dir.path().join("users");
+        std::fs::write(
+            &users,
+            format!(
+                "alice:{}:openwmi-admins\nbob:{}\n",
+                cheap_hash("old-pw"),
+                cheap_hash("bob-pw")
+            ),
+        )
+        .unwrap();
+        let config = ServerConfig {
+            users_file: Some(users.clone()),
+            ..ServerConfig::default()
+        };
+        let auth = Arc::new(Authenticator::new(&config).unwrap());
+        (dir, users, auth)
+    }
+
+    fn cheap_hash(password: &str) -> String {
+        let params = argon2::Params::new(64, 1, 1, None).unwrap();
+        let argon =
+            argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+        users_file::hash_with(&argon, password).unwrap()
+    }
+
+    /// The groups of a login, or `None` when it is refused.
+    async fn login(auth: &Arc<Authenticator>, user: &str, password: &str) -> Option<Vec<String>> {
+        let peer: IpAddr = "127.0.0.1".parse().unwrap();
+        match auth.authenticate(Some(&basic(user, password)), peer).await {
+            AuthOutcome::Accepted(found) => Some(found.groups.to_vec()),
+            _ => None,
+        }
+    }
+
+    fn admins() -> Option<Vec<String>> {
+        Some(vec!["openwmi-admins".to_string()])
+    }
+
+    /// A changed password went on working for the rest of the cached
+    /// login's minute.
+    #[tokio::test]
+    async fn regression_a_changed_password_ends_the_cached_login_at_once() {
+        let (_dir, users, auth) = alice_and_bob();
+        assert_eq!(login(&auth, "alice", "old-pw").await, admins());
+        assert!(login(&auth, "bob", "bob-pw").await.is_some());
+        let text = std::fs::read_to_string(&users).unwrap();
+        let old = text
+            .lines()
+            .next()
+            .unwrap()
+            .split(':')
+            .nth(1)
+            .unwrap()
+            .to_string();
+        std::fs::write(&users, text.replace(&old, &cheap_hash("new-pw"))).unwrap();
+        assert_eq!(login(&auth, "alice", "old-pw").await, None);
+        assert_eq!(login(&auth, "alice", "new-pw").await, admins());
+        // Bob's entry did not change: his login is still remembered.
+        let checks = auth.checks_run();
+        assert!(login(&auth, "bob", "bob-pw").await.is_some());
+        assert_eq!(auth.checks_run(), checks);
+    }
+
+    /// A user removed from the users file went on working for the rest of
+    /// the cached login's minute.
+    #[tokio::test]
+    async fn regression_a_removed_user_ends_the_cached_login_at_once() {
+        let (_dir, users, auth) = alice_and_bob();
+        assert!(login(&auth, "alice", "old-pw").await.is_some());
+        let text = std::fs::read_to_string(&users).unwrap();
+        let bob_only: String = text.lines().skip(1).map(|l| format!("{l}\n")).collect();
+        std::fs::write(&users, bob_only).unwrap();
+        assert_eq!(login(&auth, "alice", "old-pw").await, None);
+    }
+
+    /// A user taken out of `openwmi-admins` kept the group for the rest of
+    /// the cached login's minute. Only the groups changed: no new
+    /// password check is needed.
+    #[tokio::test]
+    async fn regression_a_user_taken_out_of_a_group_loses_it_at_once() {
+        let (_dir, users, auth) = alice_and_bob();
+        assert_eq!(login(&auth, "alice", "old-pw").await, admins());
+        let checks = auth.checks_run();
+        let text = std::fs::read_to_string(&users).unwrap();
+        std::fs::write(&users, text.replace(":openwmi-admins", "")).unwrap();
+        assert_eq!(login(&auth, "alice", "old-pw").await, Some(Vec::new()));
+        assert_eq!(auth.checks_run(), checks);
+    }
+
+    /// The users file's stamp was its modification time and length: a new
+    /// hash of the same length written within the same timestamp (here:
+    /// the modification time set back, as `cp -p` or `touch -r` do) went
+    /// unseen, by the cache and by the password check alike.
+    #[tokio::test]
+    async fn regression_a_same_length_hash_in_the_same_second_is_seen() {
+        let (_dir, users, auth) = alice_and_bob();
+        assert!(login(&auth, "alice", "old-pw").await.is_some());
+        let before = std::fs::metadata(&users).unwrap();
+        let text = std::fs::read_to_string(&users).unwrap();
+        let old = text
+            .lines()
+            .next()
+            .unwrap()
+            .split(':')
+            .nth(1)
+            .unwrap()
+            .to_string();
+        let new = cheap_hash("new-pw");
+        assert_eq!(old.len(), new.len());
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&users)
+            .unwrap();
+        std::io::Write::write_all(&mut &file, text.replace(&old, &new).as_bytes()).unwrap();
+        file.set_modified(before.modified().unwrap()).unwrap();
+        drop(file);
+        let after = std::fs::metadata(&users).unwrap();
+        assert_eq!(
+            (after.modified().unwrap(), after.len()),
+            (before.modified().unwrap(), before.len())
+        );
+        assert_eq!(login(&auth, "alice", "old-pw").await, None);
+        assert_eq!(login(&auth, "alice", "new-pw").await, admins());
+    }
+
+    /// On a file system whose timestamps are coarser than the rewrites,
+    /// the whole stamp stays the same: a file read within that long of its
+    /// last change is read again (and its contents compared) until it has
+    /// been still for a while.
+    #[test]
+    fn a_rewrite_that_keeps_the_whole_stamp_is_seen_by_its_contents() {
+        let (_dir, users, auth) = alice_and_bob();
+        let state = auth.users.as_ref().unwrap();
+        let generation = state.lock().unwrap().generation;
+        let text = std::fs::read_to_string(&users).unwrap();
+        std::fs::write(&users, text.replace("bob:", "bOb:")).unwrap();
+        let mut state = state.lock().unwrap();
+        // As if the rewrite had left every field of the stamp as it was.
+        state.stamp = Some(FileStamp::of(&std::fs::metadata(&users).unwrap()));
+        state.refresh();
+        assert_eq!(state.generation, generation + 1);
+        assert!(state.entry("bOb").is_some());
+        // A file long still is only stat'ed.
+        let stamp = state.stamp.unwrap();
+        assert!(stamp.racy(SystemTime::now()));
+        assert!(!stamp.racy(SystemTime::now() + RACY_WINDOW * 2));
+    }
+
+    /// The users file is checked whoever wrote it: one every user can
+    /// write would let anyone give themselves a login.
+    #[test]
+    fn regression_a_users_file_others_can_write_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let (_dir, users, _auth) = alice_and_bob();
+        std::fs::set_permissions(&users, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let config = ServerConfig {
+            users_file: Some(users.clone()),
+            ..ServerConfig::default()
+        };
+        let error = Authenticator::new(&config).err().unwrap().to_string();
+        assert!(error.contains("refusing the users file"), "{error}");
+        assert!(error.contains("o-w"), "{error}");
+        // Group-writable is only warned about.
+        std::fs::set_permissions(&users, std::fs::Permissions::from_mode(0o660)).unwrap();
+        Authenticator::new(&config).unwrap();
     }
 
     /// Requests queued behind a wrong guess from an address that it locks

@@ -294,7 +294,9 @@ pub(crate) fn refuse_if_others_can_write(
     let mode = meta.mode() & 0o7777;
     let euid = rustix::process::geteuid().as_raw();
     let problem = if mode & 0o002 != 0 {
-        Some(format!("writable by every user (mode {mode:04o}); run chmod o-w"))
+        Some(format!(
+            "writable by every user (mode {mode:04o}); run chmod o-w"
+        ))
     } else if meta.uid() != 0 && meta.uid() != euid {
         Some(format!(
             "owned by uid {}, neither root nor the server's user",
@@ -325,7 +327,8 @@ pub(crate) fn refuse_if_others_can_write(
 /// link), then renamed over `path`.
 pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<(), ServerError> {
     use rustix::fs::{Mode, OFlags};
-    let write_err = |e: std::io::Error| ServerError::io(format!("cannot write {}", path.display()), e);
+    let write_err =
+        |e: std::io::Error| ServerError::io(format!("cannot write {}", path.display()), e);
     let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
     let mut attempt = 0;
