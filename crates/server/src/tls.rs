@@ -469,4 +469,114 @@ mod tests {
         assert_eq!(mode & 0o777, 0o600);
         rustls_config(&second).unwrap();
     }
+
+    fn valid_until(identity: &Identity) -> SystemTime {
+        not_after(identity.chain[0].as_ref()).unwrap()
+    }
+
+    /// The generated certificate was valid until the year 4096.
+    #[test]
+    fn regression_the_self_signed_certificate_lives_a_year() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = SystemTime::now();
+        let identity = self_signed(dir.path()).unwrap();
+        let end = valid_until(&identity);
+        assert!(end > now + DAY * 364, "{end:?}");
+        assert!(end < now + DAY * 366, "{end:?}");
+        let (_, renew_at) = identity.renewal.unwrap();
+        assert_eq!(renew_at, end - RENEW_BEFORE);
+    }
+
+    /// A self-signed certificate was made once and kept for ever; now it
+    /// is made again when less than a month is left, at start-up and by
+    /// a server that runs on, and one made by an earlier version (valid
+    /// until 4096) is replaced.
+    #[test]
+    fn regression_a_self_signed_certificate_near_its_end_is_renewed() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = SystemTime::now();
+        let first = self_signed_at(dir.path(), now).unwrap();
+        let later = self_signed_at(dir.path(), now + DAY * 300).unwrap();
+        assert!(!later.generated);
+        assert_eq!(later.fingerprint(), first.fingerprint());
+        let near_the_end = self_signed_at(dir.path(), now + DAY * 340).unwrap();
+        assert!(near_the_end.generated);
+        assert_ne!(near_the_end.fingerprint(), first.fingerprint());
+        assert!(valid_until(&near_the_end) > now + DAY * 700);
+
+        // The same, in a running server: its handshakes get the new one.
+        let dir = tempfile::tempdir().unwrap();
+        let identity = self_signed_at(dir.path(), now).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let resolver = RenewingResolver {
+            state_dir: dir.path().to_path_buf(),
+            current: Mutex::new((
+                certified_key(&identity, &provider).unwrap(),
+                identity.renewal.as_ref().unwrap().1,
+            )),
+            provider,
+        };
+        let served = |at| fingerprint(resolver.current(at).cert[0].as_ref());
+        assert_eq!(served(now), identity.fingerprint());
+        assert_eq!(served(now + DAY * 300), identity.fingerprint());
+        let renewed = served(now + DAY * 340);
+        assert_ne!(renewed, identity.fingerprint());
+        let on_disk = self_signed_at(dir.path(), now + DAY * 340).unwrap();
+        assert!(!on_disk.generated);
+        assert_eq!(on_disk.fingerprint(), renewed);
+        rustls_config(&on_disk).unwrap();
+
+        // Made by an earlier version: valid until 4096.
+        let dir = tempfile::tempdir().unwrap();
+        let old = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+        write_private(
+            &dir.path().join(SELF_SIGNED_KEY),
+            old.signing_key.serialize_pem().as_bytes(),
+        )
+        .unwrap();
+        write_private(
+            &dir.path().join(SELF_SIGNED_CERT),
+            old.cert.pem().as_bytes(),
+        )
+        .unwrap();
+        let replaced = self_signed(dir.path()).unwrap();
+        assert!(replaced.generated);
+        assert_ne!(replaced.fingerprint(), fingerprint(old.cert.der()));
+    }
+
+    #[test]
+    fn validity_ends_are_read_from_both_time_forms() {
+        // UTCTime (years before 2050) and GeneralizedTime (from 2050).
+        for (year, month, day) in [(2027, 2, 28), (2049, 12, 31), (2050, 1, 1), (4096, 1, 1)] {
+            let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+            params.not_after = rcgen::date_time_ymd(year, month, day);
+            let key = rcgen::KeyPair::generate().unwrap();
+            let cert = params.self_signed(&key).unwrap();
+            let end = not_after(cert.der()).unwrap();
+            assert_eq!(civil_date(end), (year, month, day));
+            let days = days_from_civil(year.into(), month.into(), day.into());
+            let midnight = SystemTime::UNIX_EPOCH + DAY * u32::try_from(days).unwrap();
+            assert_eq!(end, midnight);
+        }
+        assert_eq!(civil_date(SystemTime::UNIX_EPOCH), (1970, 1, 1));
+        assert_eq!(not_after(b"\x30\x03\x30\x01"), None);
+        assert_eq!(not_after(b""), None);
+    }
+
+    /// The temporary file was opened under a predictable name, following
+    /// a symbolic link planted there.
+    #[test]
+    fn regression_private_files_are_written_through_no_planted_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join(SELF_SIGNED_KEY);
+        let victim = dir.path().join("victim");
+        fs::write(&victim, "precious").unwrap();
+        let planted = dir
+            .path()
+            .join(format!(".{SELF_SIGNED_KEY}.tmp{}", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &planted).unwrap();
+        write_private(&key, b"key").unwrap();
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "precious");
+        assert_eq!(fs::read_to_string(&key).unwrap(), "key");
+    }
 }
