@@ -80,14 +80,15 @@ impl FileStamp {
     }
 
     /// Whether the file may have changed again since `read_at` without
-    /// its stamp showing it: it was last changed too close to that read
-    /// (or after it, by a clock ahead of ours).
+    /// its stamp showing it: it was last changed too close to that read.
+    /// (A modification time set far ahead does not count: the change
+    /// time of the next write differs anyway.)
     fn racy(&self, read_at: SystemTime) -> bool {
         let changed = self.mtime.max(self.ctime);
         let secs = u64::try_from(changed.0).unwrap_or(0);
         let nanos = u32::try_from(changed.1).unwrap_or(0);
         let changed = SystemTime::UNIX_EPOCH + Duration::new(secs, nanos);
-        changed + RACY_WINDOW >= read_at
+        changed + RACY_WINDOW >= read_at && changed <= read_at + RACY_WINDOW
     }
 }
 
@@ -101,6 +102,8 @@ pub(crate) struct Authenticator {
     mode: AuthMode,
     users: Option<Mutex<UsersFileState>>,
     pam_service: Option<String>,
+    /// With PAM: the account files, whose change ends remembered PAM logins.
+    accounts: Option<Mutex<AccountFiles>>,
     cache_secret: [u8; 32],
     cache_ttl: Duration,
     cache: Mutex<HashMap<[u8; 32], Remembered>>,
@@ -125,6 +128,8 @@ struct Remembered {
     /// The users file's generation this login was last checked against
     /// (see [`UsersFileState::generation`]).
     generation: u64,
+    /// For a PAM login: the account files' generation when PAM said yes.
+    accounts: u64,
     /// The users file's hash the password was verified against (`None`
     /// for PAM). Once `expires` has passed, the same credentials against
     /// the same hash are accepted without running argon2 again: it would
@@ -174,6 +179,9 @@ impl Authenticator {
             mode: config.auth,
             users,
             pam_service: config.pam_enabled().then(|| config.pam_service.clone()),
+            accounts: config
+                .pam_enabled()
+                .then(|| Mutex::new(AccountFiles::new(&ACCOUNT_FILES))),
             cache_secret,
             cache_ttl: secs(limits.auth_cache_ttl_secs),
             cache: Mutex::new(HashMap::new()),
@@ -312,6 +320,7 @@ impl Authenticator {
                     user: found,
                     verified_against: Some(entry.hash),
                     generation,
+                    accounts: 0,
                 });
             }
             if self.pam_service.is_none() {
@@ -324,11 +333,17 @@ impl Authenticator {
             }
         }
         let service = self.pam_service.as_deref()?;
+        let accounts = self.accounts.as_ref().map_or(0, |a| {
+            let mut files = a.lock().unwrap();
+            files.refresh();
+            files.generation
+        });
         self.checks.fetch_add(1, Ordering::Relaxed);
         crate::pam_backend::authenticate(service, user, password, peer).map(|found| Verified {
             user: found,
             verified_against: None,
             generation,
+            accounts,
         })
     }
 
@@ -354,26 +369,35 @@ impl Authenticator {
     /// A remembered login still good: not expired, and, when the users file
     /// changed since it was checked, still what the file says (the same
     /// hash; the groups are taken from the file). A login whose entry
-    /// changed or went is forgotten at once, not when it expires.
+    /// changed or went is forgotten at once, not when it expires; so is a
+    /// PAM login once the account files changed (PAM is asked again).
     fn cached(&self, key: &[u8; 32]) -> Option<AuthenticatedUser> {
         if self.cache_ttl.is_zero() {
             return None;
         }
-        // Lock order: the users file, then the cache.
+        // Lock order: the users file, the account files, then the cache.
         let mut users = self.users.as_ref().map(|u| u.lock().unwrap());
         if let Some(state) = users.as_deref_mut() {
             state.refresh();
         }
+        let accounts = self.accounts.as_ref().map(|a| {
+            let mut files = a.lock().unwrap();
+            files.refresh();
+            files.generation
+        });
         let mut cache = self.cache.lock().unwrap();
         let remembered = cache.get_mut(key)?;
         if Instant::now() >= remembered.expires {
             return None;
         }
-        if let Some(state) = users.as_deref() {
-            if remembered.generation != state.generation && !remembered.revalidate(state) {
-                cache.remove(key);
-                return None;
-            }
+        let accounts_changed = remembered.verified_against.is_none()
+            && accounts.is_some_and(|a| a != remembered.accounts);
+        let users_file_changed = users.as_deref().is_some_and(|state| {
+            remembered.generation != state.generation && !remembered.revalidate(state)
+        });
+        if accounts_changed || users_file_changed {
+            cache.remove(key);
+            return None;
         }
         Some(remembered.user.clone())
     }
@@ -396,6 +420,7 @@ impl Authenticator {
                 user: verified.user,
                 expires: now + self.cache_ttl,
                 generation: verified.generation,
+                accounts: verified.accounts,
                 verified_against: verified.verified_against,
             },
         );
@@ -445,6 +470,46 @@ struct Verified {
     verified_against: Option<String>,
     /// The users file's generation the check read (0 without a users file).
     generation: u64,
+    /// See [`Remembered::accounts`].
+    accounts: u64,
+}
+
+/// Where the usual PAM modules and NSS find an account, its password and
+/// its groups. Accounts kept elsewhere (LDAP, sssd) are only asked again
+/// when their remembered login expires.
+const ACCOUNT_FILES: [&str; 3] = ["/etc/passwd", "/etc/shadow", "/etc/group"];
+
+/// The stamps of the account files (`None`: missing or unreadable).
+/// The tools that change them (passwd, usermod, gpasswd, vipw) write a new
+/// file and rename it, so the inode alone tells a change.
+struct AccountFiles {
+    paths: Vec<PathBuf>,
+    stamps: Vec<Option<FileStamp>>,
+    generation: u64,
+}
+
+impl AccountFiles {
+    fn new(paths: &[&str]) -> AccountFiles {
+        let mut files = AccountFiles {
+            paths: paths.iter().map(PathBuf::from).collect(),
+            stamps: Vec::new(),
+            generation: 0,
+        };
+        files.refresh();
+        files
+    }
+
+    fn refresh(&mut self) {
+        let stamps: Vec<Option<FileStamp>> = self
+            .paths
+            .iter()
+            .map(|p| std::fs::metadata(p).ok().map(|m| FileStamp::of(&m)))
+            .collect();
+        if stamps != self.stamps {
+            self.stamps = stamps;
+            self.generation += 1;
+        }
+    }
 }
 
 impl Remembered {
@@ -832,6 +897,7 @@ mod tests {
         let stamp = state.stamp.unwrap();
         assert!(stamp.racy(SystemTime::now()));
         assert!(!stamp.racy(SystemTime::now() + RACY_WINDOW * 2));
+        assert!(!stamp.racy(SystemTime::now() - RACY_WINDOW * 2));
     }
 
     /// The users file is checked whoever wrote it: one every user can
@@ -851,6 +917,46 @@ mod tests {
         // Group-writable is only warned about.
         std::fs::set_permissions(&users, std::fs::Permissions::from_mode(0o660)).unwrap();
         Authenticator::new(&config).unwrap();
+    }
+
+    /// A PAM login (a changed password, an account removed, a group
+    /// taken away) went on working for the rest of the cached minute.
+    /// PAM cannot be asked in a test: the login is remembered as PAM's
+    /// check would leave it, and the account files are the test's own.
+    #[tokio::test]
+    async fn regression_a_pam_login_ends_when_the_account_files_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let group = dir.path().join("group");
+        std::fs::write(&group, "openwmi-admins:x:990:carol\n").unwrap();
+        let config = ServerConfig {
+            pam: Some(true),
+            ..ServerConfig::default()
+        };
+        let mut auth = Authenticator::new(&config).unwrap();
+        let group_path = group.to_str().unwrap();
+        auth.accounts = Some(Mutex::new(AccountFiles::new(&[group_path])));
+        let key = auth.cache_key("carol", "pw");
+        auth.remember(
+            key,
+            Verified {
+                user: AuthenticatedUser {
+                    name: "carol".into(),
+                    uid: Some(1000),
+                    groups: vec!["openwmi-admins".to_string()].into(),
+                },
+                verified_against: None,
+                generation: 0,
+                accounts: auth.accounts.as_ref().unwrap().lock().unwrap().generation,
+            },
+        );
+        assert!(auth.cached(&key).is_some());
+        assert!(auth.cached(&key).is_some());
+        // As gpasswd -d does: a new file renamed over the old one.
+        let new = dir.path().join("group.new");
+        std::fs::write(&new, "openwmi-admins:x:990:\n").unwrap();
+        std::fs::rename(&new, &group).unwrap();
+        assert!(auth.cached(&key).is_none());
+        assert!(auth.cache.lock().unwrap().is_empty());
     }
 
     /// Requests queued behind a wrong guess from an address that it locks
