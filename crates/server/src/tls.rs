@@ -293,9 +293,27 @@ pub(crate) fn refuse_if_others_can_write(
     use std::os::unix::fs::MetadataExt;
     let mode = meta.mode() & 0o7777;
     let euid = rustix::process::geteuid().as_raw();
+    // A file can be replaced by whoever can write its directory, unless
+    // the directory is sticky (as /tmp is).
+    let directory = (!meta.is_dir())
+        .then(|| path.parent())
+        .flatten()
+        .map(|p| {
+            if p.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                p
+            }
+        })
+        .and_then(|p| fs::metadata(p).ok())
+        .map_or(0, |m| m.mode() & 0o7777);
     let problem = if mode & 0o002 != 0 {
         Some(format!(
             "writable by every user (mode {mode:04o}); run chmod o-w"
+        ))
+    } else if directory & 0o002 != 0 && directory & 0o1000 == 0 {
+        Some(format!(
+            "in a directory every user can write (mode {directory:04o}), who could replace it"
         ))
     } else if meta.uid() != 0 && meta.uid() != euid {
         Some(format!(

@@ -91,8 +91,19 @@ async fn regression_a_users_file_others_can_write_is_refused_at_start() {
     let dir = tempfile::tempdir().unwrap();
     let config = config(dir.path());
     chmod(config.users_file.as_ref().unwrap(), 0o646);
-    let error = refusal(config).await;
+    let error = refusal(config.clone()).await;
     assert!(error.contains("refusing the users file"), "{error}");
+    // Or in a directory every user can write, who could replace it.
+    chmod(config.users_file.as_ref().unwrap(), 0o600);
+    chmod(dir.path(), 0o777);
+    let error = refusal(config.clone()).await;
+    assert!(
+        error.contains("in a directory every user can write"),
+        "{error}"
+    );
+    // A sticky one (as /tmp is) lets no one replace another's file.
+    chmod(dir.path(), 0o1777);
+    Server::bind(config).await.unwrap();
 }
 
 /// `openwmi passwd` wrote through a temporary file of a predictable name
