@@ -40,10 +40,65 @@ pub(crate) enum AuthOutcome {
 const MAX_CACHE_ENTRIES: usize = 4096;
 const MAX_TRACKED_ADDRESSES: usize = 65536;
 
+/// The users file as last read, and what tells whether it changed since.
 struct UsersFileState {
     path: PathBuf,
-    stamp: Option<(SystemTime, u64)>,
+    stamp: Option<FileStamp>,
+    /// Digest of the contents last read: a rewrite that leaves the stamp
+    /// as it was (within one timestamp tick) is told by its contents.
+    digest: [u8; 32],
+    /// When the contents were last read (see [`FileStamp::racy`]).
+    read_at: SystemTime,
     entries: Vec<UserEntry>,
+    /// Counts the changes of `entries`: a remembered login made with an
+    /// older generation is checked against the current entry before use.
+    generation: u64,
+    /// The last reload error logged, so that a broken file is reported
+    /// once, not on every request.
+    last_error: Option<String>,
+}
+
+/// What `stat` says of the users file. The inode catches a replacement
+/// (`openwmi passwd` renames a new file over it); the change time, which
+/// no one can set back, catches an in-place edit whose modification time
+/// was kept or set back (`cp -p`, `touch -r`); the length and both times
+/// catch the rest, down to the file system's timestamp granularity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileStamp {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+/// A file written again within this long of its last read may keep its
+/// stamp (coarse timestamps: one second on some file systems, two on FAT).
+const RACY_WINDOW: Duration = Duration::from_secs(2);
+
+impl FileStamp {
+    fn of(meta: &std::fs::Metadata) -> FileStamp {
+        use std::os::unix::fs::MetadataExt;
+        FileStamp {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            len: meta.size(),
+            mtime: (meta.mtime(), meta.mtime_nsec()),
+            ctime: (meta.ctime(), meta.ctime_nsec()),
+        }
+    }
+
+    /// Whether the file may have changed again since `read_at` without
+    /// its stamp showing it: it was last changed too close to that read.
+    /// (A modification time set far ahead does not count: the change
+    /// time of the next write differs anyway.)
+    fn racy(&self, read_at: SystemTime) -> bool {
+        let changed = self.mtime.max(self.ctime);
+        let secs = u64::try_from(changed.0).unwrap_or(0);
+        let nanos = u32::try_from(changed.1).unwrap_or(0);
+        let changed = SystemTime::UNIX_EPOCH + Duration::new(secs, nanos);
+        changed + RACY_WINDOW >= read_at && changed <= read_at + RACY_WINDOW
+    }
 }
 
 struct FailureRecord {
@@ -56,7 +111,7 @@ struct FailureRecord {
 
 /// What a password check on the pool came to.
 enum Checked {
-    Accepted(AuthenticatedUser, Option<String>),
+    Accepted(Verified),
     Denied,
     /// The client was locked out while the guess waited for a login slot.
     LockedOut(Duration),
@@ -66,6 +121,8 @@ pub(crate) struct Authenticator {
     mode: AuthMode,
     users: Option<Mutex<UsersFileState>>,
     pam_service: Option<String>,
+    /// With PAM: the account files, whose change ends remembered PAM logins.
+    accounts: Option<Mutex<AccountFiles>>,
     cache_secret: [u8; 32],
     cache_ttl: Duration,
     cache: Mutex<HashMap<[u8; 32], Remembered>>,
@@ -89,6 +146,11 @@ pub(crate) struct Authenticator {
 struct Remembered {
     user: AuthenticatedUser,
     expires: Instant,
+    /// The users file's generation this login was last checked against
+    /// (see [`UsersFileState::generation`]).
+    generation: u64,
+    /// For a PAM login: the account files' generation when PAM said yes.
+    accounts: u64,
     /// The users file's hash the password was verified against (`None`
     /// for PAM). Once `expires` has passed, the same credentials against
     /// the same hash are accepted without running argon2 again: it would
@@ -119,9 +181,13 @@ impl Authenticator {
                 let mut state = UsersFileState {
                     path: path.clone(),
                     stamp: None,
+                    digest: [0; 32],
+                    read_at: SystemTime::UNIX_EPOCH,
                     entries: Vec::new(),
+                    generation: 0,
+                    last_error: None,
                 };
-                reload_users(&mut state)?;
+                state.reload()?;
                 Some(Mutex::new(state))
             }
             _ => None,
@@ -134,6 +200,9 @@ impl Authenticator {
             mode: config.auth,
             users,
             pam_service: config.pam_enabled().then(|| config.pam_service.clone()),
+            accounts: config
+                .pam_enabled()
+                .then(|| Mutex::new(AccountFiles::new(&ACCOUNT_FILES))),
             cache_secret,
             cache_ttl: secs(limits.auth_cache_ttl_secs),
             cache: Mutex::new(HashMap::new()),
@@ -211,8 +280,9 @@ impl Authenticator {
             }
         };
         let outcome = match self.check_on_pool(key, credentials, peer, client).await {
-            Checked::Accepted(found, verified_against) => {
-                self.remember(key, found.clone(), verified_against);
+            Checked::Accepted(verified) => {
+                let found = verified.user.clone();
+                self.remember(key, verified);
                 self.failures.lock().unwrap().remove(&client);
                 AuthOutcome::Accepted(found)
             }
@@ -250,8 +320,8 @@ impl Authenticator {
             if let Some(retry_after) = this.locked_out(client) {
                 return Checked::LockedOut(retry_after);
             }
-            match this.check(&key, credentials.user(), credentials.password()) {
-                Some((found, verified_against)) => Checked::Accepted(found, verified_against),
+            match this.check(&key, credentials.user(), credentials.password(), peer) {
+                Some(verified) => Checked::Accepted(verified),
                 None => {
                     let user = credentials.user();
                     tracing::warn!(user = %user.escape_debug(), %peer, "login failed");
@@ -269,21 +339,15 @@ impl Authenticator {
         self.checks.load(Ordering::Relaxed)
     }
 
-    /// Blocking: argon2 or PAM. With the users file's hash the password was
-    /// verified against, for [`Remembered::verified_against`].
-    fn check(
-        &self,
-        key: &[u8; 32],
-        user: &str,
-        password: &str,
-    ) -> Option<(AuthenticatedUser, Option<String>)> {
+    /// Blocking: argon2 or PAM.
+    fn check(&self, key: &[u8; 32], user: &str, password: &str, peer: IpAddr) -> Option<Verified> {
+        let mut generation = 0;
         if let Some(users) = &self.users {
             let (entry, decoy) = {
                 let mut state = users.lock().unwrap();
-                if let Err(e) = reload_users(&mut state) {
-                    tracing::error!(error = %e, "users file unusable; keeping the previous contents");
-                }
-                let entry = state.entries.iter().find(|e| e.name == user).cloned();
+                state.refresh();
+                generation = state.generation;
+                let entry = state.entry(user).cloned();
                 (entry, state.entries.first().map(|e| e.hash.clone()))
             };
             if let Some(entry) = entry {
@@ -296,7 +360,12 @@ impl Authenticator {
                     uid: None,
                     groups: entry.groups.into(),
                 };
-                return verified.then_some((found, Some(entry.hash)));
+                return verified.then_some(Verified {
+                    user: found,
+                    verified_against: Some(entry.hash),
+                    generation,
+                    accounts: 0,
+                });
             }
             if self.pam_service.is_none() {
                 // Same work as for a known user, so that timing does not tell
@@ -308,8 +377,18 @@ impl Authenticator {
             }
         }
         let service = self.pam_service.as_deref()?;
+        let accounts = self.accounts.as_ref().map_or(0, |a| {
+            let mut files = a.lock().unwrap();
+            files.refresh();
+            files.generation
+        });
         self.checks.fetch_add(1, Ordering::Relaxed);
-        crate::pam_backend::authenticate(service, user, password).map(|found| (found, None))
+        crate::pam_backend::authenticate(service, user, password, peer).map(|found| Verified {
+            user: found,
+            verified_against: None,
+            generation,
+            accounts,
+        })
     }
 
     /// Whether these credentials (`key`) were verified against this very
@@ -331,16 +410,43 @@ impl Authenticator {
         hasher.finalize().into()
     }
 
+    /// A remembered login still good: not expired, and, when the users file
+    /// changed since it was checked, still what the file says (the same
+    /// hash; the groups are taken from the file). A login whose entry
+    /// changed or went is forgotten at once, not when it expires; so is a
+    /// PAM login once the account files changed (PAM is asked again).
     fn cached(&self, key: &[u8; 32]) -> Option<AuthenticatedUser> {
         if self.cache_ttl.is_zero() {
             return None;
         }
-        let cache = self.cache.lock().unwrap();
-        let remembered = cache.get(key)?;
-        (Instant::now() < remembered.expires).then(|| remembered.user.clone())
+        // Lock order: the users file, the account files, then the cache.
+        let mut users = self.users.as_ref().map(|u| u.lock().unwrap());
+        if let Some(state) = users.as_deref_mut() {
+            state.refresh();
+        }
+        let accounts = self.accounts.as_ref().map(|a| {
+            let mut files = a.lock().unwrap();
+            files.refresh();
+            files.generation
+        });
+        let mut cache = self.cache.lock().unwrap();
+        let remembered = cache.get_mut(key)?;
+        if Instant::now() >= remembered.expires {
+            return None;
+        }
+        let accounts_changed = remembered.verified_against.is_none()
+            && accounts.is_some_and(|a| a != remembered.accounts);
+        let users_file_changed = users.as_deref().is_some_and(|state| {
+            remembered.generation != state.generation && !remembered.revalidate(state)
+        });
+        if accounts_changed || users_file_changed {
+            cache.remove(key);
+            return None;
+        }
+        Some(remembered.user.clone())
     }
 
-    fn remember(&self, key: [u8; 32], user: AuthenticatedUser, verified_against: Option<String>) {
+    fn remember(&self, key: [u8; 32], verified: Verified) {
         if self.cache_ttl.is_zero() {
             return;
         }
@@ -355,9 +461,11 @@ impl Authenticator {
         cache.insert(
             key,
             Remembered {
-                user,
+                user: verified.user,
                 expires: now + self.cache_ttl,
-                verified_against,
+                generation: verified.generation,
+                accounts: verified.accounts,
+                verified_against: verified.verified_against,
             },
         );
     }
@@ -423,26 +531,123 @@ impl Authenticator {
     }
 }
 
-fn reload_users(state: &mut UsersFileState) -> Result<(), ServerError> {
-    let meta = std::fs::metadata(&state.path)
-        .map_err(|e| ServerError::io(format!("cannot read {}", state.path.display()), e))?;
-    let stamp = (
-        meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
-        meta.len(),
-    );
-    if state.stamp == Some(stamp) {
-        return Ok(());
+/// A password check that succeeded.
+struct Verified {
+    user: AuthenticatedUser,
+    /// See [`Remembered::verified_against`].
+    verified_against: Option<String>,
+    /// The users file's generation the check read (0 without a users file).
+    generation: u64,
+    /// See [`Remembered::accounts`].
+    accounts: u64,
+}
+
+/// Where the usual PAM modules and NSS find an account, its password and
+/// its groups. Accounts kept elsewhere (LDAP, sssd) are only asked again
+/// when their remembered login expires.
+const ACCOUNT_FILES: [&str; 3] = ["/etc/passwd", "/etc/shadow", "/etc/group"];
+
+/// The stamps of the account files (`None`: missing or unreadable).
+/// The tools that change them (passwd, usermod, gpasswd, vipw) write a new
+/// file and rename it, so the inode alone tells a change.
+struct AccountFiles {
+    paths: Vec<PathBuf>,
+    stamps: Vec<Option<FileStamp>>,
+    generation: u64,
+}
+
+impl AccountFiles {
+    fn new(paths: &[&str]) -> AccountFiles {
+        let mut files = AccountFiles {
+            paths: paths.iter().map(PathBuf::from).collect(),
+            stamps: Vec::new(),
+            generation: 0,
+        };
+        files.refresh();
+        files
     }
-    let text = std::fs::read_to_string(&state.path)
-        .map_err(|e| ServerError::io(format!("cannot read {}", state.path.display()), e))?;
-    let entries = users_file::parse(&text).map_err(|e| ServerError::UsersFile {
-        path: state.path.clone(),
-        line: e.line,
-        message: e.message,
-    })?;
-    state.entries = entries;
-    state.stamp = Some(stamp);
-    Ok(())
+
+    fn refresh(&mut self) {
+        let stamps: Vec<Option<FileStamp>> = self
+            .paths
+            .iter()
+            .map(|p| std::fs::metadata(p).ok().map(|m| FileStamp::of(&m)))
+            .collect();
+        if stamps != self.stamps {
+            self.stamps = stamps;
+            self.generation += 1;
+        }
+    }
+}
+
+impl Remembered {
+    /// Brings a login checked against an older users file up to date:
+    /// false when it no longer holds (its entry went or has another hash;
+    /// a PAM login whose name the file now has).
+    fn revalidate(&mut self, state: &UsersFileState) -> bool {
+        let entry = state.entry(&self.user.name);
+        match (self.verified_against.as_deref(), entry) {
+            (Some(hash), Some(entry)) if entry.hash == hash => {
+                if *self.user.groups != *entry.groups {
+                    self.user.groups = entry.groups.clone().into();
+                }
+            }
+            (None, None) => {}
+            _ => return false,
+        }
+        self.generation = state.generation;
+        true
+    }
+}
+
+impl UsersFileState {
+    fn entry(&self, name: &str) -> Option<&UserEntry> {
+        self.entries.iter().find(|e| e.name == name)
+    }
+
+    /// [`reload`](Self::reload), keeping the previous contents when the
+    /// file cannot be used (logged once per distinct error).
+    fn refresh(&mut self) {
+        match self.reload() {
+            Ok(()) => self.last_error = None,
+            Err(e) => {
+                let message = e.to_string();
+                if self.last_error.as_deref() != Some(&message) {
+                    tracing::error!(error = %message, "users file unusable; keeping the previous contents");
+                    self.last_error = Some(message);
+                }
+            }
+        }
+    }
+
+    /// Reads the file again if its stamp changed, or may have changed
+    /// unseen (see [`FileStamp::racy`]); a `stat` otherwise.
+    fn reload(&mut self) -> Result<(), ServerError> {
+        let cannot_read =
+            |e: std::io::Error| ServerError::io(format!("cannot read {}", self.path.display()), e);
+        let meta = std::fs::metadata(&self.path).map_err(cannot_read)?;
+        let stamp = FileStamp::of(&meta);
+        if self.stamp == Some(stamp) && !stamp.racy(self.read_at) {
+            return Ok(());
+        }
+        crate::tls::refuse_if_others_can_write(&self.path, &meta, "users file")?;
+        let read_at = SystemTime::now();
+        let text = std::fs::read_to_string(&self.path).map_err(cannot_read)?;
+        let digest: [u8; 32] = Sha256::digest(text.as_bytes()).into();
+        if self.stamp.is_none() || digest != self.digest {
+            let entries = users_file::parse(&text).map_err(|e| ServerError::UsersFile {
+                path: self.path.clone(),
+                line: e.line,
+                message: e.message,
+            })?;
+            self.entries = entries;
+            self.digest = digest;
+            self.generation += 1;
+        }
+        self.stamp = Some(stamp);
+        self.read_at = read_at;
+        Ok(())
+    }
 }
 
 /// A hash to verify against when the users file is empty (computed on first
@@ -607,6 +812,219 @@ mod tests {
         std::fs::write(&users, format!("bob:{new_hash}\n")).unwrap();
         expire().await;
         assert_eq!(login("n3w-pw").await, None);
+    }
+
+    /// A users file with alice (password `old-pw`, in group
+    /// `openwmi-admins`) and bob, hashed cheaply, and logins remembered
+    /// for a minute (the default).
+    fn alice_and_bob() -> (tempfile::TempDir, PathBuf, Arc<Authenticator>) {
+        let dir = tempfile::tempdir().unwrap();
+        let users = dir.path().join("users");
+        std::fs::write(
+            &users,
+            format!(
+                "alice:{}:openwmi-admins\nbob:{}\n",
+                cheap_hash("old-pw"),
+                cheap_hash("bob-pw")
+            ),
+        )
+        .unwrap();
+        let config = ServerConfig {
+            users_file: Some(users.clone()),
+            ..ServerConfig::default()
+        };
+        let auth = Arc::new(Authenticator::new(&config).unwrap());
+        (dir, users, auth)
+    }
+
+    fn cheap_hash(password: &str) -> String {
+        let params = argon2::Params::new(64, 1, 1, None).unwrap();
+        let argon =
+            argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+        users_file::hash_with(&argon, password).unwrap()
+    }
+
+    /// The groups of a login, or `None` when it is refused.
+    async fn login(auth: &Arc<Authenticator>, user: &str, password: &str) -> Option<Vec<String>> {
+        let peer: IpAddr = "127.0.0.1".parse().unwrap();
+        match auth.authenticate(Some(&basic(user, password)), peer).await {
+            AuthOutcome::Accepted(found) => Some(found.groups.to_vec()),
+            _ => None,
+        }
+    }
+
+    fn admins() -> Option<Vec<String>> {
+        Some(vec!["openwmi-admins".to_string()])
+    }
+
+    /// A changed password went on working for the rest of the cached
+    /// login's minute.
+    #[tokio::test]
+    async fn regression_a_changed_password_ends_the_cached_login_at_once() {
+        let (_dir, users, auth) = alice_and_bob();
+        assert_eq!(login(&auth, "alice", "old-pw").await, admins());
+        assert!(login(&auth, "bob", "bob-pw").await.is_some());
+        let text = std::fs::read_to_string(&users).unwrap();
+        let old = text
+            .lines()
+            .next()
+            .unwrap()
+            .split(':')
+            .nth(1)
+            .unwrap()
+            .to_string();
+        std::fs::write(&users, text.replace(&old, &cheap_hash("new-pw"))).unwrap();
+        assert_eq!(login(&auth, "alice", "old-pw").await, None);
+        assert_eq!(login(&auth, "alice", "new-pw").await, admins());
+        // Bob's entry did not change: his login is still remembered.
+        let checks = auth.checks_run();
+        assert!(login(&auth, "bob", "bob-pw").await.is_some());
+        assert_eq!(auth.checks_run(), checks);
+    }
+
+    /// A user removed from the users file went on working for the rest of
+    /// the cached login's minute.
+    #[tokio::test]
+    async fn regression_a_removed_user_ends_the_cached_login_at_once() {
+        let (_dir, users, auth) = alice_and_bob();
+        assert!(login(&auth, "alice", "old-pw").await.is_some());
+        let text = std::fs::read_to_string(&users).unwrap();
+        let bob_only: String = text.lines().skip(1).map(|l| format!("{l}\n")).collect();
+        std::fs::write(&users, bob_only).unwrap();
+        assert_eq!(login(&auth, "alice", "old-pw").await, None);
+    }
+
+    /// A user taken out of `openwmi-admins` kept the group for the rest of
+    /// the cached login's minute. Only the groups changed: no new
+    /// password check is needed.
+    #[tokio::test]
+    async fn regression_a_user_taken_out_of_a_group_loses_it_at_once() {
+        let (_dir, users, auth) = alice_and_bob();
+        assert_eq!(login(&auth, "alice", "old-pw").await, admins());
+        let checks = auth.checks_run();
+        let text = std::fs::read_to_string(&users).unwrap();
+        std::fs::write(&users, text.replace(":openwmi-admins", "")).unwrap();
+        assert_eq!(login(&auth, "alice", "old-pw").await, Some(Vec::new()));
+        assert_eq!(auth.checks_run(), checks);
+    }
+
+    /// The users file's stamp was its modification time and length: a new
+    /// hash of the same length written within the same timestamp (here:
+    /// the modification time set back, as `cp -p` or `touch -r` do) went
+    /// unseen, by the cache and by the password check alike.
+    #[tokio::test]
+    async fn regression_a_same_length_hash_in_the_same_second_is_seen() {
+        let (_dir, users, auth) = alice_and_bob();
+        assert!(login(&auth, "alice", "old-pw").await.is_some());
+        let before = std::fs::metadata(&users).unwrap();
+        let text = std::fs::read_to_string(&users).unwrap();
+        let old = text
+            .lines()
+            .next()
+            .unwrap()
+            .split(':')
+            .nth(1)
+            .unwrap()
+            .to_string();
+        let new = cheap_hash("new-pw");
+        assert_eq!(old.len(), new.len());
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&users)
+            .unwrap();
+        std::io::Write::write_all(&mut &file, text.replace(&old, &new).as_bytes()).unwrap();
+        file.set_modified(before.modified().unwrap()).unwrap();
+        drop(file);
+        let after = std::fs::metadata(&users).unwrap();
+        assert_eq!(
+            (after.modified().unwrap(), after.len()),
+            (before.modified().unwrap(), before.len())
+        );
+        assert_eq!(login(&auth, "alice", "old-pw").await, None);
+        assert_eq!(login(&auth, "alice", "new-pw").await, admins());
+    }
+
+    /// On a file system whose timestamps are coarser than the rewrites,
+    /// the whole stamp stays the same: a file read within that long of its
+    /// last change is read again (and its contents compared) until it has
+    /// been still for a while.
+    #[test]
+    fn a_rewrite_that_keeps_the_whole_stamp_is_seen_by_its_contents() {
+        let (_dir, users, auth) = alice_and_bob();
+        let state = auth.users.as_ref().unwrap();
+        let generation = state.lock().unwrap().generation;
+        let text = std::fs::read_to_string(&users).unwrap();
+        std::fs::write(&users, text.replace("bob:", "bOb:")).unwrap();
+        let mut state = state.lock().unwrap();
+        // As if the rewrite had left every field of the stamp as it was.
+        state.stamp = Some(FileStamp::of(&std::fs::metadata(&users).unwrap()));
+        state.refresh();
+        assert_eq!(state.generation, generation + 1);
+        assert!(state.entry("bOb").is_some());
+        // A file long still is only stat'ed.
+        let stamp = state.stamp.unwrap();
+        assert!(stamp.racy(SystemTime::now()));
+        assert!(!stamp.racy(SystemTime::now() + RACY_WINDOW * 2));
+        assert!(!stamp.racy(SystemTime::now() - RACY_WINDOW * 2));
+    }
+
+    /// The users file is checked whoever wrote it: one every user can
+    /// write would let anyone give themselves a login.
+    #[test]
+    fn regression_a_users_file_others_can_write_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let (_dir, users, _auth) = alice_and_bob();
+        std::fs::set_permissions(&users, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let config = ServerConfig {
+            users_file: Some(users.clone()),
+            ..ServerConfig::default()
+        };
+        let error = Authenticator::new(&config).err().unwrap().to_string();
+        assert!(error.contains("refusing the users file"), "{error}");
+        assert!(error.contains("o-w"), "{error}");
+        // Group-writable is only warned about.
+        std::fs::set_permissions(&users, std::fs::Permissions::from_mode(0o660)).unwrap();
+        Authenticator::new(&config).unwrap();
+    }
+
+    /// A PAM login (a changed password, an account removed, a group
+    /// taken away) went on working for the rest of the cached minute.
+    /// PAM cannot be asked in a test: the login is remembered as PAM's
+    /// check would leave it, and the account files are the test's own.
+    #[tokio::test]
+    async fn regression_a_pam_login_ends_when_the_account_files_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let group = dir.path().join("group");
+        std::fs::write(&group, "openwmi-admins:x:990:carol\n").unwrap();
+        let config = ServerConfig {
+            pam: Some(true),
+            ..ServerConfig::default()
+        };
+        let mut auth = Authenticator::new(&config).unwrap();
+        let group_path = group.to_str().unwrap();
+        auth.accounts = Some(Mutex::new(AccountFiles::new(&[group_path])));
+        let key = auth.cache_key("carol", "pw");
+        auth.remember(
+            key,
+            Verified {
+                user: AuthenticatedUser {
+                    name: "carol".into(),
+                    uid: Some(1000),
+                    groups: vec!["openwmi-admins".to_string()].into(),
+                },
+                verified_against: None,
+                generation: 0,
+                accounts: auth.accounts.as_ref().unwrap().lock().unwrap().generation,
+            },
+        );
+        assert!(auth.cached(&key).is_some());
+        assert!(auth.cached(&key).is_some());
+        // As gpasswd -d does: a new file renamed over the old one.
+        let new = dir.path().join("group.new");
+        std::fs::write(&new, "openwmi-admins:x:990:\n").unwrap();
+        std::fs::rename(&new, &group).unwrap();
+        assert!(auth.cached(&key).is_none());
+        assert!(auth.cache.lock().unwrap().is_empty());
     }
 
     /// Requests queued behind a wrong guess from an address that it locks

@@ -373,7 +373,7 @@ pub struct ServeArgs {
     #[arg(long)]
     pub allow_insecure: bool,
     /// PEM certificate chain (with --tls-key). Default: a self-signed
-    /// certificate made once and kept in the state directory.
+    /// certificate kept in the state directory, renewed before it ends.
     #[arg(long, value_name = "FILE", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
     /// PEM private key (with --tls-cert).

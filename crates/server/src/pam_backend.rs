@@ -3,8 +3,13 @@
 //! `spawn_blocking`.
 
 use std::ffi::{OsStr, OsString};
+use std::net::IpAddr;
 
-use nonstick::{AuthnFlags, ConversationAdapter, Transaction, TransactionBuilder};
+use nonstick::items::ItemsMut;
+use nonstick::{
+    AuthnFlags, Conversation as PamConversation, ConversationAdapter, LibPamTransaction, PamShared,
+    Transaction, TransactionBuilder,
+};
 
 use crate::AuthenticatedUser;
 
@@ -30,19 +35,19 @@ impl ConversationAdapter for Conversation {
     }
 }
 
-/// `pam_authenticate` + `pam_acct_mgmt` for `user` with service `service`.
-pub(crate) fn authenticate(service: &str, user: &str, password: &str) -> Option<AuthenticatedUser> {
+/// `pam_authenticate` + `pam_acct_mgmt` for `user` with service `service`,
+/// coming from `peer` (`PAM_RHOST`, for pam_faillock, pam_access and the
+/// log).
+pub(crate) fn authenticate(
+    service: &str,
+    user: &str,
+    password: &str,
+    peer: IpAddr,
+) -> Option<AuthenticatedUser> {
     if user.contains('\0') || password.contains('\0') || service.contains('\0') {
         return None;
     }
-    let conversation = Conversation {
-        user: user.to_string(),
-        password: password.to_string(),
-    };
-    let mut transaction = match TransactionBuilder::new_with_service(service)
-        .username(user)
-        .build(conversation.into_conversation())
-    {
+    let mut transaction = match start(service, user, password, peer) {
         Ok(t) => t,
         Err(e) => {
             tracing::warn!(service, error = %e, "cannot start PAM");
@@ -58,6 +63,27 @@ pub(crate) fn authenticate(service: &str, user: &str, password: &str) -> Option<
     }
     drop(transaction);
     Some(unix_account(user))
+}
+
+/// A PAM transaction for `user`, with the client's address set before any
+/// module runs.
+fn start(
+    service: &str,
+    user: &str,
+    password: &str,
+    peer: IpAddr,
+) -> nonstick::Result<LibPamTransaction<impl PamConversation>> {
+    let conversation = Conversation {
+        user: user.to_string(),
+        password: password.to_string(),
+    };
+    let mut transaction = TransactionBuilder::new_with_service(service)
+        .username(user)
+        .build(conversation.into_conversation())?;
+    transaction
+        .items_mut()
+        .set_remote_host(Some(OsStr::new(&peer.to_string())))?;
+    Ok(transaction)
 }
 
 /// The account's uid and the names of all its groups (primary and
@@ -82,5 +108,23 @@ pub(crate) fn unix_account(user: &str) -> AuthenticatedUser {
         name: user.into(),
         uid: Some(account.uid()),
         groups: groups.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nonstick::items::Items;
+
+    /// PAM modules that act on where a login comes from (pam_faillock,
+    /// pam_access, the log) were never told: `PAM_RHOST` was unset.
+    #[test]
+    fn regression_pam_is_told_the_clients_address() {
+        for peer in ["192.0.2.7", "2001:db8::7"] {
+            let peer: IpAddr = peer.parse().unwrap();
+            let transaction = start("openwmi-test", "nobody", "pw", peer).unwrap();
+            let host = transaction.items().remote_host().unwrap();
+            assert_eq!(host, Some(OsString::from(peer.to_string())));
+        }
     }
 }
