@@ -206,18 +206,19 @@ async fn respond(
     };
     drop(authorization);
 
-    let head = RequestHead {
+    let mut head = RequestHead {
         user,
         peer,
         tls,
         method,
         uri,
         headers,
+        extensions: http::Extensions::new(),
     };
     let Some(service) = ctx.routes.find(head.uri.path()) else {
         return plain(StatusCode::NOT_FOUND);
     };
-    if let Err(answer) = service.check(&head) {
+    if let Err(answer) = service.check(&mut head) {
         return build_response(answer);
     }
 

@@ -52,6 +52,10 @@ pub struct RequestHead {
     pub uri: Uri,
     /// All request headers as received, except `Authorization`.
     pub headers: HeaderMap,
+    /// What the service's [`check`](Service::check) learned from the head
+    /// for its [`call`](Service::call) (decoded protocol headers), so that
+    /// it is not worked out twice. Empty as the transport hands it over.
+    pub extensions: http::Extensions,
 }
 
 /// An authenticated request with its whole body (at most the transport's
@@ -67,8 +71,9 @@ pub struct Request {
 pub trait Service: Send + Sync + 'static {
     /// Looks at a request before its body is read: `Err` answers it at once
     /// and the body is never read (a request that is not for this protocol
-    /// costs no upload). The default accepts everything.
-    fn check(&self, head: &RequestHead) -> Result<(), Response> {
+    /// costs no upload); what it found may go into `head.extensions` for
+    /// [`Service::call`]. The default accepts everything.
+    fn check(&self, head: &mut RequestHead) -> Result<(), Response> {
         let _ = head;
         Ok(())
     }

@@ -66,15 +66,22 @@ impl<H: CimHandler> CimXml<H> {
 }
 
 impl<H: CimHandler> Service for CimXml<H> {
-    fn check(&self, head: &RequestHead) -> Result<(), Response> {
-        CimHeaders::read(head).map(drop)
+    fn check(&self, head: &mut RequestHead) -> Result<(), Response> {
+        let cim = CimHeaders::read(head)?;
+        head.extensions.insert(cim);
+        Ok(())
     }
 
     fn call(&self, request: Request) -> Pin<Box<dyn Future<Output = Response> + Send>> {
-        let Request { head, body } = request;
-        let cim = match CimHeaders::read(&head) {
-            Ok(cim) => cim,
-            Err(refused) => return Box::pin(std::future::ready(refused)),
+        let Request { mut head, body } = request;
+        // Read by `check` on the way in; read again only for a caller that
+        // did not run it.
+        let cim = match head.extensions.remove::<CimHeaders>() {
+            Some(cim) => cim,
+            None => match CimHeaders::read(&head) {
+                Ok(cim) => cim,
+                Err(refused) => return Box::pin(std::future::ready(refused)),
+            },
         };
         let m_post = head.method.as_str() == "M-POST";
         let answer = self.handler.handle(CimRequest {
@@ -111,6 +118,7 @@ const CIM_METHOD: HeaderName = HeaderName::from_static("cimmethod");
 const CIM_OBJECT: HeaderName = HeaderName::from_static("cimobject");
 
 /// The CIM headers of a request DSP0200 accepts.
+#[derive(Clone)]
 struct CimHeaders {
     /// `NN-` for an M-POST, else empty.
     prefix: String,
@@ -299,11 +307,12 @@ mod tests {
             method: Method::from_bytes(method.as_bytes()).unwrap(),
             uri: path.parse().unwrap(),
             headers: map,
+            extensions: Default::default(),
         }
     }
 
-    fn refusal(head: &RequestHead) -> Option<(u16, String)> {
-        let refused = CimXml::new(Echo).check(head).err()?;
+    fn refusal(mut head: RequestHead) -> Option<(u16, String)> {
+        let refused = CimXml::new(Echo).check(&mut head).err()?;
         let cim_error = refused
             .headers
             .iter()
@@ -318,12 +327,12 @@ mod tests {
     #[test]
     fn the_head_decides_what_is_a_cim_request() {
         let not_valid = Some((400, "request-not-valid".to_owned()));
-        assert_eq!(refusal(&head("POST", "/cimom", &[CALL])), None);
-        assert_eq!(refusal(&head("POST", "/", &[CALL])), None);
-        assert_eq!(refusal(&head("POST", "/other", &[CALL])), not_valid);
-        assert_eq!(refusal(&head("POST", "/cimom", &[])), not_valid);
+        assert_eq!(refusal(head("POST", "/cimom", &[CALL])), None);
+        assert_eq!(refusal(head("POST", "/", &[CALL])), None);
+        assert_eq!(refusal(head("POST", "/other", &[CALL])), not_valid);
+        assert_eq!(refusal(head("POST", "/cimom", &[])), not_valid);
         let get = CimXml::new(Echo)
-            .check(&head("GET", "/cimom", &[CALL]))
+            .check(&mut head("GET", "/cimom", &[CALL]))
             .unwrap_err();
         assert_eq!(get.status, StatusCode::METHOD_NOT_ALLOWED);
         assert!(get
@@ -331,11 +340,11 @@ mod tests {
             .iter()
             .any(|(n, v)| n == ALLOW && v == "POST, M-POST"));
         assert_eq!(
-            refusal(&head("POST", "/cimom", &[CALL, ("cimbatch", "CIMBatch")])),
+            refusal(head("POST", "/cimom", &[CALL, ("cimbatch", "CIMBatch")])),
             Some((501, "multiple-requests-unsupported".to_owned()))
         );
         assert_eq!(
-            refusal(&head(
+            refusal(head(
                 "POST",
                 "/cimom",
                 &[CALL, ("cimprotocolversion", "2.0")]
@@ -343,15 +352,15 @@ mod tests {
             Some((501, "unsupported-protocol-version".to_owned()))
         );
         assert_eq!(
-            refusal(&head("POST", "/cimom", &[CALL, ("cimobject", "root%2")])),
+            refusal(head("POST", "/cimom", &[CALL, ("cimobject", "root%2")])),
             not_valid
         );
         // M-POST: the headers count only under the prefix Man declares.
-        assert_eq!(refusal(&head("M-POST", "/cimom", &[CALL])), not_valid);
+        assert_eq!(refusal(head("M-POST", "/cimom", &[CALL])), not_valid);
         let man = ("man", "http://www.dmtf.org/cim/mapping/http/v1.0; ns=12");
-        assert_eq!(refusal(&head("M-POST", "/cimom", &[man, CALL])), not_valid);
+        assert_eq!(refusal(head("M-POST", "/cimom", &[man, CALL])), not_valid);
         assert_eq!(
-            refusal(&head(
+            refusal(head(
                 "M-POST",
                 "/cimom",
                 &[man, ("12-cimoperation", "MethodCall")]
