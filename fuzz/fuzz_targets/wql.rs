@@ -2,12 +2,17 @@
 //! WQL parser: never panics; whatever parses prints canonical text that
 //! parses back to the same tree and prints the same again. A WHERE clause is
 //! then evaluated (a remote caller controls it) on instances of every type,
-//! interpreted and compiled, which must agree and not panic.
+//! interpreted and compiled, which must agree and not panic. Its string
+//! constants are read as dates (`parse_date`), and the check of the
+//! constants compared with datetimes (`check_constants`) rejects exactly
+//! the conditions comparing `Created` with something that is no date.
 use libfuzzer_sys::fuzz_target;
 use openwmi_cim::{
     CimType, Class, Instance, Name, Namespace, ObjectPath, PropertyDecl, Qualifier, TypeDecl, Value,
 };
-use openwmi_wql::{evaluate, Filter, Query};
+use openwmi_wql::{
+    check_constants, evaluate, parse_date, ErrorKind, Expr, ExprKind, Filter, Literal, Query,
+};
 use std::sync::OnceLock;
 
 struct Fixture {
@@ -68,6 +73,35 @@ fn fixture() -> &'static Fixture {
     })
 }
 
+/// Reads every string constant of `expr` as a date; returns whether some
+/// comparison with the datetime property `Created` has a constant that is
+/// neither NULL nor a date.
+fn has_bad_date(expr: &Expr) -> bool {
+    match &expr.kind {
+        ExprKind::And(ts) | ExprKind::Or(ts) => {
+            ts.iter().map(has_bad_date).fold(false, |a, b| a | b)
+        }
+        ExprKind::Not(e) => has_bad_date(e),
+        ExprKind::Compare {
+            property, value, ..
+        } => {
+            let is_date = match value {
+                Literal::Null => true,
+                Literal::String(s) => match parse_date(s) {
+                    Some(d) => {
+                        assert_eq!(parse_date(&d.to_string()), Some(d), "{s:?}");
+                        true
+                    }
+                    None => false,
+                },
+                _ => false,
+            };
+            property.is("Created") && !is_date
+        }
+        ExprKind::IsNull { .. } | ExprKind::Like { .. } | ExprKind::Isa { .. } => false,
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
@@ -84,6 +118,14 @@ fuzz_target!(|data: &[u8]| {
             if let Some(cond) = &sel.condition {
                 let f = fixture();
                 let class = f.ns.class("Test_Share").unwrap();
+                match check_constants(cond, &class) {
+                    Ok(()) => assert!(!has_bad_date(cond), "{printed:?}"),
+                    Err(e) => {
+                        assert!(has_bad_date(cond), "{printed:?}: {e}");
+                        assert_eq!(e.kind(), ErrorKind::InvalidDate);
+                    }
+                }
+                let _ = sel.check_properties(&class).map_err(|e| e.to_string());
                 let filter = Filter::compile(cond, &class);
                 for inst in &f.instances {
                     let interpreted = evaluate(cond, inst, &f.ns);
