@@ -778,26 +778,30 @@ fn output_beyond_the_configured_limit_fails_naming_it() {
 fn a_spooled_snapshot_reads_as_the_text_did() {
     let text = std::fs::read_to_string(CAPTURE_4_17).unwrap();
     let d = temp_dir("stream");
-    let p = script(&d, "smbstatus", &format!("cat {CAPTURE_4_17}"));
-    let st = source(&p).status().unwrap();
-    assert_eq!(*st, smbstatus::parse(&text).unwrap());
-    // Invalid UTF-8 is replaced, as in the text read whole.
-    let bad = d.join("bad.json");
-    let mut bytes = text.replace("\"tester\"", "\"te\u{1}ster\"").into_bytes();
-    for b in bytes.iter_mut().filter(|b| **b == 1) {
+    let mut bad = text.replace("\"tester\"", "\"te\u{1}ster\"").into_bytes();
+    for b in bad.iter_mut().filter(|b| **b == 1) {
         *b = 0xff;
     }
-    std::fs::write(&bad, &bytes).unwrap();
-    let p = script(&d, "smbstatus2", &format!("cat {}", bad.display()));
-    let st = source(&p).status().unwrap();
-    assert_eq!(st.sessions[0].username, "te\u{fffd}ster");
-    // Malformed output names the place, as before.
-    let p = script(&d, "smbstatus3", &format!("head -c 700 {CAPTURE_4_17}"));
-    let e = source(&p).status().unwrap_err();
-    assert!(
-        matches!(&e, Error::Output { error, .. } if matches!(**error, Error::Json { line: 1, .. })),
-        "{e:?}"
-    );
+    let bad_file = d.join("bad.json");
+    std::fs::write(&bad_file, &bad).unwrap();
+    // Small output is read whole; blanks past STREAM_ABOVE make it a stream.
+    for pad in [0, STREAM_ABOVE + 1] {
+        let blanks = format!("head -c {pad} /dev/zero | tr '\\0' ' '");
+        let p = script(&d, "smbstatus", &format!("cat {CAPTURE_4_17}\n{blanks}"));
+        let st = source(&p).status().unwrap();
+        assert_eq!(*st, smbstatus::parse(&text).unwrap(), "pad {pad}");
+        // Invalid UTF-8 is replaced, as in the text read whole.
+        let p = script(&d, "smbstatus2", &format!("cat {}\n{blanks}", bad_file.display()));
+        let st = source(&p).status().unwrap();
+        assert_eq!(st.sessions[0].username, "te\u{fffd}ster", "pad {pad}");
+        // Malformed output names the place, as before.
+        let p = script(&d, "smbstatus3", &format!("head -c 700 {CAPTURE_4_17}\n{blanks}"));
+        let e = source(&p).status().unwrap_err();
+        assert!(
+            matches!(&e, Error::Output { error, .. } if matches!(**error, Error::Json { line: 1, .. })),
+            "pad {pad}: {e:?}"
+        );
+    }
 }
 
 #[test]
