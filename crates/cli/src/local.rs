@@ -169,3 +169,23 @@ pub fn compile_mof(a: &MofArgs) -> Result<ExitCode, Failure> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+#[cfg(test)]
+mod source_max_output_tests {
+    use super::*;
+
+    #[test]
+    fn source_max_output_is_mebibytes_within_bounds() {
+        assert_eq!(mebibytes("--source-max-output", None).unwrap(), None);
+        assert_eq!(
+            mebibytes("--source-max-output", Some(2)).unwrap(),
+            Some(2 << 20)
+        );
+        for bad in [0, 4097, u64::MAX] {
+            let Err(Failure::Message(m)) = mebibytes("--source-max-output", Some(bad)) else {
+                panic!("{bad} accepted");
+            };
+            assert!(m.starts_with("--source-max-output"), "{m}");
+        }
+    }
+}

@@ -791,11 +791,19 @@ fn a_spooled_snapshot_reads_as_the_text_did() {
         let st = source(&p).status().unwrap();
         assert_eq!(*st, smbstatus::parse(&text).unwrap(), "pad {pad}");
         // Invalid UTF-8 is replaced, as in the text read whole.
-        let p = script(&d, "smbstatus2", &format!("cat {}\n{blanks}", bad_file.display()));
+        let p = script(
+            &d,
+            "smbstatus2",
+            &format!("cat {}\n{blanks}", bad_file.display()),
+        );
         let st = source(&p).status().unwrap();
         assert_eq!(st.sessions[0].username, "te\u{fffd}ster", "pad {pad}");
         // Malformed output names the place, as before.
-        let p = script(&d, "smbstatus3", &format!("head -c 700 {CAPTURE_4_17}\n{blanks}"));
+        let p = script(
+            &d,
+            "smbstatus3",
+            &format!("head -c 700 {CAPTURE_4_17}\n{blanks}"),
+        );
         let e = source(&p).status().unwrap_err();
         assert!(
             matches!(&e, Error::Output { error, .. } if matches!(**error, Error::Json { line: 1, .. })),
