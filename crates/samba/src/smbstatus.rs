@@ -291,8 +291,8 @@ pub(crate) fn parse_reader(
 
 /// Reads the document one entry at a time: only the JSON tree of the entry
 /// being converted exists at any moment. A whole-document tree costs many
-/// times the text (a map and a string per field), which made a busy
-/// server's snapshot take hundreds of megabytes.
+/// times the text (a map and a string per field): a busy server's snapshot
+/// took most of the process's memory.
 fn read_document<'de, R: serde_json::de::Read<'de>>(
     de: &mut serde_json::Deserializer<R>,
     open_files_required: bool,

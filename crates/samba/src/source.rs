@@ -942,7 +942,7 @@ fn run_with(
 }
 
 /// The size of output from which it is parsed as a stream. Parsing text in
-/// memory is about twice as fast, and below this its copy costs little.
+/// memory is faster, and below this its copy costs little.
 const STREAM_ABOVE: usize = 4 << 20;
 
 /// Parses smbstatus's output from its spool file (as a stream when large);
