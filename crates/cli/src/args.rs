@@ -59,6 +59,10 @@ pub struct GlobalOptions {
     /// Give up on smbstatus/testparm after this many seconds.
     #[arg(long = "source-timeout", value_name = "SECONDS", global = true)]
     pub source_timeout: Option<f64>,
+    /// The most output (in MiB) read from smbstatus or testparm; a class whose source prints
+    /// more fails and names the limit [default: 64].
+    #[arg(long = "source-max-output", value_name = "MIB", global = true)]
+    pub source_max_output: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -71,6 +71,19 @@ fn seconds(option: &str, s: Option<f64>) -> Result<Option<Duration>, Failure> {
     }
 }
 
+/// A size in MiB, from 1 MiB to 4 GiB.
+fn mebibytes(option: &str, n: Option<u64>) -> Result<Option<usize>, Failure> {
+    match n {
+        None => Ok(None),
+        Some(v) => (1..=4096)
+            .contains(&v)
+            .then(|| usize::try_from(v << 20).ok())
+            .flatten()
+            .map(Some)
+            .ok_or_else(|| Failure::Message(format!("{option} {v}: give MiB between 1 and 4096"))),
+    }
+}
+
 pub fn provider_options(g: &GlobalOptions) -> Result<openwmi_providers::ProviderOptions, Failure> {
     Ok(openwmi_providers::ProviderOptions {
         smb_conf: g.smb_conf.clone(),
@@ -80,6 +93,7 @@ pub fn provider_options(g: &GlobalOptions) -> Result<openwmi_providers::Provider
         fstab: g.fstab.clone(),
         freshness: seconds("--freshness", g.freshness)?,
         timeout: seconds("--source-timeout", g.source_timeout)?,
+        max_output: mebibytes("--source-max-output", g.source_max_output)?,
     })
 }
 
@@ -154,4 +168,24 @@ pub fn compile_mof(a: &MofArgs) -> Result<ExitCode, Failure> {
         ),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod source_max_output_tests {
+    use super::*;
+
+    #[test]
+    fn source_max_output_is_mebibytes_within_bounds() {
+        assert_eq!(mebibytes("--source-max-output", None).unwrap(), None);
+        assert_eq!(
+            mebibytes("--source-max-output", Some(2)).unwrap(),
+            Some(2 << 20)
+        );
+        for bad in [0, 4097, u64::MAX] {
+            let Err(Failure::Message(m)) = mebibytes("--source-max-output", Some(bad)) else {
+                panic!("{bad} accepted");
+            };
+            assert!(m.starts_with("--source-max-output"), "{m}");
+        }
+    }
 }

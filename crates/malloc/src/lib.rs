@@ -34,6 +34,15 @@ pub fn return_large_blocks(threshold: usize) -> bool {
     imp::return_large_blocks(threshold)
 }
 
+/// Gives the free memory inside the allocator's heaps back to the system
+/// (`malloc_trim(0)`). Small blocks freed in the middle of a heap stay
+/// mapped otherwise: a large data-source snapshot, once dropped, kept the
+/// process at its peak. Whether anything was given back; `false` on a C
+/// library other than glibc, where nothing is done.
+pub fn release_free_memory() -> bool {
+    imp::release_free_memory()
+}
+
 /// Asks the kernel to back the spare capacity of `buffer` (what lies past
 /// its length) with transparent huge pages, before it is filled: a large
 /// buffer then costs a few page faults instead of one per 4 KiB. Advice
@@ -81,6 +90,15 @@ mod imp {
         set(libc::M_TRIM_THRESHOLD, trim) && set(libc::M_MMAP_THRESHOLD, mmap)
     }
 
+    pub fn release_free_memory() -> bool {
+        // SAFETY: malloc_trim takes an integer and only returns free pages
+        // of malloc's heaps to the kernel, under malloc's own locks; it may
+        // be called from any thread at any time.
+        #[allow(unsafe_code)]
+        let released = unsafe { libc::malloc_trim(0) };
+        released == 1
+    }
+
     fn set(parameter: libc::c_int, value: libc::c_int) -> bool {
         // SAFETY: mallopt takes two integers and only changes malloc's
         // parameters, under malloc's own lock; it may be called from any
@@ -96,6 +114,10 @@ mod imp {
     pub fn prefer_huge_pages(_start: usize, _end: usize) {}
 
     pub fn return_large_blocks(_threshold: usize) -> bool {
+        false
+    }
+
+    pub fn release_free_memory() -> bool {
         false
     }
 }

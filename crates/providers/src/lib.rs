@@ -30,6 +30,9 @@ pub struct ProviderOptions {
     pub freshness: Option<Duration>,
     /// How long smbstatus/testparm may run (default 10 s).
     pub timeout: Option<Duration>,
+    /// The most bytes a data source program may print (default
+    /// [`openwmi_samba::source::DEFAULT_MAX_OUTPUT`]).
+    pub max_output: Option<usize>,
 }
 
 /// Registers the live-data providers in root/cimv2 (if the builder's
@@ -52,6 +55,9 @@ pub fn register(builder: &mut ObjectManagerBuilder, opts: &ProviderOptions) {
     }
     if let Some(d) = opts.timeout {
         source = source.with_timeout(d);
+    }
+    if let Some(n) = opts.max_output {
+        source = source.with_max_output(n);
     }
     let session = builder
         .repository_mut()

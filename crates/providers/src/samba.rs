@@ -45,7 +45,13 @@ struct SharesSnapshot(Arc<Vec<Share>>);
 
 /// A failing Samba is WBEM_E_FAILED for the Samba classes, with the reason.
 fn failed(e: SambaError) -> CimError {
-    CimError::failed(e.to_string())
+    match e {
+        SambaError::TooLarge {
+            what: "smbstatus output",
+            ..
+        } => CimError::failed(format!("{e} (set by --source-max-output)")),
+        e => CimError::failed(e.to_string()),
+    }
 }
 
 impl SessionProvider {

@@ -67,6 +67,7 @@ impl Fixture {
             fstab: Some(PathBuf::from("/dev/null")),
             freshness: Some(freshness),
             timeout: Some(Duration::from_secs(10)),
+            max_output: None,
         };
         openwmi_providers::register(&mut b, &opts);
         b.build()

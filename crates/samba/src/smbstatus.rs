@@ -256,14 +256,6 @@ pub fn parse_version(output: &str) -> Result<SambaVersion, Error> {
 
 /// Parses `smbstatus --json` output.
 pub fn parse(json: &str) -> Result<Status, Error> {
-    parse_inner(json, true)
-}
-
-/// Parses `smbstatus --json` output; `open_files_required` false accepts a
-/// document without `open_files`, which smbstatus writes when the locking
-/// database does not exist yet (no client ever connected) and says so on
-/// stderr.
-pub(crate) fn parse_inner(json: &str, open_files_required: bool) -> Result<Status, Error> {
     if json.len() > MAX_INPUT_BYTES {
         return Err(Error::TooLarge {
             what: "smbstatus output",
@@ -271,53 +263,248 @@ pub(crate) fn parse_inner(json: &str, open_files_required: bool) -> Result<Statu
             limit: MAX_INPUT_BYTES,
         });
     }
-    let root: Value = serde_json::from_str(json).map_err(|e| Error::Json {
-        line: e.line(),
-        column: e.column(),
-        message: e.to_string(),
-    })?;
-    let mut budget = MAX_ENTRIES;
-    let loc = Loc::Root;
-    let map = as_object(&root, &loc)?;
-    let timestamp = opt_timestamp(map, "timestamp", &loc)?;
-    let version = string(map, "version", &loc)?;
-    let smb_conf = opt_string(map, "smb_conf", &loc)?;
+    parse_inner(json, true)
+}
 
-    let sessions_loc = loc.key("sessions");
-    let mut sessions = Vec::new();
-    for (k, v) in as_object(required(map, "sessions", &loc)?, &sessions_loc)? {
-        take(&mut budget)?;
-        sessions.push(session(v, &sessions_loc.index(k))?);
-    }
-    sessions.sort_by_key(|s| s.session_id);
+/// Parses `smbstatus --json` output; `open_files_required` false accepts a
+/// document without `open_files`, which smbstatus writes when the locking
+/// database does not exist yet (no client ever connected) and says so on
+/// stderr. The caller bounds the size.
+pub(crate) fn parse_inner(json: &str, open_files_required: bool) -> Result<Status, Error> {
+    read_document(
+        &mut serde_json::Deserializer::from_str(json),
+        open_files_required,
+    )
+}
 
-    let tcons_loc = loc.key("tcons");
-    let mut tcons = Vec::new();
-    for (k, v) in as_object(required(map, "tcons", &loc)?, &tcons_loc)? {
-        take(&mut budget)?;
-        tcons.push(tcon(v, &tcons_loc.index(k))?);
-    }
-    tcons.sort_by_key(|t| t.tcon_id);
+/// [`parse`] reading from `input` (the caller bounds its size), as
+/// [`parse_inner`] does.
+pub(crate) fn parse_reader(
+    input: impl std::io::Read,
+    open_files_required: bool,
+) -> Result<Status, Error> {
+    read_document(
+        &mut serde_json::Deserializer::from_reader(input),
+        open_files_required,
+    )
+}
 
-    let files_loc = loc.key("open_files");
-    let mut open_files = Vec::new();
-    let files = match map.get("open_files") {
-        None if !open_files_required => None,
-        _ => Some(as_object(required(map, "open_files", &loc)?, &files_loc)?),
+/// Reads the document one entry at a time: only the JSON tree of the entry
+/// being converted exists at any moment. A whole-document tree costs many
+/// times the text (a map and a string per field): a busy server's snapshot
+/// took most of the process's memory.
+fn read_document<'de, R: serde_json::de::Read<'de>>(
+    de: &mut serde_json::Deserializer<R>,
+    open_files_required: bool,
+) -> Result<Status, Error> {
+    let mut doc = Doc {
+        failure: None,
+        budget: MAX_ENTRIES,
+        open_files_required,
+        sessions: Vec::new(),
+        tcons: Vec::new(),
+        open_files: Vec::new(),
+        seen: [false; 3],
     };
-    for (k, v) in files.into_iter().flatten() {
-        open_files.push(open_file(k, v, &files_loc.index(k), &mut budget)?);
-    }
-    open_files.sort_by(|a, b| a.path.cmp(&b.path));
-
-    Ok(Status {
-        timestamp,
-        version,
-        smb_conf,
-        sessions,
-        tcons,
-        open_files,
+    let result = serde::de::DeserializeSeed::deserialize(Root(&mut doc), &mut *de)
+        .and_then(|status| de.end().map(|()| status));
+    result.map_err(|e| {
+        doc.failure.take().unwrap_or_else(|| Error::Json {
+            line: e.line(),
+            column: e.column(),
+            message: e.to_string(),
+        })
     })
+}
+
+/// What the entries read so far gave, and the first error of our own (a
+/// serde error carries only text: the error itself waits here).
+struct Doc {
+    failure: Option<Error>,
+    budget: usize,
+    open_files_required: bool,
+    sessions: Vec<Session>,
+    tcons: Vec<TreeConnect>,
+    open_files: Vec<OpenFile>,
+    seen: [bool; 3],
+}
+
+impl Doc {
+    fn fail<E: serde::de::Error>(&mut self, e: Error) -> E {
+        let text = e.to_string();
+        self.failure.get_or_insert(e);
+        E::custom(text)
+    }
+}
+
+/// The document's top level.
+struct Root<'d>(&'d mut Doc);
+
+/// `sessions`, `tcons` or `open_files`: an object of entries.
+struct Entries<'d> {
+    doc: &'d mut Doc,
+    section: usize,
+}
+
+const SECTIONS: [&str; 3] = ["sessions", "tcons", "open_files"];
+
+/// Refuses a value that is not an object with the error the whole-tree
+/// reading gave ("expected an object, found ...").
+macro_rules! refuse_non_objects {
+    () => {
+        fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Err(self.not_an_object("a boolean"))
+        }
+        fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Err(self.not_an_object("a number"))
+        }
+        fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Err(self.not_an_object("a number"))
+        }
+        fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Err(self.not_an_object("a number"))
+        }
+        fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Err(self.not_an_object("a string"))
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Err(self.not_an_object("null"))
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Self::Value, A::Error> {
+            // Malformed JSON inside (nesting too deep, say) is reported as such.
+            while seq.next_element::<Value>()?.is_some() {}
+            Err(self.not_an_object("an array"))
+        }
+    };
+}
+
+impl Root<'_> {
+    fn not_an_object<E: serde::de::Error>(self, kind: &str) -> E {
+        self.0.fail(field_error(
+            &Loc::Root,
+            format!("expected an object, found {kind}"),
+        ))
+    }
+}
+
+impl Entries<'_> {
+    fn not_an_object<E: serde::de::Error>(self, kind: &str) -> E {
+        let loc = Loc::Root.key(SECTIONS[self.section]);
+        self.doc.fail(field_error(
+            &loc,
+            format!("expected an object, found {kind}"),
+        ))
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Root<'_> {
+    type Value = Status;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Status, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Root<'_> {
+    type Value = Status;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object")
+    }
+
+    refuse_non_objects!();
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Status, A::Error> {
+        let doc = self.0;
+        // The few small fields of the top level, read as before.
+        let mut head = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            match SECTIONS.iter().position(|s| *s == key) {
+                Some(section) => {
+                    doc.seen[section] = true;
+                    map.next_value_seed(Entries {
+                        doc: &mut *doc,
+                        section,
+                    })?;
+                }
+                None if matches!(key.as_str(), "timestamp" | "version" | "smb_conf") => {
+                    head.insert(key, map.next_value::<Value>()?);
+                }
+                // Read (nesting limit included) and dropped at once.
+                None => {
+                    map.next_value::<Value>()?;
+                }
+            }
+        }
+        let loc = Loc::Root;
+        let finish = |doc: &mut Doc| -> Result<Status, Error> {
+            let timestamp = opt_timestamp(&head, "timestamp", &loc)?;
+            let version = string(&head, "version", &loc)?;
+            let smb_conf = opt_string(&head, "smb_conf", &loc)?;
+            for (section, seen) in doc.seen.iter().enumerate() {
+                if !seen && (section < 2 || doc.open_files_required) {
+                    return Err(field_error(
+                        &loc,
+                        format!("missing required field \"{}\"", SECTIONS[section]),
+                    ));
+                }
+            }
+            let mut sessions = std::mem::take(&mut doc.sessions);
+            sessions.sort_by_key(|s| s.session_id);
+            let mut tcons = std::mem::take(&mut doc.tcons);
+            tcons.sort_by_key(|t| t.tcon_id);
+            let mut open_files = std::mem::take(&mut doc.open_files);
+            open_files.sort_by(|a, b| a.path.cmp(&b.path));
+            Ok(Status {
+                timestamp,
+                version,
+                smb_conf,
+                sessions,
+                tcons,
+                open_files,
+            })
+        };
+        finish(doc).map_err(|e| doc.fail(e))
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Entries<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Entries<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object")
+    }
+
+    refuse_non_objects!();
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let doc = self.doc;
+        let section_loc = Loc::Root.key(SECTIONS[self.section]);
+        while let Some(key) = map.next_key::<String>()? {
+            let value: Value = map.next_value()?;
+            let loc = section_loc.index(&key);
+            let converted = match self.section {
+                0 => take(&mut doc.budget)
+                    .and_then(|()| session(&value, &loc))
+                    .map(|s| doc.sessions.push(s)),
+                1 => take(&mut doc.budget)
+                    .and_then(|()| tcon(&value, &loc))
+                    .map(|t| doc.tcons.push(t)),
+                _ => open_file(&key, &value, &loc, &mut doc.budget).map(|f| doc.open_files.push(f)),
+            };
+            converted.map_err(|e| doc.fail(e))?;
+        }
+        Ok(())
+    }
 }
 
 fn take(budget: &mut usize) -> Result<(), Error> {

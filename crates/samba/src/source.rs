@@ -31,8 +31,20 @@ pub const MAX_INCLUDE_DEPTH: usize = 16;
 /// Where smbd writes its pid file when smb.conf sets no `pid directory`
 /// (Debian's and the upstream build's default).
 pub const DEFAULT_PID_DIRECTORY: &str = "/run/samba";
-/// The most output read from `testparm` (smbstatus has its own limit).
+/// The most output read from `testparm`, `net` and `lpstat` (their parsers'
+/// limit), unless [`SambaSource::with_max_output`] sets less.
 const MAX_TESTPARM_OUTPUT: usize = crate::smbconf::MAX_INPUT_BYTES;
+/// The most output read from a data source by default (smbstatus for
+/// tens of thousands of connections).
+pub const DEFAULT_MAX_OUTPUT: usize = smbstatus::MAX_INPUT_BYTES;
+
+/// Sessions + tree connects + opens from which a dropped snapshot's memory
+/// is given back to the system.
+const LARGE_SNAPSHOT: usize = 2000;
+
+fn entries(s: &Status) -> usize {
+    s.sessions.len() + s.tcons.len() + s.open_files.iter().map(|f| f.opens.len()).sum::<usize>()
+}
 
 /// Where Samba's state comes from, and how long a reading stays good.
 #[derive(Debug)]
@@ -45,6 +57,7 @@ pub struct SambaSource {
     testparm_chosen: bool,
     smb_conf: Option<PathBuf>,
     timeout: Duration,
+    max_output: usize,
     freshness: Duration,
     status_flight: SingleFlight<Status>,
     conf_flight: SingleFlight<ConfData>,
@@ -74,8 +87,12 @@ impl SambaSource {
             testparm_chosen: false,
             smb_conf: None,
             timeout: Duration::from_secs(10),
+            max_output: DEFAULT_MAX_OUTPUT,
             freshness: Duration::from_secs(1),
-            status_flight: SingleFlight::default(),
+            status_flight: SingleFlight {
+                large: |s| entries(s) >= LARGE_SNAPSHOT,
+                ..SingleFlight::default()
+            },
             conf_flight: SingleFlight::default(),
         }
     }
@@ -117,6 +134,14 @@ impl SambaSource {
         self
     }
 
+    /// The most bytes a program may print; beyond it the program is killed
+    /// and its reading fails, naming the limit. testparm, net and lpstat
+    /// stay within their parsers' smaller limit whatever this says.
+    pub fn with_max_output(mut self, bytes: usize) -> Self {
+        self.max_output = bytes;
+        self
+    }
+
     /// How long a result is reused.
     pub fn with_freshness(mut self, freshness: Duration) -> Self {
         self.freshness = freshness;
@@ -126,8 +151,16 @@ impl SambaSource {
     /// The current sessions, tree connects and open files
     /// (`smbstatus --json [-s FILE]`).
     pub fn status(&self) -> Result<Arc<Status>, Error> {
-        self.status_flight
-            .get(self.freshness, || self.run_smbstatus())
+        let status = self
+            .status_flight
+            .get(self.freshness, || self.run_smbstatus());
+        // A large snapshot leaves its memory free but mapped, scattered
+        // through the heaps, once the last request holding it is done: give
+        // it back then (checked here, as the next reading comes).
+        if self.status_flight.reap_dropped() {
+            openwmi_malloc::release_free_memory();
+        }
+        status
     }
 
     /// Whether [`SambaSource::status`] would answer from its cache now
@@ -166,7 +199,7 @@ impl SambaSource {
             Path::new("getent"),
             &[OsString::from("passwd"), OsString::from(user)],
             self.timeout,
-            64 * 1024,
+            self.max_output.min(64 * 1024),
         )
         .ok()?;
         out.status.success().then_some(())?;
@@ -192,7 +225,7 @@ impl SambaSource {
             &self.smbstatus,
             &[OsString::from("--version")],
             self.timeout,
-            4096,
+            self.max_output.min(4096),
         )?;
         if !out.status.success() {
             return Err(exited(&name, &out));
@@ -235,7 +268,7 @@ impl SambaSource {
             args.push(OsString::from("-s"));
             args.push(f.clone().into_os_string());
         }
-        match run(&self.net, &args, self.timeout, MAX_TESTPARM_OUTPUT) {
+        match run(&self.net, &args, self.timeout, self.small_output()) {
             Ok(out) if out.status.success() => {
                 crate::served::parse_usershare_info(&String::from_utf8_lossy(&out.stdout))
             }
@@ -268,7 +301,7 @@ impl SambaSource {
                 &self.lpstat,
                 &[OsString::from("-e")],
                 self.timeout,
-                MAX_TESTPARM_OUTPUT,
+                self.small_output(),
             ) {
                 Ok(out) if out.status.success() => {
                     crate::served::parse_lpstat_destinations(&String::from_utf8_lossy(&out.stdout))
@@ -307,7 +340,9 @@ impl SambaSource {
         if let Some(f) = &self.smb_conf {
             args.push(f.clone().into_os_string());
         }
-        match run(&self.testparm, &args, self.timeout, MAX_TESTPARM_OUTPUT) {
+        match run(&self.testparm, &args, self.timeout, self.small_output())
+            .map_err(|e| output_named(e, "testparm output"))
+        {
             // testparm also exits 1 for problems of the host (a missing
             // state directory) after loading the file fine; the dump is then
             // still the configuration.
@@ -349,17 +384,20 @@ impl SambaSource {
             args.push(OsString::from("-s"));
             args.push(f.clone().into_os_string());
         }
-        let out = run(
-            &self.smbstatus,
-            &args,
-            self.timeout,
-            smbstatus::MAX_INPUT_BYTES,
-        )
-        .map_err(|e| named_role(e, &self.smbstatus, "smbstatus"))?;
+        let mut out = run_with(&self.smbstatus, &args, self.timeout, self.max_output, true)
+            .map_err(|e| {
+                output_named(
+                    named_role(e, &self.smbstatus, "smbstatus"),
+                    "smbstatus output",
+                )
+            })?;
+        let spooled = out.spooled.take();
         if !out.status.success() {
+            if let Some(file) = &spooled {
+                out.stdout = read_spool(file, 64 * 1024).unwrap_or_default();
+            }
             return Err(self.explain_failure(&name, &out));
         }
-        let text = String::from_utf8_lossy(&out.stdout);
         // The same fallback for the default smb.conf: "Can't load FILE - run
         // testparm to debug it" on stderr, exit status 0.
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -375,9 +413,28 @@ impl SambaSource {
         }
         // No locking.tdb yet: smbstatus says so and leaves out `open_files`.
         let no_locking_db = stderr.contains("locking.tdb not initialised");
-        let status = smbstatus::parse_inner(&text, !no_locking_db).map_err(|e| {
+        let parsed = match &spooled {
+            // Straight from the file: the text is never in memory as a whole.
+            Some(file) => {
+                read_spooled_status(file, self.max_output, !no_locking_db).map_err(|e| {
+                    Error::Spawn {
+                        program: name.clone(),
+                        message: format!("reading its output: {e}"),
+                    }
+                })?
+            }
+            None => {
+                let text = String::from_utf8_lossy(&out.stdout);
+                (
+                    smbstatus::parse_inner(&text, !no_locking_db),
+                    text.trim_start().starts_with('{'),
+                )
+            }
+        };
+        let (parsed, looks_like_json) = parsed;
+        let status = parsed.map_err(|e| {
             // A release without --json may print its text table and exit 0.
-            if !text.trim_start().starts_with('{') {
+            if !looks_like_json {
                 if let Some(old) = self.old_version() {
                     return old;
                 }
@@ -413,6 +470,11 @@ impl SambaSource {
             .filter(|d| !d.is_empty())
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from(DEFAULT_PID_DIRECTORY))
+    }
+
+    /// The limit of programs whose parsers accept less than smbstatus's.
+    fn small_output(&self) -> usize {
+        self.max_output.min(MAX_TESTPARM_OUTPUT)
     }
 
     /// The most precise error for a failed smbstatus run.
@@ -690,6 +752,9 @@ struct Output {
     status: ExitStatus,
     stdout: Vec<u8>,
     stderr: Vec<u8>,
+    /// With `keep_file`, the spool file holding stdout (then empty),
+    /// positioned at its start.
+    spooled: Option<std::fs::File>,
 }
 
 /// Reads a pipe to its end (at most `limit` + 1 bytes) on its own thread.
@@ -712,6 +777,18 @@ fn run(
     args: &[OsString],
     timeout: Duration,
     limit: usize,
+) -> Result<Output, Error> {
+    run_with(program, args, timeout, limit, false)
+}
+
+/// [`run`]; with `keep_file` the output stays in its spool file (when it
+/// went to one) for the caller to read as a stream.
+fn run_with(
+    program: &Path,
+    args: &[OsString],
+    timeout: Duration,
+    limit: usize,
+    keep_file: bool,
 ) -> Result<Output, Error> {
     let name = display(program);
     // smbstatus writes its whole answer at once, hundreds of kilobytes for a
@@ -814,6 +891,23 @@ fn run(
     };
     let stdout = match (&out_rx, &spool) {
         (Some(_), _) => early.take().unwrap_or_default(),
+        (None, Some(file)) if keep_file => {
+            use std::io::{Seek, SeekFrom};
+            let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+            if size > limit as u64 {
+                return Err(Error::TooLarge {
+                    what: "program output",
+                    size: usize::try_from(size).unwrap_or(usize::MAX),
+                    limit,
+                });
+            }
+            let mut f: &std::fs::File = file;
+            f.seek(SeekFrom::Start(0)).map_err(|e| Error::Spawn {
+                program: name.clone(),
+                message: format!("reading its output: {e}"),
+            })?;
+            Vec::new()
+        }
         (None, Some(file)) => read_spool(file, limit).map_err(|e| Error::Spawn {
             program: name.clone(),
             message: format!("reading its output: {e}"),
@@ -834,11 +928,68 @@ fn run(
             limit,
         });
     }
+    let spooled = if keep_file && out_rx.is_none() {
+        spool
+    } else {
+        None
+    };
     Ok(Output {
         status,
         stdout,
         stderr,
+        spooled,
     })
+}
+
+/// The size of output from which it is parsed as a stream. Parsing text in
+/// memory is faster, and below this its copy costs little.
+const STREAM_ABOVE: usize = 4 << 20;
+
+/// Parses smbstatus's output from its spool file (as a stream when large);
+/// and whether the output starts like a JSON document.
+fn read_spooled_status(
+    file: &std::fs::File,
+    limit: usize,
+    open_files_required: bool,
+) -> std::io::Result<(Result<Status, Error>, bool)> {
+    use std::io::{BufReader, Seek, SeekFrom};
+    if file.metadata()?.len() <= STREAM_ABOVE as u64 {
+        let text = read_spool(file, limit)?;
+        let looks_like_json = text.trim_ascii_start().starts_with(b"{");
+        return Ok((
+            smbstatus::parse_inner(&String::from_utf8_lossy(&text), open_files_required),
+            looks_like_json,
+        ));
+    }
+    let mut f = file;
+    f.seek(SeekFrom::Start(0))?;
+    let parsed = smbstatus::parse_reader(
+        BufReader::with_capacity(64 * 1024, f.take(limit as u64)),
+        open_files_required,
+    );
+    let Err(e) = parsed else {
+        return Ok((parsed, true));
+    };
+    // The failure path may hold the text: it is rare and bounded.
+    let text = read_spool(file, limit)?;
+    let looks_like_json = text.trim_ascii_start().starts_with(b"{");
+    let parsed = match (e, std::str::from_utf8(&text)) {
+        // A stream stops at invalid UTF-8; the text in memory had it
+        // replaced and read on, as it always was.
+        (Error::Json { .. }, Err(_)) => {
+            smbstatus::parse_inner(&String::from_utf8_lossy(&text), open_files_required)
+        }
+        (e, _) => Err(e),
+    };
+    Ok((parsed, looks_like_json))
+}
+
+/// Names whose output was too large (`run` knows only "program output").
+fn output_named(e: Error, what: &'static str) -> Error {
+    match e {
+        Error::TooLarge { size, limit, .. } => Error::TooLarge { what, size, limit },
+        e => e,
+    }
 }
 
 /// An anonymous temporary file (created 0600, unlinked at once) for a
@@ -900,6 +1051,10 @@ fn kill_group(child: &mut std::process::Child) {
 struct SingleFlight<T> {
     state: Mutex<FlightState<T>>,
     done: Condvar,
+    /// Values replaced by a newer run, until the last holder drops them.
+    retired: Mutex<Vec<std::sync::Weak<T>>>,
+    /// Which values are worth watching until they are dropped.
+    large: fn(&T) -> bool,
 }
 
 #[derive(Debug)]
@@ -918,6 +1073,8 @@ impl<T> Default for SingleFlight<T> {
                 generation: 0,
             }),
             done: Condvar::new(),
+            retired: Mutex::new(Vec::new()),
+            large: |_| false,
         }
     }
 }
@@ -989,13 +1146,30 @@ impl<T> SingleFlight<T> {
         };
         let result = run().map(Arc::new);
         let mut st = self.lock();
-        st.last = Some((Instant::now(), result.clone()));
+        let replaced = st.last.replace((Instant::now(), result.clone()));
         st.running = false;
         st.generation += 1;
         guard.armed = false;
         drop(st);
         self.done.notify_all();
+        if let Some((_, Ok(old))) =
+            replaced.filter(|(_, r)| r.as_ref().is_ok_and(|v| (self.large)(v)))
+        {
+            self.retired
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(Arc::downgrade(&old));
+        }
         result
+    }
+
+    /// Forgets the retired values nobody holds any more; whether there
+    /// were any.
+    fn reap_dropped(&self) -> bool {
+        let mut retired = self.retired.lock().unwrap_or_else(|p| p.into_inner());
+        let before = retired.len();
+        retired.retain(|w| w.strong_count() > 0);
+        retired.len() < before
     }
 }
 

@@ -724,3 +724,109 @@ fn home_dir_from_passwd() {
     assert_eq!(src.home_dir("-x"), None);
     assert_eq!(src.home_dir(""), None);
 }
+
+#[test]
+fn output_beyond_the_configured_limit_fails_naming_it() {
+    let d = temp_dir("limit");
+    // Valid JSON, padded past the limit with trailing blanks.
+    let p = script(
+        &d,
+        "smbstatus",
+        &format!("cat {CAPTURE_4_17}\nhead -c 8000 /dev/zero | tr '\\0' ' '"),
+    );
+    let e = source(&p).with_max_output(4096).status().unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::TooLarge {
+                what: "smbstatus output",
+                limit: 4096,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("more than the limit of 4096"), "{e}");
+    // Within the limit the same output is a snapshot.
+    let st = source(&p).with_max_output(64 * 1024).status().unwrap();
+    assert_eq!(st.sessions.len(), 2);
+    // testparm's output is bounded by the same option.
+    let t = script(
+        &d,
+        "testparm",
+        "echo '[global]'\nhead -c 8000 /dev/zero | tr '\\0' '#'",
+    );
+    let e = SambaSource::new()
+        .with_testparm(&t)
+        .with_max_output(4096)
+        .shares()
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::TooLarge {
+                what: "testparm output",
+                limit: 4096,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn a_spooled_snapshot_reads_as_the_text_did() {
+    let text = std::fs::read_to_string(CAPTURE_4_17).unwrap();
+    let d = temp_dir("stream");
+    let mut bad = text.replace("\"tester\"", "\"te\u{1}ster\"").into_bytes();
+    for b in bad.iter_mut().filter(|b| **b == 1) {
+        *b = 0xff;
+    }
+    let bad_file = d.join("bad.json");
+    std::fs::write(&bad_file, &bad).unwrap();
+    // Small output is read whole; blanks past STREAM_ABOVE make it a stream.
+    for pad in [0, STREAM_ABOVE + 1] {
+        let blanks = format!("head -c {pad} /dev/zero | tr '\\0' ' '");
+        let p = script(&d, "smbstatus", &format!("cat {CAPTURE_4_17}\n{blanks}"));
+        let st = source(&p).status().unwrap();
+        assert_eq!(*st, smbstatus::parse(&text).unwrap(), "pad {pad}");
+        // Invalid UTF-8 is replaced, as in the text read whole.
+        let p = script(
+            &d,
+            "smbstatus2",
+            &format!("cat {}\n{blanks}", bad_file.display()),
+        );
+        let st = source(&p).status().unwrap();
+        assert_eq!(st.sessions[0].username, "te\u{fffd}ster", "pad {pad}");
+        // Malformed output names the place, as before.
+        let p = script(
+            &d,
+            "smbstatus3",
+            &format!("head -c 700 {CAPTURE_4_17}\n{blanks}"),
+        );
+        let e = source(&p).status().unwrap_err();
+        assert!(
+            matches!(&e, Error::Output { error, .. } if matches!(**error, Error::Json { line: 1, .. })),
+            "pad {pad}: {e:?}"
+        );
+    }
+}
+
+#[test]
+fn a_dropped_large_snapshot_is_noticed_once() {
+    let flight: SingleFlight<Vec<u8>> = SingleFlight {
+        large: |v| v.len() >= 10,
+        ..SingleFlight::default()
+    };
+    let big = flight.get(Duration::ZERO, || Ok(vec![0; 10])).unwrap();
+    let _small = flight.get(Duration::ZERO, || Ok(vec![0; 1])).unwrap();
+    // Replaced but still held by a request: not yet.
+    assert!(!flight.reap_dropped());
+    drop(big);
+    assert!(flight.reap_dropped());
+    assert!(!flight.reap_dropped());
+    // A small value replaced is not watched.
+    drop(_small);
+    let _ = flight.get(Duration::ZERO, || Ok(vec![0; 1])).unwrap();
+    assert!(!flight.reap_dropped());
+}
