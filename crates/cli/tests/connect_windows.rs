@@ -63,7 +63,10 @@ fn locale_empty_means_default_and_ms_prefix_in_any_case() {
     for locale in ["", "ms_409", "Ms_407", "MS_409"] {
         let o = openwmi(&["classes", "-r", "root\\cimv2", "--locale", locale]);
         assert_ok(&o);
-        assert!(stdout(&o).lines().any(|l| l == "CIM_ManagedSystemElement"), "{locale:?}");
+        assert!(
+            stdout(&o).lines().any(|l| l == "CIM_ManagedSystemElement"),
+            "{locale:?}"
+        );
     }
     for locale in ["german", "ms409", "MS_", "MS_40g"] {
         let o = openwmi(&["classes", "-r", "root\\cimv2", "--locale", locale]);
@@ -76,7 +79,14 @@ fn domain_given_twice_only_as_windows_rejects_it() {
     let r = format!("\\\\127.0.0.1:{}\\root\\cimv2", closed_port());
     let run = |user: &str, authority: &str| {
         openwmi(&[
-            "classes", "--http", "-r", &r, "-U", user, "--authority", authority,
+            "classes",
+            "--http",
+            "-r",
+            &r,
+            "-U",
+            user,
+            "--authority",
+            authority,
         ])
     };
     assert_error(&run("D\\u", "NTLMDOMAIN:E"), INVALID_PARAMETER);
@@ -112,13 +122,19 @@ fn localhost_and_own_name_are_local_connections() {
         // In-process: answered without any server.
         let o = openwmi(&["classes", "-r", r]);
         assert_ok(&o);
-        assert!(stdout(&o).lines().any(|l| l == "CIM_ManagedSystemElement"), "{r}");
+        assert!(
+            stdout(&o).lines().any(|l| l == "CIM_ManagedSystemElement"),
+            "{r}"
+        );
         let o = openwmi(&["classes", "-r", r, "-U", "alice"]);
         assert_error(&o, LOCAL_CREDENTIALS);
     }
     // A port names a network endpoint, even on this machine.
     let r = format!("\\\\localhost:{}\\root\\cimv2", closed_port());
-    assert_error(&openwmi(&["classes", "--http", "-r", &r]), TRANSPORT_FAILURE);
+    assert_error(
+        &openwmi(&["classes", "--http", "-r", &r]),
+        TRANSPORT_FAILURE,
+    );
 }
 
 #[test]

@@ -388,7 +388,11 @@ struct BodyTooLarge {
 
 impl std::fmt::Display for BodyTooLarge {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "the response body is larger than {} bytes", self.max_body)
+        write!(
+            f,
+            "the response body is larger than {} bytes",
+            self.max_body
+        )
     }
 }
 

@@ -463,7 +463,10 @@ mod tests {
             "\\\\thishost.example.com\\root",
         ] {
             let p = ConnectParams::new(r);
-            assert!(!check(&p, &["thishost"]).unwrap().resource.is_local(), "{r}");
+            assert!(
+                !check(&p, &["thishost"]).unwrap().resource.is_local(),
+                "{r}"
+            );
         }
     }
 

@@ -138,7 +138,9 @@ impl Resource {
         if let Some(h) = &self.host {
             if h.port.is_none()
                 && h.scheme.is_none()
-                && names.iter().any(|n| n.as_ref().eq_ignore_ascii_case(&h.name))
+                && names
+                    .iter()
+                    .any(|n| n.as_ref().eq_ignore_ascii_case(&h.name))
             {
                 self.host = None;
             }

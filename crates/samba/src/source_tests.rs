@@ -171,19 +171,13 @@ fn old_samba_without_json() {
 
 #[test]
 fn non_root_refusal_is_recognised() {
-    assert!(refused_for_non_root(
-        "smbstatus only works as root!",
-        1000
-    ));
+    assert!(refused_for_non_root("smbstatus only works as root!", 1000));
     assert!(refused_for_non_root(
         "failed to open /var/lib/samba/lock/smbxsrv_session_global.tdb: permission denied",
         65534
     ));
     assert!(!refused_for_non_root("permission denied", 0));
-    assert!(refused_for_non_root(
-        "smbstatus only works as root!",
-        0
-    ));
+    assert!(refused_for_non_root("smbstatus only works as root!", 0));
     assert!(!refused_for_non_root("something else", 1000));
     // The kernel's own account of this process agrees.
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
