@@ -1039,3 +1039,238 @@ fn embedded_text(raw: &RawInstance, host: Option<&str>, depth: usize) -> Result<
     s.push_str("};");
     Ok(s)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let p = format!("{}/tests/fixtures/wsman/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(p).unwrap()
+    }
+
+    fn read(body: &[u8]) -> Response {
+        read_response(body, &Limits::default()).unwrap()
+    }
+
+    #[test]
+    fn identify() {
+        let Response::Identify(i) = read(&fixture("identify.xml")) else {
+            panic!()
+        };
+        assert_eq!(i.product_vendor, "Microsoft Corporation");
+        assert!(i.product_version.starts_with("OS: 10.0"));
+    }
+
+    #[test]
+    fn enumerate_and_pull() {
+        let Response::Batch(b) = read(&fixture("enumerate_response.xml")) else {
+            panic!()
+        };
+        assert_eq!(
+            b.context.as_deref(),
+            Some("uuid:6E1D2A3B-4C5D-4E6F-8A7B-9C0D1E2F3A4B")
+        );
+        assert!(!b.end_of_sequence);
+        assert_eq!(b.items.len(), 2);
+        let Item::Instance { instance, epr } = &b.items[0] else {
+            panic!()
+        };
+        assert_eq!(instance.class_name, "Win32_Share");
+        let i = to_instance(instance, None, Some("h:5986")).unwrap();
+        assert_eq!(i.value("Name"), Some(&Value::String("ADMIN$".into())));
+        assert_eq!(i.value("AccessMask"), None);
+        assert_eq!(i.properties.len(), 10);
+        let p = epr_to_path(epr.as_ref().unwrap(), Some("h:5986"), None).unwrap();
+        assert_eq!(
+            p.to_string(),
+            "\\\\h:5986\\root\\cimv2:Win32_Share.Name=\"ADMIN$\""
+        );
+
+        let Response::Batch(b) = read(&fixture("pull_response.xml")) else {
+            panic!()
+        };
+        assert!(b.end_of_sequence && b.context.is_none());
+        let Item::Instance { instance, .. } = &b.items[0] else {
+            panic!()
+        };
+        let i = to_instance(instance, None, None).unwrap();
+        assert_eq!(
+            i.value("Caption"),
+            Some(&Value::String("Users & profiles".into()))
+        );
+        let Response::Batch(b) = read(&fixture("enumerate_empty.xml")) else {
+            panic!()
+        };
+        assert!(b.end_of_sequence && b.context.is_none() && b.items.is_empty());
+        assert_eq!(read(&fixture("release_response.xml")), Response::Empty);
+    }
+
+    #[test]
+    fn typed_with_the_class() {
+        let Response::Object(Item::Instance { instance, epr }) = read(&fixture("get_response.xml"))
+        else {
+            panic!()
+        };
+        assert!(epr.is_none());
+        let mut c = Class::new("Win32_Share", None);
+        let decl = |n: &str, t: CimType| openwmi_cim::PropertyDecl::new(n, TypeDecl::scalar(t));
+        c.properties = vec![
+            decl("Name", CimType::String),
+            decl("Type", CimType::UInt32),
+            decl("AllowMaximum", CimType::Boolean),
+            decl("AccessMask", CimType::UInt32),
+            decl("Missing", CimType::UInt32),
+        ];
+        let i = to_instance(&instance, Some(&c), None).unwrap();
+        let names: Vec<&str> = i.properties.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(
+            &names[..4],
+            ["Name", "Type", "AllowMaximum", "AccessMask"],
+            "class order, properties not sent left out"
+        );
+        assert!(!names.contains(&"Missing"));
+        assert_eq!(i.value("Type"), Some(&Value::UInt32(2147483648)));
+        assert_eq!(i.value("AllowMaximum"), Some(&Value::Boolean(true)));
+        assert_eq!(i.value("AccessMask"), None);
+        assert_eq!(
+            i.value("Caption"),
+            Some(&Value::String("Remote Admin".into()))
+        );
+    }
+
+    const ENV: &str = "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\" \
+        xmlns:a=\"http://schemas.xmlsoap.org/ws/2004/08/addressing\" \
+        xmlns:w=\"http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd\" \
+        xmlns:cim=\"http://schemas.dmtf.org/wbem/wscim/1/common\" \
+        xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"><s:Header/><s:Body>";
+
+    fn body(inner: &str) -> Vec<u8> {
+        format!("{ENV}{inner}</s:Body></s:Envelope>").into_bytes()
+    }
+
+    #[test]
+    fn values_of_every_shape() {
+        let xml = body(
+            "<p:Test_Class xmlns:p=\"http://schemas.microsoft.com/wbem/wsman/1/wmi/root/test/Test_Class\">\
+             <p:When><cim:Datetime>2014-04-03T14:45:50.46875+08:00</cim:Datetime></p:When>\
+             <p:Utc><cim:Datetime>2024-01-02T03:04:05Z</cim:Datetime></p:Utc>\
+             <p:Took><cim:Interval>P1DT0H1M40.5S</cim:Interval></p:Took>\
+             <p:Legacy><cim:CIM_DateTime>20240102030405.000000+000</cim:CIM_DateTime></p:Legacy>\
+             <p:List>a</p:List><p:List>b</p:List>\
+             <p:Count xsi:type=\"xs:unsignedInt\">7</p:Count>\
+             <p:Ref><a:Address>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</a:Address>\
+             <a:ReferenceParameters><w:ResourceURI>http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/Win32_Share</w:ResourceURI>\
+             <w:SelectorSet><w:Selector Name=\"__cimnamespace\">root/cimv2</w:Selector><w:Selector Name=\"Name\">x</w:Selector></w:SelectorSet>\
+             </a:ReferenceParameters></p:Ref>\
+             <p:Inner xmlns:q=\"urn:q/Inner_Class\" xsi:type=\"q:Inner_Class_Type\"><q:A>1</q:A></p:Inner>\
+             </p:Test_Class>",
+        );
+        let Response::Object(Item::Instance { instance, .. }) = read(&xml) else {
+            panic!()
+        };
+        let i = to_instance(&instance, None, None).unwrap();
+        let dt = |n: &str| match i.value(n) {
+            Some(Value::DateTime(d)) => d.as_str().to_owned(),
+            other => panic!("{n}: {other:?}"),
+        };
+        assert_eq!(dt("When"), "20140403144550.468750+480");
+        assert_eq!(dt("Utc"), "20240102030405.000000+000");
+        assert_eq!(dt("Took"), "00000001000140.500000:000");
+        assert_eq!(dt("Legacy"), "20240102030405.000000+000");
+        assert_eq!(
+            i.value("List"),
+            Some(&Value::Array(vec![
+                Value::String("a".into()),
+                Value::String("b".into())
+            ]))
+        );
+        assert!(i.property("List").unwrap().ty.array.is_array());
+        assert_eq!(i.value("Count"), Some(&Value::UInt32(7)));
+        match i.value("Ref") {
+            Some(Value::Reference(p)) => {
+                assert_eq!(p.to_string(), "root\\cimv2:Win32_Share.Name=\"x\"")
+            }
+            other => panic!("{other:?}"),
+        }
+        match i.value("Inner") {
+            Some(Value::String(s)) => {
+                assert!(s.starts_with("instance of Inner_Class"), "{s}");
+                assert!(s.contains("A = \"1\";"), "{s}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn faults() {
+        let Response::Fault(f) = read(&fixture("fault_destination_unreachable.xml")) else {
+            panic!()
+        };
+        assert_eq!(f.code, "Sender");
+        assert_eq!(f.subcode.as_deref(), Some("wsa:DestinationUnreachable"));
+        assert_eq!(f.wsman_code, Some(2150858752));
+        assert_eq!(f.machine.as_deref(), Some("winhost"));
+        assert!(f.detail.unwrap().ends_with("/InvalidResourceURI"));
+        assert!(f
+            .message
+            .unwrap()
+            .starts_with("The WS-Management service cannot find"));
+        assert_eq!(f.wmi_code, None, "StatusCode is nil");
+        let Response::Fault(f) = read(&fixture("fault_wmi_invalid_class.xml")) else {
+            panic!()
+        };
+        assert_eq!(f.subcode.as_deref(), Some("wsman:InternalError"));
+        assert_eq!(f.wmi_code, Some(0x8004_1010));
+        assert_eq!(f.cim_status, Some(5));
+        assert_eq!(f.message.as_deref(), Some("Invalid class"));
+    }
+
+    #[test]
+    fn bad_input_is_an_error() {
+        let limits = Limits {
+            max_depth: 8,
+            ..Limits::default()
+        };
+        let deep = body(&format!("{}{}", "<x>".repeat(20), "</x>".repeat(20)));
+        let e = read_response(&deep, &limits).unwrap_err();
+        assert!(e.limit && e.message.contains("deeper"), "{e}");
+        let dtd = b"<!DOCTYPE s [<!ENTITY a \"aaaa\">]><s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\"><s:Body>&a;</s:Body></s:Envelope>";
+        assert!(read_response(dtd, &Limits::default()).is_err());
+        for bad in [
+            &b""[..],
+            b"<a>",
+            b"<a/>",
+            b"<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\"/>",
+            b"\xff\xfe<",
+            b"\xc3",
+        ] {
+            assert!(read_response(bad, &Limits::default()).is_err(), "{bad:?}");
+        }
+        let small = Limits {
+            max_nodes: 10,
+            ..Limits::default()
+        };
+        assert!(
+            read_response(&fixture("enumerate_response.xml"), &small)
+                .unwrap_err()
+                .limit
+        );
+        let Response::Object(Item::Instance { instance, .. }) = read(&body(
+            "<p:C xmlns:p=\"urn:c\"><p:T><cim:Interval>P1Y</cim:Interval></p:T></p:C>",
+        )) else {
+            panic!()
+        };
+        assert!(to_instance(&instance, None, None).is_err());
+    }
+
+    #[test]
+    fn utf16_bodies() {
+        let text = String::from_utf8(fixture("identify.xml")).unwrap();
+        let mut le = vec![0xFF, 0xFE];
+        for u in text.encode_utf16() {
+            le.extend_from_slice(&u.to_le_bytes());
+        }
+        assert!(matches!(read(&le), Response::Identify(_)));
+    }
+}
