@@ -398,3 +398,42 @@ fn classes_come_from_the_cim_xml_schema_uri() {
     assert_eq!(e.status, WbemStatus::InvalidClass);
     assert_eq!(s.create_class_enum(Some("CIM_B"), false).unwrap().len(), 1);
 }
+
+/// HTTPS with the server's certificate trusted through `ca_cert` (WinRM's
+/// 5986 listener), and refused without it.
+#[test]
+fn https_with_a_trusted_certificate() {
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+    let ck =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+            .unwrap();
+    let cert = CertificateDer::from(ck.cert.der().to_vec());
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(ck.signing_key.serialize_der()));
+    let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![cert], key)
+    .unwrap();
+    let srv = Replay::start_tls(windows(None), std::sync::Arc::new(config));
+    let url = format!("https://127.0.0.1:{}/wsman", srv.port);
+    let e = Locator::new()
+        .connect_server(&params(url.clone()))
+        .unwrap_err();
+    assert_eq!(e.status, WbemStatus::TransportFailure, "{e}");
+    let dir = std::env::temp_dir().join(format!("openwmi-wsman-ca-{}", std::process::id()));
+    std::fs::write(&dir, ck.cert.pem()).unwrap();
+    let mut p = params(url.clone());
+    p.ca_cert = Some(dir.clone());
+    let s = Locator::new().connect_server(&p).unwrap();
+    assert_eq!(instances(&s, "SELECT * FROM Win32_Share").unwrap().len(), 3);
+    let _ = std::fs::remove_file(&dir);
+    let mut p = params(url.clone());
+    p.insecure = true;
+    let s = Locator::new().connect_server(&p).unwrap();
+    assert!(s.get_object("Win32_Share.Name=\"ADMIN$\"").is_ok());
+    let to = srv.requests().last().unwrap().parsed().to.unwrap();
+    assert_eq!(to, url);
+}
