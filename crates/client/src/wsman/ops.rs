@@ -187,7 +187,7 @@ pub(crate) fn select_classes(
             .filter(|c| deep || c.superclass.is_none())
             .collect());
     };
-    if !parent.contains_key(&root) {
+    if !parent.contains_key(&root) && !parent.values().any(|p| p.as_ref() == Some(&root)) {
         return Err(format!("no class {}", superclass.unwrap_or("")));
     }
     let descends = |c: &Class| {

@@ -165,12 +165,24 @@ impl Reply {
     }
 }
 
+/// The fixtures, built in (so the CLI's tests, which include this module, find them too).
 pub fn fixture(name: &str) -> String {
-    std::fs::read_to_string(format!(
-        "{}/tests/fixtures/wsman/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
+    match name {
+        "identify.xml" => include_str!("../fixtures/wsman/identify.xml"),
+        "enumerate_response.xml" => include_str!("../fixtures/wsman/enumerate_response.xml"),
+        "enumerate_empty.xml" => include_str!("../fixtures/wsman/enumerate_empty.xml"),
+        "pull_response.xml" => include_str!("../fixtures/wsman/pull_response.xml"),
+        "release_response.xml" => include_str!("../fixtures/wsman/release_response.xml"),
+        "get_response.xml" => include_str!("../fixtures/wsman/get_response.xml"),
+        "fault_destination_unreachable.xml" => {
+            include_str!("../fixtures/wsman/fault_destination_unreachable.xml")
+        }
+        "fault_wmi_invalid_class.xml" => {
+            include_str!("../fixtures/wsman/fault_wmi_invalid_class.xml")
+        }
+        other => panic!("no fixture {other}"),
+    }
+    .to_owned()
 }
 
 /// A fixture answering `req`: `{RELATES_TO}` becomes its MessageID.
@@ -350,6 +362,15 @@ pub fn windows(class_xml: Option<String>) -> impl Fn(&Recorded) -> Reply + Send 
                 return Reply::fault(answer("fault_wmi_invalid_class.xml", req));
             }
             return Reply::fault(answer("fault_destination_unreachable.xml", req));
+        }
+        if action.ends_with("enumeration/Enumerate") && uri.contains("/cim-xml/") {
+            return match &class_xml {
+                Some(c) => Reply::ok(answer("enumerate_empty.xml", req).replace(
+                    "<w:Items></w:Items>",
+                    &format!("<w:Items><w:Item>{c}</w:Item></w:Items>"),
+                )),
+                None => Reply::fault(answer("fault_destination_unreachable.xml", req)),
+            };
         }
         if action.ends_with("enumeration/Enumerate") {
             let filter = p.filter.clone().unwrap_or_default().to_ascii_lowercase();
