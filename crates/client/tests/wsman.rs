@@ -437,3 +437,51 @@ fn https_with_a_trusted_certificate() {
     let to = srv.requests().last().unwrap().parsed().to.unwrap();
     assert_eq!(to, url);
 }
+
+/// ASSOCIATORS OF goes as the association filter Windows documents for
+/// WinRM (`winrm enumerate wmicimv2/* -dialect:association`).
+#[test]
+fn associators_use_the_association_filter() {
+    let srv = Replay::start(windows(None));
+    let s = connect(&srv).unwrap();
+    let _ = instances(
+        &s,
+        "ASSOCIATORS OF {Win32_Share.Name=\"public\"} WHERE AssocClass = Win32_ConnectionShare",
+    )
+    .unwrap();
+    let reqs = srv.requests();
+    let e = reqs
+        .iter()
+        .find(|r| {
+            r.parsed()
+                .action
+                .unwrap_or_default()
+                .ends_with("/Enumerate")
+        })
+        .unwrap();
+    let p = e.parsed();
+    assert_eq!(
+        p.resource_uri.as_deref(),
+        Some("http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/*")
+    );
+    assert_eq!(
+        p.filter_dialect.as_deref(),
+        Some("http://schemas.dmtf.org/wbem/wsman/1/cimbinding/associationFilter")
+    );
+    let doc = roxmltree::Document::parse(&e.body).unwrap();
+    let b = "http://schemas.dmtf.org/wbem/wsman/1/cimbinding.xsd";
+    let assoc = doc
+        .descendants()
+        .find(|n| n.has_tag_name((b, "AssociatedInstances")))
+        .expect("b:AssociatedInstances");
+    let class = assoc
+        .descendants()
+        .find(|n| n.has_tag_name((b, "AssociationClassName")))
+        .unwrap();
+    assert_eq!(class.text(), Some("Win32_ConnectionShare"));
+    assert_eq!(
+        p.selectors,
+        [("Name".to_owned(), "public".to_owned())],
+        "the source object's keys"
+    );
+}

@@ -201,14 +201,14 @@ impl WsMan {
         &self,
         resource_uri: &str,
         selectors: &[(String, String)],
-        wql: Option<&str>,
+        filter: Option<&request::Filter>,
         objects_only: bool,
     ) -> Result<Batch, WbemError> {
         let r = self.request(resource_uri, selectors, self.deadline(), |h| {
             if objects_only {
                 request::enumerate_objects(h)
             } else {
-                request::enumerate(h, wql)
+                request::enumerate(h, filter)
             }
         })?;
         self.batch(r, "Enumerate")

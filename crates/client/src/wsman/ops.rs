@@ -3,7 +3,7 @@
 //! schema URI (classes), CreateInstanceEnum as an Enumerate of the class's
 //! resource URI, and the class lists from an Enumerate of the schema URI.
 
-use super::request::{wmi_resource_uri, CIM_XML_SCHEMA_URI};
+use super::request::{wmi_resource_uri, AssociationFilter, Filter, CIM_XML_SCHEMA_URI};
 use super::{WsMan, WsManStream};
 use crate::error::WbemError;
 use crate::services::{ObjectStream, Services, Source, WbemObject};
@@ -31,9 +31,10 @@ impl Services {
         wql: &str,
     ) -> Result<ObjectStream, WbemError> {
         // Checked here first, so a bad query is the same error on every transport.
-        openwmi_wql::parse(wql).map_err(openwmi_cimom::errors::wql_error)?;
+        let query = openwmi_wql::parse(wql).map_err(openwmi_cimom::errors::wql_error)?;
         let uri = wmi_resource_uri(&self.namespace, "*");
-        let first = w.enumerate(&uri, &[], Some(wql), false)?;
+        let filter = association_filter(&query, &self.namespace).unwrap_or(Filter::Wql(wql));
+        let first = w.enumerate(&uri, &[], Some(&filter), false)?;
         Ok(self.stream(Source::WsMan(WsManStream::start(
             w.clone(),
             uri,
@@ -163,6 +164,65 @@ impl Services {
     }
 }
 
+/// `ASSOCIATORS OF` / `REFERENCES OF` as the DSP0227 association filter,
+/// the form Windows documents for WinRM (`-dialect:association`), when the
+/// query says nothing the filter cannot (qualifier, class-definition and
+/// keys-only clauses) and the object path names its keys; else `None`
+/// (the query goes as WQL).
+fn association_filter(q: &openwmi_wql::Query, namespace: &str) -> Option<Filter<'static>> {
+    let name = |i: &Option<openwmi_wql::Ident>| i.as_ref().map(|i| i.name.to_string());
+    let (object, mut f) = match q {
+        openwmi_wql::Query::Associators(a)
+            if !a.class_defs_only
+                && !a.keys_only
+                && !a.schema_only
+                && a.required_qualifier.is_none()
+                && a.required_assoc_qualifier.is_none() =>
+        {
+            (
+                &a.object,
+                AssociationFilter {
+                    references: false,
+                    association_class: name(&a.assoc_class),
+                    role: name(&a.role),
+                    result_class: name(&a.result_class),
+                    result_role: name(&a.result_role),
+                    ..AssociationFilter::default()
+                },
+            )
+        }
+        openwmi_wql::Query::References(r)
+            if !r.class_defs_only
+                && !r.keys_only
+                && !r.schema_only
+                && r.required_qualifier.is_none() =>
+        {
+            (
+                &r.object,
+                AssociationFilter {
+                    references: true,
+                    role: name(&r.role),
+                    result_class: name(&r.result_class),
+                    ..AssociationFilter::default()
+                },
+            )
+        }
+        _ => return None,
+    };
+    let bindings = match &object.keys {
+        Keys::Bindings(b) if b.iter().all(|k| !k.name.as_str().is_empty()) => b,
+        Keys::Singleton => &Vec::new(),
+        _ => return None,
+    };
+    let ns = object.namespace.as_deref().unwrap_or(namespace);
+    f.resource_uri = wmi_resource_uri(ns, object.class.as_str());
+    f.selectors = bindings
+        .iter()
+        .map(|k| (k.name.to_string(), selector_text(&k.value)))
+        .collect();
+    Some(Filter::Association(f))
+}
+
 /// The direct subclasses of `superclass` (the root classes for `None`), or
 /// with `deep` all its descendants (every class for `None`).
 pub(crate) fn select_classes(
@@ -211,6 +271,45 @@ pub(crate) fn select_classes(
 mod tests {
     use super::*;
     use openwmi_cim::Name;
+
+    #[test]
+    fn associators_become_the_association_filter() {
+        let q = openwmi_wql::parse(
+            "ASSOCIATORS OF {Win32_Share.Name=\"public\"} WHERE AssocClass = Win32_ConnectionShare ResultRole = Dependent",
+        )
+        .unwrap();
+        let Some(Filter::Association(f)) = association_filter(&q, "root/cimv2") else {
+            panic!()
+        };
+        assert!(!f.references);
+        assert_eq!(
+            f.resource_uri,
+            "http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/Win32_Share"
+        );
+        assert_eq!(f.selectors, [("Name".to_owned(), "public".to_owned())]);
+        assert_eq!(
+            f.association_class.as_deref(),
+            Some("Win32_ConnectionShare")
+        );
+        assert_eq!(f.result_role.as_deref(), Some("Dependent"));
+        let q = openwmi_wql::parse(
+            "REFERENCES OF {Win32_Share.Name=\"public\"} WHERE ResultClass = Win32_ConnectionShare",
+        )
+        .unwrap();
+        let Some(Filter::Association(f)) = association_filter(&q, "root/cimv2") else {
+            panic!()
+        };
+        assert!(f.references);
+        assert_eq!(f.result_class.as_deref(), Some("Win32_ConnectionShare"));
+        for wql in [
+            "ASSOCIATORS OF {Win32_Share=\"public\"}",
+            "ASSOCIATORS OF {Win32_Share.Name=\"public\"} WHERE ClassDefsOnly",
+            "SELECT * FROM Win32_Share",
+        ] {
+            let q = openwmi_wql::parse(wql).unwrap();
+            assert!(association_filter(&q, "root/cimv2").is_none(), "{wql}");
+        }
+    }
 
     #[test]
     fn class_selection() {

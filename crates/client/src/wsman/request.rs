@@ -126,9 +126,72 @@ fn envelope_start(out: &mut String, h: &Header, action: &str) {
     );
 }
 
+/// The DSP0227 association filter: what `winrm enumerate -dialect:association`
+/// sends for the associators (or references) of an instance.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AssociationFilter {
+    /// `true`: AssociationInstances (the associations, REFERENCES OF);
+    /// `false`: AssociatedInstances (the other ends, ASSOCIATORS OF).
+    pub references: bool,
+    /// The source object: its resource URI and key selectors.
+    pub resource_uri: String,
+    pub selectors: Vec<(String, String)>,
+    pub association_class: Option<String>,
+    pub role: Option<String>,
+    pub result_class: Option<String>,
+    pub result_role: Option<String>,
+}
+
+/// An Enumerate's filter.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Filter<'a> {
+    Wql(&'a str),
+    Association(AssociationFilter),
+}
+
+pub const DIALECT_ASSOCIATION: &str =
+    "http://schemas.dmtf.org/wbem/wsman/1/cimbinding/associationFilter";
+pub const NS_CIMBINDING: &str = "http://schemas.dmtf.org/wbem/wsman/1/cimbinding.xsd";
+
+fn write_association(out: &mut String, f: &AssociationFilter) {
+    let el = if f.references {
+        "AssociationInstances"
+    } else {
+        "AssociatedInstances"
+    };
+    let _ = write!(
+        out,
+        "<w:Filter Dialect=\"{DIALECT_ASSOCIATION}\"><b:{el} xmlns:b=\"{NS_CIMBINDING}\"><b:Object>\
+         <a:Address>{ANONYMOUS}</a:Address><a:ReferenceParameters><w:ResourceURI>"
+    );
+    escape(out, &f.resource_uri);
+    out.push_str("</w:ResourceURI><w:SelectorSet>");
+    for (name, value) in &f.selectors {
+        out.push_str("<w:Selector Name=\"");
+        escape(out, name);
+        out.push_str("\">");
+        escape(out, value);
+        out.push_str("</w:Selector>");
+    }
+    out.push_str("</w:SelectorSet></a:ReferenceParameters></b:Object>");
+    for (tag, v) in [
+        ("AssociationClassName", &f.association_class),
+        ("Role", &f.role),
+        ("ResultClassName", &f.result_class),
+        ("ResultRole", &f.result_role),
+    ] {
+        if let Some(v) = v {
+            let _ = write!(out, "<b:{tag}>");
+            escape(out, v);
+            let _ = write!(out, "</b:{tag}>");
+        }
+    }
+    let _ = write!(out, "</b:{el}></w:Filter>");
+}
+
 /// WS-Enumeration Enumerate, optimized (the first items come back in the
-/// response), objects with their EPRs, with a WQL filter when given.
-pub fn enumerate(h: &Header, wql: Option<&str>) -> String {
+/// response), objects with their EPRs, with a filter when given.
+pub fn enumerate(h: &Header, filter: Option<&Filter>) -> String {
     let mut out = String::with_capacity(2048);
     envelope_start(&mut out, h, ACTION_ENUMERATE);
     let _ = write!(
@@ -136,10 +199,14 @@ pub fn enumerate(h: &Header, wql: Option<&str>) -> String {
         "<s:Body><n:Enumerate><w:OptimizeEnumeration/><w:MaxElements>{MAX_ELEMENTS}</w:MaxElements>\
          <w:EnumerationMode>EnumerateObjectAndEPR</w:EnumerationMode>"
     );
-    if let Some(q) = wql {
-        let _ = write!(out, "<w:Filter Dialect=\"{DIALECT_WQL}\">");
-        escape(&mut out, q);
-        out.push_str("</w:Filter>");
+    match filter {
+        Some(Filter::Wql(q)) => {
+            let _ = write!(out, "<w:Filter Dialect=\"{DIALECT_WQL}\">");
+            escape(&mut out, q);
+            out.push_str("</w:Filter>");
+        }
+        Some(Filter::Association(a)) => write_association(&mut out, a),
+        None => {}
     }
     out.push_str("</n:Enumerate></s:Body></s:Envelope>");
     out
@@ -258,7 +325,7 @@ mod tests {
     fn enumerate_is_shaped_like_windows() {
         let e = enumerate(
             &header(&[]),
-            Some("select * from Win32_Share where Name < 'b'"),
+            Some(&Filter::Wql("select * from Win32_Share where Name < 'b'")),
         );
         for part in [
             "<w:ResourceURI s:mustUnderstand=\"true\">http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/*</w:ResourceURI>",
@@ -273,6 +340,24 @@ mod tests {
             assert!(e.contains(part), "{part} not in {e}");
         }
         assert!(!e.contains("SelectorSet"));
+    }
+
+    #[test]
+    fn association_filter() {
+        let f = Filter::Association(AssociationFilter {
+            references: false,
+            resource_uri: wmi_resource_uri("root/cimv2", "Win32_Share"),
+            selectors: vec![("Name".into(), "public".into())],
+            association_class: Some("Win32_ConnectionShare".into()),
+            ..AssociationFilter::default()
+        });
+        let e = enumerate(&header(&[]), Some(&f));
+        assert!(e.contains(
+            "<w:Filter Dialect=\"http://schemas.dmtf.org/wbem/wsman/1/cimbinding/associationFilter\">\
+             <b:AssociatedInstances xmlns:b=\"http://schemas.dmtf.org/wbem/wsman/1/cimbinding.xsd\"><b:Object>"
+        ), "{e}");
+        assert!(e.contains("<w:Selector Name=\"Name\">public</w:Selector></w:SelectorSet></a:ReferenceParameters></b:Object>\
+             <b:AssociationClassName>Win32_ConnectionShare</b:AssociationClassName></b:AssociatedInstances></w:Filter>"), "{e}");
     }
 
     #[test]
