@@ -307,6 +307,23 @@ fn wrong_password_is_access_denied() {
     assert_eq!(e.status, WbemStatus::AccessDenied, "{e}");
     assert!(e.to_string().contains("none given"), "{e}");
     assert!(srv.requests().iter().all(|r| r.path == "/wsman"));
+
+    // WinRM with Basic disabled (its default) offers only Negotiate/Kerberos.
+    let srv = Replay::start(|_| Reply {
+        status: 401,
+        headers: vec![
+            ("WWW-Authenticate".into(), "Negotiate".into()),
+            ("WWW-Authenticate".into(), "Kerberos".into()),
+        ],
+        body: String::new(),
+    });
+    let e = connect(&srv).unwrap_err();
+    assert_eq!(e.status, WbemStatus::AccessDenied, "{e}");
+    assert!(
+        e.to_string()
+            .contains("does not accept Basic authentication (it offers Negotiate, Kerberos)"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -116,10 +116,25 @@ impl WsMan {
         let host = &self.host_label;
         match resp.status {
             401 => {
-                let who = if self.headers.iter().any(|(n, _)| *n == "Authorization") {
-                    "the server refused the user name or password (WS-Management, Basic)"
+                let offered: Vec<&str> = resp
+                    .headers
+                    .iter()
+                    .filter(|(n, _)| n == "www-authenticate")
+                    .map(|(_, v)| v.split_whitespace().next().unwrap_or(""))
+                    .collect();
+                let basic =
+                    offered.is_empty() || offered.iter().any(|s| s.eq_ignore_ascii_case("basic"));
+                let who = if !basic {
+                    // WinRM's default: Basic disabled on the service.
+                    format!(
+                        "the server does not accept Basic authentication (it offers {}); \
+                         enable it on the WinRM service (auth/Basic)",
+                        offered.join(", ")
+                    )
+                } else if self.headers.iter().any(|(n, _)| *n == "Authorization") {
+                    "the server refused the user name or password".to_owned()
                 } else {
-                    "the server requires a user name and password (none given)"
+                    "the server requires a user name and password (none given)".to_owned()
                 };
                 return Err(WbemError::access_denied(format!("{host}: {who}")));
             }
@@ -331,7 +346,12 @@ pub(crate) struct WsManStream {
     pub buffer: VecDeque<Item>,
     pub namespace: String,
     pub host: Option<String>,
+    empty_pulls: u32,
 }
+
+/// Pulls in a row that may come back empty (each waits up to its
+/// OperationTimeout on the server) before the stream gives up.
+const MAX_EMPTY_PULLS: u32 = 100;
 
 impl WsManStream {
     pub fn start(
@@ -354,6 +374,7 @@ impl WsManStream {
             buffer: first.items.into(),
             namespace,
             host,
+            empty_pulls: 0,
         }
     }
 
@@ -377,10 +398,23 @@ impl WsManStream {
             match r {
                 Ok(b) => {
                     if !b.end_of_sequence {
+                        // A Pull may leave the context out: the old one still holds.
                         self.context = b.context.or(Some(ctx));
                     }
-                    if b.items.is_empty() && !b.end_of_sequence && self.context.is_none() {
-                        return None;
+                    if b.items.is_empty() && !b.end_of_sequence {
+                        self.empty_pulls += 1;
+                        if self.empty_pulls > MAX_EMPTY_PULLS {
+                            self.context = None;
+                            return Some(Err(WbemError::new(
+                                WbemStatus::TimedOut,
+                                format!(
+                                    "{}: {MAX_EMPTY_PULLS} Pulls in a row brought nothing",
+                                    self.client.host_label
+                                ),
+                            )));
+                        }
+                    } else {
+                        self.empty_pulls = 0;
                     }
                     self.buffer.extend(b.items);
                 }
