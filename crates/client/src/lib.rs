@@ -22,6 +22,15 @@
 //! | a response over the bounds the client reads and decodes within (its body size; `openwmi_cimxml::Limits`: elements, text and attribute lengths, nesting), on ConnectServer or any later call | WBEM_E_OUT_OF_MEMORY |
 //! | a response that is not CIM-XML, anything else | WBEM_E_FAILED |
 //!
+//! WS-Management instead of CIM-XML ([`wsman`]): a resource URL whose path
+//! is `/wsman` (`https://host:5986/wsman`, the namespace after `/wsman/`,
+//! default `root/cimv2`), or [`ConnectParams::protocol`] set to
+//! [`Protocol::WsMan`] (ports 5986, or 5985 over HTTP). ConnectServer sends
+//! an Identify with the credentials (a 401 is WBEM_E_ACCESS_DENIED, no
+//! answer WBEM_E_TRANSPORT_FAILURE); the namespace is first used, and so
+//! checked, by the first call. A SOAP fault is the WMI code it carries, else
+//! the WBEM code nearest its WS-Management subcode (see `wsman::fault`).
+//!
 //! Credentials travel as HTTP Basic (so use HTTPS). A NULL password means
 //! "the current security context", which HTTP Basic cannot forward: no
 //! `Authorization` header is sent, and a server that wants one answers
