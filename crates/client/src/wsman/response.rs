@@ -177,9 +177,11 @@ pub fn read_response(body: &[u8], limits: &Limits) -> R<Response> {
         });
     }
     let text = decode_text(body)?;
-    let mut opts = ParsingOptions::default();
-    opts.allow_dtd = false;
-    opts.nodes_limit = limits.max_nodes;
+    let opts = ParsingOptions {
+        allow_dtd: false,
+        nodes_limit: limits.max_nodes,
+        ..ParsingOptions::default()
+    };
     let doc = Document::parse_with_options(&text, opts).map_err(|e| {
         let limit = matches!(e, roxmltree::Error::NodesLimitReached);
         ReadError {
