@@ -255,6 +255,15 @@ fn faults_map_to_wbem_codes() {
     let e = s.get_object("Win32_Nope.Name=\"x\"").unwrap_err();
     assert_eq!(e.status, WbemStatus::InvalidClass, "{e}");
 
+    // A server that lists no class definitions (neither way) says so.
+    let e = s.class_names(None, true).unwrap_err();
+    assert_eq!(e.status, WbemStatus::NotFound, "{e}");
+    assert!(
+        e.to_string()
+            .contains("enumerates class definitions neither"),
+        "{e}"
+    );
+
     // A bad query is refused before anything is sent, as over CIM-XML.
     let before = srv.requests().len();
     let e = instances(&s, "SELEC * FROM").unwrap_err();

@@ -137,23 +137,41 @@ impl Services {
         deep: bool,
     ) -> Result<Vec<Class>, WbemError> {
         let selectors = vec![("__cimnamespace".to_owned(), self.namespace.clone())];
-        let stream = match w.enumerate(CIM_XML_SCHEMA_URI, &selectors, None, true) {
-            Ok(first) => self.stream(Source::WsMan(WsManStream::start(
-                w.clone(),
-                CIM_XML_SCHEMA_URI.to_owned(),
-                selectors,
-                first,
-                self.namespace.clone(),
-                self.host.clone(),
-            ))),
+        let (stream, refused) = match w.enumerate(CIM_XML_SCHEMA_URI, &selectors, None, true) {
+            Ok(first) => (
+                self.stream(Source::WsMan(WsManStream::start(
+                    w.clone(),
+                    CIM_XML_SCHEMA_URI.to_owned(),
+                    selectors,
+                    first,
+                    self.namespace.clone(),
+                    self.host.clone(),
+                ))),
+                None,
+            ),
             Err(e) if e.status == WbemStatus::AccessDenied => return Err(e),
-            Err(_) => self.wsman_exec_query(w, "select * from meta_class")?,
+            Err(e) => (
+                self.wsman_exec_query(w, "select * from meta_class")
+                    .map_err(|_| e.clone())?,
+                Some(e),
+            ),
         };
         let mut all = Vec::new();
         for o in stream {
             if let WbemObject::Class(c) = o? {
                 all.push(Arc::unwrap_or_clone(c));
             }
+        }
+        if let (true, Some(e)) = (all.is_empty(), refused) {
+            // No namespace is without classes: the server lists none this way either.
+            return Err(WbemError {
+                message: format!(
+                    "{} (the server enumerates class definitions neither through the CIM-XML \
+                     schema URI nor with `select * from meta_class`)",
+                    e.message
+                ),
+                ..e
+            });
         }
         select_classes(all, superclass, deep).map_err(|m| {
             WbemError::new(
