@@ -11,6 +11,7 @@ Examples:
   openwmi get 'Win32_Share.Name=\"public\"'
   openwmi query 'ASSOCIATORS OF {Win32_Share.Name=\"public\"} WHERE AssocClass=Win32_ConnectionShare'
   openwmi class Win32_NetworkConnection
+  openwmi query -r https://winhost:5986/wsman -U Administrator \"SELECT * FROM Win32_Service\"
   openwmi serve --http --listen 127.0.0.1:5988 --users-file /etc/openwmi/users
 
 Exit codes:
@@ -278,6 +279,19 @@ pub struct RemoteArgs {
     /// How many hosts to query at once in a multi-host run.
     #[arg(long = "concurrency", value_name = "N", default_value_t = 16)]
     pub concurrency: usize,
+    /// The remote protocol: cimxml (CIM-XML, `openwmi serve`, pywbem servers;
+    /// ports 5989/5988) or wsman (WS-Management: Windows' WinRM and `openwmi
+    /// serve`; ports 5986/5985, HTTP Basic only). Default: wsman for a URL
+    /// whose path is /wsman (`-r https://HOST:5986/wsman`), else cimxml.
+    #[arg(long = "protocol", value_enum, value_name = "PROTOCOL")]
+    pub protocol: Option<ProtocolArg>,
+}
+
+/// `--protocol` values.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ProtocolArg {
+    Cimxml,
+    Wsman,
 }
 
 impl RemoteArgs {

@@ -53,6 +53,11 @@ fn with_namespace(target: &str, namespace: &str) -> String {
     let lower = target.to_ascii_lowercase();
     let url = lower.starts_with("http://") || lower.starts_with("https://");
     if url {
+        // `https://host:5986/wsman`: the namespace goes after `/wsman/`.
+        let (with_ns, wsman) = openwmi_client::wsman::split_wsman_url(target, "");
+        if wsman && with_ns.ends_with('/') {
+            return format!("{}/{}", target.trim_end_matches('/'), ns.replace('\\', "/"));
+        }
         let after = target.find("//").map_or(0, |i| i + 2);
         if !target[after..].contains('/') {
             return format!("{target}/{}", ns.replace('\\', "/"));
@@ -115,6 +120,10 @@ fn connect_params(r: &RemoteArgs, multi: bool) -> Result<ConnectParams, Failure>
         ca_cert: r.ca_cert.clone(),
         insecure: r.insecure,
         max_wait,
+        protocol: r.protocol.map(|p| match p {
+            crate::args::ProtocolArg::Cimxml => openwmi_client::Protocol::CimXml,
+            crate::args::ProtocolArg::Wsman => openwmi_client::Protocol::WsMan,
+        }),
         ..ConnectParams::default()
     })
 }
@@ -319,5 +328,17 @@ mod tests {
             "\\\\[::1]:5988\\root\\cimv2"
         );
         assert_eq!(bar(1, 2, 0).len(), bar(2, 2, 1).len());
+        assert_eq!(
+            with_namespace("https://h:5986/wsman", ns),
+            "https://h:5986/wsman/root/cimv2"
+        );
+        assert_eq!(
+            with_namespace("http://h:5985/wsman/", "root\\standardcimv2"),
+            "http://h:5985/wsman/root/standardcimv2"
+        );
+        assert_eq!(
+            with_namespace("https://h:5986/wsman/root/x", ns),
+            "https://h:5986/wsman/root/x"
+        );
     }
 }

@@ -22,6 +22,15 @@
 //! | a response over the bounds the client reads and decodes within (its body size; `openwmi_cimxml::Limits`: elements, text and attribute lengths, nesting), on ConnectServer or any later call | WBEM_E_OUT_OF_MEMORY |
 //! | a response that is not CIM-XML, anything else | WBEM_E_FAILED |
 //!
+//! WS-Management instead of CIM-XML ([`wsman`]): a resource URL whose path
+//! is `/wsman` (`https://host:5986/wsman`, the namespace after `/wsman/`,
+//! default `root/cimv2`), or [`ConnectParams::protocol`] set to
+//! [`Protocol::WsMan`] (ports 5986, or 5985 over HTTP). ConnectServer sends
+//! an Identify with the credentials (a 401 is WBEM_E_ACCESS_DENIED, no
+//! answer WBEM_E_TRANSPORT_FAILURE); the namespace is first used, and so
+//! checked, by the first call. A SOAP fault is the WMI code it carries, else
+//! the WBEM code nearest its WS-Management subcode (see `wsman::fault`).
+//!
 //! Credentials travel as HTTP Basic (so use HTTPS). A NULL password means
 //! "the current security context", which HTTP Basic cannot forward: no
 //! `Authorization` header is sent, and a server that wants one answers
@@ -65,6 +74,7 @@ mod http;
 mod params;
 mod resource;
 mod services;
+pub mod wsman;
 
 pub use error::WbemError;
 pub use params::{
@@ -76,6 +86,7 @@ pub use resource::{RemoteHost, Resource, ResourceError, Scheme};
 pub use services::{
     encode_context, ObjectStream, Services, WbemObject, CONTEXT_HEADER, DEFAULT_BATCH,
 };
+pub use wsman::Protocol;
 
 use openwmi_cimom::{ObjectManager, OperationContext};
 use services::{Backend, Remote};
@@ -125,6 +136,24 @@ impl Locator {
 
     /// ConnectServer. See the crate documentation for every outcome.
     pub fn connect_server(&self, p: &ConnectParams) -> Result<Services, WbemError> {
+        // `https://host:5986/wsman[/namespace]`: WS-Management unless the
+        // caller asked for CIM-XML; the namespace follows `/wsman/`.
+        let (resource_text, wsman_url) = wsman::split_wsman_url(&p.resource, "root/cimv2");
+        let protocol = p.protocol.unwrap_or(if wsman_url {
+            Protocol::WsMan
+        } else {
+            Protocol::CimXml
+        });
+        let rewritten;
+        let p = if protocol == Protocol::WsMan && wsman_url {
+            rewritten = ConnectParams {
+                resource: resource_text,
+                ..p.clone()
+            };
+            &rewritten
+        } else {
+            p
+        };
         let checked = params::check(p, &this_machine_names())?;
         let resource = checked.resource;
         let services = |backend, host| Services {
@@ -150,10 +179,12 @@ impl Locator {
             Some(s) => s == Scheme::Https,
             None => !p.http,
         };
-        let port = host.port.or(p.port).unwrap_or(if tls {
-            DEFAULT_HTTPS_PORT
-        } else {
-            DEFAULT_HTTP_PORT
+        let wsman = protocol == Protocol::WsMan;
+        let port = host.port.or(p.port).unwrap_or(match (tls, wsman) {
+            (true, false) => DEFAULT_HTTPS_PORT,
+            (false, false) => DEFAULT_HTTP_PORT,
+            (true, true) => wsman::DEFAULT_HTTPS_PORT,
+            (false, true) => wsman::DEFAULT_HTTP_PORT,
         });
         let tls_config = if tls {
             Some(http::tls_config(p.ca_cert.as_deref(), p.insecure)?)
@@ -171,6 +202,26 @@ impl Locator {
             ..host.clone()
         }
         .to_string();
+        let authorization = match (&checked.login, &p.password) {
+            (Some(user), Some(password)) => Some(format!(
+                "Basic {}",
+                http::base64(format!("{user}:{password}").as_bytes())
+            )),
+            _ => None,
+        };
+        if wsman {
+            let deadline = p.connect_bound().map(|b| Instant::now() + b);
+            let client = wsman::connect(
+                endpoint,
+                &host,
+                port,
+                label.clone(),
+                authorization,
+                checked.locale.as_deref(),
+                deadline,
+            )?;
+            return Ok(services(Backend::WsMan(client), Some(label)));
+        }
         let mut headers: Vec<(&'static str, String)> = vec![
             ("Content-Type", "application/xml; charset=\"utf-8\"".into()),
             ("CIMOperation", "MethodCall".into()),

@@ -109,6 +109,9 @@ pub struct ConnectParams {
     pub insecure: bool,
     /// The bound of [`WBEM_FLAG_CONNECT_USE_MAX_WAIT`] (default 2 minutes).
     pub max_wait: Option<Duration>,
+    /// The remote protocol; `None` chooses from the resource: WS-Management
+    /// for a URL whose path is `/wsman` (`https://host:5986/wsman`), else CIM-XML.
+    pub protocol: Option<crate::wsman::Protocol>,
 }
 
 impl ConnectParams {

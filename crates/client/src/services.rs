@@ -50,10 +50,11 @@ pub struct ObjectStream {
     failed: bool,
 }
 
-enum Source {
+pub(crate) enum Source {
     Local(InstanceIter),
     List(std::vec::IntoIter<WbemObject>),
     Pull(PullState),
+    WsMan(crate::wsman::WsManStream),
 }
 
 impl std::fmt::Debug for ObjectStream {
@@ -62,7 +63,7 @@ impl std::fmt::Debug for ObjectStream {
     }
 }
 
-struct PullState {
+pub(crate) struct PullState {
     remote: Arc<Remote>,
     namespace: String,
     context: Option<String>,
@@ -92,6 +93,7 @@ impl Iterator for ObjectStream {
                 }),
                 Source::List(it) => it.next().map(Ok),
                 Source::Pull(p) => p.next(),
+                Source::WsMan(w) => w.next(),
             };
             match item {
                 Some(Err(e)) => {
@@ -305,6 +307,7 @@ impl Remote {
 pub(crate) enum Backend {
     Local(ObjectManager),
     Remote(Arc<Remote>),
+    WsMan(Arc<crate::wsman::WsMan>),
 }
 
 /// A connection bound to one namespace (IWbemServices). Obtained from
@@ -360,8 +363,10 @@ impl Services {
     }
     /// Bounds each remote request (default: none). No effect locally.
     pub fn set_timeout(&self, t: Option<Duration>) {
-        if let Backend::Remote(r) = &self.backend {
-            *r.timeout.lock().unwrap_or_else(|p| p.into_inner()) = t;
+        match &self.backend {
+            Backend::Remote(r) => *r.timeout.lock().unwrap_or_else(|p| p.into_inner()) = t,
+            Backend::WsMan(w) => *w.timeout.lock().unwrap_or_else(|p| p.into_inner()) = t,
+            Backend::Local(_) => {}
         }
     }
 
@@ -371,7 +376,7 @@ impl Services {
         ctx
     }
 
-    fn stream(&self, source: Source) -> ObjectStream {
+    pub(crate) fn stream(&self, source: Source) -> ObjectStream {
         ObjectStream {
             source,
             only_class: None,
@@ -406,6 +411,7 @@ impl Services {
                 });
             }
             Backend::Remote(r) => r,
+            Backend::WsMan(w) => return self.wsman_exec_query(w, wql),
         };
         let query = openwmi_wql::parse(wql).map_err(openwmi_cimom::errors::wql_error)?;
         let classic = Operation::ExecQuery(ExecQuery {
@@ -504,6 +510,7 @@ impl Services {
                     instance: std::sync::Arc::unwrap_or_clone(i.instance),
                 })
             }
+            Backend::WsMan(w) => self.wsman_get_instance(w, &ns, p),
             Backend::Remote(r) => {
                 let relative = ObjectPath {
                     host: None,
@@ -546,6 +553,7 @@ impl Services {
     fn get_class_in(&self, ns: &str, class: &str, opts: &ClassOptions) -> Result<Class, WbemError> {
         match &self.backend {
             Backend::Local(om) => Ok(om.get_class(&self.local_ctx(), ns, class, opts)?),
+            Backend::WsMan(w) => self.wsman_get_class(w, ns, class, opts),
             Backend::Remote(r) => {
                 let reply = r.call(
                     ns,
@@ -597,6 +605,7 @@ impl Services {
                 });
                 self.open(r, &open, &classic)?
             }
+            Backend::WsMan(w) => self.wsman_instance_enum(w, class)?,
         };
         if !deep {
             stream.only_class = Some(Name::new(class));
@@ -622,6 +631,7 @@ impl Services {
                 )?
                 .into_iter()
                 .collect()),
+            Backend::WsMan(w) => self.wsman_classes(w, superclass, deep),
             Backend::Remote(r) => {
                 let reply = r.call(
                     &self.namespace,
@@ -658,6 +668,11 @@ impl Services {
                 superclass,
                 deep,
             )?),
+            Backend::WsMan(w) => Ok(self
+                .wsman_classes(w, superclass, deep)?
+                .into_iter()
+                .map(|c| c.name)
+                .collect()),
             Backend::Remote(r) => {
                 let reply = r.call(
                     &self.namespace,
