@@ -46,7 +46,13 @@ impl AccessPolicy for AllowAll {
     fn check_class(&self, _: &OperationContext, _: &str, _: &str) -> Result<(), CimError> {
         Ok(())
     }
-    fn check_method(&self, _: &OperationContext, _: &str, _: &str, _: &str) -> Result<(), CimError> {
+    fn check_method(
+        &self,
+        _: &OperationContext,
+        _: &str,
+        _: &str,
+        _: &str,
+    ) -> Result<(), CimError> {
         Ok(())
     }
 }

@@ -35,10 +35,7 @@ pub struct MethodRequest<'a> {
 impl MethodRequest<'_> {
     /// An input parameter's value; `None` when absent or NULL.
     pub fn param(&self, name: &str) -> Option<&Value> {
-        self.params
-            .iter()
-            .find(|(n, _)| n.is(name))
-            .map(|(_, v)| v)
+        self.params.iter().find(|(n, _)| n.is(name)).map(|(_, v)| v)
     }
 
     /// A string parameter.
@@ -286,8 +283,12 @@ impl ObjectManager {
                 converted.push((p.name.clone(), v));
             }
         }
-        self.access_policy()
-            .check_method(ctx, ns.name(), class.name.as_str(), decl.name.as_str())?;
+        self.access_policy().check_method(
+            ctx,
+            ns.name(),
+            class.name.as_str(),
+            decl.name.as_str(),
+        )?;
         let provider = self.provider_of(ns, &class).ok_or_else(|| {
             CimError::new(
                 CimStatus::MethodNotAvailable,

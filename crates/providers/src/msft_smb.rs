@@ -203,8 +203,7 @@ impl SmbProvider {
             Some(1 | 2 | 3 | 0x8000_0000..=0x8000_0003) => return Ok(INVALID_LEVEL),
             _ => return Ok(INVALID_PARAMETER),
         }
-        if req.string("Password").is_some_and(|p| !p.is_empty()) || req.param("Access").is_some()
-        {
+        if req.string("Password").is_some_and(|p| !p.is_empty()) || req.param("Access").is_some() {
             // Samba has no share passwords, and share ACLs are not set
             // through this method: refuse rather than ignore them.
             return Ok(INVALID_PARAMETER);
@@ -284,7 +283,10 @@ impl SmbProvider {
     /// MSFT_SmbShare.CreateShare (static): the Win32 creation plus the
     /// settings Samba has per share.
     fn msft_create(&self, req: &MethodRequest<'_>) -> Result<MethodResult, CimError> {
-        if req.string("ScopeName").is_some_and(|s| s != "*" && !s.is_empty()) {
+        if req
+            .string("ScopeName")
+            .is_some_and(|s| s != "*" && !s.is_empty())
+        {
             return Err(CimError::invalid_parameter(
                 "ScopeName: this server has no scopes but \"*\"",
             ));
@@ -517,7 +519,11 @@ impl InstanceProvider for SmbClientProvider {
         let smb_mounts = mounts
             .iter()
             .filter(|m| openwmi_mounts::netfs::is_smb(&m.fs_type));
-        if class.name.as_str().eq_ignore_ascii_case("MSFT_SmbConnection") {
+        if class
+            .name
+            .as_str()
+            .eq_ignore_ascii_case("MSFT_SmbConnection")
+        {
             for m in smb_mounts {
                 let Some((server, share)) = server_share(&m.source) else {
                     continue;

@@ -45,7 +45,9 @@ const BAD_NAME_CHARS: &[char] = &[
 pub fn valid_share_name(name: &str) -> bool {
     let n = name.chars().count();
     (1..=80).contains(&n)
-        && !name.chars().any(|c| c.is_control() || BAD_NAME_CHARS.contains(&c))
+        && !name
+            .chars()
+            .any(|c| c.is_control() || BAD_NAME_CHARS.contains(&c))
         && name.trim() == name
         && !["global", "homes", "printers", "ipc$"]
             .iter()
@@ -144,7 +146,15 @@ impl SambaControl {
     pub fn add_share(&self, name: &str, path: &str, comment: &str) -> Result<(), Error> {
         self.call(
             &self.net,
-            &["conf", "addshare", name, path, "writeable=y", "guest_ok=n", comment],
+            &[
+                "conf",
+                "addshare",
+                name,
+                path,
+                "writeable=y",
+                "guest_ok=n",
+                comment,
+            ],
         )
         .map(drop)
     }
@@ -169,7 +179,17 @@ mod tests {
     fn share_names() {
         assert!(valid_share_name("data"));
         assert!(valid_share_name("Team Data$"));
-        for bad in ["", "a/b", "a\\b", "x*", "global", "IPC$", " lead", "a\nb", &"x".repeat(81)] {
+        for bad in [
+            "",
+            "a/b",
+            "a\\b",
+            "x*",
+            "global",
+            "IPC$",
+            " lead",
+            "a\nb",
+            &"x".repeat(81),
+        ] {
             assert!(!valid_share_name(bad), "{bad:?}");
         }
     }

@@ -99,8 +99,16 @@ pub fn smb_sessions(status: &Status, class: &Class, server: &str, now: i64) -> V
             });
             put(&mut inst, "SessionId", Some(u64::from(s.session_id).into()));
             put(&mut inst, "ScopeName", Some(NO_SCOPE.into()));
-            put(&mut inst, "ClientComputerName", Some(client_computer(s).into()));
-            put(&mut inst, "ClientUserName", Some(client_user(&s.username, server).into()));
+            put(
+                &mut inst,
+                "ClientComputerName",
+                Some(client_computer(s).into()),
+            );
+            put(
+                &mut inst,
+                "ClientUserName",
+                Some(client_user(&s.username, server).into()),
+            );
             put(&mut inst, "NumOpens", Some((opens as u64).into()));
             put(
                 &mut inst,
@@ -162,7 +170,11 @@ pub fn open_path(file: &OpenFile) -> String {
     if file.filename == "." || file.filename.is_empty() {
         file.service_path.clone()
     } else {
-        format!("{}/{}", file.service_path.trim_end_matches('/'), file.filename)
+        format!(
+            "{}/{}",
+            file.service_path.trim_end_matches('/'),
+            file.filename
+        )
     }
 }
 
@@ -204,7 +216,11 @@ pub fn smb_open_files(status: &Status, class: &Class, server: &str) -> Vec<Insta
             "ClientUserName",
             user.map(|u| client_user(u, server).into()),
         );
-        put(&mut inst, "Permissions", open.access_mask.map(Value::UInt32));
+        put(
+            &mut inst,
+            "Permissions",
+            open.access_mask.map(Value::UInt32),
+        );
         put(&mut inst, "Locks", None);
         put(&mut inst, "ContinuouslyAvailable", Some(false.into()));
         put(&mut inst, "Encrypted", session.map(|s| encrypted(s).into()));
@@ -250,7 +266,17 @@ pub fn smb_shares(shares: &[Share], status: Option<&Status>, class: &Class) -> V
         ));
     }
     if !has_ipc {
-        out.push(share(class, "IPC$", None, "IPC Service", 3, true, 0, 1, users("IPC$")));
+        out.push(share(
+            class,
+            "IPC$",
+            None,
+            "IPC Service",
+            3,
+            true,
+            0,
+            1,
+            users("IPC$"),
+        ));
     }
     out
 }
@@ -297,8 +323,10 @@ mod tests {
     fn class(mof_props: &[(&str, openwmi_cim::CimType)]) -> Class {
         let mut c = Class::new("MSFT_Test", None);
         for (n, t) in mof_props {
-            c.properties
-                .push(openwmi_cim::PropertyDecl::new(*n, openwmi_cim::TypeDecl::scalar(*t)));
+            c.properties.push(openwmi_cim::PropertyDecl::new(
+                *n,
+                openwmi_cim::TypeDecl::scalar(*t),
+            ));
         }
         c
     }
@@ -352,7 +380,10 @@ mod tests {
             f.value("Path"),
             Some(&"/srv/samba/public/research_probe.txt".into())
         );
-        assert_eq!(f.value("ShareRelativePath"), Some(&"research_probe.txt".into()));
+        assert_eq!(
+            f.value("ShareRelativePath"),
+            Some(&"research_probe.txt".into())
+        );
         assert_eq!(f.value("Permissions"), Some(&Value::UInt32(1)));
         assert!(find_open(&st, 5255 << 32 | 5).is_some());
         assert!(find_open(&st, 5).is_none());

@@ -616,7 +616,10 @@ fn opt_hex_u32(m: &Map<String, Value>, key: &str, loc: &Loc) -> Result<Option<u3
         .unwrap_or(text);
     u32::from_str_radix(digits, 16).map(Some).map_err(|_| {
         let shown: String = text.chars().take(32).collect();
-        field_error(&hloc, format!("expected a 32-bit hex number, found {shown:?}"))
+        field_error(
+            &hloc,
+            format!("expected a 32-bit hex number, found {shown:?}"),
+        )
     })
 }
 
