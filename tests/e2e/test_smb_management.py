@@ -164,3 +164,146 @@ def test_shares_with_current_users(rsamba):
         assert ipc["ShareType"] == 3 and ipc["Special"] is True and ipc["Path"] is None
     finally:
         conn.close()
+
+
+# ------------------------------------------------------------------ methods, locally
+
+
+def call(conf, *args, check=True) -> tuple[dict, str]:
+    """`openwmi call ... -o json`: the __PARAMETERS row and stderr (the audit line)."""
+    r = harness.run_openwmi("--smb-conf", conf, "--freshness", "0", "call", "-o", "json", *args,
+                            check=check)
+    rows = json.loads(r.stdout) if r.returncode == 0 else []
+    return (rows[0] if rows else {}), r.stderr
+
+
+def registry_shares(server) -> list[str]:
+    r = subprocess.run(["net", "-s", str(server.conf_path), "conf", "listshares"],
+                       capture_output=True, text=True, timeout=30, check=True)
+    return sorted(l.strip() for l in r.stdout.splitlines() if l.strip())
+
+
+def can_connect(server, share: str) -> bool:
+    try:
+        with harness.SmbConnection(server, "owtest1") as c:
+            c.tree_connect(share)
+        return True
+    except Exception:
+        return False
+
+
+def session_ids(conf) -> list[int]:
+    return [r["SessionId"] for r in smb_query_ns(conf, "SELECT SessionId FROM MSFT_SmbSession")]
+
+
+def test_force_close_ends_the_clients_session(rsamba):
+    conn = harness.SmbConnection(rsamba, "owtest1")
+    other = harness.SmbConnection(rsamba, "owtest2")
+    try:
+        tree = conn.tree_connect("public")
+        other.tree_connect("public")
+        rsamba.wait_for_status(lambda s: len(status_sessions(s)) == 2, "two sessions")
+        rows = smb_query_ns(rsamba.conf_path, "SELECT * FROM MSFT_SmbSession")
+        victim = next(r for r in rows if r["ClientUserName"].endswith("\\owtest1"))
+        out, err = call(rsamba.conf_path, "-n", SMB_NS,
+                        f"MSFT_SmbSession.SessionId={victim['SessionId']}", "ForceClose")
+        assert out["ReturnValue"] == 0
+        assert "method=MSFT_SmbSession.ForceClose" in err and "return=0" in err, err
+        # The client's next operation fails; smbstatus no longer lists the session.
+        with pytest.raises(Exception):
+            conn.open_file(tree, "after.txt")
+        status = rsamba.wait_for_status(lambda s: len(status_sessions(s)) == 1, "one session left")
+        assert [s["username"] for s in status_sessions(status)] == ["owtest2"]
+        assert victim["SessionId"] not in session_ids(rsamba.conf_path)
+        # An unknown session: an error, nothing else ends.
+        r = harness.run_openwmi("--smb-conf", rsamba.conf_path, "--freshness", "0", "call",
+                                "-n", SMB_NS, f"MSFT_SmbSession.SessionId={victim['SessionId']}",
+                                "ForceClose", check=False)
+        assert r.returncode != 0 and "WBEM_E_NOT_FOUND" in r.stderr, r.stderr
+        assert "result=error" in r.stderr
+        assert len(status_sessions(rsamba.smbstatus_json())) == 1
+    finally:
+        conn.close()
+        other.close()
+
+
+def test_win32_share_create_then_delete(rsamba):
+    d = rsamba.base / "made by openwmi"
+    d.mkdir()
+    d.chmod(0o777)
+    out, err = call(rsamba.conf_path, "Win32_Share", "Create", f"Path={d}", "Name=made",
+                    "Type=0", "Description=Made by a test", "MaximumAllowed=4")
+    assert out["ReturnValue"] == 0, err
+    assert "made" in registry_shares(rsamba)
+    # A real client connects and writes.
+    with harness.SmbConnection(rsamba, "owtest1") as c:
+        t = c.tree_connect("made")
+        c.open_file(t, "hello.txt")
+    assert (d / "hello.txt").exists()
+    rows = smb_query(rsamba.conf_path, 'SELECT * FROM Win32_Share WHERE Name = "made"')
+    assert [(r["Path"], r["Description"], r["MaximumAllowed"]) for r in rows] == [
+        (str(d), "Made by a test", 4)]
+    out, _ = call(rsamba.conf_path, 'Win32_Share.Name="made"', "SetShareInfo",
+                  "Description=Changed", "MaximumAllowed=2")
+    assert out["ReturnValue"] == 0
+    rows = smb_query(rsamba.conf_path, 'SELECT * FROM Win32_Share WHERE Name = "made"')
+    assert [(r["Description"], r["MaximumAllowed"]) for r in rows] == [("Changed", 2)]
+    out, _ = call(rsamba.conf_path, 'Win32_Share.Name="made"', "GetAccessMask")
+    assert out["ReturnValue"] == 0x1F01FF
+    out, err = call(rsamba.conf_path, 'Win32_Share.Name="made"', "Delete")
+    assert out["ReturnValue"] == 0, err
+    assert "made" not in registry_shares(rsamba)
+    assert not can_connect(rsamba, "made")
+    assert d.is_dir(), "the directory stays"
+
+
+def test_bad_parameters_give_windows_codes_and_change_nothing(rsamba):
+    d = rsamba.base / "bad"
+    d.mkdir()
+    before = registry_shares(rsamba)
+    conf_before = rsamba.conf_path.read_text()
+    cases = [
+        (["Name=a/b", f"Path={d}", "Type=0"], 9),            # invalid name
+        (["Name=global", f"Path={d}", "Type=0"], 9),
+        (["Name=x1", f"Path={d}/missing", "Type=0"], 24),    # unknown directory
+        (["Name=x1", "Path=C:\\data", "Type=0"], 24),
+        (["Name=x1", "Path=\\\\srv\\share", "Type=0"], 23),  # redirected path
+        (["Name=x1", "Type=0"], 21),                         # no path
+        (["Name=x1", f"Path={d}", "Type=1"], 10),            # print queue: invalid level
+        (["Name=x1", f"Path={d}", "Type=7"], 21),
+        (["Name=x1", f"Path={d}", "Type=0", "Password=secret"], 21),
+        (["Name=public", f"Path={d}", "Type=0"], 22),        # duplicate (smb.conf share)
+    ]
+    for params, code in cases:
+        out, err = call(rsamba.conf_path, "Win32_Share", "Create", *params)
+        assert out["ReturnValue"] == code, (params, out, err)
+        assert f"return={code}" in err
+        assert "secret" not in err, "parameter values are never logged"
+    for path, code in [('Win32_Share.Name="public"', 2), ('Win32_Share.Name="nope"', 25)]:
+        out, _ = call(rsamba.conf_path, path, "Delete")
+        assert out["ReturnValue"] == code, (path, out)
+        out, _ = call(rsamba.conf_path, path, "SetShareInfo", "Description=x")
+        assert out["ReturnValue"] == code, (path, out)
+    assert registry_shares(rsamba) == before
+    assert rsamba.conf_path.read_text() == conf_before
+    assert can_connect(rsamba, "public")
+    # A value of the wrong type is a CIM error, not a call.
+    r = harness.run_openwmi("--smb-conf", rsamba.conf_path, "call", "Win32_Share", "Create",
+                            "Name=x1", f"Path={d}", "Type=disk", check=False)
+    assert r.returncode != 0 and "WBEM_E_INVALID_PARAMETER" in r.stderr, r.stderr
+    # An instance method on the class, a static one without Create's class path.
+    r = harness.run_openwmi("--smb-conf", rsamba.conf_path, "call", "Win32_Share", "Delete",
+                            check=False)
+    assert r.returncode != 0 and "instance method" in r.stderr, r.stderr
+    r = harness.run_openwmi("--smb-conf", rsamba.conf_path, "call", "Win32_Share", "Nope",
+                            check=False)
+    assert r.returncode != 0 and "WBEM_E_INVALID_METHOD" in r.stderr, r.stderr
+    assert registry_shares(rsamba) == before
+
+
+def test_class_shows_methods_with_parameters(openwmi_bin):
+    r = harness.run_openwmi("class", "Win32_Share")
+    assert "uint32 Create(" in r.stdout and "string Path," in r.stdout, r.stdout
+    assert "uint32 Delete();" in r.stdout
+    r = harness.run_openwmi("class", "-n", SMB_NS, "MSFT_SmbSession")
+    assert "uint32 ForceClose();" in r.stdout
