@@ -307,3 +307,113 @@ def test_class_shows_methods_with_parameters(openwmi_bin):
     assert "uint32 Delete();" in r.stdout
     r = harness.run_openwmi("class", "-n", SMB_NS, "MSFT_SmbSession")
     assert "uint32 ForceClose();" in r.stdout
+
+
+# ------------------------------------------------------------------ methods over CIM-XML
+
+
+@pytest.fixture
+def mserver(rsamba, openwmi_bin, tmp_path):
+    """openwmi serve (plain HTTP on loopback) over the registry-share smbd: sh.USER is in
+    openwmi-admins (read, sessions, manage by default), sh.OTHER_USER is not."""
+    import server_harness as sh
+    srv = sh.OpenwmiServer(openwmi_bin, tmp_path / "srv", smb_conf=rsamba.conf_path,
+                           extra_args=["--freshness", "0"])
+    with srv:
+        yield srv
+
+
+def audit_lines(server) -> list[str]:
+    return [l for l in server.log_path.read_text().splitlines() if "openwmi audit:" in l]
+
+
+def test_pywbem_invoke_method_and_the_manage_right(rsamba, mserver, tmp_path):
+    import pywbem
+    import server_harness as sh
+    require_pywbem()
+    d = rsamba.base / "remote share"
+    d.mkdir()
+    d.chmod(0o777)
+    admin = mserver.pywbem(sh.USER)
+    ret, out = admin.InvokeMethod("Create", pywbem.CIMClassName("Win32_Share"),
+                                  [("Path", str(d)), ("Name", "remote"),
+                                   ("Type", pywbem.Uint32(0))])
+    assert (int(ret), out) == (0, {})
+    assert can_connect(rsamba, "remote")
+    # A user without `manage`: access denied, nothing changes, the refusal is audited.
+    other = mserver.pywbem(sh.OTHER_USER)
+    path = pywbem.CIMInstanceName("Win32_Share", {"Name": "remote"}, namespace="root/cimv2")
+    with pytest.raises(pywbem.CIMError) as e:
+        other.InvokeMethod("Delete", path)
+    assert e.value.status_code == pywbem.CIM_ERR_ACCESS_DENIED
+    assert "manage" in e.value.status_description
+    assert "remote" in registry_shares(rsamba)
+    ret, _ = admin.InvokeMethod("Delete", path)
+    assert int(ret) == 0
+    assert "remote" not in registry_shares(rsamba)
+    lines = audit_lines(mserver)
+    assert len(lines) == 3, lines
+    assert f"user={sh.USER} from=127.0.0.1:" in lines[0] and "Win32_Share.Create" in lines[0]
+    assert f"user={sh.OTHER_USER}" in lines[1] and "CIM_ERR_ACCESS_DENIED" in lines[1]
+    assert "Win32_Share.Delete" in lines[2] and "return=0" in lines[2]
+
+
+def require_pywbem():
+    from conftest import require
+    require("pywbem", modules=("pywbem",))
+
+
+def test_pywbemcli_wbemcli_and_openwmi_remote_calls(rsamba, mserver, tmp_path):
+    import server_harness as sh
+    from conftest import require
+    require("pywbemcli", programs=("pywbemcli",))
+    require("sblim wbemcli", programs=("wbemcli",))
+    d = rsamba.base / "cli share"
+    d.mkdir()
+    d.chmod(0o777)
+
+    def pywbemcli(*args):
+        cmd = ["pywbemcli", "-s", mserver.url, "-u", sh.USER, "-p", sh.PASSWORD, "-t", "60",
+               "-C", str(tmp_path / "pywbemcli_connections.yaml"), *args]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PYWBEMCLI_")}
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env)
+        assert r.returncode == 0, f"{cmd}\n{r.stdout}\n{r.stderr}\n{mserver.log()}"
+        return r.stdout
+
+    out = pywbemcli("class", "invokemethod", "Win32_Share", "Create", "-p", f"Path={d}",
+                    "-p", "Name=viacli", "-p", "Type=0")
+    assert "ReturnValue=0" in out.replace(" ", ""), out
+    assert "viacli" in registry_shares(rsamba)
+    out = pywbemcli("instance", "invokemethod", 'Win32_Share.Name="viacli"', "Delete")
+    assert "ReturnValue=0" in out.replace(" ", ""), out
+    assert "viacli" not in registry_shares(rsamba)
+
+    # wbemcli: a static call on the class path, an instance call on the instance path.
+    base = f"http://{sh.USER}:{sh.PASSWORD}@127.0.0.1:{mserver.port}/root/cimv2"
+    r = subprocess.run(["wbemcli", "cm", f"{base}:Win32_Share",
+                        f'Create.Path="{d}",Name="viawbemcli",Type=0'],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "0" in r.stdout, f"{r.stdout}\n{r.stderr}\n{mserver.log()}"
+    assert "viawbemcli" in registry_shares(rsamba)
+    r = subprocess.run(["wbemcli", "cm", f'{base}:Win32_Share.Name="viawbemcli"', "Delete"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, f"{r.stdout}\n{r.stderr}\n{mserver.log()}"
+    assert "viawbemcli" not in registry_shares(rsamba)
+
+    # openwmi call -r: ForceClose of a real session over CIM-XML.
+    conn = harness.SmbConnection(rsamba, "owtest1")
+    try:
+        tree = conn.tree_connect("public")
+        status = rsamba.wait_for_status(lambda s: len(status_sessions(s)) == 1, "one session")
+        sid = int(status_sessions(status)[0]["session_id"])
+        r = harness.run_openwmi("call", "-r", f"http://127.0.0.1:{mserver.port}/{SMB_NS}",
+                                "--http", "-U", sh.USER, "-o", "json",
+                                f"MSFT_SmbSession.SessionId={sid}", "ForceClose",
+                                env={"OPENWMI_PASSWORD": sh.PASSWORD})
+        assert json.loads(r.stdout)[0]["ReturnValue"] == 0
+        with pytest.raises(Exception):
+            conn.open_file(tree, "after.txt")
+        rsamba.wait_for_status(lambda s: not status_sessions(s), "no session")
+    finally:
+        conn.close()
+    assert len(audit_lines(mserver)) == 5

@@ -16,7 +16,7 @@ use std::process::ExitCode;
 #[command(after_help = "Examples:
   openwmi call 'MSFT_SmbSession.SessionId=2259149874' ForceClose -n root/Microsoft/Windows/SMB
   openwmi call Win32_Share Create Path=/srv/team Name=team Type=0 Description='Team files'
-  openwmi call 'Win32_Share.Name=\"team\"' Delete -r https://server:5989 -u admin
+  openwmi call 'Win32_Share.Name=\"team\"' Delete -r https://server:5989/root/cimv2 -U admin
 
 Static methods (Win32_Share.Create) are called on the class, the others on an instance
 path. Values are converted to the parameter types the class declares; a parameter given
