@@ -96,17 +96,17 @@ pub trait MethodAudit: Send + Sync {
     fn record(&self, record: &AuditRecord<'_>);
 }
 
-/// The declared return type and parameters of a method, as a signature.
+/// The parameter `name` of the method.
 fn in_param<'m>(m: &'m MethodDecl, name: &str) -> Option<&'m openwmi_cim::ParameterDecl> {
     m.parameters.iter().find(|p| p.name.is(name))
 }
 
 fn is_in(p: &openwmi_cim::ParameterDecl) -> bool {
     // A parameter with neither qualifier is an input one (DSP0004: In
-    // defaults to true).
+    // defaults to true); one marked only `[Out]` is not, as in WMI.
     match qualifier::find(&p.qualifiers, "In") {
         Some(q) => q.is_true(),
-        None => true,
+        None => !qualifier::is_set(&p.qualifiers, "Out"),
     }
 }
 

@@ -171,6 +171,9 @@ impl SmbProvider {
             Some(Ok(n)) => Some(n),
             Some(Err(_)) => return Ok(INVALID_PARAMETER),
         };
+        if !self.control.may_change() {
+            return Ok(ACCESS_DENIED);
+        }
         let registry = self.control.registry_shares().map_err(failed)?;
         if registry.iter().any(|s| s.eq_ignore_ascii_case(name)) || self.share_exists(ctx, name)? {
             return Ok(DUPLICATE_SHARE);
@@ -224,6 +227,9 @@ impl SmbProvider {
         let Some(name) = key_str(req.target, "Name") else {
             return Ok(Err(INVALID_PARAMETER));
         };
+        if !self.control.may_change() {
+            return Ok(Err(ACCESS_DENIED));
+        }
         if !self.control.is_registry_share(name).map_err(failed)? {
             return Ok(Err(if self.share_exists(req.ctx, name)? {
                 ACCESS_DENIED

@@ -123,6 +123,12 @@ impl SambaControl {
             .map(drop)
     }
 
+    /// Whether this process may change Samba at all: smbcontrol and
+    /// `net conf` need root (Samba's messaging sockets, registry.tdb).
+    pub fn may_change(&self) -> bool {
+        rustix::process::geteuid().is_root()
+    }
+
     /// The names of the registry shares (`net conf listshares`).
     pub fn registry_shares(&self) -> Result<Vec<String>, Error> {
         Ok(self
