@@ -393,7 +393,8 @@ def test_pywbemcli_wbemcli_and_openwmi_remote_calls(rsamba, mserver, tmp_path):
     r = subprocess.run(["wbemcli", "cm", f"{base}:Win32_Share",
                         f'Create.Path="{d}",Name="viawbemcli",Type=0'],
                        capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0 and "0" in r.stdout, f"{r.stdout}\n{r.stderr}\n{mserver.log()}"
+    assert r.returncode == 0, f"{r.stdout}\n{r.stderr}\n{mserver.log()}"
+    assert r.stdout.strip().endswith("Win32_Share Create: 0"), r.stdout
     assert "viawbemcli" in registry_shares(rsamba)
     r = subprocess.run(["wbemcli", "cm", f'{base}:Win32_Share.Name="viawbemcli"', "Delete"],
                        capture_output=True, text=True, timeout=120)
