@@ -23,8 +23,13 @@ class T_Share {
 class T_Plain { [Key] string Name; uint32 Nothing(); };
 "#;
 
+/// A call the fake provider saw: method, parameters, on an instance.
+type Call = (String, Vec<(Name, Value)>, bool);
+/// A call to make: target, method, parameters, the status expected.
+type Case<'a> = (ObjectPath, &'a str, Vec<(Name, Option<Value>)>, CimStatus);
+
 #[derive(Default)]
-struct Recorder(Mutex<Vec<(String, Vec<(Name, Value)>, bool)>>);
+struct Recorder(Mutex<Vec<Call>>);
 
 struct Fake(Arc<Recorder>);
 
@@ -135,7 +140,7 @@ fn static_call_converts_parameters_and_is_audited() {
 fn wrong_calls_fail_before_the_provider_and_are_audited() {
     let (om, rec, audit) = setup(None);
     let ctx = OperationContext::local();
-    let cases: Vec<(ObjectPath, &str, Vec<(Name, Option<Value>)>, CimStatus)> = vec![
+    let cases: Vec<Case> = vec![
         (path("T_Share"), "Nope", vec![], CimStatus::MethodNotFound),
         (
             path("T_Share"),
