@@ -418,3 +418,34 @@ def test_pywbemcli_wbemcli_and_openwmi_remote_calls(rsamba, mserver, tmp_path):
     finally:
         conn.close()
     assert len(audit_lines(mserver)) == 5
+
+
+# ------------------------------------------------------------------ client side
+
+
+def test_smb_connection_and_mapping_from_the_mount_table(openwmi_bin, tmp_path):
+    """No cifs mount can be made in the test container: a mount table as the kernel writes it
+    (cifs_show_options: vers=, username=, domain=) and an fstab stand in."""
+    mountinfo = tmp_path / "mountinfo"
+    mountinfo.write_text(
+        "36 1 0:30 / /mnt/team rw,relatime shared:1 - cifs //nas/team "
+        "rw,vers=3.1.1,cache=strict,username=alice,domain=CORP,uid=0,forceuid\n"
+        "37 1 0:31 / /mnt/old rw,relatime - cifs //oldsrv/data rw,vers=2.1,username=bob\n"
+        "38 1 0:32 / /mnt/nfs rw - nfs4 srv:/x rw,vers=4.2\n")
+    fstab = tmp_path / "fstab"
+    fstab.write_text("//nas/team /mnt/team cifs credentials=/etc/c 0 0\n"
+                     "//nas/later /mnt/later cifs noauto 0 0\n")
+
+    def rows(cls):
+        r = harness.run_openwmi("--mountinfo", mountinfo, "--fstab", fstab, "query", "-n",
+                                SMB_NS, "-o", "json", f"SELECT * FROM {cls}")
+        return json.loads(r.stdout)
+
+    conns = {(r["ServerName"], r["ShareName"]): r for r in rows("MSFT_SmbConnection")}
+    assert set(conns) == {("nas", "team"), ("oldsrv", "data")}
+    assert conns[("nas", "team")]["Dialect"] == "3.1.1"
+    assert conns[("nas", "team")]["UserName"] == "CORP\\alice"
+    assert conns[("oldsrv", "data")]["Dialect"] == "2.1"
+    maps = {r["LocalPath"]: (r["RemotePath"], r["Status"]) for r in rows("MSFT_SmbMapping")}
+    assert maps == {"/mnt/team": ("\\\\nas\\team", 0), "/mnt/old": ("\\\\oldsrv\\data", 0),
+                    "/mnt/later": ("\\\\nas\\later", 6)}
