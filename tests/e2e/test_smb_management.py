@@ -449,3 +449,32 @@ def test_smb_connection_and_mapping_from_the_mount_table(openwmi_bin, tmp_path):
     maps = {r["LocalPath"]: (r["RemotePath"], r["Status"]) for r in rows("MSFT_SmbMapping")}
     assert maps == {"/mnt/team": ("\\\\nas\\team", 0), "/mnt/old": ("\\\\oldsrv\\data", 0),
                     "/mnt/later": ("\\\\nas\\later", 6)}
+
+
+def test_msft_create_share_with_samba_settings(rsamba):
+    d = rsamba.base / "secret"
+    d.mkdir()
+    d.chmod(0o777)
+    out, err = call(rsamba.conf_path, "-n", SMB_NS, "MSFT_SmbShare", "CreateShare",
+                    "Name=secret", f"Path={d}", "EncryptData=true", "CachingMode=0",
+                    "ConcurrentUserLimit=9")
+    assert out["ReturnValue"] == 0, err
+    r = subprocess.run(["net", "-s", str(rsamba.conf_path), "conf", "showshare", "secret"],
+                       capture_output=True, text=True, timeout=30, check=True)
+    for line in ("smb encrypt = required", "csc policy = disable", "max connections = 9"):
+        assert line in r.stdout, r.stdout
+    rows = smb_query_ns(rsamba.conf_path, 'SELECT * FROM MSFT_SmbShare WHERE Name = "secret"')
+    assert [(x["Path"], x["ConcurrentUserLimit"]) for x in rows] == [(str(d), 9)]
+    # Samba tells the client the share must be encrypted (SMB2_SHAREFLAG_ENCRYPT_DATA).
+    with harness.SmbConnection(rsamba, "owtest1") as conn:
+        assert conn.tree_connect("secret").encrypt_data is True
+        assert conn.tree_connect("public").encrypt_data is False
+    # What Samba cannot do per share is refused, and nothing is made.
+    r = harness.run_openwmi("--smb-conf", rsamba.conf_path, "call", "-n", SMB_NS,
+                            "MSFT_SmbShare", "CreateShare", "Name=other", f"Path={d}",
+                            "FullAccess=OWTEST\\owtest1", check=False)
+    assert r.returncode != 0 and "WBEM_E_NOT_SUPPORTED" in r.stderr, r.stderr
+    assert "other" not in registry_shares(rsamba)
+    out, _ = call(rsamba.conf_path, 'Win32_Share.Name="secret"', "Delete")
+    assert out["ReturnValue"] == 0
+    assert registry_shares(rsamba) == []
