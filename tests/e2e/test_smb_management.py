@@ -351,6 +351,20 @@ def test_pywbem_invoke_method_and_the_manage_right(rsamba, mserver, tmp_path):
     ret, _ = admin.InvokeMethod("Delete", path)
     assert int(ret) == 0
     assert "remote" not in registry_shares(rsamba)
+    # Reading sessions and open files needs `sessions`, as Win32_ServerConnection does.
+    with harness.SmbConnection(rsamba, "owtest1") as c:
+        c.tree_connect("public")
+        rsamba.wait_for_status(lambda s: len(status_sessions(s)) == 1, "one session")
+        smb_admin = mserver.pywbem(sh.USER, namespace=SMB_NS)
+        sessions = smb_admin.EnumerateInstances("MSFT_SmbSession")
+        assert [str(i["Dialect"]) for i in sessions] == ["3.1.1"]
+        smb_other = mserver.pywbem(sh.OTHER_USER, namespace=SMB_NS)
+        for cls in ("MSFT_SmbSession", "MSFT_SmbOpenFile"):
+            with pytest.raises(pywbem.CIMError) as e:
+                smb_other.EnumerateInstances(cls)
+            assert e.value.status_code == pywbem.CIM_ERR_ACCESS_DENIED
+            assert "sessions" in e.value.status_description
+        assert smb_other.EnumerateInstances("MSFT_SmbShare")
     lines = audit_lines(mserver)
     assert len(lines) == 3, lines
     assert f"user={sh.USER} from=127.0.0.1:" in lines[0] and "Win32_Share.Create" in lines[0]
