@@ -269,6 +269,7 @@ def test_bad_parameters_give_windows_codes_and_change_nothing(rsamba):
         (["Name=x1", "Path=C:\\data", "Type=0"], 24),
         (["Name=x1", "Path=\\\\srv\\share", "Type=0"], 23),  # redirected path
         (["Name=x1", "Type=0"], 21),                         # no path
+        (["Name=x1", f"Path={d}/%U", "Type=0"], 21),         # Samba would expand %U
         (["Name=x1", f"Path={d}", "Type=1"], 10),            # print queue: invalid level
         (["Name=x1", f"Path={d}", "Type=7"], 21),
         (["Name=x1", f"Path={d}", "Type=0", "Password=secret"], 21),

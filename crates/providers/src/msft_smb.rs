@@ -155,6 +155,10 @@ impl SmbProvider {
         let Some(path) = path.filter(|p| !p.is_empty()) else {
             return Ok(INVALID_PARAMETER);
         };
+        if path.contains('%') || path.chars().any(char::is_control) {
+            // Samba would expand `%U`-style variables in it per user.
+            return Ok(INVALID_PARAMETER);
+        }
         if !path.starts_with('/') {
             // A Windows path (C:\...) or a UNC path cannot be served here.
             return Ok(if path.starts_with("\\\\") {
