@@ -35,10 +35,12 @@ NOT_RUN_HERE = {
     "openwmi query -r": "needs the host server1",
     "openwmi query --hosts": "needs the hosts of hosts.txt",
     "openwmi serve": "listens on 0.0.0.0 (test_server.py starts servers on loopback)",
+    "openwmi call": "changes Samba: test_smb_management.py makes these calls on a real smbd",
 }
 
 # Examples that read Samba's sessions, which smbstatus shows to root only.
-NEEDS_ROOT = ("Win32_ServerConnection", "Win32_ConnectionShare")
+NEEDS_ROOT = ("Win32_ServerConnection", "Win32_ConnectionShare", "MSFT_SmbSession",
+              "MSFT_SmbOpenFile")
 
 
 def readme_examples() -> list[str]:

@@ -19,17 +19,21 @@
 //!   `Win32_ServerSession`, `Win32_ConnectionShare`,
 //!   `Win32_SessionConnection`): who is connected to which Samba share from
 //!   where, which Windows shows to administrators only. `sessions` does not
-//!   imply `read`: a user needs both.
+//!   imply `read`: a user needs both. The default list also holds
+//!   `MSFT_SmbSession` and `MSFT_SmbOpenFile` (root/Microsoft/Windows/SMB).
+//! - `manage`: call methods (InvokeMethod: close an SMB session, create or
+//!   delete a share). Needs `read` on the namespace, and `sessions` for a
+//!   method of a session class.
 //!
 //! # The default (no `[permissions]` table, or an empty one)
 //!
 //! Every authenticated user has `read` on every namespace; the user `root`
 //! and the members of the group `openwmi-admins` ([`ADMIN_GROUP`]) also
-//! have `sessions`. Written out, the default is:
+//! have `sessions` and `manage`. Written out, the default is:
 //!
 //! ```toml
 //! [permissions]
-//! session_classes = ["Win32_ServerConnection", "Win32_ServerSession", "Win32_ConnectionShare", "Win32_SessionConnection"]
+//! session_classes = ["Win32_ServerConnection", "Win32_ServerSession", "Win32_ConnectionShare", "Win32_SessionConnection", "MSFT_SmbSession", "MSFT_SmbOpenFile"]
 //!
 //! [[permissions.grant]]
 //! namespace = "*"
@@ -40,7 +44,7 @@
 //! namespace = "*"
 //! users = ["root"]
 //! groups = ["openwmi-admins"]
-//! rights = ["read", "sessions"]
+//! rights = ["read", "sessions", "manage"]
 //! ```
 //!
 //! # The format
@@ -59,7 +63,7 @@
 //!   - `users`: user names as they log in (`"*"` = every authenticated user);
 //!   - `groups`: Unix group names (PAM accounts) or names from the groups
 //!     field of the users file; at least one user or group per grant;
-//!   - `rights`: a non-empty list of `"read"`, `"sessions"` (case-insensitive).
+//!   - `rights`: a non-empty list of `"read"`, `"sessions"`, `"manage"` (case-insensitive).
 //!
 //!   A user's rights in a namespace are the union of the grants that match
 //!   the namespace and name the user or one of the user's groups. User and
@@ -75,8 +79,8 @@
 //!   also those the user may not read.
 //!
 //! Unknown keys and wrong values are errors naming the key, e.g.
-//! `permissions.grant[2].rights: unknown right "write" (expected "read" or
-//! "sessions")` (grants are numbered from 1 in file order).
+//! `permissions.grant[2].rights: unknown right "write" (expected "read",
+//! "sessions" or "manage")` (grants are numbered from 1 in file order).
 //!
 //! A full example: the `wmiusers` group reads root/cimv2, the helpdesk may
 //! also see the Samba sessions there; nobody else gets in.

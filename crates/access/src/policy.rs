@@ -19,11 +19,13 @@ pub const ADMIN_USER: &str = "root";
 /// The classes that need the `sessions` right unless `session_classes`
 /// says otherwise: Samba's live sessions and tree connects, which Windows
 /// shows to administrators only.
-pub const DEFAULT_SESSION_CLASSES: [&str; 4] = [
+pub const DEFAULT_SESSION_CLASSES: [&str; 6] = [
     "Win32_ServerConnection",
     "Win32_ServerSession",
     "Win32_ConnectionShare",
     "Win32_SessionConnection",
+    "MSFT_SmbSession",
+    "MSFT_SmbOpenFile",
 ];
 
 /// A right a grant gives.
@@ -35,16 +37,20 @@ pub enum Right {
     Read,
     /// Read the instances of the session classes (in addition to `Read`).
     Sessions,
+    /// Call methods (InvokeMethod): close sessions, create and delete
+    /// shares. Needs `Read` on the namespace too.
+    Manage,
 }
 
 impl Right {
-    const ALL: [Right; 2] = [Right::Read, Right::Sessions];
+    const ALL: [Right; 3] = [Right::Read, Right::Sessions, Right::Manage];
 
-    /// The spelling in the configuration: `read`, `sessions`.
+    /// The spelling in the configuration: `read`, `sessions`, `manage`.
     pub fn as_str(self) -> &'static str {
         match self {
             Right::Read => "read",
             Right::Sessions => "sessions",
+            Right::Manage => "manage",
         }
     }
 
@@ -52,6 +58,7 @@ impl Right {
         match self {
             Right::Read => 1,
             Right::Sessions => 2,
+            Right::Manage => 4,
         }
     }
 
@@ -160,7 +167,7 @@ fn default_grants() -> Vec<Grant> {
             namespace: NamespacePattern::Any,
             users: vec![ADMIN_USER.into()],
             groups: vec![ADMIN_GROUP.into()],
-            rights: vec![Right::Read, Right::Sessions],
+            rights: vec![Right::Read, Right::Sessions, Right::Manage],
         },
     ]
 }
@@ -278,6 +285,28 @@ impl AccessPolicy for PermissionPolicy {
         }
         Ok(())
     }
+
+    /// The namespace check, `sessions` for the session classes, and
+    /// `manage` for every method.
+    fn check_method(
+        &self,
+        ctx: &OperationContext,
+        namespace: &str,
+        class: &str,
+        method: &str,
+    ) -> Result<(), CimError> {
+        self.check_class(ctx, namespace, class)?;
+        let Some(user) = ctx.user.as_deref() else {
+            return Ok(());
+        };
+        if !self.allows(user, &ctx.groups, namespace, Right::Manage) {
+            return Err(CimError::access_denied(format!(
+                "user {user:?} may not call {class}.{method} in {}: it needs the \"manage\" right",
+                display_ns(namespace)
+            )));
+        }
+        Ok(())
+    }
 }
 
 impl fmt::Display for PermissionPolicy {
@@ -386,7 +415,7 @@ fn parse_grant(path: &str, value: &toml::Value) -> Result<Grant, Error> {
                     let right = Right::parse(&name).ok_or_else(|| {
                         Error::invalid(
                             &key_path,
-                            format!("unknown right {name:?} (expected \"read\" or \"sessions\")"),
+                            format!("unknown right {name:?} (expected \"read\", \"sessions\" or \"manage\")"),
                         )
                     })?;
                     if !parsed.contains(&right) {
@@ -411,7 +440,7 @@ fn parse_grant(path: &str, value: &toml::Value) -> Result<Grant, Error> {
     let rights = rights.ok_or_else(|| {
         Error::invalid(
             path,
-            "missing key rights (a list of \"read\", \"sessions\")",
+            "missing key rights (a list of \"read\", \"sessions\", \"manage\")",
         )
     })?;
     if users.is_empty() && groups.is_empty() {
@@ -539,6 +568,48 @@ mod tests {
         assert!(p
             .check_class(&local, "root/cimv2", "Win32_ServerSession")
             .is_ok());
+    }
+
+    #[test]
+    fn methods_need_manage() {
+        let p = PermissionPolicy::default();
+        let alice = ctx("alice", &["users"]);
+        let err = p
+            .check_method(&alice, "root/cimv2", "Win32_Share", "Create")
+            .unwrap_err();
+        assert_eq!(err.status, openwmi_cim::status::CimStatus::AccessDenied);
+        assert!(err.description.contains("\"manage\""), "{err}");
+        for admin in [ctx("root", &[]), ctx("bob", &[ADMIN_GROUP])] {
+            assert!(p
+                .check_method(
+                    &admin,
+                    "root/Microsoft/Windows/SMB",
+                    "MSFT_SmbSession",
+                    "ForceClose"
+                )
+                .is_ok());
+        }
+        let p = PermissionPolicy::from_toml_table(&table(
+            r#"
+            [permissions]
+            [[permissions.grant]]
+            namespace = "root/cimv2"
+            users = ["carol"]
+            rights = ["read", "manage"]
+            "#,
+        ))
+        .unwrap();
+        let carol = ctx("carol", &[]);
+        assert!(p
+            .check_method(&carol, "root/cimv2", "Win32_Share", "Delete")
+            .is_ok());
+        // A method of a session class needs `sessions` as well.
+        assert!(p
+            .check_method(&carol, "root/cimv2", "Win32_ServerSession", "X")
+            .is_err());
+        assert!(p
+            .check_method(&carol, "root/default", "Win32_Share", "Delete")
+            .is_err());
     }
 
     #[test]

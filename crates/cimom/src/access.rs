@@ -16,6 +16,23 @@ pub trait AccessPolicy: Send + Sync {
         namespace: &str,
         class: &str,
     ) -> Result<(), CimError>;
+    /// May the caller call this method of this class? A method may change
+    /// the system: by default only the local caller may.
+    fn check_method(
+        &self,
+        ctx: &OperationContext,
+        namespace: &str,
+        class: &str,
+        method: &str,
+    ) -> Result<(), CimError> {
+        let _ = namespace;
+        match &ctx.user {
+            None => Ok(()),
+            Some(user) => Err(CimError::access_denied(format!(
+                "user {user:?} may not call {class}.{method}"
+            ))),
+        }
+    }
 }
 
 /// Everything allowed: the local, in-process caller (the CLI as the user who runs it).
@@ -27,6 +44,15 @@ impl AccessPolicy for AllowAll {
         Ok(())
     }
     fn check_class(&self, _: &OperationContext, _: &str, _: &str) -> Result<(), CimError> {
+        Ok(())
+    }
+    fn check_method(
+        &self,
+        _: &OperationContext,
+        _: &str,
+        _: &str,
+        _: &str,
+    ) -> Result<(), CimError> {
         Ok(())
     }
 }

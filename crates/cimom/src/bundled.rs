@@ -12,6 +12,9 @@ use std::sync::Arc;
 
 pub const CIMV2_NAMESPACE: &str = "root/cimv2";
 pub const DEFAULT_NAMESPACE: &str = "root/default";
+/// The SMB management classes (MSFT_SmbShare, MSFT_SmbSession, ...).
+pub const SMB_NAMESPACE: &str = "root/Microsoft/Windows/SMB";
+const SMB_MOF: &str = include_str!("../schema/smb.mof");
 
 const CIMV2_FILES: [(&str, &str); 3] = [
     ("openwmi.mof", include_str!("../schema/openwmi.mof")),
@@ -39,6 +42,8 @@ pub fn bundled_repository() -> Result<Repository, Vec<openwmi_mof::Error>> {
     let mut interop =
         Compiler::with_loader(options(INTEROP_NAMESPACE), Box::new(MemoryLoader::new()));
     interop.compile_str(&mut repo, "interop.mof", INTEROP_MOF)?;
+    Compiler::with_loader(options(SMB_NAMESPACE), Box::new(MemoryLoader::new()))
+        .compile_str(&mut repo, "smb.mof", SMB_MOF)?;
     // `root`, and `root\default`, which Windows has and ConnectServer's
     // documentation names: empty but for the qualifier declarations.
     for ns in ["root", DEFAULT_NAMESPACE] {

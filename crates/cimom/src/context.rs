@@ -17,6 +17,9 @@ pub struct OperationContext {
     pub user: Option<Arc<str>>,
     /// The user's groups, for permission checks.
     pub groups: Arc<[String]>,
+    /// Where the request came from (`address:port`), `None` for the local
+    /// caller: for the audit trail of method calls.
+    pub client: Option<Arc<str>>,
     /// Named values passed along with the request (IWbemContext).
     pub values: Vec<(String, Value)>,
     snapshots: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
@@ -27,6 +30,7 @@ impl std::fmt::Debug for OperationContext {
         f.debug_struct("OperationContext")
             .field("user", &self.user)
             .field("groups", &self.groups)
+            .field("client", &self.client)
             .field("values", &self.values)
             .finish_non_exhaustive()
     }

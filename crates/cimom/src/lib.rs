@@ -14,6 +14,7 @@ pub mod errors;
 mod fold_hash;
 pub mod interop;
 mod manager;
+mod method;
 mod provider;
 mod query;
 mod registry;
@@ -28,6 +29,7 @@ pub use manager::{
     display_ns, shape_class, ClassOptions, EnumOptions, InstanceIter, InstanceWithPath, Object,
     ObjectManager, ObjectManagerBuilder,
 };
+pub use method::{coerce, AuditRecord, MethodAudit, MethodRequest, MethodResult};
 pub use provider::{
     EnumerateRequest, GetRequest, InstanceProvider, InstanceStream, ProviderCapabilities,
     WhereClause,

@@ -3,6 +3,7 @@
 
 use crate::access::{AccessPolicy, AllowAll};
 use crate::context::OperationContext;
+use crate::method::MethodAudit;
 use crate::provider::{
     EnumerateRequest, GetRequest, InstanceProvider, InstanceStream, WhereClause,
 };
@@ -88,6 +89,7 @@ struct Inner {
     providers: ProviderRegistry,
     host: String,
     access: Arc<dyn AccessPolicy>,
+    audit: Option<Arc<dyn MethodAudit>>,
     /// The full path of each stored instance, made on first use: a path is
     /// a handful of allocations, and enumerations hand out the same ones
     /// again and again.
@@ -130,6 +132,7 @@ pub struct ObjectManagerBuilder {
     providers: ProviderRegistry,
     host: String,
     access: Arc<dyn AccessPolicy>,
+    audit: Option<Arc<dyn MethodAudit>>,
 }
 
 impl std::fmt::Debug for ObjectManagerBuilder {
@@ -147,6 +150,7 @@ impl ObjectManagerBuilder {
             providers: ProviderRegistry::new(),
             host: host.into(),
             access: Arc::new(AllowAll),
+            audit: None,
         }
     }
 
@@ -170,6 +174,12 @@ impl ObjectManagerBuilder {
 
     pub fn access_policy(&mut self, policy: Arc<dyn AccessPolicy>) -> &mut Self {
         self.access = policy;
+        self
+    }
+
+    /// Where method calls are recorded ([`MethodAudit`]).
+    pub fn method_audit(&mut self, audit: Arc<dyn MethodAudit>) -> &mut Self {
+        self.audit = Some(audit);
         self
     }
 
@@ -233,6 +243,7 @@ impl ObjectManagerBuilder {
                 providers: self.providers,
                 host: self.host,
                 access: self.access,
+                audit: self.audit,
                 stored_paths,
                 namespace_names,
             }),
@@ -289,6 +300,14 @@ impl ObjectManager {
             .namespaces()
             .map(|n| n.name().to_owned())
             .collect()
+    }
+
+    pub(crate) fn access_policy(&self) -> &dyn AccessPolicy {
+        self.inner.access.as_ref()
+    }
+
+    pub(crate) fn method_audit(&self) -> Option<&dyn MethodAudit> {
+        self.inner.audit.as_deref()
     }
 
     pub(crate) fn class_in(&self, ns: &Namespace, name: &str) -> Result<Arc<Class>, CimError> {

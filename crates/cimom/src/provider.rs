@@ -1,6 +1,7 @@
 //! The provider seam: how instance data gets into the object manager.
 
 use crate::context::OperationContext;
+use crate::method::{MethodRequest, MethodResult};
 use openwmi_cim::{CimError, Class, Instance, Name, Namespace, ObjectPath};
 use std::sync::Arc;
 
@@ -136,5 +137,20 @@ pub trait InstanceProvider: Send + Sync {
             }
         }
         Ok(None)
+    }
+
+    /// Calls a method of one of this provider's classes (InvokeMethod). The
+    /// object manager has checked the method, its parameters and the
+    /// caller's right. Default: the provider implements no method.
+    fn invoke_method(&self, req: &MethodRequest<'_>) -> Result<MethodResult, CimError> {
+        Err(CimError::new(
+            openwmi_cim::CimStatus::MethodNotAvailable,
+            format!(
+                "{} does not implement {}.{}",
+                self.name(),
+                req.class.name,
+                req.method.name
+            ),
+        ))
     }
 }

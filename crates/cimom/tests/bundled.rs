@@ -125,7 +125,16 @@ fn interop_lists_every_namespace_and_the_object_manager() {
         .unwrap()
         .map(|r| r.unwrap().instance.value("Name").unwrap().to_string())
         .collect();
-    assert_eq!(nss, ["root", "root/cimv2", "root/default", "root/interop"]);
+    assert_eq!(
+        nss,
+        [
+            "root",
+            "root/cimv2",
+            "root/default",
+            "root/interop",
+            "root/Microsoft/Windows/SMB"
+        ]
+    );
     let oms: Vec<_> = om
         .enumerate_instances(
             &ctx,

@@ -19,6 +19,7 @@
 
 pub mod context;
 mod error;
+mod method;
 mod operation;
 mod read;
 mod request;
@@ -27,6 +28,7 @@ mod tree;
 mod writer;
 
 pub use error::{CimRequestError, DecodeError, Limits};
+pub use method::method_response;
 // The operation model is protocol-neutral; CIM-XML's callers find it here.
 pub use openwmi_operation::{params::*, Operation};
 pub use request::{check_decoded_headers, check_headers, decode_request, encode_request, Request};

@@ -639,7 +639,7 @@ pub fn write_qualifier_decl(out: &mut String, d: &QualifierDecl) {
     out.push_str("</QUALIFIER.DECLARATION>");
 }
 
-fn write_message_start(out: &mut String, message_id: &str) {
+pub(crate) fn write_message_start(out: &mut String, message_id: &str) {
     out.push_str(XML_DECL);
     out.push_str("<CIM CIMVERSION=\"2.0\" DTDVERSION=\"2.0\"><MESSAGE");
     attr(out, "ID", message_id);
@@ -647,7 +647,7 @@ fn write_message_start(out: &mut String, message_id: &str) {
     out.push('>');
 }
 
-const MESSAGE_END: &str = "</MESSAGE></CIM>\n";
+pub(crate) const MESSAGE_END: &str = "</MESSAGE></CIM>\n";
 
 /// The whole 200 response carrying a CIM error:
 /// `<IMETHODRESPONSE NAME=..><ERROR CODE=.. DESCRIPTION=../></IMETHODRESPONSE>`

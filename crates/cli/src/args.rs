@@ -78,6 +78,9 @@ pub enum Command {
     Query(QueryArgs),
     /// Get one instance by its object path, e.g. 'Win32_Share.Name="public"'.
     Get(GetArgs),
+    /// Call a method: `call PATH METHOD [Name=Value ...]`, e.g. `call Win32_Share Create
+    /// Path=/srv/x Name=x Type=0`; prints ReturnValue and the output parameters.
+    Call(crate::call::CallArgs),
     /// Serve CIM-XML over HTTPS to WBEM clients (pywbem, wbemcli, openwmi -r).
     Serve(Box<crate::serve::ServeOptions>),
     /// Add a user to a password file for `serve --users-file`, or change their password.

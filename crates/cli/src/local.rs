@@ -107,6 +107,7 @@ pub fn build_builder(g: &GlobalOptions) -> Result<ObjectManagerBuilder, Failure>
     let mut b =
         ObjectManagerBuilder::new(repo, openwmi_providers::host_name(g.smb_conf.as_deref()));
     openwmi_providers::register(&mut b, &provider_options(g)?);
+    b.method_audit(std::sync::Arc::new(crate::audit::JournalAudit));
     b.with_interop(BRAND, VERSION);
     Ok(b)
 }

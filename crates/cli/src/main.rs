@@ -8,6 +8,8 @@
 //! compiles MOF; `serve` runs the server.
 
 mod args;
+mod audit;
+mod call;
 mod classfmt;
 mod commands;
 mod failure;
@@ -49,5 +51,6 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Classes(a) => commands::classes(&a, &cli.global),
         Command::Query(a) => commands::query(&a, &cli.global),
         Command::Get(a) => commands::get(&a, &cli.global),
+        Command::Call(a) => call::call(&a, &cli.global),
     }
 }

@@ -71,12 +71,14 @@
 
 mod error;
 mod http;
+mod invoke;
 mod params;
 mod resource;
 mod services;
 pub mod wsman;
 
 pub use error::WbemError;
+pub use invoke::MethodOutput;
 pub use params::{
     parse_authority, AuthenticationLevel, Authority, ConnectParams, ImpersonationLevel,
     DEFAULT_HTTPS_PORT, DEFAULT_HTTP_PORT, DEFAULT_MAX_WAIT, WBEM_FLAG_CONNECT_REPOSITORY_ONLY,

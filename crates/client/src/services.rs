@@ -370,7 +370,7 @@ impl Services {
         }
     }
 
-    fn local_ctx(&self) -> OperationContext {
+    pub(crate) fn local_ctx(&self) -> OperationContext {
         let mut ctx = OperationContext::local();
         ctx.values = self.context.clone();
         ctx

@@ -5,11 +5,16 @@
 
 mod host;
 mod mounts;
+mod msft_smb;
 mod samba;
 
 pub use host::{host_name, netbios_or_host, short_host_name};
 
 pub use mounts::NetworkConnectionProvider;
+pub use msft_smb::{
+    share_status, SmbClientProvider, SmbProvider, Win32ShareProvider, SMB_CLIENT_CLASSES,
+    SMB_SERVER_CLASSES,
+};
 pub use samba::{SessionProvider, SESSION_CLASSES};
 
 use openwmi_cimom::ObjectManagerBuilder;
@@ -59,6 +64,13 @@ pub fn register(builder: &mut ObjectManagerBuilder, opts: &ProviderOptions) {
     if let Some(n) = opts.max_output {
         source = source.with_max_output(n);
     }
+    let mut control = openwmi_samba::manage::SambaControl::new();
+    if let Some(p) = &opts.smb_conf {
+        control = control.with_smb_conf(p);
+    }
+    if let Some(d) = opts.timeout {
+        control = control.with_timeout(d);
+    }
     let session = builder
         .repository_mut()
         .namespace(ns_name)
@@ -67,6 +79,23 @@ pub fn register(builder: &mut ObjectManagerBuilder, opts: &ProviderOptions) {
         let p = Arc::new(p);
         for class in SESSION_CLASSES {
             builder.register(ns_name, class, p.clone());
+        }
+        // The SMB management classes share the Samba snapshot; Win32_Share
+        // gets its methods from the same place.
+        let smb = Arc::new(SmbProvider::new(p.clone(), control, &host));
+        builder.register(
+            ns_name,
+            "Win32_Share",
+            Arc::new(Win32ShareProvider {
+                samba: p,
+                smb: smb.clone(),
+            }),
+        );
+        let smb_ns = openwmi_cimom::bundled::SMB_NAMESPACE;
+        if builder.repository_mut().namespace(smb_ns).is_some() {
+            for class in SMB_SERVER_CLASSES {
+                builder.register(smb_ns, class, smb.clone());
+            }
         }
     }
     let mut paths = openwmi_mounts::Paths::default();
@@ -79,8 +108,15 @@ pub fn register(builder: &mut ObjectManagerBuilder, opts: &ProviderOptions) {
     builder.register(
         ns_name,
         "Win32_NetworkConnection",
-        Arc::new(NetworkConnectionProvider::new(paths)),
+        Arc::new(NetworkConnectionProvider::new(paths.clone())),
     );
+    let smb_ns = openwmi_cimom::bundled::SMB_NAMESPACE;
+    if builder.repository_mut().namespace(smb_ns).is_some() {
+        let client = Arc::new(SmbClientProvider::new(paths));
+        for class in SMB_CLIENT_CLASSES {
+            builder.register(smb_ns, class, client.clone());
+        }
+    }
 }
 
 use openwmi_samba::SambaSource;

@@ -66,7 +66,7 @@ impl SessionProvider {
         })
     }
 
-    fn status(&self, ctx: &OperationContext) -> Result<Arc<Status>, CimError> {
+    pub(crate) fn status(&self, ctx: &OperationContext) -> Result<Arc<Status>, CimError> {
         Ok(ctx
             .snapshot(|| {
                 self.source
@@ -102,7 +102,7 @@ impl SessionProvider {
     /// reports. smbstatus is asked only when `[homes]` or `[printers]` can
     /// add shares; when it fails (not root, smbd stopped) the
     /// configuration's shares alone: no session is then known to add any.
-    fn served(&self, ctx: &OperationContext) -> Result<Arc<Vec<Share>>, CimError> {
+    pub(crate) fn served(&self, ctx: &OperationContext) -> Result<Arc<Vec<Share>>, CimError> {
         Ok(ctx
             .snapshot(|| {
                 let (conf, conf_shares) = self.conf_and_shares(ctx)?;

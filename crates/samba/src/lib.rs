@@ -9,9 +9,15 @@
 //! - [`map`]: builds the CIM instances of Win32_ServerConnection,
 //!   Win32_ServerSession, Win32_Share, Win32_ConnectionShare and
 //!   Win32_SessionConnection from the parsed data. Pure.
+//! - [`manage`]: changes Samba through smbcontrol and `net conf` (I/O, with
+//!   a timeout).
+//! - [`msft`]: the same for MSFT_SmbShare, MSFT_SmbSession and
+//!   MSFT_SmbOpenFile (root/Microsoft/Windows/SMB). Pure.
 
 mod error;
+pub mod manage;
 pub mod map;
+pub mod msft;
 pub mod served;
 pub mod smbconf;
 pub mod smbstatus;

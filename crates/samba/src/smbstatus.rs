@@ -179,6 +179,8 @@ pub struct Open {
     pub share_file_id: u64,
     /// Samba 4.17 and later.
     pub opened_at: Option<Timestamp>,
+    /// The access granted to this handle (`access_mask.hex`), if given.
+    pub access_mask: Option<u32>,
 }
 
 impl Status {
@@ -582,6 +584,7 @@ fn open_file(path: &str, v: &Value, loc: &Loc, budget: &mut usize) -> Result<Ope
                 uid: int(om, "uid", &oloc)?,
                 share_file_id: uint(om, "share_file_id", &oloc)?,
                 opened_at: opt_timestamp(om, "opened_at", &oloc)?,
+                access_mask: opt_hex_u32(om, "access_mask", &oloc)?,
             },
         ));
     }
@@ -591,6 +594,32 @@ fn open_file(path: &str, v: &Value, loc: &Loc, budget: &mut usize) -> Result<Ope
         service_path: string(m, "service_path", loc)?,
         filename: string(m, "filename", loc)?,
         opens: opens.into_iter().map(|(_, o)| o).collect(),
+    })
+}
+
+/// `{"hex": "0x00000003", ...}` (a mask as smbstatus prints one), if present.
+fn opt_hex_u32(m: &Map<String, Value>, key: &str, loc: &Loc) -> Result<Option<u32>, Error> {
+    let Some(v) = m.get(key) else {
+        return Ok(None);
+    };
+    let kloc = loc.key(key);
+    let Some(hex) = as_object(v, &kloc)?.get("hex") else {
+        return Ok(None);
+    };
+    let hloc = kloc.key("hex");
+    let text = hex
+        .as_str()
+        .ok_or_else(|| field_error(&hloc, format!("expected a string, found {}", kind(hex))))?;
+    let digits = text
+        .strip_prefix("0x")
+        .or_else(|| text.strip_prefix("0X"))
+        .unwrap_or(text);
+    u32::from_str_radix(digits, 16).map(Some).map_err(|_| {
+        let shown: String = text.chars().take(32).collect();
+        field_error(
+            &hloc,
+            format!("expected a 32-bit hex number, found {shown:?}"),
+        )
     })
 }
 
@@ -816,7 +845,27 @@ mod tests {
         assert_eq!(f.opens[0].share_file_id, 5);
         assert_eq!(f.opens[0].username.as_deref(), Some("tester"));
         assert!(f.opens[0].opened_at.is_some());
+        assert_eq!(f.opens[0].access_mask, Some(1));
         assert_eq!(s.opens().count(), 1);
+    }
+
+    #[test]
+    fn access_mask_is_optional_and_checked() {
+        let doc = |mask: &str| {
+            format!(
+                r#"{{"version":"4.17.1","sessions":{{}},"tcons":{{}},"open_files":{{"/s/f":{{
+                "service_path":"/s","filename":"f","opens":{{"1/2":{{
+                "server_id":{{"pid":"1"}},"uid":0,"share_file_id":"2"{mask}}}}}}}}}}}"#
+            )
+        };
+        let s = parse(&doc("")).unwrap();
+        assert_eq!(s.open_files[0].opens[0].access_mask, None);
+        let s = parse(&doc(r#","access_mask":{"hex":"0x0012019f"}"#)).unwrap();
+        assert_eq!(s.open_files[0].opens[0].access_mask, Some(0x0012_019f));
+        let e = parse(&doc(r#","access_mask":{"hex":"0xZZ"}"#)).unwrap_err();
+        assert!(e.to_string().contains("access_mask"), "{e}");
+        let e = parse(&doc(r#","access_mask":{"hex":"0x1ffffffff"}"#)).unwrap_err();
+        assert!(e.to_string().contains("32-bit"), "{e}");
     }
 
     #[test]

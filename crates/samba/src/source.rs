@@ -748,10 +748,10 @@ fn exited(program: &str, out: &Output) -> Error {
 }
 
 #[derive(Debug)]
-struct Output {
-    status: ExitStatus,
-    stdout: Vec<u8>,
-    stderr: Vec<u8>,
+pub(crate) struct Output {
+    pub(crate) status: ExitStatus,
+    pub(crate) stdout: Vec<u8>,
+    pub(crate) stderr: Vec<u8>,
     /// With `keep_file`, the spool file holding stdout (then empty),
     /// positioned at its start.
     spooled: Option<std::fs::File>,
@@ -772,7 +772,7 @@ fn reader(mut pipe: impl Read + Send + 'static, limit: usize) -> mpsc::Receiver<
 
 /// Runs a program without a shell, with `LC_ALL=C` (so its messages can be
 /// recognised), and kills it (and its process group) after `timeout`.
-fn run(
+pub(crate) fn run(
     program: &Path,
     args: &[OsString],
     timeout: Duration,

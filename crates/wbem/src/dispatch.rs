@@ -380,6 +380,19 @@ impl Dispatch<'_> {
             Operation::PullInstancesWithPath(p) => self.pull(w, p, PullKind::Instances),
             Operation::PullInstancePaths(p) => self.pull(w, p, PullKind::Paths),
             Operation::PullInstances(p) => self.pull(w, p, PullKind::QueryInstances),
+            Operation::InvokeMethod {
+                target,
+                method,
+                params,
+            } => {
+                let r = om.invoke_method(ctx, ns, target, method.as_str(), params)?;
+                Ok(Outcome::Full(openwmi_cimxml::method_response(
+                    &req.message_id,
+                    req.method_name(),
+                    r.return_value.as_ref(),
+                    &r.out_params,
+                )))
+            }
             Operation::CloseEnumeration(p) => {
                 self.contexts.close(&p.enumeration_context, &self.user)?;
                 let body = openwmi_cimxml::empty_response(&req.message_id, req.method_name());
