@@ -575,3 +575,35 @@ def test_a_user_without_the_right_is_refused_over_wsman(live):
     f = a.fault()
     assert f["subcode"] == "w:AccessDenied", f
     assert f["wmi_code"] == 0x80041003
+
+
+def test_a_hung_samba_source_gives_a_fault_naming_it_never_a_hang(openwmi_bin, tmp_path, mof, samba):
+    if os.geteuid() != 0:
+        msg = "the Samba fixtures run as root"
+        if harness.in_ci():
+            pytest.fail(msg, pytrace=False)
+        pytest.skip(msg)
+    from live_helpers import script
+
+    hung = script(tmp_path, "smbstatus", "exec sleep 60")
+    with _serve(openwmi_bin, tmp_path / "srv", None, mof, smb_conf=samba.conf_path,
+                extra_args=["--smbstatus", hung, "--source-timeout", "1"]) as srv:
+        started = time.monotonic()
+        f = post(srv, envelope(ENUMERATE, CONN_URI, enumerate_body(10))).fault()
+        assert time.monotonic() - started < 30
+        assert f["subcode"] == "w:InternalError", f
+        assert str(hung) in f["reason"] and "timed out" in f["reason"], f
+        assert f["wmi_code"] == 0x80041001  # WBEM_E_FAILED
+        # The static classes are served meanwhile and after.
+        a = post(srv, envelope(GET, TEST_SHARE, "", {"Name": "share000001"}))
+        assert a.status == 200
+
+    # A source slower than the request's OperationTimeout: wsman:TimedOut, in about that time.
+    with _serve(openwmi_bin, tmp_path / "srv2", None, mof, smb_conf=samba.conf_path,
+                extra_args=["--smbstatus", hung, "--source-timeout", "50"]) as srv:
+        started = time.monotonic()
+        f = post(srv, envelope(ENUMERATE, CONN_URI, enumerate_body(10), timeout="PT2S")).fault()
+        assert time.monotonic() - started < 20
+        assert f["subcode"] == "w:TimedOut", f
+        assert f["code"] == "s:Receiver"
+        assert post(srv, envelope(GET, TEST_SHARE, "", {"Name": "share000001"})).status == 200

@@ -451,6 +451,30 @@ mod tests {
     }
 
     #[test]
+    fn default_listeners_add_the_ws_management_port() {
+        let addrs = |args: &[&str]| {
+            let mut argv = vec!["openwmi", "--pam"];
+            argv.extend_from_slice(args);
+            let cli = Cli::try_parse_from(argv).unwrap();
+            let (config, _) = ServeConfig::new(&cli.global, cli.serve).unwrap();
+            config
+                .transport
+                .listen
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(addrs(&[]), ["127.0.0.1:5989", "127.0.0.1:5986"]);
+        assert_eq!(addrs(&["--http"]), ["127.0.0.1:5989", "127.0.0.1:5985"]);
+        // Listeners given are the listeners.
+        assert_eq!(addrs(&["--listen", "127.0.0.1:7000"]), ["127.0.0.1:7000"]);
+        let cli = Cli::try_parse_from(["openwmi", "--wsman-identify-unauthenticated"]).unwrap();
+        assert!(cli.serve.wsman_identify_unauthenticated);
+        let config = file("wsman_identify_unauthenticated = true").unwrap();
+        assert!(config.wsman.wsman_identify_unauthenticated);
+    }
+
+    #[test]
     fn the_parts_declare_different_keys() {
         let parts = [
             keys::<openwmi_server::ServerConfig>(),
