@@ -15,7 +15,7 @@ pub fn attr(out: &mut String, s: &str) {
 
 fn escaped(out: &mut String, s: &str, quotes: bool) {
     let special = |c: char| {
-        matches!(c, '&' | '<' | '>' | '\r')
+        matches!(c, '&' | '<' | '>' | '\r' | '\u{FFFE}' | '\u{FFFF}')
             || (quotes && c == '"')
             || (c < ' ' && c != '\t' && c != '\n')
     };
@@ -31,7 +31,7 @@ fn escaped(out: &mut String, s: &str, quotes: bool) {
             '"' if quotes => out.push_str("&quot;"),
             '\r' => out.push_str("&#13;"),
             '\t' | '\n' => out.push(c),
-            c if c < ' ' => {}
+            c if c < ' ' || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
             c => out.push(c),
         }
     }
@@ -53,8 +53,11 @@ mod tests {
     #[test]
     fn escapes_markup_and_drops_what_xml_cannot_hold() {
         let mut out = String::new();
-        super::text(&mut out, "a<b>&\"c\"\u{1}\r\t");
+        super::text(&mut out, "a<b>&\"c\"\u{1}\r\t\u{FFFF}");
         assert_eq!(out, "a&lt;b&gt;&amp;\"c\"&#13;\t");
+        let mut out = String::new();
+        super::text(&mut out, "x\u{FFFE}");
+        assert_eq!(out, "x");
         let mut out = String::new();
         super::attr(&mut out, "x\"y");
         assert_eq!(out, "x&quot;y");
