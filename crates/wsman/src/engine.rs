@@ -16,6 +16,7 @@
 //! outgrows 512000 bytes, memory per request stays flat however large the
 //! enumeration, and a failure is always a clean fault.
 
+use crate::cache::Encodings;
 use crate::encode;
 use crate::envelope::{EnumerationMode, Selector, SelectorValue};
 use crate::fault::{Fault, FaultKind};
@@ -39,7 +40,7 @@ use std::time::Instant;
 pub const MAX_ENVELOPE: usize = 512_000;
 
 /// Room kept in an envelope for what follows the items.
-const ENVELOPE_RESERVE: usize = 1024;
+const ENVELOPE_RESERVE: usize = 512;
 
 /// One request's circumstances.
 #[derive(Debug)]
@@ -90,6 +91,16 @@ impl ContextTag {
         })
     }
 
+    /// Which of the 9 ways of writing an item this is (for [`Encodings`]).
+    fn way(self) -> usize {
+        let mode = match self.mode {
+            EnumerationMode::Objects => 0,
+            EnumerationMode::Epr => 1,
+            EnumerationMode::ObjectAndEpr => 2,
+        };
+        self.form as usize * 3 + mode
+    }
+
     /// The token a client gets: the context's id and this number.
     fn token(self, id: &str) -> String {
         format!("{id}-{}", self.bits())
@@ -107,6 +118,7 @@ impl ContextTag {
 #[derive(Clone, Debug)]
 pub struct Engine {
     dispatcher: Dispatcher,
+    encodings: Arc<Encodings>,
 }
 
 fn invalid_context(token: &str) -> Fault {
@@ -118,7 +130,11 @@ fn invalid_context(token: &str) -> Fault {
 
 impl Engine {
     pub fn new(dispatcher: Dispatcher) -> Engine {
-        Engine { dispatcher }
+        let encodings = Arc::new(Encodings::new(dispatcher.object_manager()));
+        Engine {
+            dispatcher,
+            encodings,
+        }
     }
 
     pub fn object_manager(&self) -> &ObjectManager {
@@ -297,12 +313,15 @@ impl Engine {
                 let found = om
                     .get_instance(ctx, namespace, &path, property_list)
                     .map_err(Fault::from_cim)?;
-                encode::instance(
-                    &mut out,
-                    &found.instance,
-                    namespace_of(&found, namespace),
+                let tag = ContextTag {
                     form,
-                );
+                    mode: EnumerationMode::Objects,
+                    may_block: false,
+                };
+                let mut scratch = String::new();
+                out.push_str(self.encodings.get(&mut scratch, &found, tag.way(), |s| {
+                    write_item(s, &found, tag, namespace)
+                }));
             }
             Operation::GetClass(p) => {
                 let class = om
@@ -440,6 +459,7 @@ impl Engine {
             .saturating_sub(head.len() + ENVELOPE_RESERVE);
         let mut items = String::new();
         let batch = Batch {
+            encodings: &self.encodings,
             budget,
             max: batching.max_elements,
             tag,
@@ -519,6 +539,7 @@ impl Engine {
             PullKind::Other(tag.bits()),
             |pending| {
                 let batch = Batch {
+                    encodings: &self.encodings,
                     budget,
                     max: max_elements,
                     tag,
@@ -638,6 +659,7 @@ fn typed_value(text: &str, ty: CimType) -> Option<Value> {
 
 /// What one response may hold.
 struct Batch<'a> {
+    encodings: &'a Encodings,
     /// Characters of items.
     budget: usize,
     max: u32,
@@ -683,6 +705,13 @@ fn write_item(out: &mut String, i: &InstanceWithPath, tag: ContextTag, fallback_
     }
 }
 
+/// What became of the next item.
+enum Step {
+    Skipped,
+    Written,
+    TooLarge(usize),
+}
+
 /// Moves items from `pending` to `out` while they fit; whether the
 /// enumeration is over. An item that fails after others were written stays
 /// for the next pull, which then faults.
@@ -690,7 +719,7 @@ fn fill(batch: &Batch<'_>, pending: &mut Pending, out: &mut String) -> Result<bo
     let mut written = 0u32;
     let mut scratch = String::new();
     while written < batch.max {
-        let fits = match pending.peek() {
+        let step = match pending.peek() {
             None => return Ok(true),
             Some(Err(_)) if written > 0 => break,
             Some(Err(_)) => {
@@ -702,30 +731,30 @@ fn fill(batch: &Batch<'_>, pending: &mut Pending, out: &mut String) -> Result<bo
                     )),
                 }
             }
-            Some(Ok(i)) if !matches(i, batch.filter) => None,
+            Some(Ok(i)) if !matches(i, batch.filter) => Step::Skipped,
             Some(Ok(i)) => {
-                scratch.clear();
-                write_item(&mut scratch, i, batch.tag, batch.namespace);
-                Some(out.len() + scratch.len() <= batch.budget)
+                let text = batch.encodings.get(&mut scratch, i, batch.tag.way(), |s| {
+                    write_item(s, i, batch.tag, batch.namespace)
+                });
+                if out.len() + text.len() <= batch.budget {
+                    out.push_str(text);
+                    Step::Written
+                } else {
+                    Step::TooLarge(text.len())
+                }
             }
         };
-        match fits {
-            None => {}
-            Some(true) => {
-                out.push_str(&scratch);
-                written += 1;
-            }
-            Some(false) if written == 0 => {
+        match step {
+            Step::Skipped => {}
+            Step::Written => written += 1,
+            Step::TooLarge(len) if written == 0 => {
                 return Err(Fault::new(
                     FaultKind::EncodingLimit,
-                    format!(
-                        "the next item ({} characters) does not fit the MaxEnvelopeSize",
-                        scratch.len()
-                    ),
+                    format!("the next item ({len} characters) does not fit the MaxEnvelopeSize"),
                 )
                 .with_detail("MaxEnvelopeSize"))
             }
-            Some(false) => break,
+            Step::TooLarge(_) => break,
         }
         pending.take_next();
         if written > 0 && Instant::now() >= batch.deadline {
@@ -826,6 +855,113 @@ mod tests {
         for bad in ["", "abc", "abc-", "abc-1", "abc-99999", "abc-300", "abc-x"] {
             assert_eq!(ContextTag::parse(bad), None, "{bad}");
         }
+    }
+
+    fn engine() -> Engine {
+        let repo = openwmi_mof::repository_from_str(
+            "root/test",
+            "t.mof",
+            "Qualifier Key : boolean = false, Scope(property), Flavor(DisableOverride);\n\
+             class T_Share { [Key] string Name; uint32 Tags[]; };\n\
+             instance of T_Share { Name = \"a<b\"; Tags = {1, 2}; };\n\
+             instance of T_Share { Name = \"c\"; };",
+        )
+        .unwrap();
+        let om = openwmi_cimom::ObjectManagerBuilder::new(repo, "h").build();
+        Engine::new(Dispatcher::new(om))
+    }
+
+    fn call() -> Call {
+        Call {
+            user: "u".into(),
+            groups: Arc::from(Vec::new()),
+            message_id: Some("uuid:1".into()),
+            max_envelope: MAX_ENVELOPE,
+            deadline: Instant::now() + std::time::Duration::from_secs(60),
+            tls: false,
+            unauthenticated: false,
+        }
+    }
+
+    fn enumerate(mode: EnumerationMode, form: UriForm) -> Plan {
+        Plan::Enumerate {
+            namespace: "root/test".into(),
+            form,
+            operation: Operation::OpenEnumerateInstances(
+                openwmi_operation::OpenEnumerateInstances {
+                    class_name: openwmi_cim::Name::new("T_Share"),
+                    deep_inheritance: true,
+                    options: Default::default(),
+                    filter: None,
+                    open: Default::default(),
+                },
+            ),
+            batching: Batching {
+                mode,
+                optimize: true,
+                max_elements: 10,
+            },
+            selector_filter: vec![],
+        }
+    }
+
+    /// The body of an answer (its head has a fresh message ID).
+    fn body(answer: &str) -> &str {
+        &answer[answer.find("<s:Body>").unwrap()..]
+    }
+
+    #[test]
+    fn kept_encodings_answer_byte_for_byte_what_is_written_afresh() {
+        let e = engine();
+        for form in [UriForm::Wmi, UriForm::Dmtf, UriForm::Microsoft] {
+            for mode in [
+                EnumerationMode::Objects,
+                EnumerationMode::Epr,
+                EnumerationMode::ObjectAndEpr,
+            ] {
+                let plan = enumerate(mode, form);
+                let first = e.run(&plan, &call()).unwrap();
+                let kept = e.run(&plan, &call()).unwrap();
+                assert_eq!(body(&first), body(&kept));
+                // Written afresh, by an engine that kept nothing yet.
+                let fresh = engine().run(&plan, &call()).unwrap();
+                assert_eq!(body(&fresh), body(&kept));
+                assert!(kept.contains("a&lt;b"), "{kept}");
+            }
+        }
+        assert!(e.encodings.used() > 0);
+    }
+
+    #[test]
+    fn an_answer_keeps_within_the_max_envelope_size() {
+        let e = engine();
+        let mut c = call();
+        let whole = e
+            .run(&enumerate(EnumerationMode::Objects, UriForm::Wmi), &c)
+            .unwrap();
+        assert!(whole.contains("<w:EndOfSequence/>"));
+        // Room for the head and one item, not two.
+        let head = whole.find("<s:Body>").unwrap();
+        let start = whole.find("<p:T_Share ").unwrap();
+        let first = whole[start..].find("</p:T_Share>").unwrap() + "</p:T_Share>".len();
+        c.max_envelope = head + ENVELOPE_RESERVE + first + 5;
+        let part = e
+            .run(&enumerate(EnumerationMode::Objects, UriForm::Wmi), &c)
+            .unwrap();
+        assert!(
+            part.len() <= c.max_envelope,
+            "{} > {}",
+            part.len(),
+            c.max_envelope
+        );
+        assert!(!part.contains("EndOfSequence"));
+        assert_eq!(part.matches("<p:T_Share ").count(), 1);
+        // Not even one item: EncodingLimit.
+        c.max_envelope = head + ENVELOPE_RESERVE + 20;
+        let f = e
+            .run(&enumerate(EnumerationMode::Objects, UriForm::Wmi), &c)
+            .unwrap_err();
+        assert_eq!(f.kind, FaultKind::EncodingLimit);
     }
 
     #[test]

@@ -17,6 +17,7 @@
 //! WS-Enumeration Enumerate / Pull / Release (GetStatus and Renew answer
 //! `wsa:ActionNotSupported`), with WQL, selector and association filters.
 
+mod cache;
 mod classdef;
 mod encode;
 mod engine;
