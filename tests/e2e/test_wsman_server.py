@@ -170,6 +170,30 @@ def test_wslenum_association_filters(https, tmp_path):
     assert deps == ["share000001", "share000002"]
 
 
+def test_wslenum_selector_filter_and_associations_in_epr_mode(https, tmp_path):
+    rc, docs = wsl(https, tmp_path, "wslenum", "Test_Share", "-ns", "root/test", "-opti", "50", "-dialect",
+                   "http://schemas.dmtf.org/wbem/wsman/1/wsman/SelectorFilter", "-filter", "Name=share000003")
+    assert rc == 0, docs
+    [item] = [i for d in docs for i in items(d)]
+    assert prop(item, "Caption") == "Test share number 3"
+    rc, docs = wsl(https, tmp_path, "wslenum", "Test_Share", "-ns", "root/test", "-opti", "50", "-mode", "epr",
+                   "-references", "Name=share000000")
+    assert rc == 0, docs
+    eprs = [i for d in docs for i in items(d)]
+    assert sorted(epr_selectors(e)["Name"] for e in eprs) == ["share000001", "share000002"]
+
+
+def test_a_class_definition_through_the_cim_xml_schema_uri(https):
+    uri = "http://schemas.dmtf.org/wbem/cim-xml/2/cim-schema/2/*"
+    a = post(https, envelope(GET, uri, "", {"__cimnamespace": "root/test", "ClassName": "Test_Share"}))
+    assert a.status == 200, a.text
+    cls = a.root.find(".//s:Body/CLASS", NS)
+    assert cls is not None and cls.get("NAME") == "Test_Share", a.text
+    assert {p.get("NAME") for p in cls.findall("PROPERTY")} >= {"Name", "Path", "Caption"}
+    f = post(https, envelope(GET, uri, "", {"__cimnamespace": "root/test", "ClassName": "Nope"})).fault()
+    assert f["subcode"] == "a:DestinationUnreachable"
+
+
 def test_wslget_reads_one_instance(https, tmp_path):
     # wslget has no -ns: the namespace goes as the selector it is.
     rc, [doc] = wsl(https, tmp_path, "wslget", "Test_Share", "__cimnamespace=root/test",
