@@ -100,6 +100,10 @@ fn body_mismatch(action: &str, body: &Body) -> Fault {
 /// What the envelope asks, or the fault that answers it.
 pub fn plan(e: &Envelope) -> Result<Plan, Fault> {
     let action = e.headers.action.as_deref().unwrap_or("");
+    // Some clients name the Identify action; the body says what it is.
+    if e.body == Body::Identify && (action.is_empty() || action.ends_with("/Identify")) {
+        return Ok(Plan::Identify);
+    }
     if action.is_empty() {
         // An envelope without Action is an Identify (OMI and Pegasus read it so).
         return match e.body {
