@@ -320,7 +320,10 @@ fn check_depth(doc: &Document<'_>, max: usize) -> Result<(), Fault> {
     // Depths by node id: each node's parent comes before it in document order.
     let mut depths = vec![0usize; doc.descendants().count() + 1];
     for node in doc.descendants() {
-        let depth = node.parent().map_or(0, |p| depths[p.id().get_usize()] + 1);
+        let depth = node
+            .parent()
+            .and_then(|p| depths.get(p.id().get_usize()))
+            .map_or(0, |d| d + 1);
         if let Some(d) = depths.get_mut(node.id().get_usize()) {
             *d = depth;
         }

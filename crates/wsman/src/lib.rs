@@ -227,10 +227,8 @@ async fn answer(engine: &Engine, limits: &Limits, request: Request) -> Response 
     let content_type = head.headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
     let env = match envelope::decode(&body, content_type, limits) {
         Ok(e) => e,
-        Err(r) if unauthenticated => {
-            let _ = r;
-            return unauthorized();
-        }
+        // Let through for an Identify only: anything else learns nothing.
+        Err(_) if unauthenticated => return unauthorized(),
         Err(r) => {
             return fault_response(&r.fault, r.message_id.as_deref(), r.encoding, &machine);
         }
