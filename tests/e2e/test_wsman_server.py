@@ -631,3 +631,18 @@ def test_a_hung_samba_source_gives_a_fault_naming_it_never_a_hang(openwmi_bin, t
         assert f["subcode"] == "w:TimedOut", f
         assert f["code"] == "s:Receiver"
         assert post(srv, envelope(GET, TEST_SHARE, "", {"Name": "share000001"})).status == 200
+
+
+def test_every_listener_answers_both_protocols(openwmi_bin, tmp_path, mof):
+    second = harness.free_port()
+    with _serve(openwmi_bin, tmp_path / "srv", None, mof,
+                extra_args=["--listen", f"127.0.0.1:{second}"]) as srv:
+        for port in (srv.port, second):
+            srv_at = sh.OpenwmiServer.__new__(sh.OpenwmiServer)
+            srv_at.tls, srv_at.port = None, port
+            a = post(srv_at, envelope(GET, TEST_SHARE, "", {"Name": "share000004"}))
+            assert a.status == 200 and b"share000004" in a.body, port
+            r = sh.post(srv_at, sh.imethodcall("GetInstance", "root/test",
+                                               sh.instance_name_param("Test_Share", {"Name": "share000004"})),
+                        sh.cim_headers("GetInstance", "root/test"))
+            assert r.status == 200 and "share000004" in r.text, port
