@@ -38,6 +38,11 @@ pub struct ServeOptions {
     /// CIM_ERR_SERVER_LIMITS_EXCEEDED.
     #[arg(long, value_name = "N")]
     pub max_enumerations_per_user: Option<usize>,
+    /// Answer a WS-Management Identify sent without credentials with the
+    /// header `WSMANIDENTIFY: unauthenticated` (what Test-WSMan sends);
+    /// every other request still needs credentials.
+    #[arg(long)]
+    pub wsman_identify_unauthenticated: bool,
 }
 
 /// Where the providers read from, in the configuration file. On the command
@@ -87,6 +92,7 @@ struct PermissionsPart {
 struct ServeConfig {
     transport: openwmi_server::ServerConfig,
     dispatcher: openwmi_wbem::DispatcherConfig,
+    wsman: openwmi_wsman::WsManConfig,
     providers: ProviderInputs,
     permissions: toml::Table,
 }
@@ -116,6 +122,9 @@ impl ServeConfig {
             openwmi_wbem::DispatcherConfig,
         >()))
         .map_err(failure)?;
+        let wsman =
+            openwmi_wsman::WsManConfig::deserialize(part(keys::<openwmi_wsman::WsManConfig>()))
+                .map_err(failure)?;
         let providers =
             ProviderInputs::deserialize(part(keys::<ProviderInputs>())).map_err(failure)?;
         let permissions = PermissionsPart::deserialize(part(keys::<PermissionsPart>()))
@@ -128,6 +137,7 @@ impl ServeConfig {
         Ok(ServeConfig {
             transport,
             dispatcher,
+            wsman,
             providers,
             permissions,
         })
@@ -151,6 +161,8 @@ impl ServeConfig {
         if let Some(n) = a.max_enumerations_per_user {
             config.dispatcher.max_enumerations_per_user = n;
         }
+        config.wsman.wsman_identify_unauthenticated |= a.wsman_identify_unauthenticated;
+        default_listeners(&mut config.transport);
         let providers = std::mem::take(&mut config.providers).under(g);
         let invalid = |m: String| Failure::Message(format!("invalid configuration: {m}"));
         config
@@ -167,6 +179,32 @@ impl ServeConfig {
         }
         Ok((config, providers))
     }
+}
+
+/// The WS-Management ports: WinRM's HTTPS port 5986, and 5985 for plain
+/// HTTP.
+const WSMAN_HTTPS_PORT: u16 = 5986;
+const WSMAN_HTTP_PORT: u16 = 5985;
+
+/// Without `listen` in the file or `--listen`, the server listens on
+/// 127.0.0.1:5989 as it always has and also on WS-Management's port on
+/// loopback: 5986, or 5985 with `--http`. Every listener answers both
+/// protocols (CIM-XML at `/cimom`, WS-Management at `/wsman`).
+fn default_listeners(transport: &mut openwmi_server::ServerConfig) {
+    if !transport.listen.is_empty() {
+        return;
+    }
+    let mut addrs = transport.listen_addrs();
+    let port = if transport.http {
+        WSMAN_HTTP_PORT
+    } else {
+        WSMAN_HTTPS_PORT
+    };
+    addrs.push(std::net::SocketAddr::from((
+        std::net::Ipv4Addr::LOCALHOST,
+        port,
+    )));
+    transport.listen = addrs;
 }
 
 /// The keys a part of the configuration declares: the field names serde's
@@ -232,6 +270,7 @@ pub fn run(g: &GlobalOptions, a: ServeOptions) -> Result<ExitCode, Failure> {
         .map_err(|e| Failure::Message(e.to_string()))?;
     let busy_poll = runtime.busy_poll();
     let dispatcher_config = config.dispatcher;
+    let wsman_config = config.wsman;
     runtime.block_on(async move {
         // Compiling the schema and the --mof files overlaps with binding and
         // with the first logins (an argon2 check is tens of milliseconds):
@@ -251,7 +290,12 @@ pub fn run(g: &GlobalOptions, a: ServeOptions) -> Result<ExitCode, Failure> {
         let banner = server.banner();
         let handler = WhenReady::default();
         let cim_xml = Arc::new(openwmi_wbem::CimXml::new(handler.clone()));
-        let run = server.run(openwmi_server::Routes::to(cim_xml), shutdown_signal());
+        let wsman = openwmi_wsman::WsMan::pending(wsman_config);
+        let mut routes = openwmi_server::Routes::to(cim_xml);
+        for path in openwmi_wsman::PATHS {
+            routes = routes.route(path, Arc::new(wsman.clone()));
+        }
+        let run = server.run(routes, shutdown_signal());
         tokio::pin!(run);
         let dispatcher = tokio::select! {
             built = building => built.map_err(|e| Failure::Message(format!("loading: {e}")))??,
@@ -261,6 +305,7 @@ pub fn run(g: &GlobalOptions, a: ServeOptions) -> Result<ExitCode, Failure> {
                 return Ok(ExitCode::SUCCESS);
             }
         };
+        wsman.set_dispatcher(dispatcher.clone());
         handler.set(dispatcher);
         // Up means answering: the banner comes once requests get answers.
         for line in banner {
@@ -406,10 +451,35 @@ mod tests {
     }
 
     #[test]
+    fn default_listeners_add_the_ws_management_port() {
+        let addrs = |args: &[&str]| {
+            let mut argv = vec!["openwmi", "--pam"];
+            argv.extend_from_slice(args);
+            let cli = Cli::try_parse_from(argv).unwrap();
+            let (config, _) = ServeConfig::new(&cli.global, cli.serve).unwrap();
+            config
+                .transport
+                .listen
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(addrs(&[]), ["127.0.0.1:5989", "127.0.0.1:5986"]);
+        assert_eq!(addrs(&["--http"]), ["127.0.0.1:5989", "127.0.0.1:5985"]);
+        // Listeners given are the listeners.
+        assert_eq!(addrs(&["--listen", "127.0.0.1:7000"]), ["127.0.0.1:7000"]);
+        let cli = Cli::try_parse_from(["openwmi", "--wsman-identify-unauthenticated"]).unwrap();
+        assert!(cli.serve.wsman_identify_unauthenticated);
+        let config = file("wsman_identify_unauthenticated = true").unwrap();
+        assert!(config.wsman.wsman_identify_unauthenticated);
+    }
+
+    #[test]
     fn the_parts_declare_different_keys() {
         let parts = [
             keys::<openwmi_server::ServerConfig>(),
             keys::<openwmi_wbem::DispatcherConfig>(),
+            keys::<openwmi_wsman::WsManConfig>(),
             keys::<ProviderInputs>(),
             keys::<PermissionsPart>(),
         ];

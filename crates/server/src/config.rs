@@ -363,7 +363,8 @@ impl ServerConfig {
 /// [apply](ServeArgs::apply) over the configuration file.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct ServeArgs {
-    /// Address to listen on (repeatable). Default 127.0.0.1:5989.
+    /// Address to listen on (repeatable). Default (`openwmi serve`):
+    /// 127.0.0.1:5989 and 127.0.0.1:5986 (5985 with --http).
     #[arg(long, value_name = "ADDR:PORT")]
     pub listen: Vec<SocketAddr>,
     /// Serve plain HTTP (loopback addresses only unless --allow-insecure).

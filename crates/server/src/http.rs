@@ -181,12 +181,24 @@ async fn respond(
     }
 
     let authorization = headers.remove(http::header::AUTHORIZATION);
+    let mut unauthenticated = false;
     let user = match ctx
         .auth
         .authenticate(authorization.as_ref(), peer.ip())
         .await
     {
         AuthOutcome::Accepted(user) => user,
+        // No credentials at all, for a request its service answers without.
+        AuthOutcome::Denied
+            if authorization.is_none()
+                && ctx
+                    .routes
+                    .find(uri.path())
+                    .is_some_and(|s| s.admits_unauthenticated(&method, &uri, &headers)) =>
+        {
+            unauthenticated = true;
+            openwmi_service::AuthenticatedUser::anonymous()
+        }
         AuthOutcome::Denied => {
             let mut response = plain(StatusCode::UNAUTHORIZED);
             response.headers_mut().insert(
@@ -215,6 +227,9 @@ async fn respond(
         headers,
         extensions: http::Extensions::new(),
     };
+    if unauthenticated {
+        head.extensions.insert(openwmi_service::Unauthenticated);
+    }
     let Some(service) = ctx.routes.find(head.uri.path()) else {
         return plain(StatusCode::NOT_FOUND);
     };

@@ -58,6 +58,12 @@ pub struct RequestHead {
     pub extensions: http::Extensions,
 }
 
+/// Marks a request the transport let through without credentials because
+/// its service [admitted](Service::admits_unauthenticated) it (in
+/// [`RequestHead::extensions`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unauthenticated;
+
 /// An authenticated request with its whole body (at most the transport's
 /// body limit).
 #[derive(Debug)]
@@ -76,6 +82,19 @@ pub trait Service: Send + Sync + 'static {
     fn check(&self, head: &mut RequestHead) -> Result<(), Response> {
         let _ = head;
         Ok(())
+    }
+
+    /// Whether the transport may hand over this request although it
+    /// carries no credentials at all: for the few requests a protocol must
+    /// answer unauthenticated when configured to (WS-Management's Identify
+    /// sent with `WSMANIDENTIFY: unauthenticated`). Such a request runs as
+    /// [`AuthenticatedUser::anonymous`] and carries [`Unauthenticated`] in
+    /// its extensions, so that the service answers nothing else to it.
+    /// Wrong credentials are refused whatever this says. The default admits
+    /// nothing.
+    fn admits_unauthenticated(&self, method: &Method, uri: &Uri, headers: &HeaderMap) -> bool {
+        let _ = (method, uri, headers);
+        false
     }
 
     /// Answers a request that [`Service::check`] accepted. The transport caps

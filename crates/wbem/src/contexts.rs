@@ -20,12 +20,25 @@ pub enum PullKind {
     Paths,
     /// INSTANCE without path (OpenQueryInstances / PullInstances).
     QueryInstances,
+    /// An enumeration another front-end (WS-Management) opened: none of
+    /// CIM-XML's pulls continues it, and that front-end continues it only
+    /// with the same number, which it defines (what it writes).
+    Other(u16),
 }
 
 /// What is left to send.
-pub(crate) enum Pending {
+pub enum Pending {
     Stream(Peekable<InstanceIter>),
     List(VecDeque<InstanceWithPath>),
+}
+
+impl std::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Pending::Stream(_) => f.write_str("Pending::Stream(..)"),
+            Pending::List(l) => write!(f, "Pending::List({} left)", l.len()),
+        }
+    }
 }
 
 impl Pending {
@@ -53,7 +66,23 @@ impl Pending {
         }
     }
 
-    fn is_done(&mut self) -> bool {
+    /// The next object, not taken: a front-end that must know an object's
+    /// size before it sends it (WS-Management's envelope limit) takes it
+    /// only when it fits, else leaves it for the next pull.
+    pub fn peek(&mut self) -> Option<Result<&InstanceWithPath, &CimError>> {
+        match self {
+            Pending::Stream(p) => p.peek().map(Result::as_ref),
+            Pending::List(l) => l.front().map(Ok),
+        }
+    }
+
+    /// Takes the next object.
+    pub fn take_next(&mut self) -> Option<Result<InstanceWithPath, CimError>> {
+        self.next()
+    }
+
+    /// Whether nothing is left.
+    pub fn is_done(&mut self) -> bool {
         match self {
             Pending::Stream(p) => p.peek().is_none(),
             Pending::List(l) => l.is_empty(),
@@ -72,7 +101,9 @@ impl Pending {
                 None => return Ok(true),
                 Some(Err(e)) => return Err(e),
                 Some(Ok(i)) => match kind {
-                    PullKind::Instances => w.instance_with_path(&i.path, &i.instance),
+                    PullKind::Instances | PullKind::Other(_) => {
+                        w.instance_with_path(&i.path, &i.instance)
+                    }
                     PullKind::Paths => w.instance_path(&i.path),
                     PullKind::QueryInstances => w.instance(&i.instance),
                 },
@@ -184,7 +215,7 @@ impl EnumContexts {
     }
 
     /// Keeps `pending` for `user`; returns the context's id.
-    pub(crate) fn insert(
+    pub fn insert(
         &self,
         user: &str,
         _namespace: &str,
@@ -251,7 +282,7 @@ impl EnumContexts {
 
     /// Runs `f` on the context's pending objects; returns whether the
     /// enumeration is over (the context is then gone).
-    pub(crate) fn pull(
+    pub fn pull(
         &self,
         id: &str,
         user: &str,
@@ -292,7 +323,7 @@ impl EnumContexts {
         Ok(end)
     }
 
-    pub(crate) fn close(&self, id: &str, user: &str) -> Result<(), CimError> {
+    pub fn close(&self, id: &str, user: &str) -> Result<(), CimError> {
         let mut m = self.lock();
         Self::sweep(&mut m);
         match m.get(id) {

@@ -27,7 +27,9 @@ mod http_mapping;
 #[cfg(test)]
 mod testing;
 
-pub use contexts::{EnumContexts, PullKind, DEFAULT_ENUMERATIONS_PER_USER, MAX_OPEN_ENUMERATIONS};
+pub use contexts::{
+    EnumContexts, Pending, PullKind, DEFAULT_ENUMERATIONS_PER_USER, MAX_OPEN_ENUMERATIONS,
+};
 pub use http_mapping::{protocol_error, CimHandler, CimRequest, CimXml};
 
 use bytes::Bytes;
@@ -155,6 +157,18 @@ impl Dispatcher {
                 limits: openwmi_cimxml::Limits::request(),
             }),
         }
+    }
+
+    /// The object manager it answers from, for another front-end on the
+    /// same objects, permissions and limits (WS-Management).
+    pub fn object_manager(&self) -> &ObjectManager {
+        &self.shared.om
+    }
+
+    /// Its enumeration contexts, which another front-end shares: one quota
+    /// per user over both protocols.
+    pub fn contexts(&self) -> &EnumContexts {
+        &self.shared.contexts
     }
 
     /// Open enumeration contexts (for tests and statistics).
