@@ -43,6 +43,13 @@ struct ConfSnapshot(Arc<SmbConf>, Arc<Vec<Share>>);
 /// The shares served now (configuration and connections), once per operation.
 struct SharesSnapshot(Arc<Vec<Share>>);
 
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
 /// A failing Samba is WBEM_E_FAILED for the Samba classes, with the reason.
 fn failed(e: SambaError) -> CimError {
     match e {
@@ -148,10 +155,7 @@ impl SessionProvider {
     }
 
     fn instances(&self, class: &Class, ctx: &OperationContext) -> Result<Vec<Instance>, CimError> {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
+        let now = unix_now();
         let name = class.name.as_str();
         Ok(if name.eq_ignore_ascii_case("Win32_Share") {
             openwmi_samba::map::shares(&self.served(ctx)?, class)
@@ -198,6 +202,31 @@ impl InstanceProvider for SessionProvider {
     }
 
     fn enumerate(&self, req: &EnumerateRequest<'_>) -> Result<InstanceStream, CimError> {
+        // The classes with an instance per connection or session are built
+        // as they are sent, not all before the first: a busy server has
+        // tens of thousands.
+        let name = req.class.name.as_str();
+        if name.eq_ignore_ascii_case("Win32_ServerConnection") {
+            let (status, _) = self.status_and_conf(req.ctx)?;
+            let shares = self.served(req.ctx)?;
+            let all = openwmi_samba::ServerConnections::new(
+                status,
+                shares,
+                Arc::clone(req.class),
+                unix_now(),
+            );
+            return Ok(Box::new(all.map(|i| Ok(Arc::new(i)))));
+        }
+        if name.eq_ignore_ascii_case("Win32_ServerSession") {
+            let (status, conf) = self.status_and_conf(req.ctx)?;
+            let all = openwmi_samba::ServerSessions::new(
+                status,
+                &conf.globals.guest_account,
+                Arc::clone(req.class),
+                unix_now(),
+            );
+            return Ok(Box::new(all.map(|i| Ok(Arc::new(i)))));
+        }
         let insts = self.instances(req.class, req.ctx)?;
         Ok(Box::new(insts.into_iter().map(|i| Ok(Arc::new(i)))))
     }

@@ -27,7 +27,10 @@ mod timestamp;
 pub use error::Error;
 /// The crate's error type under the name the providers use.
 pub use error::Error as SambaError;
-pub use map::{connection_shares, server_connections, server_sessions, session_connections};
+pub use map::{
+    connection_shares, server_connections, server_sessions, session_connections, ServerConnections,
+    ServerSessions,
+};
 pub use smbconf::{Globals, Share, SmbConf};
 pub use smbstatus::{parse_version, SambaVersion, Status};
 pub use source::{load_smb_conf, smbd_running, SambaSource};

@@ -22,6 +22,8 @@ use crate::smbstatus::{ClientAddress, ServerId, Session, Status, TreeConnect};
 use crate::timestamp::Timestamp;
 use openwmi_cim::{Class, Instance, KeyBinding, Keys, Name, ObjectPath, Value};
 use std::collections::{BTreeSet, HashMap};
+use std::hash::Hash;
+use std::sync::Arc;
 
 /// Win32_Share.Type of a disk share.
 pub const TYPE_DISK: u32 = 0;
@@ -70,33 +72,82 @@ fn share_dir(shares: &[Share], service: &str, username: &str) -> Option<String> 
     (service.eq_ignore_ascii_case(username) && !homes.path.is_empty()).then(|| expand(&homes.path))
 }
 
-/// An open, identified across the cluster.
-type OpenId<'a> = (ServerId, u64, &'a str);
+/// An open, identified across the cluster: its process, its share file id
+/// and its file (an index into `Status::open_files`).
+type OpenId = (ServerId, u64, usize);
 
 /// The opens by smbd process, built once per mapping so that matching them
-/// to tree connects and sessions stays linear.
-struct OpenIndex<'a> {
+/// to tree connects and sessions stays linear. Holds no borrow of the
+/// snapshot, so that instances can be built from it one at a time.
+struct OpenIndex {
     /// By process and normalised share directory.
-    opens_by_process_dir: HashMap<((u32, u64), String), Vec<OpenId<'a>>>,
+    opens_by_process_dir: HashMap<((u32, u64), String), Vec<OpenId>>,
     opens_per_process: HashMap<(u32, u64), usize>,
 }
 
-impl<'a> OpenIndex<'a> {
-    fn new(status: &'a Status) -> OpenIndex<'a> {
+impl OpenIndex {
+    fn new(status: &Status) -> OpenIndex {
         let mut opens_by_process_dir: HashMap<_, Vec<OpenId>> = HashMap::new();
         let mut opens_per_process = HashMap::new();
-        for (file, open) in status.opens() {
-            let process = open.server_id.process();
-            opens_by_process_dir
-                .entry((process, normalize_dir(&file.service_path).to_string()))
-                .or_default()
-                .push((open.server_id, open.share_file_id, file.path.as_str()));
-            *opens_per_process.entry(process).or_insert(0) += 1;
+        for (i, file) in status.open_files.iter().enumerate() {
+            for open in &file.opens {
+                let process = open.server_id.process();
+                opens_by_process_dir
+                    .entry((process, normalize_dir(&file.service_path).to_string()))
+                    .or_default()
+                    .push((open.server_id, open.share_file_id, i));
+                *opens_per_process.entry(process).or_insert(0) += 1;
+            }
         }
         OpenIndex {
             opens_by_process_dir,
             opens_per_process,
         }
+    }
+}
+
+/// Entries of a snapshot's list grouped by a key, groups in order of their
+/// first entry and entries in list order: indices only, a few bytes per
+/// entry.
+struct Groups {
+    /// The entries, group after group.
+    members: Vec<u32>,
+    /// Where each group starts in `members`, and the end.
+    starts: Vec<u32>,
+}
+
+impl Groups {
+    fn by<K: Hash + Eq>(len: usize, key: impl Fn(usize) -> K) -> Groups {
+        let mut index: HashMap<K, u32> = HashMap::new();
+        let mut group_of = Vec::with_capacity(len);
+        for i in 0..len {
+            let next = index.len() as u32;
+            group_of.push(*index.entry(key(i)).or_insert(next));
+        }
+        let count = index.len();
+        drop(index);
+        let mut starts = vec![0u32; count + 1];
+        for &g in &group_of {
+            starts[g as usize + 1] += 1;
+        }
+        for g in 0..count {
+            starts[g + 1] += starts[g];
+        }
+        let mut fill = starts.clone();
+        let mut members = vec![0u32; len];
+        for (i, &g) in group_of.iter().enumerate() {
+            members[fill[g as usize] as usize] = i as u32;
+            fill[g as usize] += 1;
+        }
+        Groups { members, starts }
+    }
+
+    fn len(&self) -> usize {
+        self.starts.len() - 1
+    }
+
+    fn group(&self, g: usize) -> &[u32] {
+        &self.members[self.starts[g] as usize..self.starts[g + 1] as usize]
     }
 }
 
@@ -120,63 +171,102 @@ fn session_computer(s: &Session) -> String {
 }
 
 /// Tree connects grouped by (ComputerName, ShareName, UserName), in order of
-/// lowest tcon id.
-struct ConnectionGroup<'a> {
-    computer: &'a str,
-    share: &'a str,
-    user: &'a str,
-    tcons: Vec<&'a TreeConnect>,
-}
-
-fn connection_groups(status: &Status) -> Vec<ConnectionGroup<'_>> {
-    let mut index: HashMap<(String, String, String), usize> = HashMap::new();
-    let mut groups: Vec<ConnectionGroup> = Vec::new();
-    // status.tcons is ordered by tcon id, so each group's first is its lowest.
-    for t in &status.tcons {
-        let user = tcon_user(status, t);
-        let key = (fold(&t.machine), fold(&t.service), fold(user));
-        match index.get(&key) {
-            Some(&i) => groups[i].tcons.push(t),
-            None => {
-                index.insert(key, groups.len());
-                groups.push(ConnectionGroup {
-                    computer: &t.machine,
-                    share: &t.service,
-                    user,
-                    tcons: vec![t],
-                });
-            }
-        }
-    }
-    groups
+/// lowest tcon id (status.tcons is ordered by tcon id, so each group's first
+/// is its lowest).
+fn connection_groups(status: &Status) -> Groups {
+    Groups::by(status.tcons.len(), |i| {
+        let t = &status.tcons[i];
+        (
+            fold(&t.machine),
+            fold(&t.service),
+            fold(tcon_user(status, t)),
+        )
+    })
 }
 
 /// Sessions grouped by (ComputerName, UserName), in order of lowest id.
-struct SessionGroup<'a> {
-    computer: String,
-    user: &'a str,
-    sessions: Vec<&'a Session>,
+fn session_groups(status: &Status) -> Groups {
+    Groups::by(status.sessions.len(), |i| {
+        let s = &status.sessions[i];
+        (fold(&session_computer(s)), fold(&s.username))
+    })
 }
 
-fn session_groups(status: &Status) -> Vec<SessionGroup<'_>> {
-    let mut index: HashMap<(String, String), usize> = HashMap::new();
-    let mut groups: Vec<SessionGroup> = Vec::new();
-    for s in &status.sessions {
-        let computer = session_computer(s);
-        let key = (fold(&computer), fold(&s.username));
-        match index.get(&key) {
-            Some(&i) => groups[i].sessions.push(s),
-            None => {
-                index.insert(key, groups.len());
-                groups.push(SessionGroup {
-                    computer,
-                    user: &s.username,
-                    sessions: vec![s],
-                });
-            }
+/// What a Win32_ServerConnection mapping works out once for all its
+/// instances.
+struct ConnectionPlan {
+    index: OpenIndex,
+    groups: Groups,
+}
+
+impl ConnectionPlan {
+    fn new(status: &Status) -> ConnectionPlan {
+        ConnectionPlan {
+            index: OpenIndex::new(status),
+            groups: connection_groups(status),
         }
     }
-    groups
+
+    /// The instance of group `g`.
+    fn instance(
+        &self,
+        g: usize,
+        status: &Status,
+        shares: &[Share],
+        class: &Class,
+        now_unix: i64,
+    ) -> Instance {
+        let tcons: Vec<&TreeConnect> = self
+            .groups
+            .group(g)
+            .iter()
+            .map(|&i| &status.tcons[i as usize])
+            .collect();
+        let first = tcons[0];
+        let user = tcon_user(status, first);
+        let mut opens = BTreeSet::new();
+        for t in &tcons {
+            let Some(dir) = share_dir(shares, &t.service, user) else {
+                continue;
+            };
+            let key = (t.server_id.process(), normalize_dir(&dir).to_string());
+            if let Some(found) = self.index.opens_by_process_dir.get(&key) {
+                opens.extend(found.iter().map(|&(server, file_id, file)| {
+                    (server, file_id, status.open_files[file].path.as_str())
+                }));
+            }
+        }
+        let sessions: BTreeSet<u32> = tcons.iter().map(|t| t.session_id).collect();
+        let active = tcons
+            .iter()
+            .map(|t| t.connected_at.seconds_until(now_unix))
+            .max()
+            .unwrap_or(0);
+        let id = tcons.iter().map(|t| t.tcon_id).min().unwrap_or(0);
+        let mut inst = Instance::of_class(class);
+        put(
+            &mut inst,
+            "ComputerName",
+            Some(first.machine.as_str().into()),
+        );
+        put(&mut inst, "ShareName", Some(first.service.as_str().into()));
+        put(&mut inst, "UserName", Some(user.into()));
+        put(&mut inst, "ConnectionID", Some(Value::UInt32(id)));
+        put(&mut inst, "ActiveTime", Some(Value::UInt32(active)));
+        // Windows counts the named pipes open on an IPC$ connection.
+        // Samba records none where smbstatus looks (pipe opens are not
+        // in locking.tdb; their RPC servers run in samba-dcerpcd), so
+        // the count is unknown: NULL, rather than a 0 that would be
+        // false whenever a pipe is open.
+        let files = (!is_ipc(&first.service)).then(|| Value::UInt32(count(opens.len())));
+        put(&mut inst, "NumberOfFiles", files);
+        put(
+            &mut inst,
+            "NumberOfUsers",
+            Some(Value::UInt32(count(sessions.len()))),
+        );
+        inst
+    }
 }
 
 /// Win32_ServerConnection instances: one per distinct
@@ -187,49 +277,70 @@ pub fn server_connections(
     class: &Class,
     now_unix: i64,
 ) -> Vec<Instance> {
-    let index = OpenIndex::new(status);
-    connection_groups(status)
-        .into_iter()
-        .map(|g| {
-            let mut opens = BTreeSet::new();
-            for t in &g.tcons {
-                let Some(dir) = share_dir(shares, &t.service, g.user) else {
-                    continue;
-                };
-                let key = (t.server_id.process(), normalize_dir(&dir).to_string());
-                if let Some(found) = index.opens_by_process_dir.get(&key) {
-                    opens.extend(found.iter().copied());
-                }
-            }
-            let sessions: BTreeSet<u32> = g.tcons.iter().map(|t| t.session_id).collect();
-            let active = g
-                .tcons
-                .iter()
-                .map(|t| t.connected_at.seconds_until(now_unix))
-                .max()
-                .unwrap_or(0);
-            let id = g.tcons.iter().map(|t| t.tcon_id).min().unwrap_or(0);
-            let mut inst = Instance::of_class(class);
-            put(&mut inst, "ComputerName", Some(g.computer.into()));
-            put(&mut inst, "ShareName", Some(g.share.into()));
-            put(&mut inst, "UserName", Some(g.user.into()));
-            put(&mut inst, "ConnectionID", Some(Value::UInt32(id)));
-            put(&mut inst, "ActiveTime", Some(Value::UInt32(active)));
-            // Windows counts the named pipes open on an IPC$ connection.
-            // Samba records none where smbstatus looks (pipe opens are not
-            // in locking.tdb; their RPC servers run in samba-dcerpcd), so
-            // the count is unknown: NULL, rather than a 0 that would be
-            // false whenever a pipe is open.
-            let files = (!is_ipc(g.share)).then(|| Value::UInt32(count(opens.len())));
-            put(&mut inst, "NumberOfFiles", files);
-            put(
-                &mut inst,
-                "NumberOfUsers",
-                Some(Value::UInt32(count(sessions.len()))),
-            );
-            inst
-        })
+    let plan = ConnectionPlan::new(status);
+    (0..plan.groups.len())
+        .map(|g| plan.instance(g, status, shares, class, now_unix))
         .collect()
+}
+
+/// [`server_connections`] one instance at a time, as they are taken: a busy
+/// server's snapshot gives tens of thousands of instances, and building
+/// them all before the first was sent held them all in memory at once.
+pub struct ServerConnections {
+    status: Arc<Status>,
+    shares: Arc<Vec<Share>>,
+    class: Arc<Class>,
+    now_unix: i64,
+    plan: ConnectionPlan,
+    next: usize,
+}
+
+impl std::fmt::Debug for ServerConnections {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerConnections")
+            .field("left", &(self.plan.groups.len() - self.next))
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServerConnections {
+    pub fn new(
+        status: Arc<Status>,
+        shares: Arc<Vec<Share>>,
+        class: Arc<Class>,
+        now_unix: i64,
+    ) -> ServerConnections {
+        let plan = ConnectionPlan::new(&status);
+        ServerConnections {
+            status,
+            shares,
+            class,
+            now_unix,
+            plan,
+            next: 0,
+        }
+    }
+}
+
+impl Iterator for ServerConnections {
+    type Item = Instance;
+
+    fn next(&mut self) -> Option<Instance> {
+        if self.next >= self.plan.groups.len() {
+            return None;
+        }
+        let g = self.next;
+        self.next += 1;
+        Some(
+            self.plan
+                .instance(g, &self.status, &self.shares, &self.class, self.now_unix),
+        )
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.plan.groups.len() - self.next;
+        (left, Some(left))
+    }
 }
 
 /// Whether a share name is IPC$, the share of named pipes.
@@ -241,6 +352,99 @@ fn count(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
+/// What a Win32_ServerSession mapping works out once for all its instances.
+struct SessionPlan {
+    index: OpenIndex,
+    groups: Groups,
+    oldest_tcon: HashMap<u32, Timestamp>,
+}
+
+impl SessionPlan {
+    fn new(status: &Status) -> SessionPlan {
+        let mut oldest_tcon: HashMap<u32, Timestamp> = HashMap::new();
+        for t in &status.tcons {
+            let e = oldest_tcon.entry(t.session_id).or_insert(t.connected_at);
+            if t.connected_at.unix_secs < e.unix_secs {
+                *e = t.connected_at;
+            }
+        }
+        SessionPlan {
+            index: OpenIndex::new(status),
+            groups: session_groups(status),
+            oldest_tcon,
+        }
+    }
+
+    /// The instance of group `g`.
+    fn instance(
+        &self,
+        g: usize,
+        status: &Status,
+        guest_account: &str,
+        class: &Class,
+        now_unix: i64,
+    ) -> Instance {
+        let sessions: Vec<&Session> = self
+            .groups
+            .group(g)
+            .iter()
+            .map(|&i| &status.sessions[i as usize])
+            .collect();
+        let first = sessions[0];
+        let processes: BTreeSet<(u32, u64)> =
+            sessions.iter().map(|s| s.server_id.process()).collect();
+        let active = sessions
+            .iter()
+            .filter_map(|s| match s.creation_time {
+                Some(c) => Some(c.seconds_until(now_unix)),
+                // Before Samba 4.20: the oldest tree connect of the session.
+                None => self
+                    .oldest_tcon
+                    .get(&s.session_id)
+                    .map(|t| t.seconds_until(now_unix)),
+            })
+            .max();
+        let opened: usize = processes
+            .iter()
+            .filter_map(|p| self.index.opens_per_process.get(p))
+            .sum();
+        let guest = sessions
+            .iter()
+            .all(|s| s.username.eq_ignore_ascii_case(guest_account));
+        let transport = first
+            .channels
+            .first()
+            .map(|c| c.transport.clone())
+            .or_else(|| first.address().map(|a| a.family));
+        let mut inst = Instance::of_class(class);
+        put(
+            &mut inst,
+            "ComputerName",
+            Some(session_computer(first).into()),
+        );
+        put(&mut inst, "UserName", Some(first.username.as_str().into()));
+        put(&mut inst, "ActiveTime", active.map(Value::UInt32));
+        put(&mut inst, "IdleTime", Some(Value::UInt32(0)));
+        put(
+            &mut inst,
+            "ResourcesOpened",
+            Some(Value::UInt32(count(opened))),
+        );
+        put(
+            &mut inst,
+            "SessionType",
+            Some(Value::UInt32(if guest { 0 } else { 2 })),
+        );
+        put(
+            &mut inst,
+            "TransportName",
+            transport.map(|s| Value::String(s.into())),
+        );
+        put(&mut inst, "ClientType", Some(first.dialect.as_str().into()));
+        inst
+    }
+}
+
 /// Win32_ServerSession instances: one per distinct (ComputerName, UserName).
 /// Sessions of `guest_account` (smb.conf `guest account`) are Guest sessions.
 pub fn server_sessions(
@@ -249,68 +453,72 @@ pub fn server_sessions(
     class: &Class,
     now_unix: i64,
 ) -> Vec<Instance> {
-    let index = OpenIndex::new(status);
-    let mut oldest_tcon: HashMap<u32, Timestamp> = HashMap::new();
-    for t in &status.tcons {
-        let e = oldest_tcon.entry(t.session_id).or_insert(t.connected_at);
-        if t.connected_at.unix_secs < e.unix_secs {
-            *e = t.connected_at;
+    let plan = SessionPlan::new(status);
+    (0..plan.groups.len())
+        .map(|g| plan.instance(g, status, guest_account, class, now_unix))
+        .collect()
+}
+
+/// [`server_sessions`] one instance at a time, as they are taken (see
+/// [`ServerConnections`]).
+pub struct ServerSessions {
+    status: Arc<Status>,
+    guest_account: String,
+    class: Arc<Class>,
+    now_unix: i64,
+    plan: SessionPlan,
+    next: usize,
+}
+
+impl std::fmt::Debug for ServerSessions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerSessions")
+            .field("left", &(self.plan.groups.len() - self.next))
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServerSessions {
+    pub fn new(
+        status: Arc<Status>,
+        guest_account: &str,
+        class: Arc<Class>,
+        now_unix: i64,
+    ) -> ServerSessions {
+        let plan = SessionPlan::new(&status);
+        ServerSessions {
+            status,
+            guest_account: guest_account.to_owned(),
+            class,
+            now_unix,
+            plan,
+            next: 0,
         }
     }
-    session_groups(status)
-        .into_iter()
-        .map(|g| {
-            let processes: BTreeSet<(u32, u64)> =
-                g.sessions.iter().map(|s| s.server_id.process()).collect();
-            let active = g
-                .sessions
-                .iter()
-                .filter_map(|s| match s.creation_time {
-                    Some(c) => Some(c.seconds_until(now_unix)),
-                    // Before Samba 4.20: the oldest tree connect of the session.
-                    None => oldest_tcon
-                        .get(&s.session_id)
-                        .map(|t| t.seconds_until(now_unix)),
-                })
-                .max();
-            let opened: usize = processes
-                .iter()
-                .filter_map(|p| index.opens_per_process.get(p))
-                .sum();
-            let guest = g
-                .sessions
-                .iter()
-                .all(|s| s.username.eq_ignore_ascii_case(guest_account));
-            let first = g.sessions[0];
-            let transport = first
-                .channels
-                .first()
-                .map(|c| c.transport.clone())
-                .or_else(|| first.address().map(|a| a.family));
-            let mut inst = Instance::of_class(class);
-            put(&mut inst, "ComputerName", Some(g.computer.into()));
-            put(&mut inst, "UserName", Some(g.user.into()));
-            put(&mut inst, "ActiveTime", active.map(Value::UInt32));
-            put(&mut inst, "IdleTime", Some(Value::UInt32(0)));
-            put(
-                &mut inst,
-                "ResourcesOpened",
-                Some(Value::UInt32(count(opened))),
-            );
-            put(
-                &mut inst,
-                "SessionType",
-                Some(Value::UInt32(if guest { 0 } else { 2 })),
-            );
-            put(
-                &mut inst,
-                "TransportName",
-                transport.map(|s| Value::String(s.into())),
-            );
-            put(&mut inst, "ClientType", Some(first.dialect.as_str().into()));
-            inst
-        })
-        .collect()
+}
+
+impl Iterator for ServerSessions {
+    type Item = Instance;
+
+    fn next(&mut self) -> Option<Instance> {
+        if self.next >= self.plan.groups.len() {
+            return None;
+        }
+        let g = self.next;
+        self.next += 1;
+        Some(self.plan.instance(
+            g,
+            &self.status,
+            &self.guest_account,
+            &self.class,
+            self.now_unix,
+        ))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.plan.groups.len() - self.next;
+        (left, Some(left))
+    }
 }
 
 /// Win32_Share instances: the configured shares that are `available`, plus
@@ -428,17 +636,18 @@ pub fn connection_shares(
     assoc_class: &Class,
 ) -> Vec<Instance> {
     let share_class = ref_class(assoc_class, "Antecedent", "Win32_Share");
-    connection_groups(status)
-        .into_iter()
+    let groups = connection_groups(status);
+    (0..groups.len())
         .map(|g| {
+            let first = &status.tcons[groups.group(g)[0] as usize];
             let dependent = full_path(
                 host,
                 namespace,
                 connection_class,
                 &[
-                    ("ComputerName", g.computer),
-                    ("ShareName", g.share),
-                    ("UserName", g.user),
+                    ("ComputerName", &first.machine),
+                    ("ShareName", &first.service),
+                    ("UserName", tcon_user(status, first)),
                 ],
             );
             let antecedent = ObjectPath {
@@ -447,7 +656,7 @@ pub fn connection_shares(
                 class: share_class.clone(),
                 keys: Keys::Bindings(vec![KeyBinding {
                     name: Name::new("Name"),
-                    value: Value::String(g.share.to_string().into()),
+                    value: Value::String(first.service.clone().into()),
                 }]),
             };
             let mut inst = Instance::of_class(assoc_class);
@@ -471,34 +680,43 @@ pub fn session_connections(
 ) -> Vec<Instance> {
     let sessions = session_groups(status);
     let mut group_of_session: HashMap<u32, usize> = HashMap::new();
-    for (i, g) in sessions.iter().enumerate() {
-        for s in &g.sessions {
-            group_of_session.insert(s.session_id, i);
+    for g in 0..sessions.len() {
+        for &i in sessions.group(g) {
+            group_of_session.insert(status.sessions[i as usize].session_id, g);
         }
     }
+    let connections = connection_groups(status);
     let mut out = Vec::new();
-    for c in connection_groups(status) {
-        let linked: BTreeSet<usize> = c
-            .tcons
+    for c in 0..connections.len() {
+        let tcons = connections.group(c);
+        let linked: BTreeSet<usize> = tcons
             .iter()
-            .filter_map(|t| group_of_session.get(&t.session_id).copied())
+            .filter_map(|&t| {
+                group_of_session
+                    .get(&status.tcons[t as usize].session_id)
+                    .copied()
+            })
             .collect();
+        let first = &status.tcons[tcons[0] as usize];
         for i in linked {
-            let s = &sessions[i];
+            let s = &status.sessions[sessions.group(i)[0] as usize];
             let antecedent = full_path(
                 host,
                 namespace,
                 session_class,
-                &[("ComputerName", &s.computer), ("UserName", s.user)],
+                &[
+                    ("ComputerName", &session_computer(s)),
+                    ("UserName", &s.username),
+                ],
             );
             let dependent = full_path(
                 host,
                 namespace,
                 connection_class,
                 &[
-                    ("ComputerName", c.computer),
-                    ("ShareName", c.share),
-                    ("UserName", c.user),
+                    ("ComputerName", &first.machine),
+                    ("ShareName", &first.service),
+                    ("UserName", tcon_user(status, first)),
                 ],
             );
             let mut inst = Instance::of_class(assoc_class);

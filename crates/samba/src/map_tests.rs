@@ -399,3 +399,25 @@ fn missing_properties_are_skipped_and_keys_unique() {
     paths.dedup();
     assert_eq!(paths.len(), v.len());
 }
+
+/// The instances built one at a time are the ones built all at once, in
+/// the same order, for captures with merged tree connects and sessions.
+#[test]
+fn instances_built_one_at_a_time_are_the_same() {
+    for capture in [CAPTURE_4_17, SYNTHETIC_4_23] {
+        let st = parse(capture).unwrap();
+        let all = server_connections(&st, &conf(), &connection_class(), NOW);
+        let mut lazy = ServerConnections::new(
+            Arc::new(st.clone()),
+            Arc::new(conf()),
+            Arc::new(connection_class()),
+            NOW,
+        );
+        assert_eq!(lazy.size_hint(), (all.len(), Some(all.len())));
+        assert_eq!(lazy.by_ref().collect::<Vec<_>>(), all);
+        assert_eq!(lazy.next(), None);
+        let all = server_sessions(&st, "nobody", &session_class(), NOW);
+        let lazy = ServerSessions::new(Arc::new(st), "nobody", Arc::new(session_class()), NOW);
+        assert_eq!(lazy.collect::<Vec<_>>(), all);
+    }
+}

@@ -454,10 +454,16 @@ impl<'de> serde::de::Visitor<'de> for Root<'_> {
                 }
             }
             let mut sessions = std::mem::take(&mut doc.sessions);
-            sessions.sort_by_key(|s| s.session_id);
             let mut tcons = std::mem::take(&mut doc.tcons);
-            tcons.sort_by_key(|t| t.tcon_id);
             let mut open_files = std::mem::take(&mut doc.open_files);
+            // The snapshot is kept: without the spare room the lists grew
+            // with (up to as much again as they hold), given back before
+            // sorting takes room of its own.
+            sessions.shrink_to_fit();
+            tcons.shrink_to_fit();
+            open_files.shrink_to_fit();
+            sessions.sort_by_key(|s| s.session_id);
+            tcons.sort_by_key(|t| t.tcon_id);
             open_files.sort_by(|a, b| a.path.cmp(&b.path));
             Ok(Status {
                 timestamp,
@@ -526,6 +532,7 @@ fn session(v: &Value, loc: &Loc) -> Result<Session, Error> {
         }
     }
     channels.sort_by_key(|c| c.channel_id);
+    channels.shrink_to_fit();
     Ok(Session {
         session_id: uint(m, "session_id", loc)?,
         server_id: server_id(m, loc)?,
@@ -593,7 +600,7 @@ fn open_file(path: &str, v: &Value, loc: &Loc, budget: &mut usize) -> Result<Ope
         path: path.to_string(),
         service_path: string(m, "service_path", loc)?,
         filename: string(m, "filename", loc)?,
-        opens: opens.into_iter().map(|(_, o)| o).collect(),
+        opens: exactly(opens.into_iter().map(|(_, o)| o)),
     })
 }
 
@@ -621,6 +628,15 @@ fn opt_hex_u32(m: &Map<String, Value>, key: &str, loc: &Loc) -> Result<Option<u3
             format!("expected a 32-bit hex number, found {shown:?}"),
         )
     })
+}
+
+/// The items in a list of exactly their number: one grown a push at a
+/// time has spare room (a few items at least), in each of many thousand
+/// files of a busy server's snapshot.
+fn exactly<T>(items: impl ExactSizeIterator<Item = T>) -> Vec<T> {
+    let mut list = Vec::with_capacity(items.len());
+    list.extend(items);
+    list
 }
 
 fn server_id(m: &Map<String, Value>, loc: &Loc) -> Result<ServerId, Error> {

@@ -1139,27 +1139,30 @@ impl<T> SingleFlight<T> {
             }
         }
         st.running = true;
+        // Nobody is handed the stale value any more (callers wait for this
+        // run): let it go before the run rather than after, so that a
+        // large snapshot is not held beside the one being read.
+        let stale = st.last.take();
         drop(st);
-        let mut guard = RunningGuard {
-            flight: self,
-            armed: true,
-        };
-        let result = run().map(Arc::new);
-        let mut st = self.lock();
-        let replaced = st.last.replace((Instant::now(), result.clone()));
-        st.running = false;
-        st.generation += 1;
-        guard.armed = false;
-        drop(st);
-        self.done.notify_all();
-        if let Some((_, Ok(old))) =
-            replaced.filter(|(_, r)| r.as_ref().is_ok_and(|v| (self.large)(v)))
+        if let Some((_, Ok(old))) = stale.filter(|(_, r)| r.as_ref().is_ok_and(|v| (self.large)(v)))
         {
             self.retired
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .push(Arc::downgrade(&old));
         }
+        let mut guard = RunningGuard {
+            flight: self,
+            armed: true,
+        };
+        let result = run().map(Arc::new);
+        let mut st = self.lock();
+        st.last = Some((Instant::now(), result.clone()));
+        st.running = false;
+        st.generation += 1;
+        guard.armed = false;
+        drop(st);
+        self.done.notify_all();
         result
     }
 

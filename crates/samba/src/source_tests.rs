@@ -824,3 +824,27 @@ fn a_dropped_large_snapshot_is_noticed_once() {
     let _ = flight.get(Duration::ZERO, || Ok(vec![0; 1])).unwrap();
     assert!(!flight.reap_dropped());
 }
+
+/// A refresh read the new snapshot while the stale one was still cached:
+/// two large snapshots at once at the peak. Now the stale one goes when
+/// the run starts (it is only kept while a request still holds it).
+#[test]
+fn regression_a_stale_value_is_let_go_before_the_refresh_runs() {
+    let flight: SingleFlight<Vec<u8>> = SingleFlight::default();
+    let first = flight.get(Duration::ZERO, || Ok(vec![1; 10])).unwrap();
+    let watch = Arc::downgrade(&first);
+    drop(first);
+    let second = flight
+        .get(Duration::ZERO, || {
+            assert_eq!(watch.strong_count(), 0, "the stale value is still held");
+            Ok(vec![2; 10])
+        })
+        .unwrap();
+    // A fresh value is still shared, not read again.
+    let fresh = flight
+        .get(Duration::from_secs(3600), || -> Result<Vec<u8>, Error> {
+            unreachable!("read again")
+        })
+        .unwrap();
+    assert!(Arc::ptr_eq(&fresh, &second));
+}

@@ -1,7 +1,8 @@
 //! Per-connection bookkeeping: what the connection is doing and when it last
 //! moved, so that idle connections and clients that dribble a request head
-//! byte by byte are closed without affecting anybody else; and the
-//! connection slots each client address holds.
+//! byte by byte are closed without affecting anybody else; the connection
+//! slots each client address holds; and, when every slot is taken, which
+//! open connection gives its slot to a newcomer.
 
 use std::collections::HashMap;
 use std::io;
@@ -13,6 +14,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::Notify;
 
 use crate::BusyPoll;
 
@@ -23,8 +25,16 @@ pub(crate) struct Activity {
     /// 0: no request head in progress; else 1 + ms when its first byte came.
     head_started_ms: AtomicU64,
     inflight: AtomicUsize,
-    /// Whether the client has sent anything yet.
+    /// Whether the client has sent anything since `silent_since_ms`.
     heard: AtomicBool,
+    /// When the connection was accepted, or its TLS handshake ended: the
+    /// first-byte timeout runs from here.
+    silent_since_ms: AtomicU64,
+    /// Whether a request on this connection passed authentication.
+    authenticated: AtomicBool,
+    /// Set once the connection was chosen to give up its slot.
+    evicted: AtomicBool,
+    eviction: Notify,
     /// Told of each answered request.
     busy_poll: Option<Arc<BusyPoll>>,
 }
@@ -57,6 +67,10 @@ impl Activity {
             head_started_ms: AtomicU64::new(0),
             inflight: AtomicUsize::new(0),
             heard: AtomicBool::new(false),
+            silent_since_ms: AtomicU64::new(0),
+            authenticated: AtomicBool::new(false),
+            evicted: AtomicBool::new(false),
+            eviction: Notify::new(),
             busy_poll,
         }
     }
@@ -79,6 +93,51 @@ impl Activity {
         }
     }
 
+    /// The TLS handshake began: the client is heard, no request head yet.
+    pub fn handshake_started(&self) {
+        self.last_io_ms.store(self.now_ms(), Ordering::Relaxed);
+        self.heard.store(true, Ordering::Relaxed);
+    }
+
+    /// The TLS handshake is over: the client has the first-byte timeout
+    /// again for its first request, as a plain connection has from accept.
+    pub fn handshake_done(&self) {
+        let now = self.now_ms();
+        self.last_io_ms.store(now, Ordering::Relaxed);
+        self.silent_since_ms.store(now, Ordering::Relaxed);
+        self.heard.store(false, Ordering::Relaxed);
+    }
+
+    /// A request on this connection passed authentication.
+    pub fn authenticated(&self) {
+        self.authenticated.store(true, Ordering::Relaxed);
+    }
+
+    /// Where this connection stands in the line to give up its slot, first
+    /// first: `None` if it never does (it has authenticated, is serving a
+    /// request, or was already chosen). Silent connections come before ones
+    /// that have sent something, and the longest quiet before the others.
+    fn eviction_rank(&self) -> Option<(bool, Instant)> {
+        if self.authenticated.load(Ordering::Relaxed)
+            || self.inflight.load(Ordering::Acquire) > 0
+            || self.evicted.load(Ordering::Relaxed)
+        {
+            return None;
+        }
+        let heard = self.heard.load(Ordering::Relaxed);
+        let quiet_since = if heard {
+            self.last_io_ms.load(Ordering::Relaxed)
+        } else {
+            self.silent_since_ms.load(Ordering::Relaxed)
+        };
+        Some((heard, self.base + Duration::from_millis(quiet_since)))
+    }
+
+    /// Completes once the connection was chosen to give up its slot.
+    pub async fn evicted(&self) {
+        self.eviction.notified().await;
+    }
+
     fn on_write(&self) {
         self.last_io_ms.store(self.now_ms(), Ordering::Relaxed);
     }
@@ -97,7 +156,9 @@ impl Activity {
         }
         let now = self.now_ms();
         if !self.heard.load(Ordering::Relaxed) {
-            return (u128::from(now) > timeouts.first_byte.as_millis()).then_some(Expired::Silent);
+            let silent = now.saturating_sub(self.silent_since_ms.load(Ordering::Relaxed));
+            return (u128::from(silent) > timeouts.first_byte.as_millis())
+                .then_some(Expired::Silent);
         }
         let head_started = self.head_started_ms.load(Ordering::Acquire);
         if head_started != 0 {
@@ -185,6 +246,72 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Tracked<T> {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// The open connections that hold a slot, so that when every slot is taken
+/// a newcomer can have the slot of one that has not proven anything.
+///
+/// Why: per-address shares alone let a few addresses together take every
+/// slot with connections that never send a byte (until the first-byte
+/// timeout, and again as often as they reconnect). A connection that has
+/// authenticated, or is serving a request, is never chosen; of the others
+/// the one silent longest goes first, then the one quiet longest among
+/// those that sent something without authenticating (a slow request head,
+/// or a refused request kept open). A flood then only displaces itself,
+/// while an authenticated client keeps its connections and a new client's
+/// connection, which speaks at once, is last in line.
+#[derive(Debug, Default)]
+pub(crate) struct OpenConnections {
+    next: AtomicU64,
+    open: Mutex<HashMap<u64, Arc<Activity>>>,
+}
+
+impl OpenConnections {
+    pub fn new() -> Arc<Self> {
+        Arc::new(OpenConnections::default())
+    }
+
+    /// Counts `activity`'s connection among the open ones until the
+    /// returned guard is dropped.
+    pub fn register(self: &Arc<Self>, activity: Arc<Activity>) -> Registered {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        self.open.lock().unwrap().insert(id, activity);
+        Registered {
+            connections: Arc::clone(self),
+            id,
+        }
+    }
+
+    /// Chooses the open connection first in line to give up its slot and
+    /// tells it to close; false if none may.
+    pub fn evict_one(&self) -> bool {
+        let open = self.open.lock().unwrap();
+        let chosen = open
+            .values()
+            .filter_map(|a| a.eviction_rank().map(|rank| (rank, a)))
+            .min_by_key(|(rank, _)| *rank);
+        match chosen {
+            Some((_, activity)) => {
+                activity.evicted.store(true, Ordering::Relaxed);
+                activity.eviction.notify_one();
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// One connection's place among the [`OpenConnections`], left when dropped.
+#[derive(Debug)]
+pub(crate) struct Registered {
+    connections: Arc<OpenConnections>,
+    id: u64,
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        self.connections.open.lock().unwrap().remove(&self.id);
     }
 }
 
@@ -302,6 +429,79 @@ mod tests {
         assert_eq!(activity.expired(&timeouts(0, 9, 9)), Some(Expired::Silent));
         activity.on_read();
         assert_eq!(activity.expired(&timeouts(0, 9, 9)), None);
+    }
+
+    #[test]
+    fn a_tls_handshake_restarts_the_first_byte_timeout() {
+        let activity = Arc::new(Activity::new(None));
+        activity.handshake_started();
+        std::thread::sleep(Duration::from_millis(30));
+        activity.handshake_done();
+        let first_byte = Timeouts {
+            first_byte: Duration::from_millis(20),
+            head: Duration::from_secs(9),
+            idle: Duration::from_secs(9),
+        };
+        assert_eq!(activity.expired(&first_byte), None);
+        std::thread::sleep(Duration::from_millis(30));
+        assert_eq!(activity.expired(&first_byte), Some(Expired::Silent));
+    }
+
+    #[test]
+    fn the_slot_given_up_is_the_longest_silent_unauthenticated_ones() {
+        let connections = OpenConnections::new();
+        let open = |connections: &Arc<OpenConnections>| {
+            let activity = Arc::new(Activity::new(None));
+            let registered = connections.register(Arc::clone(&activity));
+            std::thread::sleep(Duration::from_millis(3));
+            (activity, registered)
+        };
+        let (authenticated, _a) = open(&connections);
+        authenticated.on_read();
+        authenticated.authenticated();
+        let (busy, _b) = open(&connections);
+        busy.on_read();
+        let request = busy.request_started();
+        let (spoke, _c) = open(&connections);
+        spoke.on_read();
+        let (silent_old, _d) = open(&connections);
+        let (silent_new, _e) = open(&connections);
+        let evicted = |a: &Activity| a.evicted.load(Ordering::Relaxed);
+
+        assert!(connections.evict_one());
+        assert!(evicted(&silent_old) && !evicted(&silent_new));
+        assert!(connections.evict_one());
+        assert!(evicted(&silent_new) && !evicted(&spoke));
+        assert!(connections.evict_one());
+        assert!(evicted(&spoke));
+        // Only an authenticated connection and one serving a request are left.
+        assert!(!connections.evict_one());
+        assert!(!evicted(&authenticated) && !evicted(&busy));
+        drop(request);
+        assert!(connections.evict_one());
+        assert!(evicted(&busy) && !evicted(&authenticated));
+    }
+
+    #[test]
+    fn a_closed_connection_leaves_the_open_ones() {
+        let connections = OpenConnections::new();
+        let activity = Arc::new(Activity::new(None));
+        let registered = connections.register(Arc::clone(&activity));
+        drop(registered);
+        assert!(!connections.evict_one());
+        assert!(!activity.evicted.load(Ordering::Relaxed));
+    }
+
+    #[tokio::test]
+    async fn the_chosen_connection_is_told() {
+        let connections = OpenConnections::new();
+        let activity = Arc::new(Activity::new(None));
+        let _registered = connections.register(Arc::clone(&activity));
+        assert!(connections.evict_one());
+        // Told before it waits: the notice is kept.
+        tokio::time::timeout(Duration::from_secs(5), activity.evicted())
+            .await
+            .unwrap();
     }
 
     #[test]

@@ -153,7 +153,7 @@ pub(crate) async fn serve(
     request: Request<hyper::body::Incoming>,
 ) -> Result<Response<ResponseBody>, Infallible> {
     let guard = activity.request_started();
-    let mut response = respond(&ctx, peer, tls, request).await;
+    let mut response = respond(&ctx, peer, tls, &activity, request).await;
     response.body_mut()._inflight = Some(guard);
     Ok(response)
 }
@@ -162,6 +162,7 @@ async fn respond(
     ctx: &RequestContext,
     peer: SocketAddr,
     tls: bool,
+    activity: &Activity,
     request: Request<hyper::body::Incoming>,
 ) -> Response<ResponseBody> {
     let (parts, body) = request.into_parts();
@@ -187,7 +188,10 @@ async fn respond(
         .authenticate(authorization.as_ref(), peer.ip())
         .await
     {
-        AuthOutcome::Accepted(user) => user,
+        AuthOutcome::Accepted(user) => {
+            activity.authenticated();
+            user
+        }
         // No credentials at all, for a request its service answers without.
         AuthOutcome::Denied
             if authorization.is_none()

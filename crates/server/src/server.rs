@@ -16,12 +16,16 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::auth::Authenticator;
 use crate::config::{secs, ServerConfig};
-use crate::conn::{Activity, ClientSlots, Timeouts, Tracked};
+use crate::conn::{Activity, ClientSlots, OpenConnections, Timeouts, Tracked};
 use crate::http::{self, RequestContext};
 use crate::{tls, BusyPoll, Routes, ServerError};
 
 /// How long `run` waits for open connections to finish after shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// How long a new connection waits for the slot of the connection it
+/// displaced (which closes as soon as its task runs) before it is refused.
+const EVICTION_WAIT: Duration = Duration::from_secs(1);
 
 /// Bound listeners, ready to serve. Binding is separate from serving so that
 /// callers (tests) can learn the ports of `:0` listeners.
@@ -164,6 +168,7 @@ impl Server {
         let slots = Arc::new(Semaphore::new(max_connections));
         let client_slots =
             ClientSlots::new(limits.connections_per_address(), limits.ipv6_prefix_len);
+        let open = OpenConnections::new();
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut accept_loops = JoinSet::new();
         for (listener, _) in self.listeners {
@@ -176,6 +181,7 @@ impl Server {
                 Arc::clone(&settings),
                 Arc::clone(&slots),
                 Arc::clone(&client_slots),
+                Arc::clone(&open),
                 stop_rx.clone(),
             ));
         }
@@ -239,6 +245,7 @@ async fn accept_loop(
     settings: Arc<ConnectionSettings>,
     slots: Arc<Semaphore>,
     client_slots: Arc<ClientSlots>,
+    open: Arc<OpenConnections>,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
@@ -266,16 +273,40 @@ async fn accept_loop(
             refuse_or_close(stream, &settings);
             continue;
         };
-        let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else {
+        // Every slot taken: the newcomer has the slot of a connection that
+        // has proven nothing (see `OpenConnections`), or is refused.
+        let permit = Arc::clone(&slots).try_acquire_owned().ok();
+        if permit.is_none() && !open.evict_one() {
             tracing::warn!(%peer, "connection limit reached; refusing a connection");
             refuse_or_close(stream, &settings);
             continue;
-        };
+        }
         let ctx = Arc::clone(&ctx);
         let settings = Arc::clone(&settings);
+        let slots = Arc::clone(&slots);
+        let open = Arc::clone(&open);
         let stop = stop.clone();
         tokio::spawn(async move {
-            connection(stream, peer, ctx, settings, stop).await;
+            let permit = match permit {
+                Some(permit) => permit,
+                None => match tokio::time::timeout(EVICTION_WAIT, slots.acquire_owned()).await {
+                    Ok(Ok(permit)) => permit,
+                    _ => {
+                        tracing::warn!(%peer, "connection limit reached; refusing a connection");
+                        refuse_or_close(stream, &settings);
+                        return;
+                    }
+                },
+            };
+            let activity = Arc::new(Activity::new(settings.busy_poll.clone()));
+            let registered = open.register(Arc::clone(&activity));
+            tokio::select! {
+                () = connection(stream, peer, ctx, Arc::clone(&activity), &settings, stop) => {}
+                () = activity.evicted() => {
+                    tracing::debug!(%peer, "every slot taken; closing a connection that has not authenticated");
+                }
+            }
+            drop(registered);
             drop(permit);
             drop(client_slot);
         });
@@ -298,11 +329,12 @@ async fn connection(
     stream: TcpStream,
     peer: SocketAddr,
     ctx: Arc<RequestContext>,
-    settings: Arc<ConnectionSettings>,
+    activity: Arc<Activity>,
+    settings: &ConnectionSettings,
     stop: watch::Receiver<bool>,
 ) {
     match &settings.tls {
-        None => drive(stream, false, peer, ctx, &settings, stop).await,
+        None => drive(stream, false, peer, ctx, activity, settings, stop).await,
         Some(acceptor) => {
             // The handshake's own timeout starts with its first byte, as a
             // request head's does: a silent client gets the first-byte one.
@@ -315,9 +347,13 @@ async fn connection(
                 tracing::debug!(%peer, "nothing received; closing connection");
                 return;
             }
+            activity.handshake_started();
             let handshake = tokio::time::timeout(timeouts.head, acceptor.accept(stream)).await;
             match handshake {
-                Ok(Ok(tls_stream)) => drive(tls_stream, true, peer, ctx, &settings, stop).await,
+                Ok(Ok(tls_stream)) => {
+                    activity.handshake_done();
+                    drive(tls_stream, true, peer, ctx, activity, settings, stop).await;
+                }
                 Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
                 Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
             }
@@ -330,12 +366,12 @@ async fn drive<S>(
     tls: bool,
     peer: SocketAddr,
     ctx: Arc<RequestContext>,
+    activity: Arc<Activity>,
     settings: &ConnectionSettings,
     mut stop: watch::Receiver<bool>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let activity = Arc::new(Activity::new(settings.busy_poll.clone()));
     let io = TokioIo::new(Tracked::new(stream, Arc::clone(&activity)));
     let service_activity = Arc::clone(&activity);
     let service = service_fn(move |request| {

@@ -351,3 +351,86 @@ async fn regression_a_proven_login_outlasts_a_neighbours_lockout() {
     assert_eq!(ask_from("127.0.0.1", addr, "bob", "builder").await, 200);
     server.stop().await;
 }
+
+/// Connections that never sent a byte from 4 or more addresses took every
+/// slot although each address held only its share: every other client got
+/// `503` until the first-byte timeout, and again as often as the flood
+/// reconnected. Now a newcomer has the slot of the connection silent
+/// longest, and an authenticated connection keeps its own: the good
+/// client, from another address, gets every answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn regression_silent_connections_from_several_addresses_leave_slots_for_others() {
+    const ADDRESSES: usize = 6;
+    const PER_ADDRESS: usize = 16;
+    let server = start(64, |c| {
+        c.limits.max_connections = 64;
+        c.limits.max_connections_per_address = Some(PER_ADDRESS);
+        // Long enough that only giving up slots can save the good client.
+        c.limits.first_byte_timeout_secs = 120.0;
+    })
+    .await;
+    let addr = server.addr;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    // 6 addresses x 16 connections = 96 for 64 slots; each attacker opens
+    // another connection whenever the server closes its own (4 at most).
+    let attackers: Vec<_> = (0..ADDRESSES * PER_ADDRESS)
+        .map(|i| {
+            let source = format!("127.0.0.{}", 2 + i % ADDRESSES);
+            let mut stop = stop_rx.clone();
+            tokio::spawn(async move {
+                let mut held = 0;
+                for _ in 0..4 {
+                    let Ok(mut stream) = connect_from(&source, addr).await else {
+                        tokio::time::sleep(Duration::from_millis(300)).await;
+                        continue;
+                    };
+                    held += 1;
+                    let mut sink = [0u8; 256];
+                    tokio::select! {
+                        _ = async { while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {} } => {}
+                        _ = stop.changed() => return held,
+                    }
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                }
+                held
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // The good client: a connection it keeps (speaking at once, as clients
+    // do) and a new connection per round.
+    let mut slowest = Duration::ZERO;
+    let mut kept = connect_from("127.0.0.1", addr).await.unwrap();
+    for round in 0..20 {
+        let started = Instant::now();
+        kept.write_all(&request("alice", "secret")).await.unwrap();
+        let answer = tokio::time::timeout(Duration::from_secs(5), status(&mut kept)).await;
+        assert!(
+            matches!(answer, Ok(Ok(200))),
+            "round {round}, kept connection: {answer:?}"
+        );
+        let mut fresh = connect_from("127.0.0.1", addr).await.unwrap();
+        fresh.write_all(&request("alice", "secret")).await.unwrap();
+        let answer = tokio::time::timeout(Duration::from_secs(5), status(&mut fresh)).await;
+        assert!(
+            matches!(answer, Ok(Ok(200))),
+            "round {round}, new connection: {answer:?}"
+        );
+        slowest = slowest.max(started.elapsed());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = stop_tx.send(true);
+    let mut connections = 0;
+    for attacker in attackers {
+        connections += attacker.await.unwrap();
+    }
+    eprintln!("slowest answer pair {slowest:?}; attacker connections {connections}");
+    assert!(
+        connections >= ADDRESSES * PER_ADDRESS,
+        "the attack did not happen"
+    );
+    // Generous: the machine may be loaded; the answer is milliseconds.
+    assert!(slowest < Duration::from_secs(3), "{slowest:?}");
+    server.stop().await;
+}
