@@ -13,10 +13,11 @@ use std::sync::Arc;
 pub const CIMV2_NAMESPACE: &str = "root/cimv2";
 pub const DEFAULT_NAMESPACE: &str = "root/default";
 
-const CIMV2_FILES: [(&str, &str); 3] = [
+const CIMV2_FILES: [(&str, &str); 4] = [
     ("openwmi.mof", include_str!("../schema/openwmi.mof")),
     ("qualifiers.mof", include_str!("../schema/qualifiers.mof")),
     ("cimv2.mof", include_str!("../schema/cimv2.mof")),
+    ("events.mof", include_str!("../schema/events.mof")),
 ];
 
 /// A repository holding the bundled schema. Compiling it takes well under a

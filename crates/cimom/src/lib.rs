@@ -11,9 +11,11 @@ mod assoc;
 pub mod bundled;
 mod context;
 pub mod errors;
+pub mod events;
 mod fold_hash;
 pub mod interop;
 mod manager;
+mod poller;
 mod provider;
 mod query;
 mod registry;
@@ -28,6 +30,7 @@ pub use manager::{
     display_ns, shape_class, ClassOptions, EnumOptions, InstanceIter, InstanceWithPath, Object,
     ObjectManager, ObjectManagerBuilder,
 };
+pub use poller::{EventPoller, EventSink, Subscription};
 pub use provider::{
     EnumerateRequest, GetRequest, InstanceProvider, InstanceStream, ProviderCapabilities,
     WhereClause,
