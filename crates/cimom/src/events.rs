@@ -335,7 +335,7 @@ impl EventQuery {
                 )));
             }
         }
-        let check = |p: &Ident| check_property(ns, &from, &target.name, p);
+        let check = |p: &Ident| check_property(ns, &from, &kinds, &target.name, p);
         if let Projection::Properties(props) = &sel.projection {
             props.iter().try_for_each(check)?;
         }
@@ -384,6 +384,11 @@ impl EventQuery {
         })
     }
 
+    /// `SELECT *`: every property of the event.
+    pub fn selects_all(&self) -> bool {
+        matches!(self.projection, Projection::All)
+    }
+
     /// Whether the query reports `kind` at all (from its FROM class).
     pub fn wants(&self, kind: EventKind) -> bool {
         self.kinds.contains(&kind)
@@ -410,9 +415,16 @@ impl EventQuery {
 
 /// Whether `p` is a property an event query may name: one of the event
 /// class (`TIME_CREATED`, `TargetInstance`, ...), a system property, or a
-/// member of `TargetInstance` (or, on modification events,
-/// `PreviousInstance`) that the target class has.
-fn check_property(ns: &Namespace, event: &Name, target: &Name, p: &Ident) -> Result<(), CimError> {
+/// member of `TargetInstance` (or `PreviousInstance`, when the query
+/// reports modifications: NULL on its other events) that the target class
+/// has.
+fn check_property(
+    ns: &Namespace,
+    event: &Name,
+    kinds: &[EventKind],
+    target: &Name,
+    p: &Ident,
+) -> Result<(), CimError> {
     let unknown = |what: String| invalid(format!("{what} (WBEM_E_INVALID_QUERY)"));
     let Some(event_class) = ns.class(event.as_str()) else {
         return Err(unknown(format!("no class {event}")));
@@ -427,9 +439,14 @@ fn check_property(ns: &Namespace, event: &Name, target: &Name, p: &Ident) -> Res
             }
         }
         Some((object, member)) => {
-            let embedded = event_class
-                .property(object)
-                .is_some_and(|d| d.qualifiers.iter().any(|q| q.name.is("EmbeddedObject")));
+            let embedded_in = |class: &str| {
+                ns.class(class).is_some_and(|c| {
+                    c.property(object)
+                        .is_some_and(|d| d.qualifiers.iter().any(|q| q.name.is("EmbeddedObject")))
+                })
+            };
+            let embedded =
+                embedded_in(event.as_str()) || kinds.iter().any(|k| embedded_in(k.class_name()));
             if !embedded {
                 return Err(unknown(format!(
                     "{object} is not an embedded object of {event}"

@@ -15,6 +15,7 @@ mod hosts;
 mod local;
 mod print;
 mod serve;
+mod watch;
 
 use args::{Cli, Command};
 use clap::Parser;
@@ -49,5 +50,6 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Classes(a) => commands::classes(&a, &cli.global),
         Command::Query(a) => commands::query(&a, &cli.global),
         Command::Get(a) => commands::get(&a, &cli.global),
+        Command::Watch(a) => watch::watch(&a, &cli.global),
     }
 }
