@@ -22,6 +22,7 @@ mod registry;
 mod statics;
 mod stored;
 mod system;
+mod write;
 
 pub use access::{AccessPolicy, AllowAll};
 pub use assoc::{AssocFilter, RefFilter};
@@ -32,8 +33,8 @@ pub use manager::{
 };
 pub use poller::{EventPoller, EventSink, Subscription};
 pub use provider::{
-    EnumerateRequest, GetRequest, InstanceProvider, InstanceStream, ProviderCapabilities,
-    WhereClause,
+    CreateRequest, DeleteRequest, EnumerateRequest, GetRequest, InstanceProvider, InstanceStream,
+    ProviderCapabilities, WhereClause,
 };
 pub use query::QueryResult;
 pub use registry::ProviderRegistry;
