@@ -14,7 +14,7 @@
 //! One thread per watched class; it ends with the last subscription.
 
 use crate::context::OperationContext;
-use crate::events::{diff, time_created, Aggregator, Event, EventQuery};
+use crate::events::{diff, time_created, Aggregator, Change, Event, EventQuery};
 use crate::manager::{EnumOptions, InstanceWithPath, ObjectManager};
 use openwmi_cim::{CimError, Instance, Name};
 use std::collections::HashMap;
@@ -27,6 +27,14 @@ pub trait EventSink: Send + Sync {
     /// An event that passed the query, with the properties its SELECT list
     /// names. `false` ends the subscription (the receiver is gone).
     fn deliver(&self, event: Instance) -> bool;
+    /// An intrinsic event with its change (the target instance as its
+    /// provider gave it) and TIME_CREATED, for sinks that encode embedded
+    /// objects; `row` is what [`EventSink::deliver`] would get, which the
+    /// default hands it.
+    fn deliver_change(&self, change: &Change, time_created: u64, row: Instance) -> bool {
+        let _ = (change, time_created);
+        self.deliver(row)
+    }
     /// A poll failed, or the subscriber may no longer read the class; the
     /// subscription stays. `false` ends it.
     fn failed(&self, error: &CimError) -> bool {
@@ -271,15 +279,15 @@ impl EventPoller {
         let Some(ns) = self.om.repository().namespace(&g.namespace) else {
             return;
         };
-        let events: Vec<(crate::events::EventKind, Instance)> = changes
+        let events: Vec<(Event, Instance)> = changes
             .into_iter()
             .map(|change| {
-                let kind = change.kind;
                 let ev = Event {
                     change,
                     time_created: time,
                 };
-                (kind, ev.object())
+                let object = ev.object();
+                (ev, object)
             })
             .collect();
         let now = Instant::now();
@@ -293,14 +301,15 @@ impl EventPoller {
                 return !first || sub.sink.failed(&e);
             }
             sub.denied = false;
-            for (kind, ev) in &events {
-                if !sub.query.matches(*kind, ev, ns) {
+            for (event, object) in &events {
+                if !sub.query.matches(event.change.kind, object, ns) {
                     continue;
                 }
                 match &mut sub.aggregator {
-                    Some((a, _)) => a.add(ev),
+                    Some((a, _)) => a.add(object),
                     None => {
-                        if !sub.sink.deliver(sub.query.project(ev.clone())) {
+                        let row = sub.query.project(object.clone());
+                        if !sub.sink.deliver_change(&event.change, time, row) {
                             return false;
                         }
                     }

@@ -61,6 +61,7 @@
 //! ```
 
 mod error;
+pub mod export;
 mod http;
 mod params;
 mod resource;
