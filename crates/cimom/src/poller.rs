@@ -255,8 +255,11 @@ impl EventPoller {
                     continue;
                 }
             }
-            last = Instant::now();
             let taken = self.snapshot(&g);
+            // The interval counts from the end of a read: a source that keeps
+            // its data for as long as the interval (Samba's freshness) then
+            // reads afresh at every poll instead of every other one.
+            last = Instant::now();
             let since_epoch = SystemTime::now()
                 .duration_since(SystemTime::UNIX_EPOCH)
                 .unwrap_or_default();
