@@ -752,3 +752,87 @@ impl EventSink for IndicationSink {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn service(allowed: &[&str]) -> Indications {
+        let repo = openwmi_cimom::bundled::bundled_repository().unwrap();
+        let mut b = ObjectManagerBuilder::new(repo, "HOST");
+        Indications::install(
+            &mut b,
+            IndicationConfig {
+                allowed_http_hosts: allowed.iter().map(|s| s.to_string()).collect(),
+                ..IndicationConfig::default()
+            },
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn destinations_https_anywhere_http_on_the_loopback_or_allowed() {
+        let s = service(&["listener.example"]);
+        for ok in [
+            "https://far.example:5989/x",
+            "http://127.0.0.1:5000",
+            "http://127.9.9.9:5000",
+            "http://[::1]:5000",
+            "http://localhost:5000",
+            "http://LISTENER.example:5000",
+        ] {
+            assert!(s.check_destination(ok).is_ok(), "{ok}");
+        }
+        for (bad, status) in [
+            ("http://10.0.0.1:5000", CimStatus::AccessDenied),
+            ("http://far.example", CimStatus::AccessDenied),
+            ("ftp://127.0.0.1", CimStatus::InvalidParameter),
+            ("http://user:pw@127.0.0.1", CimStatus::InvalidParameter),
+        ] {
+            assert_eq!(
+                s.check_destination(bad).unwrap_err().status,
+                status,
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_store_reads_back_what_it_kept() {
+        let dir = std::env::temp_dir().join(format!("openwmi-ind-{}", std::process::id()));
+        let path = dir.join("subscriptions.json");
+        assert_eq!(Store::load(&path).unwrap(), Store::default());
+        let store = Store {
+            filters: vec![store::FilterRecord {
+                name: "f".into(),
+                query: "SELECT * FROM __InstanceCreationEvent WITHIN 1 WHERE TargetInstance ISA 'Win32_Share'".into(),
+                language: "WQL".into(),
+                namespace: "root/cimv2".into(),
+                owner: Some("alice".into()),
+            }],
+            ..Store::default()
+        };
+        store.save(&path).unwrap();
+        assert_eq!(Store::load(&path).unwrap(), store);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        std::fs::write(&path, "not json").unwrap();
+        assert!(Store::load(&path).is_err());
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn limits_per_user_and_in_total() {
+        let mut s = service(&[]);
+        Arc::get_mut(&mut s.inner).unwrap().config.max_per_user = 2;
+        assert!(s.check_limits(1, 10, "filters").is_ok());
+        let e = s.check_limits(2, 10, "filters").unwrap_err();
+        assert_eq!(e.status, CimStatus::ServerLimitsExceeded);
+        let e = s.check_limits(0, 1024, "filters").unwrap_err();
+        assert_eq!(e.status, CimStatus::ServerLimitsExceeded);
+    }
+}
