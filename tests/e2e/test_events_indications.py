@@ -40,10 +40,11 @@ def _needs_root_and_tools(openwmi_bin):
 class Listener:
     """`pywbemlistener run` on a free loopback port, appending one line per indication."""
 
-    def __init__(self, base: Path):
-        self.port = harness.free_port()
+    def __init__(self, base: Path, port: int = 0):
+        self.port = port or harness.free_port()
         self.file = base / "indications.txt"
-        self.file.write_text("")
+        if not self.file.exists():
+            self.file.write_text("")
         self.proc = subprocess.Popen(
             ["pywbemlistener", "run", f"lis{self.port}", "--port", str(self.port), "--scheme",
              "http", "--bind-addr", "127.0.0.1", "--indi-file", str(self.file),
@@ -132,6 +133,32 @@ def test_a_listener_gets_connect_open_and_disconnect(samba, smb_connect, openwmi
         smb_connect("owtest1", shares=["private"])
         time.sleep(4)
         assert len(listener.lines()) == 4
+        assert server.alive(), server.log()
+    finally:
+        server.stop()
+        listener.stop()
+
+
+def test_a_listener_down_then_up_gets_the_queued_indications(samba, smb_connect, openwmi_bin,
+                                                              tmp_path):
+    require("smbprotocol", modules=("smbprotocol",))
+    listener = Listener(tmp_path)
+    server = sh.OpenwmiServer(openwmi_bin, tmp_path / "serve", smb_conf=samba.conf_path).start()
+    try:
+        subscribe(server, listener.url)
+        listener.stop()
+        # Retried 2, 4 and 8 s after the first attempt (CIM_IndicationService's defaults).
+        conn = smb_connect("owtest1", shares=["public"])
+        time.sleep(3)
+        listener = Listener(tmp_path, listener.port)
+        [created] = listener.wait(1, "the queued creation")
+        assert created[0] == "__InstanceCreationEvent" and created[2] == "0"
+        conn.close()
+        lines = listener.wait(2, "the deletion")
+        assert [line[0] for line in lines] == ["__InstanceCreationEvent", "__InstanceDeletionEvent"]
+        assert [int(line[2]) for line in lines] == [0, 1]
+        time.sleep(3)
+        assert len(listener.lines()) == 2, "a duplicate arrived"
         assert server.alive(), server.log()
     finally:
         server.stop()
