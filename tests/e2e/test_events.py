@@ -193,3 +193,57 @@ def test_exec_query_refuses_an_event_query(samba):
     r = harness.run_openwmi("--smb-conf", samba.conf_path, "query", CONN_EVENTS, check=False)
     assert r.returncode == 1
     assert r.stderr.startswith("error: WBEM_E_INVALID_QUERY (0x80041017)"), r.stderr
+
+
+def test_watch_remote_over_cim_xml_indications(samba, smb_connect, tmp_path):
+    """`watch -r` against `openwmi serve`: a subscription made for the run, events delivered to
+    the --listener, and everything removed at exit (here: --count, then Ctrl-C)."""
+    import server_harness as sh
+    server = sh.OpenwmiServer(harness.openwmi_bin(), tmp_path / "serve",
+                              smb_conf=samba.conf_path).start()
+    try:
+        env = {**os.environ, "OPENWMI_PASSWORD": sh.PASSWORD}
+        wql = CONN_EVENTS + " AND __CLASS = '__InstanceCreationEvent'"
+
+        def start(*extra):
+            port = harness.free_port()
+            proc = subprocess.Popen(
+                [str(harness.openwmi_bin()), "watch", "-r", f"//127.0.0.1:{server.port}/root/cimv2",
+                 "--http", "-U", sh.USER, "--listener", f"127.0.0.1:{port}", "-o", "json",
+                 "--timeout", "90", *extra, wql],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                text=True, env=env)
+            assert proc.stderr
+            line = proc.stderr.readline()
+            assert line.startswith("watching: "), line + proc.stderr.read()
+            return proc
+
+        conn = server.pywbem(namespace="root/interop")
+        proc = start("--count", "1")
+        assert len(conn.EnumerateInstanceNames("CIM_IndicationSubscription")) == 1
+        c = smb_connect("owtest1", shares=["public"])
+        out, err = proc.communicate(timeout=90)
+        assert proc.returncode == 0, err
+        [ev] = [json.loads(line) for line in out.splitlines()]
+        assert ev["__CLASS"] == "__InstanceCreationEvent"
+        assert ev["TargetInstance.ShareName"] == "public"
+        assert ev["TargetInstance.UserName"] == "owtest1"
+        assert ev["TargetInstance.__CLASS"] == "Win32_ServerConnection"
+        for cls in ("CIM_IndicationSubscription", "CIM_IndicationFilter",
+                    "CIM_ListenerDestinationCIMXML"):
+            assert conn.EnumerateInstanceNames(cls) == [], cls
+        c.close()
+
+        # Ctrl-C removes the subscription too.
+        proc = start()
+        assert len(conn.EnumerateInstanceNames("CIM_IndicationSubscription")) == 1
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0, proc.stderr.read()
+        assert conn.EnumerateInstanceNames("CIM_IndicationSubscription") == []
+        # Without --listener: a usage problem, named.
+        r = harness.run_openwmi("watch", "-r", f"//127.0.0.1:{server.port}/root/cimv2", "--http",
+                                "-U", sh.USER, wql, check=False, env={"OPENWMI_PASSWORD": sh.PASSWORD})
+        assert r.returncode == 1 and "--listener" in r.stderr, r.stderr
+        assert server.alive(), server.log()
+    finally:
+        server.stop()

@@ -222,6 +222,11 @@ pub struct WatchArgs {
     /// Stop after this many seconds (exit status 0).
     #[arg(long = "timeout", value_name = "SECONDS")]
     pub timeout: Option<f64>,
+    /// With -r: the address:port of this machine the server delivers the
+    /// events to (CIM-XML ExportIndication over http). A subscription is made
+    /// on the server for the run and removed at exit, Ctrl-C included.
+    #[arg(long = "listener", value_name = "ADDRESS:PORT")]
+    pub listener: Option<String>,
     /// The WQL event query: SELECT ... FROM __InstanceCreationEvent |
     /// __InstanceDeletionEvent | __InstanceModificationEvent |
     /// __InstanceOperationEvent WITHIN seconds WHERE TargetInstance ISA 'Class' [AND ...]

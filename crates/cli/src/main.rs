@@ -16,6 +16,7 @@ mod local;
 mod print;
 mod serve;
 mod watch;
+mod watch_remote;
 
 use args::{Cli, Command};
 use clap::Parser;

@@ -1,5 +1,5 @@
 //! `openwmi watch QUERY`: subscribes to a WQL event query on this machine
-//! and prints each event as it happens, in the `-o` format, until Ctrl-C,
+//! (with `-r`, on a server: `watch_remote.rs`) and prints each event as it happens, in the `-o` format, until Ctrl-C,
 //! `--count` events or `--timeout` seconds.
 //!
 //! Each event is a row: `__CLASS` (the event class), `TIME_CREATED`,
@@ -13,7 +13,7 @@
 
 use crate::args::{GlobalOptions, OutputFormat, WatchArgs};
 use crate::failure::Failure;
-use openwmi_cim::{CimError, CimStatus, Instance, InstanceProperty, Name, TypeDecl, Value};
+use openwmi_cim::{CimError, Instance, InstanceProperty, Name, TypeDecl, Value};
 use openwmi_cimom::events::EventQuery;
 use openwmi_cimom::{EventPoller, EventSink, OperationContext};
 use openwmi_output::{Formatter, Row};
@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// What the subscription and the signal watcher tell the printing loop.
-enum Message {
+pub(crate) enum Message {
     Event(Instance),
     Failed(CimError),
     Stop,
@@ -52,13 +52,6 @@ impl EventSink for Channel {
 }
 
 pub fn watch(a: &WatchArgs, g: &GlobalOptions) -> Result<ExitCode, Failure> {
-    if a.remote.is_remote_request() {
-        return Err(Failure::Cim(CimError::new(
-            CimStatus::NotSupported,
-            "openwmi watch runs on this machine only for now; run it on the server, \
-             or subscribe there with an indication subscription",
-        )));
-    }
     let deadline = match a.timeout {
         None => None,
         Some(s) => Some(
@@ -75,6 +68,9 @@ pub fn watch(a: &WatchArgs, g: &GlobalOptions) -> Result<ExitCode, Failure> {
     .map(|d| Instant::now() + d);
     if a.count == Some(0) {
         return Ok(ExitCode::SUCCESS);
+    }
+    if a.remote.is_remote_request() {
+        return crate::watch_remote::watch_remote(a, g, deadline);
     }
     let om = crate::local::build_manager(g)?;
     let ctx = Arc::new(OperationContext::local());
@@ -99,7 +95,7 @@ pub fn watch(a: &WatchArgs, g: &GlobalOptions) -> Result<ExitCode, Failure> {
 
 /// Sends `Stop` on Ctrl-C or SIGTERM, so that the loop ends cleanly (the
 /// output flushed, the subscription dropped) and the exit status is 0.
-fn stop_on_signal(tx: Sender<Message>) {
+pub(crate) fn stop_on_signal(tx: Sender<Message>) {
     let spawned = std::thread::Builder::new()
         .name("signals".into())
         .spawn(move || {
@@ -137,13 +133,8 @@ fn print_events(
     deadline: Option<Instant>,
     select_all: bool,
 ) -> Result<ExitCode, Failure> {
-    let stdout = std::io::stdout();
-    let format = a.out.output.unwrap_or(if stdout.is_terminal() {
-        OutputFormat::Table
-    } else {
-        OutputFormat::List
-    });
-    let mut out = stdout.lock();
+    let format = output_format(a);
+    let mut out = std::io::stdout().lock();
     let mut printer = EventPrinter::new(format, &a.out.delimiter);
     let mut printed: u64 = 0;
     loop {
@@ -179,9 +170,17 @@ fn print_events(
     Ok(ExitCode::SUCCESS)
 }
 
+pub(crate) fn output_format(a: &WatchArgs) -> OutputFormat {
+    a.out.output.unwrap_or(if std::io::stdout().is_terminal() {
+        OutputFormat::Table
+    } else {
+        OutputFormat::List
+    })
+}
+
 /// The event class as the first column, for the formats that print no
 /// class of their own.
-fn with_class_column(mut ev: Instance) -> Instance {
+pub(crate) fn with_class_column(mut ev: Instance) -> Instance {
     let class = InstanceProperty {
         name: Name::new("__CLASS"),
         ty: TypeDecl::scalar(openwmi_cim::CimType::String),
@@ -192,7 +191,7 @@ fn with_class_column(mut ev: Instance) -> Instance {
 }
 
 /// Prints events one at a time in a result format made for whole sets.
-struct EventPrinter {
+pub(crate) struct EventPrinter {
     format: OutputFormat,
     delimiter: String,
     /// csv keeps one formatter (a header when the columns change).
@@ -200,7 +199,7 @@ struct EventPrinter {
 }
 
 impl EventPrinter {
-    fn new(format: OutputFormat, delimiter: &str) -> EventPrinter {
+    pub(crate) fn new(format: OutputFormat, delimiter: &str) -> EventPrinter {
         EventPrinter {
             format,
             delimiter: delimiter.to_owned(),
@@ -233,7 +232,7 @@ impl EventPrinter {
         )
     }
 
-    fn print(&mut self, out: &mut dyn Write, ev: &Instance) -> Result<(), Failure> {
+    pub(crate) fn print(&mut self, out: &mut dyn Write, ev: &Instance) -> Result<(), Failure> {
         let row = Row {
             instance: ev,
             path: None,
@@ -277,7 +276,7 @@ impl EventPrinter {
         Ok(())
     }
 
-    fn finish(&mut self, out: &mut dyn Write) -> Result<(), Failure> {
+    pub(crate) fn finish(&mut self, out: &mut dyn Write) -> Result<(), Failure> {
         if let Some(f) = &mut self.stream {
             f.end(out)?;
         }

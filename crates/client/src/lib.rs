@@ -66,6 +66,7 @@ mod http;
 mod params;
 mod resource;
 mod services;
+mod write;
 
 pub use error::WbemError;
 pub use params::{
