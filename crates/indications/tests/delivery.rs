@@ -230,3 +230,47 @@ fn the_export_message_holds_the_indication() {
     assert!(m.contains("<MESSAGE ID=\"7\" PROTOCOLVERSION=\"1.0\"><SIMPLEEXPREQ>"));
     assert!(m.contains("<EXPPARAMVALUE NAME=\"NewIndication\"><INSTANCE CLASSNAME=\"X\">"));
 }
+
+#[test]
+fn an_indication_decodes_with_its_embedded_instances() {
+    use openwmi_cim::{CimType, InstanceProperty, Name, ObjectPath, TypeDecl, Value};
+    use openwmi_cimom::events::{Change, EventKind};
+    use openwmi_cimom::InstanceWithPath;
+    let target = openwmi_cim::Instance {
+        class_name: Name::new("Win32_ServerConnection"),
+        properties: vec![InstanceProperty {
+            name: Name::new("ShareName"),
+            ty: TypeDecl::scalar(CimType::String),
+            value: Some(Value::from("pub<&>\"lic")),
+        }],
+    };
+    let change = Change {
+        kind: EventKind::Modification,
+        target: InstanceWithPath {
+            path: Arc::new(ObjectPath::parse("Win32_ServerConnection.ShareName=\"x\"").unwrap()),
+            instance: Arc::new(target.clone()),
+        },
+        previous: Some(Arc::new(target.clone())),
+    };
+    let row = openwmi_cim::Instance {
+        class_name: Name::new("__InstanceModificationEvent"),
+        properties: vec![],
+    };
+    let xml = indication_xml(Some(&change), &row, 42, "f1", "ctx", 7);
+    let body = export_message(3, &xml);
+    let limits = openwmi_cimxml::Limits::request();
+    let ind = openwmi_cimxml::decode_export_indication(body.as_bytes(), &limits).unwrap();
+    assert_eq!(ind.message_id, "3");
+    let i = &ind.indication;
+    assert_eq!(i.class_name.as_str(), "__InstanceModificationEvent");
+    assert_eq!(i.value("SequenceNumber"), Some(&Value::SInt64(7)));
+    assert_eq!(i.value("SequenceContext"), Some(&Value::from("ctx")));
+    assert_eq!(i.value("TIME_CREATED"), Some(&Value::UInt64(42)));
+    for p in ["TargetInstance", "PreviousInstance"] {
+        let Some(Value::String(embedded)) = i.value(p) else {
+            panic!("{p}: {i:?}");
+        };
+        let inner = openwmi_cimxml::decode_embedded_instance(embedded, &limits).unwrap();
+        assert_eq!(inner, target);
+    }
+}
