@@ -60,7 +60,7 @@ impl Default for IndicationConfig {
             state_file: None,
             delivery: DeliveryPolicy::default(),
             allowed_http_hosts: Vec::new(),
-            max_per_user: 64,
+            max_per_user: 128,
             max_total: 1024,
         }
     }
