@@ -13,12 +13,14 @@ use std::sync::Arc;
 pub const CIMV2_NAMESPACE: &str = "root/cimv2";
 pub const DEFAULT_NAMESPACE: &str = "root/default";
 
-const CIMV2_FILES: [(&str, &str); 4] = [
+const CIMV2_FILES: [(&str, &str); 3] = [
     ("openwmi.mof", include_str!("../schema/openwmi.mof")),
     ("qualifiers.mof", include_str!("../schema/qualifiers.mof")),
     ("cimv2.mof", include_str!("../schema/cimv2.mof")),
-    ("events.mof", include_str!("../schema/events.mof")),
 ];
+
+/// WMI's intrinsic event classes, compiled into root/cimv2 after the rest.
+const EVENTS_MOF: &str = include_str!("../schema/events.mof");
 
 /// A repository holding the bundled schema. Compiling it takes well under a
 /// millisecond; a failure is a bug in the bundled MOF, caught by the tests.
@@ -37,6 +39,11 @@ pub fn bundled_repository() -> Result<Repository, Vec<openwmi_mof::Error>> {
     };
     let mut cimv2 = Compiler::with_loader(options(CIMV2_NAMESPACE), Box::new(loader));
     cimv2.compile_file(&mut repo, std::path::Path::new("openwmi.mof"))?;
+    Compiler::with_loader(options(CIMV2_NAMESPACE), Box::new(MemoryLoader::new())).compile_str(
+        &mut repo,
+        "events.mof",
+        EVENTS_MOF,
+    )?;
     let mut interop =
         Compiler::with_loader(options(INTEROP_NAMESPACE), Box::new(MemoryLoader::new()));
     interop.compile_str(&mut repo, "interop.mof", INTEROP_MOF)?;
