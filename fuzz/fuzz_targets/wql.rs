@@ -6,6 +6,8 @@
 //! constants are read as dates (`parse_date`), and the check of the
 //! constants compared with datetimes (`check_constants`) rejects exactly
 //! the conditions comparing `Created` with something that is no date.
+//! Event queries: every interval is positive and finite, and a HAVING
+//! condition evaluates like any other.
 use libfuzzer_sys::fuzz_target;
 use openwmi_cim::{
     CimType, Class, Instance, Name, Namespace, ObjectPath, PropertyDecl, Qualifier, TypeDecl, Value,
@@ -115,6 +117,21 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(again, query, "{printed:?}");
         assert_eq!(again.to_string(), printed);
         if let Query::Select(sel) = &query {
+            let positive = |s: f64| s > 0.0 && s.is_finite();
+            if let Some(w) = &sel.within {
+                assert!(positive(w.seconds()), "{printed:?}");
+            }
+            if let Some(g) = &sel.group {
+                assert!(positive(g.within.seconds()), "{printed:?}");
+                if let Some(h) = &g.having {
+                    let f = fixture();
+                    let class = f.ns.class("Test_Share").unwrap();
+                    let filter = Filter::compile(h, &class);
+                    for inst in &f.instances {
+                        assert_eq!(filter.matches(inst, &f.ns), evaluate(h, inst, &f.ns));
+                    }
+                }
+            }
             if let Some(cond) = &sel.condition {
                 let f = fixture();
                 let class = f.ns.class("Test_Share").unwrap();

@@ -89,7 +89,7 @@ def test_readme_examples_work_as_printed(samba, tmp_path):
 
 
 def test_every_readme_example_is_run_or_says_why_not():
-    known = ("query", "get", "class", "classes", "mof", "passwd", "serve", "--mof")
+    known = ("query", "get", "class", "classes", "mof", "passwd", "serve", "--mof", "watch")
     for line in readme_examples():
         words = shlex.split(line, comments=True)
         assert words[1] in known or any(line.startswith(p) for p in NOT_RUN_HERE), (

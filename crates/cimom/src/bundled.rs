@@ -22,6 +22,9 @@ const CIMV2_FILES: [(&str, &str); 3] = [
     ("cimv2.mof", include_str!("../schema/cimv2.mof")),
 ];
 
+/// WMI's intrinsic event classes, compiled into root/cimv2 after the rest.
+const EVENTS_MOF: &str = include_str!("../schema/events.mof");
+
 /// A repository holding the bundled schema. Compiling it takes well under a
 /// millisecond; a failure is a bug in the bundled MOF, caught by the tests.
 pub fn bundled_repository() -> Result<Repository, Vec<openwmi_mof::Error>> {
@@ -39,6 +42,11 @@ pub fn bundled_repository() -> Result<Repository, Vec<openwmi_mof::Error>> {
     };
     let mut cimv2 = Compiler::with_loader(options(CIMV2_NAMESPACE), Box::new(loader));
     cimv2.compile_file(&mut repo, std::path::Path::new("openwmi.mof"))?;
+    Compiler::with_loader(options(CIMV2_NAMESPACE), Box::new(MemoryLoader::new())).compile_str(
+        &mut repo,
+        "events.mof",
+        EVENTS_MOF,
+    )?;
     let mut interop =
         Compiler::with_loader(options(INTEROP_NAMESPACE), Box::new(MemoryLoader::new()));
     interop.compile_str(&mut repo, "interop.mof", INTEROP_MOF)?;

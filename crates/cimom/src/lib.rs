@@ -11,16 +11,19 @@ mod assoc;
 pub mod bundled;
 mod context;
 pub mod errors;
+pub mod events;
 mod fold_hash;
 pub mod interop;
 mod manager;
 mod method;
+mod poller;
 mod provider;
 mod query;
 mod registry;
 mod statics;
 mod stored;
 mod system;
+mod write;
 
 pub use access::{AccessPolicy, AllowAll};
 pub use assoc::{AssocFilter, RefFilter};
@@ -30,9 +33,10 @@ pub use manager::{
     ObjectManager, ObjectManagerBuilder,
 };
 pub use method::{coerce, AuditRecord, MethodAudit, MethodRequest, MethodResult};
+pub use poller::{EventPoller, EventSink, Subscription};
 pub use provider::{
-    EnumerateRequest, GetRequest, InstanceProvider, InstanceStream, ProviderCapabilities,
-    WhereClause,
+    CreateRequest, DeleteRequest, EnumerateRequest, GetRequest, InstanceProvider, InstanceStream,
+    ProviderCapabilities, WhereClause,
 };
 pub use query::QueryResult;
 pub use registry::ProviderRegistry;

@@ -352,6 +352,7 @@ impl ObjectManager {
         Ok(ns
             .subclasses(class, deep)
             .iter()
+            .filter(|c| listed(class, c))
             .map(|c| shape_class(c, opts))
             .collect())
     }
@@ -370,6 +371,7 @@ impl ObjectManager {
         Ok(ns
             .subclasses(class, deep)
             .iter()
+            .filter(|c| listed(class, c))
             .map(|c| c.name.clone())
             .collect())
     }
@@ -532,6 +534,18 @@ impl ObjectManager {
         Ok(Box::new(
             it.map(|r| r.map(|i| Arc::unwrap_or_clone(i.path))),
         ))
+    }
+
+    /// Whether the caller may read the instances of `class` and its
+    /// subclasses, with the checks an enumeration makes: what the event
+    /// poller asks for each subscriber before every delivery.
+    pub fn check_instance_access(
+        &self,
+        ctx: &OperationContext,
+        namespace: &str,
+        class: &str,
+    ) -> Result<(), CimError> {
+        self.instance_scope(ctx, namespace, class, true).map(|_| ())
     }
 
     /// The classes an enumeration of `class` (with `deep`, and its
@@ -919,6 +933,13 @@ pub(crate) fn resolve_keys(path: &mut ObjectPath, class: &Class) -> Result<(), C
             Ok(())
         }
     }
+}
+
+/// Whether a class enumeration under `parent` lists `class`: WMI's system
+/// classes (`__Event`, ...) only when the caller asks under a system class,
+/// so that listings of the schema show the classes openwmi serves.
+fn listed(parent: Option<&str>, class: &Class) -> bool {
+    !class.name.as_str().starts_with("__") || parent.is_some_and(|p| p.starts_with("__"))
 }
 
 /// Applies DSP0200's LocalOnly / IncludeQualifiers / IncludeClassOrigin /

@@ -45,6 +45,29 @@ pub struct GetRequest<'a> {
     pub ctx: &'a OperationContext,
 }
 
+/// What a provider is asked for in a CreateInstance.
+#[derive(Debug)]
+pub struct CreateRequest<'a> {
+    pub namespace: &'a str,
+    /// The class of the new instance (exactly this class).
+    pub class: &'a Arc<Class>,
+    /// The instance as the caller gave it.
+    pub instance: &'a Instance,
+    pub classes: &'a Namespace,
+    pub ctx: &'a OperationContext,
+}
+
+/// What a provider is asked for in a DeleteInstance.
+#[derive(Debug)]
+pub struct DeleteRequest<'a> {
+    pub namespace: &'a str,
+    pub class: &'a Arc<Class>,
+    /// The instance path, relative (no host or namespace), keys named.
+    pub path: &'a ObjectPath,
+    pub classes: &'a Namespace,
+    pub ctx: &'a OperationContext,
+}
+
 /// What a provider promises about its answers, which lets the object
 /// manager and the server take shortcuts. Every promise a provider may make
 /// is a field here, described once; [`InstanceProvider::capabilities`]
@@ -118,6 +141,27 @@ pub trait InstanceProvider: Send + Sync {
 
     /// The instances of `req.class` (exactly that class).
     fn enumerate(&self, req: &EnumerateRequest<'_>) -> Result<InstanceStream, CimError>;
+
+    /// CreateInstance: makes the instance and returns its path (relative).
+    /// Providers that make none answer CIM_ERR_NOT_SUPPORTED (the default).
+    fn create(&self, req: &CreateRequest<'_>) -> Result<ObjectPath, CimError> {
+        Err(CimError::not_supported(format!(
+            "{} does not create instances of {}",
+            self.name(),
+            req.class.name
+        )))
+    }
+
+    /// DeleteInstance: removes the instance at `req.path`; CIM_ERR_NOT_FOUND
+    /// when there is none. Providers that delete none answer
+    /// CIM_ERR_NOT_SUPPORTED (the default).
+    fn delete(&self, req: &DeleteRequest<'_>) -> Result<(), CimError> {
+        Err(CimError::not_supported(format!(
+            "{} does not delete instances of {}",
+            self.name(),
+            req.class.name
+        )))
+    }
 
     /// One instance by its keys; `Ok(None)` when there is none. The default
     /// enumerates and compares keys; providers with a cheaper lookup override it.

@@ -84,6 +84,7 @@ impl ObjectManager {
         let query = openwmi_wql::parse(text).map_err(wql_error)?;
         let ns = self.namespace(ctx, namespace)?;
         match query {
+            Query::Select(sel) if sel.is_event_query() => Err(crate::events::exec_query_refusal()),
             Query::Select(sel) => {
                 if sel.is_schema_query() {
                     let mut out = Vec::new();

@@ -19,6 +19,7 @@
 
 pub mod context;
 mod error;
+mod export;
 mod method;
 mod operation;
 mod read;
@@ -28,9 +29,12 @@ mod tree;
 mod writer;
 
 pub use error::{CimRequestError, DecodeError, Limits};
+pub use export::{
+    decode_embedded_instance, decode_export_indication, export_response, ExportIndication,
+};
 pub use method::method_response;
 // The operation model is protocol-neutral; CIM-XML's callers find it here.
-pub use openwmi_operation::{params::*, Operation};
+pub use openwmi_operation::{params::*, NewInstance, Operation};
 pub use request::{check_decoded_headers, check_headers, decode_request, encode_request, Request};
 pub use response::{decode_response, Reply, Response, ReturnItem};
 pub use writer::{

@@ -8,7 +8,7 @@ use crate::read::{self, Invalid};
 use crate::tree::Element;
 use crate::writer::{self, escape_attr, escape_text};
 use openwmi_cim::{CimError, CimType, Keys, Name, ObjectPath, Value};
-use openwmi_operation::{ParamSink, ParamSource};
+use openwmi_operation::{NewInstance, ParamSink, ParamSource};
 
 pub(crate) fn not_valid(i: Invalid) -> DecodeError {
     DecodeError::not_valid(i.offset, i.message)
@@ -179,6 +179,12 @@ impl ParamSource for Params<'_> {
         self.element(name, &elements, expected, read::read_path_any)
     }
 
+    fn instance(&mut self, name: &str) -> Result<Option<NewInstance>, CimError> {
+        self.element(name, &["INSTANCE"], "an <INSTANCE>", |el| {
+            read::read_instance(el).map(NewInstance)
+        })
+    }
+
     fn finish(&mut self) -> Result<(), CimError> {
         match self.items.iter().find(|i| !i.3) {
             Some(i) => Err(invalid_param(format!("unknown parameter {}", i.0))),
@@ -258,5 +264,11 @@ impl ParamSink for IParamWriter<'_> {
 
     fn object_name(&mut self, name: &str, value: &ObjectPath) {
         self.path(name, value);
+    }
+
+    fn instance(&mut self, name: &str, value: &NewInstance) {
+        self.start(name);
+        writer::write_instance(self.0, &value.0);
+        self.end();
     }
 }

@@ -69,10 +69,9 @@ fn pywbem_requests_decode() {
         if stem != "10-EnumerateInstanceNames" {
             assert_eq!(req.namespace, "root/cimv2", "{stem}");
         }
-        // DeleteInstance is the one operation openwmi does not implement here.
-        assert_eq!(
-            matches!(req.operation, Operation::Unsupported(_)),
-            expected_method == "DeleteInstance",
+        // Every operation pywbem sent is one openwmi decodes.
+        assert!(
+            !matches!(req.operation, Operation::Unsupported(_)),
             "{stem}: {:?}",
             req.operation
         );

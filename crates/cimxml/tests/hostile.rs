@@ -92,13 +92,13 @@ fn versions_and_multireq() {
 
 #[test]
 fn unsupported_and_extrinsic_operations_decode() {
-    let req = decode(&GOOD.replace("EnumerateInstanceNames", "CreateInstance")).unwrap();
+    let req = decode(&GOOD.replace("EnumerateInstanceNames", "ModifyInstance")).unwrap();
     assert_eq!(
         req.operation,
-        openwmi_cimxml::Operation::Unsupported("CreateInstance".into())
+        openwmi_cimxml::Operation::Unsupported("ModifyInstance".into())
     );
     let body = req.error_response(&openwmi_cim::CimError::not_supported("no"));
-    assert!(body.contains("<IMETHODRESPONSE NAME=\"CreateInstance\"><ERROR CODE=\"7\""));
+    assert!(body.contains("<IMETHODRESPONSE NAME=\"ModifyInstance\"><ERROR CODE=\"7\""));
 }
 
 #[test]

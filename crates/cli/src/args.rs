@@ -81,6 +81,9 @@ pub enum Command {
     /// Call a method: `call PATH METHOD [Name=Value ...]`, e.g. `call Win32_Share Create
     /// Path=/srv/x Name=x Type=0`; prints ReturnValue and the output parameters.
     Call(crate::call::CallArgs),
+    /// Print events as they happen: a WQL event query, e.g. "SELECT * FROM
+    /// __InstanceCreationEvent WITHIN 5 WHERE TargetInstance ISA 'Win32_ServerConnection'".
+    Watch(WatchArgs),
     /// Serve CIM-XML over HTTPS to WBEM clients (pywbem, wbemcli, openwmi -r).
     Serve(Box<crate::serve::ServeOptions>),
     /// Add a user to a password file for `serve --users-file`, or change their password.
@@ -203,6 +206,57 @@ pub struct QueryArgs {
     /// The WQL query.
     pub wql: String,
 }
+
+/// `watch`: a WQL event query on this machine.
+#[derive(Debug, Args)]
+#[command(after_help = WATCH_HELP)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    pub ns: NamespaceArg,
+    #[command(flatten)]
+    pub out: InstanceOutput,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+    /// The query language; only WQL is supported.
+    #[arg(long = "language", default_value = "WQL")]
+    pub language: String,
+    /// Stop after this many events.
+    #[arg(long = "count", value_name = "N")]
+    pub count: Option<u64>,
+    /// Stop after this many seconds (exit status 0).
+    #[arg(long = "timeout", value_name = "SECONDS")]
+    pub timeout: Option<f64>,
+    /// With -r: the address:port of this machine the server delivers the
+    /// events to (CIM-XML ExportIndication over http). A subscription is made
+    /// on the server for the run and removed at exit, Ctrl-C included.
+    #[arg(long = "listener", value_name = "ADDRESS:PORT")]
+    pub listener: Option<String>,
+    /// The WQL event query: SELECT ... FROM __InstanceCreationEvent |
+    /// __InstanceDeletionEvent | __InstanceModificationEvent |
+    /// __InstanceOperationEvent WITHIN seconds WHERE TargetInstance ISA 'Class' [AND ...]
+    /// [GROUP WITHIN seconds [BY TargetInstance.Prop] [HAVING NumberOfEvents > n]].
+    pub wql: String,
+}
+
+const WATCH_HELP: &str = "\
+Each event is a row: __CLASS (the event class), TIME_CREATED (100 ns units
+since 1601, UTC), TargetInstance (the instance's path), its properties as
+TargetInstance.Name, and PreviousInstance.* for a modification. The class is
+read every WITHIN seconds and compared with the last read: an instance that
+appeared, went away, or has any property changed is an event. ActiveTime of
+Win32_ServerConnection and Win32_ServerSession counts seconds, so every
+connection is modified at every read: pick the change you want with
+constants (TargetInstance.NumberOfFiles > 0 AND PreviousInstance.NumberOfFiles
+= 0), or watch creations and deletions only.
+
+Examples:
+  openwmi watch \"SELECT * FROM __InstanceCreationEvent WITHIN 5 WHERE TargetInstance ISA 'Win32_ServerConnection'\"
+  openwmi watch -o json --count 1 \"SELECT TargetInstance.UserName FROM __InstanceDeletionEvent WITHIN 2 WHERE TargetInstance ISA 'Win32_ServerSession'\"
+  openwmi watch --timeout 600 \"SELECT * FROM __InstanceCreationEvent WITHIN 1 WHERE TargetInstance ISA 'Win32_ServerConnection' GROUP WITHIN 60 BY TargetInstance.ShareName HAVING NumberOfEvents > 10\"
+
+Exit codes: 0 when --count, --timeout or Ctrl-C ends it; 1 when the query
+is refused (e.g. WBEM_E_INVALID_QUERY without WITHIN, WBEM_E_INVALID_CLASS for
+an unknown class); 2 for a usage error.";
 
 #[derive(Debug, Args)]
 pub struct GetArgs {

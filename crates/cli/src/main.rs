@@ -17,6 +17,8 @@ mod hosts;
 mod local;
 mod print;
 mod serve;
+mod watch;
+mod watch_remote;
 
 use args::{Cli, Command};
 use clap::Parser;
@@ -52,5 +54,6 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Query(a) => commands::query(&a, &cli.global),
         Command::Get(a) => commands::get(&a, &cli.global),
         Command::Call(a) => call::call(&a, &cli.global),
+        Command::Watch(a) => watch::watch(&a, &cli.global),
     }
 }

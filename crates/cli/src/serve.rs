@@ -271,6 +271,10 @@ pub fn run(g: &GlobalOptions, a: ServeOptions) -> Result<ExitCode, Failure> {
     let busy_poll = runtime.busy_poll();
     let dispatcher_config = config.dispatcher;
     let wsman_config = config.wsman;
+    let indication_config = openwmi_indications::IndicationConfig {
+        state_file: Some(config.transport.state_dir().join("subscriptions.json")),
+        ..Default::default()
+    };
     runtime.block_on(async move {
         // Compiling the schema and the --mof files overlaps with binding and
         // with the first logins (an argon2 check is tens of milliseconds):
@@ -278,8 +282,13 @@ pub fn run(g: &GlobalOptions, a: ServeOptions) -> Result<ExitCode, Failure> {
         let building = tokio::task::spawn_blocking(move || {
             let mut builder = crate::local::build_builder(&providers)?;
             builder.access_policy(policy);
+            let indications =
+                openwmi_indications::Indications::install(&mut builder, indication_config)
+                    .map_err(Failure::Message)?;
+            let om = builder.build();
+            indications.start(om.clone());
             Ok::<_, Failure>(openwmi_wbem::Dispatcher::with_config(
-                builder.build(),
+                om,
                 &dispatcher_config,
             ))
         });

@@ -60,11 +60,7 @@ impl Services {
                     out_params: reply.out_params,
                 })
             }
-            // WS-Management's Invoke is not written yet in either direction.
-            Backend::WsMan(_) => Err(WbemError::new(
-                openwmi_cim::WbemStatus::NotSupported,
-                "method calls over WS-Management are not supported yet: use CIM-XML (--protocol cimxml)",
-            )),
+            Backend::WsMan(_) => Err(crate::wsman::not_yet("a method call")),
         }
     }
 }

@@ -70,11 +70,13 @@
 //! ```
 
 mod error;
+pub mod export;
 mod http;
 mod invoke;
 mod params;
 mod resource;
 mod services;
+mod write;
 pub mod wsman;
 
 pub use error::WbemError;

@@ -102,7 +102,7 @@ macro_rules! operations {
                 params: Vec<(Name, Option<Value>)>,
             },
             /// An intrinsic operation openwmi does not implement
-            /// (CreateInstance, ModifyInstance, DeleteInstance,
+            /// (ModifyInstance, CreateClass,
             /// SetQualifier...), by the name the request gives. Servers
             /// answer CIM_ERR_NOT_SUPPORTED.
             Unsupported(String),

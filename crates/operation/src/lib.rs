@@ -25,7 +25,7 @@ pub mod params;
 pub use operation::Operation;
 pub use params::*;
 
-use openwmi_cim::{CimError, Name, ObjectPath};
+use openwmi_cim::{CimError, Instance, Name, ObjectPath};
 
 /// Where an operation's parameters are read from: the named parameters of
 /// one request. Each method takes the parameter `name` (once; how names
@@ -49,6 +49,13 @@ pub trait ParamSource {
     /// Called once every parameter of the operation is taken: a parameter
     /// left over is one the operation does not take.
     fn finish(&mut self) -> Result<(), CimError>;
+    /// An instance (DSP0201 INSTANCE): CreateInstance's NewInstance. A wire
+    /// format that carries no instances refuses it.
+    fn instance(&mut self, name: &str) -> Result<Option<NewInstance>, CimError> {
+        Err(CimError::not_supported(format!(
+            "{name}: this protocol carries no instances"
+        )))
+    }
 }
 
 /// Where an operation's parameters are written to, each named parameter
@@ -64,7 +71,19 @@ pub trait ParamSink {
     fn property_list(&mut self, name: &str, value: &[Name]);
     fn instance_name(&mut self, name: &str, value: &ObjectPath);
     fn object_name(&mut self, name: &str, value: &ObjectPath);
+    /// An instance (CreateInstance's NewInstance); a wire format that
+    /// carries no instances writes nothing.
+    fn instance(&mut self, name: &str, value: &NewInstance) {
+        let _ = (name, value);
+    }
 }
+
+/// The instance CreateInstance is given. Compared as instances are (a NaN
+/// property makes two equal ones unequal, as for any real value).
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewInstance(pub Instance);
+
+impl Eq for NewInstance {}
 
 /// A set of parameters: read from a [`ParamSource`] and written to a
 /// [`ParamSink`] in the same order, the order of its description.

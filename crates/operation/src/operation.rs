@@ -30,6 +30,8 @@ operations! {
         PullInstances(Pull),
         CloseEnumeration(EnumContext),
         EnumerationCount(EnumContext),
+        CreateInstance(CreateInstance),
+        DeleteInstance(DeleteInstance),
     }
     without parameters {
         EnumerateQualifiers,

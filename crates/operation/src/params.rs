@@ -4,6 +4,7 @@
 //! parameter is a class path (`Keys::Class`) or an instance path, an
 //! `instance_name` one an instance path only.
 
+use crate::NewInstance;
 use crate::{ParamSink, ParamSource, Parameters};
 use openwmi_cim::{CimError, Name, ObjectPath};
 
@@ -202,6 +203,16 @@ parameters! {
     pub struct Pull {
         enumeration_context: String = string "EnumerationContext" required,
         max_object_count: u32 = uint32 "MaxObjectCount" required,
+    }
+
+    /// CreateInstance: the instance to make; its class says where.
+    pub struct CreateInstance {
+        new_instance: NewInstance = instance "NewInstance" required,
+    }
+
+    /// DeleteInstance.
+    pub struct DeleteInstance {
+        instance_name: ObjectPath = instance_name "InstanceName" required,
     }
 
     /// CloseEnumeration and EnumerationCount.

@@ -260,11 +260,11 @@ fn method_names_compare_without_case_and_unknown_ones_stay_unread() {
     // The parameters of an operation openwmi does not know are not its
     // business: no "unknown parameter".
     let op = decode(
-        "DeleteInstance",
+        "ModifyInstance",
         vec![("InstanceName", Val::Instance(instance()))],
     )
     .unwrap();
-    assert_eq!(op, Operation::Unsupported("DeleteInstance".into()));
+    assert_eq!(op, Operation::Unsupported("ModifyInstance".into()));
     assert!(op.is_intrinsic() && !op.is_open_or_pull());
 }
 

@@ -317,6 +317,15 @@ impl Dispatch<'_> {
                     w.qualifier_decl(&q);
                 }
             }
+            Operation::CreateInstance(p) => {
+                let path = om.create_instance(ctx, ns, &p.new_instance.0)?;
+                w.instance_name(&path);
+            }
+            Operation::DeleteInstance(p) => {
+                om.delete_instance(ctx, ns, &p.instance_name)?;
+                let body = openwmi_cimxml::empty_response(&req.message_id, req.method_name());
+                return Ok(Outcome::Full(body));
+            }
             _ => return self.execute_pull(w, req),
         }
         Ok(Outcome::Full(w.end()))

@@ -53,6 +53,11 @@ impl Ident {
     pub fn is(&self, s: &str) -> bool {
         self.name.is(s)
     }
+    /// `TargetInstance.Name` as `("TargetInstance", "Name")`: a property of
+    /// an embedded object. `None` for a plain name.
+    pub fn member(&self) -> Option<(&str, &str)> {
+        self.name.as_str().split_once('.')
+    }
 }
 
 impl fmt::Display for Ident {
@@ -88,13 +93,69 @@ pub enum Projection {
     Properties(Vec<Ident>),
 }
 
-/// `SELECT projection FROM class [WHERE condition]`.
+/// `SELECT projection FROM class [WITHIN n] [WHERE condition] [GROUP WITHIN
+/// n [BY ...] [HAVING ...]]`. WITHIN and GROUP make it an event query.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Select {
     pub projection: Projection,
     pub from: Ident,
+    /// `WITHIN n`: the polling interval of an event query.
+    pub within: Option<Interval>,
     pub condition: Option<Expr>,
+    /// `GROUP WITHIN n ...`: the events of n seconds become one aggregate event.
+    pub group: Option<GroupWithin>,
     pub span: Span,
+}
+
+/// A number of seconds (`WITHIN 10`, `WITHIN 0.5`), always positive and
+/// finite; kept as written so that it prints back the same.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Interval {
+    /// `Literal::Integer` or `Literal::Real`.
+    pub value: Literal,
+    pub span: Span,
+}
+
+impl Interval {
+    pub fn seconds(&self) -> f64 {
+        match self.value {
+            Literal::Integer(i) => i as f64,
+            Literal::Real(r) => r,
+            _ => 0.0,
+        }
+    }
+}
+
+impl fmt::Display for Interval {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.value.fmt(f)
+    }
+}
+
+/// `GROUP WITHIN n [BY p, ...] [HAVING condition]`: aggregate events
+/// (`__AggregateEvent`), one per group of properties and window.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroupWithin {
+    pub within: Interval,
+    /// The properties (usually `TargetInstance.X`) events are grouped by.
+    pub by: Vec<Ident>,
+    /// A condition on the aggregate event (`NumberOfEvents > 2`).
+    pub having: Option<Expr>,
+    pub span: Span,
+}
+
+impl fmt::Display for GroupWithin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "GROUP WITHIN {}", self.within)?;
+        for (i, p) in self.by.iter().enumerate() {
+            f.write_str(if i == 0 { " BY " } else { ", " })?;
+            write!(f, "{p}")?;
+        }
+        if let Some(h) = &self.having {
+            write!(f, " HAVING {h}")?;
+        }
+        Ok(())
+    }
 }
 
 impl Select {
@@ -102,6 +163,11 @@ impl Select {
     /// class definitions rather than instances.
     pub fn is_schema_query(&self) -> bool {
         self.from.is("meta_class")
+    }
+
+    /// True for an event query: one with `WITHIN` or `GROUP WITHIN`.
+    pub fn is_event_query(&self) -> bool {
+        self.within.is_some() || self.group.is_some()
     }
 
     /// Checks that every property the select list and the condition name
@@ -415,8 +481,14 @@ impl fmt::Display for Select {
             }
         }
         write!(f, " FROM {}", self.from)?;
+        if let Some(w) = &self.within {
+            write!(f, " WITHIN {w}")?;
+        }
         if let Some(c) = &self.condition {
             write!(f, " WHERE {c}")?;
+        }
+        if let Some(g) = &self.group {
+            write!(f, " {g}")?;
         }
         Ok(())
     }

@@ -123,6 +123,23 @@ impl<'a> Lexer<'a> {
         }
     }
 
+    /// After a word: `.Name` directly attached (no space), the member of an
+    /// embedded object (`TargetInstance.Name`); consumed when present.
+    pub fn member(&mut self) -> Option<(&'a str, Span)> {
+        let rest = &self.text[self.pos..];
+        let tail = rest.strip_prefix('.')?;
+        if !tail.chars().next().is_some_and(is_word_start) {
+            return None;
+        }
+        let len = tail.find(|c: char| !is_word_char(c)).unwrap_or(tail.len());
+        let start = self.pos + 1;
+        self.pos = start + len;
+        Some((
+            &self.text[start..start + len],
+            Span::new(start, start + len),
+        ))
+    }
+
     fn string(&mut self, quote: char) -> Result<Token<'a>, Error> {
         let start = self.pos;
         self.pos += 1;

@@ -9,7 +9,10 @@
 //! Data queries (`SELECT ... FROM ... [WHERE ...]`), schema queries
 //! (`SELECT * FROM meta_class WHERE __this ISA "C"`) and association queries
 //! (`ASSOCIATORS OF {path} ...`, `REFERENCES OF {path} ...`) are supported.
-//! See [`eval`] for the comparison and NULL rules.
+//! Event queries are SELECTs with `WITHIN n` (the polling interval),
+//! conditions on members of embedded objects (`TargetInstance.Name`) and
+//! `GROUP WITHIN n [BY ...] [HAVING ...]`; the object manager gives them
+//! their meaning. See [`eval`] for the comparison and NULL rules.
 
 mod ast;
 pub mod date;
@@ -20,8 +23,8 @@ mod like;
 mod parser;
 
 pub use ast::{
-    AssociatorsOf, CompareOp, Expr, ExprKind, Ident, Literal, Projection, Query, ReferencesOf,
-    Select, Span,
+    AssociatorsOf, CompareOp, Expr, ExprKind, GroupWithin, Ident, Interval, Literal, Projection,
+    Query, ReferencesOf, Select, Span,
 };
 pub use date::parse_date;
 pub use error::{Error, ErrorKind};

@@ -3,8 +3,12 @@
 //! Grammar (keywords case-insensitive):
 //! ```text
 //! query      := select | associators | references
-//! select     := SELECT ('*' | ident (',' ident)*) FROM ident [WHERE or]
+//! select     := SELECT ('*' | prop (',' prop)*) FROM ident
+//!               [WITHIN seconds] [WHERE or] [WITHIN seconds]
+//!               [GROUP WITHIN seconds [BY prop (',' prop)*] [HAVING or]]
 //! ident      := a word that is not a keyword (see [`is_reserved_word`])
+//! prop       := ident ['.' word]     (no space around '.': TargetInstance.Name)
+//! seconds    := a positive integer or real
 //! or         := and (OR and)*
 //! and        := unary (AND unary)*
 //! unary      := NOT unary | '(' or ')' | predicate
@@ -187,6 +191,7 @@ impl<'a> Parser<'a> {
         self.expect_keyword("FROM", "after select list")?;
         let from = self.class_name("a class name after FROM")?;
         let mut span = start.to(from.span);
+        let mut within = self.within()?;
         let condition = if self.eat_keyword("WHERE")?.is_some() {
             if matches!(self.peek()?.kind, TokenKind::End) {
                 let at = self.peek()?.span;
@@ -198,17 +203,100 @@ impl<'a> Parser<'a> {
         } else {
             None
         };
+        // Windows takes WITHIN after the condition as well.
+        if within.is_none() && condition.is_some() {
+            within = self.within()?;
+        }
+        if let Some(w) = &within {
+            span = span.to(w.span);
+        }
+        let group = match self.eat_keyword("GROUP")? {
+            Some(at) => {
+                let g = self.group(at)?;
+                span = span.to(g.span);
+                Some(g)
+            }
+            None => None,
+        };
         Ok(Select {
             projection,
             from,
+            within,
             condition,
+            group,
             span,
         })
     }
 
-    /// An identifier that is not a reserved word.
+    /// `WITHIN seconds`, if next.
+    fn within(&mut self) -> Result<Option<Interval>, Error> {
+        if self.eat_keyword("WITHIN")?.is_none() {
+            return Ok(None);
+        }
+        self.interval("WITHIN").map(Some)
+    }
+
+    fn interval(&mut self, after: &str) -> Result<Interval, Error> {
+        let tok = self.next()?;
+        let value = match tok.kind {
+            TokenKind::Integer(i) if i > 0 => Literal::Integer(i),
+            TokenKind::Real(r) if r > 0.0 => Literal::Real(r),
+            _ => {
+                return Err(Error::syntax(
+                    tok.span,
+                    format!("expected a positive number of seconds after {after}"),
+                ))
+            }
+        };
+        Ok(Interval {
+            value,
+            span: tok.span,
+        })
+    }
+
+    /// After GROUP: `WITHIN seconds [BY prop, ...] [HAVING condition]`.
+    fn group(&mut self, start: Span) -> Result<GroupWithin, Error> {
+        self.expect_keyword("WITHIN", "after GROUP")?;
+        let within = self.interval("GROUP WITHIN")?;
+        let mut span = start.to(within.span);
+        let mut by = Vec::new();
+        if self.eat_keyword("BY")?.is_some() {
+            by.push(self.property("a property name after BY")?);
+            while matches!(self.peek()?.kind, TokenKind::Comma) {
+                self.next()?;
+                by.push(self.property("a property name after ','")?);
+            }
+            span = span.to(by[by.len() - 1].span);
+        }
+        let having = if self.eat_keyword("HAVING")?.is_some() {
+            let cond = self.or()?;
+            span = span.to(cond.span);
+            Some(cond)
+        } else {
+            None
+        };
+        Ok(GroupWithin {
+            within,
+            by,
+            having,
+            span,
+        })
+    }
+
+    /// A property name: an identifier that is not a reserved word, or the
+    /// member of an embedded object (`TargetInstance.Name`).
     fn property(&mut self, what: &str) -> Result<Ident, Error> {
-        self.class_name(what)
+        let ident = self.class_name(what)?;
+        if self.peeked.is_some() {
+            return Ok(ident);
+        }
+        match self.lexer.member() {
+            Some((member, at)) => Ok(Ident::new(
+                format!("{}.{member}", ident.name).as_str(),
+                ident.span.to(at),
+            )),
+            None => Ok(ident),
+        }
     }
 
     fn enter(&mut self, at: Span) -> Result<(), Error> {

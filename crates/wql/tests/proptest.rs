@@ -6,6 +6,7 @@ use openwmi_wql::{
     is_reserved_word, parse, AssociatorsOf, CompareOp, Expr, ExprKind, Ident, LikePattern, Literal,
     Projection, Query, ReferencesOf, Select, Span,
 };
+use openwmi_wql::{GroupWithin, Interval};
 use proptest::prelude::*;
 
 fn ident() -> impl Strategy<Value = Ident> {
@@ -71,6 +72,65 @@ fn expr() -> impl Strategy<Value = Expr> {
     })
 }
 
+/// A property name, or a member of an embedded object (`A.B`).
+fn member() -> impl Strategy<Value = Ident> {
+    (ident(), prop::option::of(ident())).prop_map(|(a, b)| match b {
+        Some(b) => Ident::new(
+            Name::new(&format!("{}.{}", a.name, b.name)),
+            Span::default(),
+        ),
+        None => a,
+    })
+}
+
+fn interval() -> impl Strategy<Value = Interval> {
+    prop_oneof![
+        (1i128..=100_000).prop_map(Literal::Integer),
+        (1e-3f64..1e6).prop_map(Literal::Real),
+    ]
+    .prop_map(|value| Interval {
+        value,
+        span: Span::default(),
+    })
+}
+
+fn group() -> impl Strategy<Value = GroupWithin> {
+    (
+        interval(),
+        prop::collection::vec(member(), 0..3),
+        prop::option::of(expr()),
+    )
+        .prop_map(|(within, by, having)| GroupWithin {
+            within,
+            by,
+            having,
+            span: Span::default(),
+        })
+}
+
+fn event_select() -> impl Strategy<Value = Query> {
+    (
+        prop_oneof![
+            Just(Projection::All),
+            prop::collection::vec(member(), 1..4).prop_map(Projection::Properties)
+        ],
+        ident(),
+        prop::option::of(interval()),
+        prop::option::of(expr()),
+        prop::option::of(group()),
+    )
+        .prop_map(|(projection, from, within, condition, group)| {
+            Query::Select(Select {
+                projection,
+                from,
+                within,
+                condition,
+                group,
+                span: Span::default(),
+            })
+        })
+}
+
 fn select() -> impl Strategy<Value = Query> {
     (
         prop_oneof![
@@ -84,7 +144,9 @@ fn select() -> impl Strategy<Value = Query> {
             Query::Select(Select {
                 projection,
                 from,
+                within: None,
                 condition,
+                group: None,
                 span: Span::default(),
             })
         })
@@ -203,6 +265,14 @@ const WORDS: &[&str] = &[
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn event_select_round_trips(q in event_select()) {
+        let printed = q.to_string();
+        let back = parse(&printed).unwrap_or_else(|e| panic!("{printed}: {e}"));
+        prop_assert_eq!(&back, &q);
+        prop_assert_eq!(back.to_string(), printed);
+    }
 
     #[test]
     fn select_round_trips(q in select()) {

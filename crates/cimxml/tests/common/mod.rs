@@ -261,7 +261,7 @@ pub fn all_operations() -> Vec<Operation> {
             method: n("Delete"),
             params: vec![],
         },
-        Operation::Unsupported("DeleteInstance".into()),
+        Operation::Unsupported("ModifyInstance".into()),
     ]
 }
 

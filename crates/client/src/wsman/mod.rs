@@ -73,6 +73,15 @@ pub fn split_wsman_url(resource: &str, default_ns: &str) -> (String, bool) {
     (format!("{}/{}", &resource[..slash], ns), true)
 }
 
+/// What this client does not send over WS-Management yet (Invoke, Create,
+/// Delete): refused before anything goes out, naming the way that works.
+pub(crate) fn not_yet(what: &str) -> WbemError {
+    WbemError::new(
+        openwmi_cim::WbemStatus::NotSupported,
+        format!("{what} over WS-Management is not supported yet: use CIM-XML (--protocol cimxml)"),
+    )
+}
+
 fn random16() -> [u8; 16] {
     use ring::rand::SecureRandom as _;
     let mut b = [0u8; 16];
