@@ -8,6 +8,7 @@
 //! compiles MOF; `serve` runs the server.
 
 mod args;
+mod check;
 mod classfmt;
 mod commands;
 mod failure;
@@ -22,7 +23,16 @@ use failure::Failure;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let words: Vec<std::ffi::OsString> = std::env::args_os().collect();
+            if e.use_stderr() && check::invoked(&words) {
+                return check::usage_error(&e);
+            }
+            e.exit()
+        }
+    };
     match run(cli) {
         Ok(code) => code,
         Err(Failure::Cim(e)) => {
@@ -49,5 +59,6 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Classes(a) => commands::classes(&a, &cli.global),
         Command::Query(a) => commands::query(&a, &cli.global),
         Command::Get(a) => commands::get(&a, &cli.global),
+        Command::Check(a) => Ok(check::run(*a, &cli.global)),
     }
 }
