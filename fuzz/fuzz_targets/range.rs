@@ -1,8 +1,8 @@
 #![no_main]
 //! Threshold ranges of `openwmi check` (`openwmi_check::Range::parse`): any
 //! text, and text built from the pieces ranges are written with, never
-//! panics; an accepted range prints to a text that parses back to a range
-//! alerting on the same values.
+//! panics; an accepted range prints to a text that parses back (within the
+//! length limit) to a range alerting on the same values.
 use libfuzzer_sys::fuzz_target;
 use openwmi_check::Range;
 
@@ -21,6 +21,11 @@ fn check(text: &str) {
         return;
     };
     let printed = r.to_string();
+    // A number can print a digit longer than written (`.5` is `0.5`): past
+    // the length limit the print is not read back.
+    if printed.len() > openwmi_check::MAX_RANGE_LEN {
+        return;
+    }
     let back = Range::parse(&printed).unwrap_or_else(|e| panic!("{text:?} -> {printed:?}: {e}"));
     for v in [f64::MIN, -10.0, -1.0, 0.0, 0.5, 1.0, 5.0, 10.0, 1e12, f64::MAX] {
         assert_eq!(r.alerts(v), back.alerts(v), "{text:?} -> {printed:?} at {v}");

@@ -98,8 +98,7 @@ impl Range {
 
     /// Whether `value` is outside the range (inside for `@`).
     pub fn alerts(&self, value: f64) -> bool {
-        let within =
-            self.start.map_or(true, |s| value >= s) && self.end.map_or(true, |e| value <= e);
+        let within = !self.start.is_some_and(|s| value < s) && !self.end.is_some_and(|e| value > e);
         // NaN is within no range: it alerts an ordinary range, not an `@` one.
         if value.is_nan() {
             return !self.inside;
@@ -137,8 +136,8 @@ impl fmt::Display for Range {
         }
         match self.start {
             None => f.write_str("~:")?,
-            // `0:10` is written `10`; `0:` keeps its colon.
-            Some(s) if s == 0.0 && !self.inside && self.end.is_some() => {}
+            // `0:10` is written `10` (`@0:10` `@10`); `0:` keeps its colon.
+            Some(s) if s == 0.0 && self.end.is_some() => {}
             Some(s) => write!(f, "{}:", crate::number(s))?,
         }
         if let Some(e) = self.end {
@@ -220,7 +219,8 @@ mod tests {
             ("10:", "10:"),
             ("~:10", "~:10"),
             ("@10:20", "@10:20"),
-            ("@5", "@0:5"),
+            ("@5", "@5"),
+            ("@0:5", "@5"),
             ("+1.50:2", "1.5:2"),
         ] {
             assert_eq!(r(text).to_string(), shown, "{text}");

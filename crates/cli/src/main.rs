@@ -14,6 +14,7 @@ mod commands;
 mod failure;
 mod hosts;
 mod local;
+mod metrics;
 mod print;
 mod serve;
 

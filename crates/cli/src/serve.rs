@@ -82,6 +82,13 @@ struct PermissionsPart {
     permissions: toml::Table,
 }
 
+/// The `[metrics]` table (`GET /metrics`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct MetricsPart {
+    metrics: openwmi_metrics::MetricsConfig,
+}
+
 /// `openwmi serve`'s whole configuration.
 #[derive(Debug, Clone, Default, PartialEq)]
 struct ServeConfig {
@@ -89,6 +96,7 @@ struct ServeConfig {
     dispatcher: openwmi_wbem::DispatcherConfig,
     providers: ProviderInputs,
     permissions: toml::Table,
+    metrics: openwmi_metrics::MetricsConfig,
 }
 
 impl ServeConfig {
@@ -121,6 +129,9 @@ impl ServeConfig {
         let permissions = PermissionsPart::deserialize(part(keys::<PermissionsPart>()))
             .map_err(failure)?
             .permissions;
+        let metrics = MetricsPart::deserialize(part(keys::<MetricsPart>()))
+            .map_err(failure)?
+            .metrics;
         let transport = openwmi_server::ServerConfig::deserialize(toml::de::Deserializer::from(
             toml::Spanned::new(span, rest),
         ))
@@ -130,6 +141,7 @@ impl ServeConfig {
             dispatcher,
             providers,
             permissions,
+            metrics,
         })
     }
 
@@ -232,16 +244,20 @@ pub fn run(g: &GlobalOptions, a: ServeOptions) -> Result<ExitCode, Failure> {
         .map_err(|e| Failure::Message(e.to_string()))?;
     let busy_poll = runtime.busy_poll();
     let dispatcher_config = config.dispatcher;
+    let metrics = config
+        .metrics
+        .enabled
+        .then(|| crate::metrics::service(&providers, &config.metrics, &policy));
     runtime.block_on(async move {
         // Compiling the schema and the --mof files overlaps with binding and
         // with the first logins (an argon2 check is tens of milliseconds):
         // the port accepts at once, requests wait for the object manager.
         let building = tokio::task::spawn_blocking(move || {
-            let mut builder = crate::local::build_builder(&providers)?;
+            let (mut builder, samba) = crate::local::build_builder_sharing(&providers)?;
             builder.access_policy(policy);
-            Ok::<_, Failure>(openwmi_wbem::Dispatcher::with_config(
-                builder.build(),
-                &dispatcher_config,
+            Ok::<_, Failure>((
+                openwmi_wbem::Dispatcher::with_config(builder.build(), &dispatcher_config),
+                samba,
             ))
         });
         let server = openwmi_server::Server::bind(config.transport)
@@ -251,9 +267,13 @@ pub fn run(g: &GlobalOptions, a: ServeOptions) -> Result<ExitCode, Failure> {
         let banner = server.banner();
         let handler = WhenReady::default();
         let cim_xml = Arc::new(openwmi_wbem::CimXml::new(handler.clone()));
-        let run = server.run(openwmi_server::Routes::to(cim_xml), shutdown_signal());
+        let mut routes = openwmi_server::Routes::to(cim_xml);
+        if let Some(m) = &metrics {
+            routes = routes.route(openwmi_metrics::PATH, Arc::new(m.clone()));
+        }
+        let run = server.run(routes, shutdown_signal());
         tokio::pin!(run);
-        let dispatcher = tokio::select! {
+        let (dispatcher, samba) = tokio::select! {
             built = building => built.map_err(|e| Failure::Message(format!("loading: {e}")))??,
             ended = &mut run => {
                 // Shut down (a signal) before the object manager was ready.
@@ -262,6 +282,9 @@ pub fn run(g: &GlobalOptions, a: ServeOptions) -> Result<ExitCode, Failure> {
             }
         };
         handler.set(dispatcher);
+        if let Some(m) = &metrics {
+            m.0.set_samba(samba);
+        }
         // Up means answering: the banner comes once requests get answers.
         for line in banner {
             println!("{line}");
@@ -412,6 +435,7 @@ mod tests {
             keys::<openwmi_wbem::DispatcherConfig>(),
             keys::<ProviderInputs>(),
             keys::<PermissionsPart>(),
+            keys::<MetricsPart>(),
         ];
         assert!(parts.iter().all(|p| !p.is_empty()), "{parts:?}");
         let all: Vec<&str> = parts.concat();
