@@ -86,6 +86,9 @@ pub enum Command {
     /// -w/-c ranges, as a monitoring plugin (Nagios, Icinga): exit 0 OK, 1 WARNING,
     /// 2 CRITICAL, 3 UNKNOWN.
     Check(Box<crate::check::CheckArgs>),
+    /// Write the man pages and shell completions (for packaging).
+    #[command(hide = true)]
+    GenerateAssets(crate::assets::AssetsArgs),
 }
 
 /// Output formats of instance results.

@@ -8,6 +8,7 @@
 //! compiles MOF; `serve` runs the server.
 
 mod args;
+mod assets;
 mod check;
 mod classfmt;
 mod commands;
@@ -16,7 +17,9 @@ mod hosts;
 mod local;
 mod metrics;
 mod print;
+mod reload;
 mod serve;
+mod systemd;
 
 use args::{Cli, Command};
 use clap::Parser;
@@ -61,5 +64,6 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Query(a) => commands::query(&a, &cli.global),
         Command::Get(a) => commands::get(&a, &cli.global),
         Command::Check(a) => Ok(check::run(*a, &cli.global)),
+        Command::GenerateAssets(a) => assets::run(&a),
     }
 }

@@ -233,10 +233,21 @@ impl<'de> serde::Deserializer<'de> for FieldNames<'_> {
     }
 }
 
+/// The `[permissions]` table of a configuration file, read again (SIGHUP).
+pub fn permissions_of(path: &Path) -> Result<toml::Table, Failure> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::Message(format!("cannot read {}: {e}", path.display())))?;
+    Ok(ServeConfig::from_toml(&text, path)?.permissions)
+}
+
 pub fn run(g: &GlobalOptions, a: ServeOptions) -> Result<ExitCode, Failure> {
+    crate::systemd::Logger::install();
+    let config_path = a.config.clone();
     let (config, providers) = ServeConfig::new(g, a)?;
     let policy = openwmi_access::policy_from_config(&config.permissions)
         .map_err(|e| Failure::Message(format!("[permissions]: {e}")))?;
+    let reloadable = Arc::new(crate::reload::ReloadablePolicy::new(policy));
+    let policy: Arc<dyn openwmi_cimom::AccessPolicy> = reloadable.clone();
     // Each password check allocates argon2's 19 MiB: it must go back when
     // done (on a C library other than glibc this changes nothing).
     openwmi_malloc::return_large_blocks(openwmi_malloc::SERVER_MMAP_THRESHOLD);
@@ -249,6 +260,8 @@ pub fn run(g: &GlobalOptions, a: ServeOptions) -> Result<ExitCode, Failure> {
         .enabled
         .then(|| crate::metrics::service(&providers, &config.metrics, &policy));
     runtime.block_on(async move {
+        // From the start: SIGHUP's default action would end the server.
+        tokio::spawn(crate::reload::on_sighup(config_path, reloadable));
         // Compiling the schema and the --mof files overlaps with binding and
         // with the first logins (an argon2 check is tens of milliseconds):
         // the port accepts at once, requests wait for the object manager.
@@ -289,6 +302,7 @@ pub fn run(g: &GlobalOptions, a: ServeOptions) -> Result<ExitCode, Failure> {
         for line in banner {
             println!("{line}");
         }
+        crate::systemd::notify("READY=1");
         run.await.map_err(|e| Failure::Message(e.to_string()))?;
         Ok(ExitCode::SUCCESS)
     })
@@ -352,6 +366,7 @@ async fn shutdown_signal() {
         _ = tokio::signal::ctrl_c() => {}
         _ = term => {}
     }
+    crate::systemd::notify("STOPPING=1");
     eprintln!("shutting down");
 }
 
@@ -534,6 +549,46 @@ mod tests {
         );
         let err = check(&["--listen", "0.0.0.0:5988", "--http"]).unwrap_err();
         assert!(err.contains("--allow-insecure"), "{err}");
+    }
+
+    /// The packaged configuration shows every key, each with a value the
+    /// server takes: uncommented, the file parses and the policy builds.
+    #[test]
+    fn the_packaged_configuration_names_every_key() {
+        let text = include_str!("../debian/openwmi.toml");
+        let uncommented: String = text
+            .lines()
+            .map(|l| match l.strip_prefix("# ") {
+                Some(rest)
+                    if rest.starts_with('[')
+                        || rest.starts_with("  ")
+                        || rest.split_once(" = ").is_some_and(|(k, _)| {
+                            k.chars()
+                                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                        }) =>
+                {
+                    format!("{rest}\n")
+                }
+                _ => "\n".to_owned(),
+            })
+            .collect();
+        let config = file(&uncommented).unwrap();
+        openwmi_access::policy_from_config(&config.permissions).unwrap();
+        let limits: Vec<&str> = keys::<openwmi_server::Limits>().to_vec();
+        let parts = [
+            keys::<openwmi_server::ServerConfig>(),
+            keys::<openwmi_wbem::DispatcherConfig>(),
+            keys::<ProviderInputs>(),
+            keys::<openwmi_metrics::MetricsConfig>(),
+            &limits,
+        ];
+        for key in parts.concat() {
+            assert!(
+                uncommented.contains(&format!("\n{key} = "))
+                    || uncommented.contains(&format!("[{key}]")),
+                "{key} is missing from debian/openwmi.toml"
+            );
+        }
     }
 
     #[test]
