@@ -94,6 +94,15 @@ def test_authentication_and_methods(samba, tmp_path, openwmi_bin):
         assert scrape(server, password="wrong")[0] == 401
         status, headers, _ = scrape(server, method="POST")
         assert status == 405 and "GET" in headers.get("Allow", "")
+        # The server's own health counts what just happened.
+        status, _, text = scrape(server)
+        assert status == 200
+        assert samples(text, "openwmi_auth_failures_total")[""] >= 1
+        requests = samples(text, "openwmi_http_requests_total")
+        assert requests['{route="/metrics",code="4xx"}'] >= 3, requests
+        assert samples(text, "openwmi_http_request_duration_seconds_count")[
+            '{route="/metrics"}'] >= 3
+        assert samples(text, "openwmi_enumerations_open") == {"": 0}
 
 
 def test_per_user_series_need_config_and_the_sessions_right(sessions, tmp_path, openwmi_bin):

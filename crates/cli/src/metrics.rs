@@ -14,6 +14,7 @@ pub fn service(
     g: &GlobalOptions,
     config: &MetricsConfig,
     policy: &Arc<dyn AccessPolicy>,
+    open_enumerations: Box<dyn Fn() -> Option<usize> + Send + Sync>,
 ) -> MetricsService {
     let mut paths = openwmi_mounts::Paths::default();
     if let Some(p) = &g.mountinfo {
@@ -29,5 +30,30 @@ pub fn service(
             .check_class(&ctx, openwmi_cimom::bundled::CIMV2_NAMESPACE, SESSION_CLASS)
             .is_ok()
     });
-    MetricsService(Arc::new(Metrics::new(paths, config.clone(), right)))
+    let extra = Box::new(move |e: &mut openwmi_metrics::exposition::Exposition| {
+        let counts = openwmi_server::transport_counts();
+        let routes = counts
+            .routes
+            .iter()
+            .map(|r| openwmi_metrics::health::RouteReading {
+                route: &r.route,
+                by_class: r.by_class,
+                buckets: openwmi_server::LATENCY_BUCKETS
+                    .iter()
+                    .copied()
+                    .zip(r.cumulative)
+                    .collect(),
+                count: r.count,
+                sum_seconds: r.sum_seconds,
+            })
+            .collect();
+        let reading = openwmi_metrics::health::HealthReading {
+            routes,
+            auth_failures: counts.auth_failures,
+            lockouts: counts.lockouts,
+            open_enumerations: open_enumerations(),
+        };
+        openwmi_metrics::health::health_families(e, &reading);
+    });
+    MetricsService(Arc::new(Metrics::new(paths, config.clone(), right, extra)))
 }

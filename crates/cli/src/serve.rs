@@ -255,10 +255,12 @@ pub fn run(g: &GlobalOptions, a: ServeOptions) -> Result<ExitCode, Failure> {
         .map_err(|e| Failure::Message(e.to_string()))?;
     let busy_poll = runtime.busy_poll();
     let dispatcher_config = config.dispatcher;
-    let metrics = config
-        .metrics
-        .enabled
-        .then(|| crate::metrics::service(&providers, &config.metrics, &policy));
+    let handler = WhenReady::default();
+    let metrics = config.metrics.enabled.then(|| {
+        let ready = handler.clone();
+        let open = Box::new(move || ready.0.dispatcher.get().map(|d| d.open_enumerations()));
+        crate::metrics::service(&providers, &config.metrics, &policy, open)
+    });
     runtime.block_on(async move {
         // From the start: SIGHUP's default action would end the server.
         tokio::spawn(crate::reload::on_sighup(config_path, reloadable));
@@ -278,7 +280,6 @@ pub fn run(g: &GlobalOptions, a: ServeOptions) -> Result<ExitCode, Failure> {
             .map_err(|e| Failure::Message(e.to_string()))?
             .with_busy_poll(busy_poll);
         let banner = server.banner();
-        let handler = WhenReady::default();
         let cim_xml = Arc::new(openwmi_wbem::CimXml::new(handler.clone()));
         let mut routes = openwmi_server::Routes::to(cim_xml);
         if let Some(m) = &metrics {

@@ -10,6 +10,7 @@ pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 pub enum Kind {
     Gauge,
     Counter,
+    Histogram,
 }
 
 /// A metric family being written: its samples follow its header.
@@ -30,6 +31,7 @@ impl Exposition {
         let kind = match kind {
             Kind::Gauge => "gauge",
             Kind::Counter => "counter",
+            Kind::Histogram => "histogram",
         };
         let _ = writeln!(self.out, "# HELP {name} {help}\n# TYPE {name} {kind}");
         self

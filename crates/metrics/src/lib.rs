@@ -11,6 +11,7 @@
 //! privacy are the administrator's choice).
 
 pub mod exposition;
+pub mod health;
 pub mod samba;
 
 use exposition::{Exposition, Kind, CONTENT_TYPE};
@@ -52,6 +53,10 @@ impl Default for MetricsConfig {
 /// Decides whether a scraper holds the `sessions` right.
 pub type SessionsRight = Box<dyn Fn(&AuthenticatedUser) -> bool + Send + Sync>;
 
+/// Writes families the embedding program knows (the transport's
+/// requests, the front-end's enumerations) into a scrape.
+pub type ExtraFamilies = Box<dyn Fn(&mut Exposition) + Send + Sync>;
+
 /// The data sources a scrape reads, named in `openwmi_data_source_*`.
 const SOURCES: [&str; 3] = ["smbstatus", "smb_conf", "mounts"];
 
@@ -62,6 +67,7 @@ pub struct Metrics {
     mounts: Paths,
     config: MetricsConfig,
     sessions_right: SessionsRight,
+    extra: ExtraFamilies,
     scrapes: AtomicU64,
     failures: [AtomicU64; 3],
     started: Instant,
@@ -76,12 +82,18 @@ impl std::fmt::Debug for Metrics {
 }
 
 impl Metrics {
-    pub fn new(mounts: Paths, config: MetricsConfig, sessions_right: SessionsRight) -> Metrics {
+    pub fn new(
+        mounts: Paths,
+        config: MetricsConfig,
+        sessions_right: SessionsRight,
+        extra: ExtraFamilies,
+    ) -> Metrics {
         Metrics {
             samba: OnceLock::new(),
             mounts,
             config,
             sessions_right,
+            extra,
             scrapes: AtomicU64::new(0),
             failures: Default::default(),
             started: Instant::now(),
@@ -154,6 +166,7 @@ impl Metrics {
             }
         }
 
+        (self.extra)(&mut e);
         e.family(
             "openwmi_data_source_up",
             Kind::Gauge,

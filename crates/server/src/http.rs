@@ -153,7 +153,10 @@ pub(crate) async fn serve(
     request: Request<hyper::body::Incoming>,
 ) -> Result<Response<ResponseBody>, Infallible> {
     let guard = activity.request_started();
+    let started = std::time::Instant::now();
+    let route = ctx.routes.index_of(request.uri().path());
     let mut response = respond(&ctx, peer, tls, request).await;
+    crate::stats::record_request(route, response.status().as_u16(), started.elapsed());
     response.body_mut()._inflight = Some(guard);
     Ok(response)
 }

@@ -142,6 +142,7 @@ impl Server {
         shutdown: impl Future<Output = ()>,
     ) -> Result<(), ServerError> {
         let limits = &self.config.limits;
+        crate::stats::set_route_names(routes.names());
         let ctx = Arc::new(RequestContext {
             auth: self.auth,
             routes,
