@@ -167,7 +167,7 @@ def deb(openwmi_bin) -> Path:
     if given:
         return Path(given)
     require("cargo-deb", programs=("cargo-deb",))
-    profile = Path(openwmi_bin).parent.name
+    profile = {"debug": "dev"}.get(Path(openwmi_bin).parent.name, Path(openwmi_bin).parent.name)
     r = subprocess.run([str(ROOT / "scripts/build-deb"), "--no-build"], cwd=ROOT,
                        env={**os.environ, "OPENWMI_DEB_PROFILE": profile,
                             "CARGO_TARGET_DIR": str(Path(openwmi_bin).parents[1])},
@@ -239,11 +239,15 @@ def test_the_units_capabilities_still_read_samba_and_serve(installed, samba, smb
     caps = [c.lower().removeprefix("cap_") for c in unit_setting("CapabilityBoundingSet").split()]
     assert unit_setting("NoNewPrivileges") == "yes"
     port = harness.free_port()
+    config = tmp_path / "openwmi.toml"
+    config.write_text('[permissions]\n[[permissions.grant]]\nnamespace = "*"\n'
+                      'users = ["anonymous"]\nrights = ["read", "sessions"]\n')
     log = open(tmp_path / "serve.log", "wb")
     proc = subprocess.Popen(
         ["setpriv", "--no-new-privs", "--bounding-set", ",".join(["-all"] + [f"+{c}" for c in caps]),
          "--inh-caps", "-all", str(installed), "serve", "--http", "--auth", "none",
          "--listen", f"127.0.0.1:{port}", "--smb-conf", str(samba.conf_path),
+         "--config", str(config),
          "--state-dir", str(tmp_path / "state")],
         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
     log.close()
