@@ -227,6 +227,17 @@ mod tests {
         }
     }
 
+    /// Found by the fuzz target: `@N` printed as `@0:N`, two bytes longer,
+    /// so a range at the length limit printed to one the parser refused.
+    #[test]
+    fn regression_inside_range_prints_within_the_limit() {
+        let text = "@100099999999999000000000010009090000000009999999999999999999999";
+        assert_eq!(text.len(), MAX_RANGE_LEN);
+        let printed = r(text).to_string();
+        assert!(printed.len() <= MAX_RANGE_LEN, "{printed}");
+        assert_eq!(Range::parse(&printed).unwrap(), r(text));
+    }
+
     proptest! {
         #[test]
         fn never_panics(s in ".{0,80}") {
