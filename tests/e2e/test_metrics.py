@@ -184,3 +184,38 @@ scrape_configs:
             assert tcons["public"] == 2 and tcons["data"] == 1, tcons
         finally:
             harness._stop_group(proc)
+
+
+def test_a_local_listener_without_login(samba, tmp_path, openwmi_bin):
+    import http.client
+    port = harness.free_port()
+    config = f'[metrics]\nlisten = ["127.0.0.1:{port}"]\n'
+    with start_server(samba, tmp_path, openwmi_bin, config) as server:
+        harness.wait_until(lambda: harness.port_accepts(port), 30, "the /metrics listener")
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+
+        def ready():
+            # 503 until the object manager (and its Samba source) is built.
+            conn.request("GET", "/metrics")
+            r = conn.getresponse()
+            text = r.read().decode()
+            return text if r.status == 200 else None
+
+        text = harness.wait_until(ready, 60, "the /metrics answer", interval=0.2)
+        assert "openwmi_samba_shares" in text, text[:300]
+        # Only /metrics: the CIM-XML front-end is not reachable without login.
+        body, headers = sh.imethodcall("EnumerateInstances", "root/cimv2",
+                                       sh.class_name_param("Win32_Share")), sh.cim_headers(
+            "EnumerateInstances")
+        conn.request("POST", "/cimom", body=body, headers=headers)
+        r = conn.getresponse()
+        r.read()
+        assert r.status == 404
+        # The authenticated listener still wants a login.
+        assert scrape(server, user=None)[0] == 401
+    # Without login only on loopback: anything else is refused at start.
+    bad = sh.OpenwmiServer(openwmi_bin, tmp_path / "bad", smb_conf=samba.conf_path,
+                           config_text=f'[metrics]\nlisten = ["0.0.0.0:{harness.free_port()}"]\n')
+    with pytest.raises(harness.HarnessError, match="loopback"):
+        bad.start(timeout=30)
+    bad.stop()

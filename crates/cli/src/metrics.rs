@@ -57,3 +57,22 @@ pub fn service(
     });
     MetricsService(Arc::new(Metrics::new(paths, config.clone(), right, extra)))
 }
+
+/// The listener of `[metrics] listen`: plain HTTP without login, refused
+/// (by the transport's own check) unless every address is loopback.
+pub async fn local_listener(
+    listen: &[std::net::SocketAddr],
+) -> Result<openwmi_server::Server, String> {
+    let config = openwmi_server::ServerConfig {
+        listen: listen.to_vec(),
+        http: true,
+        auth: openwmi_server::AuthMode::None,
+        ..openwmi_server::ServerConfig::default()
+    };
+    config
+        .validate()
+        .map_err(|e| format!("[metrics] listen: {e}"))?;
+    openwmi_server::Server::bind(config)
+        .await
+        .map_err(|e| format!("[metrics] listen: {e}"))
+}

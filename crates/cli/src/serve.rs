@@ -285,6 +285,20 @@ pub fn run(g: &GlobalOptions, a: ServeOptions) -> Result<ExitCode, Failure> {
         if let Some(m) = &metrics {
             routes = routes.route(openwmi_metrics::PATH, Arc::new(m.clone()));
         }
+        if let Some(m) = &metrics {
+            if !config.metrics.listen.is_empty() {
+                let local = crate::metrics::local_listener(&config.metrics.listen)
+                    .await
+                    .map_err(Failure::Message)?;
+                let routes = openwmi_server::Routes::default()
+                    .route(openwmi_metrics::PATH, Arc::new(m.clone()));
+                tokio::spawn(async move {
+                    if let Err(e) = local.run(routes, shutdown_signal()).await {
+                        tracing::error!(error = %e, "the /metrics listener stopped");
+                    }
+                });
+            }
+        }
         let run = server.run(routes, shutdown_signal());
         tokio::pin!(run);
         let (dispatcher, samba) = tokio::select! {

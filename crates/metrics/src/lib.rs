@@ -39,6 +39,10 @@ pub struct MetricsConfig {
     /// Add per-user and per-client session series, for scrapers holding
     /// the `sessions` right.
     pub per_user_labels: bool,
+    /// Also serve `/metrics` on these loopback addresses, over plain HTTP
+    /// and without login, for a scraper on this machine (it reads as the
+    /// user `anonymous`).
+    pub listen: Vec<std::net::SocketAddr>,
 }
 
 impl Default for MetricsConfig {
@@ -46,6 +50,7 @@ impl Default for MetricsConfig {
         MetricsConfig {
             enabled: true,
             per_user_labels: false,
+            listen: Vec::new(),
         }
     }
 }

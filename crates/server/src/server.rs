@@ -142,9 +142,9 @@ impl Server {
         shutdown: impl Future<Output = ()>,
     ) -> Result<(), ServerError> {
         let limits = &self.config.limits;
-        crate::stats::set_route_names(routes.names());
         let ctx = Arc::new(RequestContext {
             auth: self.auth,
+            route_slots: crate::stats::register_routes(routes.names()),
             routes,
             max_body_bytes: limits.max_body_bytes,
             body_read_timeout: secs(limits.body_read_timeout_secs),

@@ -50,9 +50,22 @@ fn stats() -> &'static Stats {
     })
 }
 
-/// Names the routes (index 0 is the fallback): the labels of the counters.
-pub(crate) fn set_route_names(names: Vec<String>) {
-    *stats().names.lock().unwrap_or_else(|p| p.into_inner()) = names;
+/// The counters' slots of a server's routes (by [`crate::Routes::index_of`]):
+/// a name seen before (another server of the process routes it too)
+/// keeps its slot; past the last slot, routes share it.
+pub(crate) fn register_routes(names: Vec<String>) -> Vec<usize> {
+    let mut known = stats().names.lock().unwrap_or_else(|p| p.into_inner());
+    names
+        .into_iter()
+        .map(|name| match known.iter().position(|n| *n == name) {
+            Some(i) => i,
+            None if known.len() < MAX_ROUTES => {
+                known.push(name);
+                known.len() - 1
+            }
+            None => MAX_ROUTES - 1,
+        })
+        .collect()
 }
 
 /// One answered request: its route index, HTTP status and time taken.
