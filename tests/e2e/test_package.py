@@ -205,6 +205,10 @@ def installed(deb):
     r = subprocess.run(["dpkg", "-i", str(deb)], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
     yield Path("/usr/bin/openwmi")
+    # The machine as it was, but for the group (Debian keeps system groups).
+    r = subprocess.run(["dpkg", "--purge", "openwmi"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert not Path("/usr/bin/openwmi").exists()
 
 
 def test_installed_binary_group_and_unit(installed, samba):
