@@ -103,6 +103,16 @@ def test_authentication_and_methods(samba, tmp_path, openwmi_bin):
         assert samples(text, "openwmi_http_request_duration_seconds_count")[
             '{route="/metrics"}'] >= 3
         assert samples(text, "openwmi_enumerations_open") == {"": 0}
+        # A CIM operation refused for want of the `sessions` right, counted by method and result.
+        body = sh.imethodcall("EnumerateInstances", "root/cimv2",
+                              sh.class_name_param("Win32_ServerConnection"))
+        r = sh.post(server, body, sh.cim_headers("EnumerateInstances",
+                                                 auth=sh.basic_auth(sh.OTHER_USER,
+                                                                    sh.OTHER_PASSWORD)))
+        assert 'CODE="2"' in r.text
+        _, _, text = scrape(server)
+        ops = samples(text, "openwmi_cim_operations_total")
+        assert ops['{operation="EnumerateInstances",result="CIM_ERR_ACCESS_DENIED"}'] >= 1, ops
 
 
 def test_per_user_series_need_config_and_the_sessions_right(sessions, tmp_path, openwmi_bin):

@@ -47,7 +47,12 @@ pub fn service(
                 sum_seconds: r.sum_seconds,
             })
             .collect();
+        let operations = openwmi_wbem::operation_counts();
         let reading = openwmi_metrics::health::HealthReading {
+            operations: operations
+                .iter()
+                .map(|o| (o.operation, o.result, o.count))
+                .collect(),
             routes,
             auth_failures: counts.auth_failures,
             lockouts: counts.lockouts,

@@ -25,6 +25,8 @@ pub struct HealthReading<'a> {
     pub lockouts: u64,
     /// Open pull enumerations, when the front-end is up.
     pub open_enumerations: Option<usize>,
+    /// CIM operations answered: (operation, result, count).
+    pub operations: Vec<(&'a str, &'a str, u64)>,
 }
 
 pub fn health_families(e: &mut Exposition, h: &HealthReading<'_>) {
@@ -85,6 +87,18 @@ pub fn health_families(e: &mut Exposition, h: &HealthReading<'_>) {
         "Client addresses locked out after too many failed logins.",
     )
     .sample("openwmi_auth_lockouts_total", &[], h.lockouts as f64);
+    e.family(
+        "openwmi_cim_operations_total",
+        Kind::Counter,
+        "CIM-XML operations answered, by intrinsic method (other: extrinsic or unknown) and result (OK or the CIM_ERR_ name).",
+    );
+    for (op, result, n) in &h.operations {
+        e.sample(
+            "openwmi_cim_operations_total",
+            &[("operation", op), ("result", result)],
+            *n as f64,
+        );
+    }
     if let Some(n) = h.open_enumerations {
         e.family(
             "openwmi_enumerations_open",
