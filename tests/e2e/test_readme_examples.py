@@ -36,6 +36,7 @@ NOT_RUN_HERE = {
     "openwmi query --hosts": "needs the hosts of hosts.txt",
     "openwmi serve": "listens on 0.0.0.0 (test_server.py starts servers on loopback)",
     "openwmi call": "changes Samba: test_smb_management.py makes these calls on a real smbd",
+    "openwmi check -r": "needs the host fileserver (test_check.py checks -r on loopback)",
 }
 
 # Examples that read Samba's sessions, which smbstatus shows to root only.
@@ -89,7 +90,7 @@ def test_readme_examples_work_as_printed(samba, tmp_path):
 
 
 def test_every_readme_example_is_run_or_says_why_not():
-    known = ("query", "get", "class", "classes", "mof", "passwd", "serve", "--mof", "watch")
+    known = ("query", "get", "class", "classes", "mof", "passwd", "serve", "--mof", "watch", "check")
     for line in readme_examples():
         words = shlex.split(line, comments=True)
         assert words[1] in known or any(line.startswith(p) for p in NOT_RUN_HERE), (

@@ -89,6 +89,13 @@ pub enum Command {
     /// Add a user to a password file for `serve --users-file`, or change their password.
     /// The password is read from standard input (one line).
     Passwd(PasswdArgs),
+    /// Judge the instance count of a WQL query, or a property of each instance, against
+    /// -w/-c ranges, as a monitoring plugin (Nagios, Icinga): exit 0 OK, 1 WARNING,
+    /// 2 CRITICAL, 3 UNKNOWN.
+    Check(Box<crate::check::CheckArgs>),
+    /// Write the man pages and shell completions (for packaging).
+    #[command(hide = true)]
+    GenerateAssets(crate::assets::AssetsArgs),
 }
 
 /// Output formats of instance results.

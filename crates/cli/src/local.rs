@@ -99,6 +99,19 @@ pub fn provider_options(g: &GlobalOptions) -> Result<openwmi_providers::Provider
 
 /// The bundled schema, the `--mof` files on top, and the providers.
 pub fn build_builder(g: &GlobalOptions) -> Result<ObjectManagerBuilder, Failure> {
+    Ok(build_builder_sharing(g)?.0)
+}
+
+/// [`build_builder`], and the Samba source its providers read.
+pub fn build_builder_sharing(
+    g: &GlobalOptions,
+) -> Result<
+    (
+        ObjectManagerBuilder,
+        std::sync::Arc<openwmi_samba::SambaSource>,
+    ),
+    Failure,
+> {
     let mut repo = openwmi_cimom::bundled::bundled_repository().map_err(mof_errors)?;
     for arg in &g.mof {
         let (ns, file) = parse_mof_arg(arg)?;
@@ -106,10 +119,10 @@ pub fn build_builder(g: &GlobalOptions) -> Result<ObjectManagerBuilder, Failure>
     }
     let mut b =
         ObjectManagerBuilder::new(repo, openwmi_providers::host_name(g.smb_conf.as_deref()));
-    openwmi_providers::register(&mut b, &provider_options(g)?);
+    let samba = openwmi_providers::register(&mut b, &provider_options(g)?);
     b.method_audit(std::sync::Arc::new(crate::audit::JournalAudit));
     b.with_interop(BRAND, VERSION);
-    Ok(b)
+    Ok((b, samba))
 }
 
 pub fn build_manager(g: &GlobalOptions) -> Result<ObjectManager, Failure> {

@@ -8,15 +8,20 @@
 //! compiles MOF; `serve` runs the server.
 
 mod args;
+mod assets;
 mod audit;
 mod call;
+mod check;
 mod classfmt;
 mod commands;
 mod failure;
 mod hosts;
 mod local;
+mod metrics;
 mod print;
+mod reload;
 mod serve;
+mod systemd;
 mod watch;
 mod watch_remote;
 
@@ -26,7 +31,16 @@ use failure::Failure;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let words: Vec<std::ffi::OsString> = std::env::args_os().collect();
+            if e.use_stderr() && check::invoked(&words) {
+                return check::usage_error(&e);
+            }
+            e.exit()
+        }
+    };
     match run(cli) {
         Ok(code) => code,
         Err(Failure::Cim(e)) => {
@@ -55,5 +69,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Get(a) => commands::get(&a, &cli.global),
         Command::Call(a) => call::call(&a, &cli.global),
         Command::Watch(a) => watch::watch(&a, &cli.global),
+        Command::Check(a) => Ok(check::run(*a, &cli.global)),
+        Command::GenerateAssets(a) => assets::run(&a),
     }
 }

@@ -87,6 +87,13 @@ struct PermissionsPart {
     permissions: toml::Table,
 }
 
+/// The `[metrics]` table (`GET /metrics`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct MetricsPart {
+    metrics: openwmi_metrics::MetricsConfig,
+}
+
 /// `openwmi serve`'s whole configuration.
 #[derive(Debug, Clone, Default, PartialEq)]
 struct ServeConfig {
@@ -95,6 +102,7 @@ struct ServeConfig {
     wsman: openwmi_wsman::WsManConfig,
     providers: ProviderInputs,
     permissions: toml::Table,
+    metrics: openwmi_metrics::MetricsConfig,
 }
 
 impl ServeConfig {
@@ -130,6 +138,9 @@ impl ServeConfig {
         let permissions = PermissionsPart::deserialize(part(keys::<PermissionsPart>()))
             .map_err(failure)?
             .permissions;
+        let metrics = MetricsPart::deserialize(part(keys::<MetricsPart>()))
+            .map_err(failure)?
+            .metrics;
         let transport = openwmi_server::ServerConfig::deserialize(toml::de::Deserializer::from(
             toml::Spanned::new(span, rest),
         ))
@@ -140,6 +151,7 @@ impl ServeConfig {
             wsman,
             providers,
             permissions,
+            metrics,
         })
     }
 
@@ -259,10 +271,21 @@ impl<'de> serde::Deserializer<'de> for FieldNames<'_> {
     }
 }
 
+/// The `[permissions]` table of a configuration file, read again (SIGHUP).
+pub fn permissions_of(path: &Path) -> Result<toml::Table, Failure> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::Message(format!("cannot read {}: {e}", path.display())))?;
+    Ok(ServeConfig::from_toml(&text, path)?.permissions)
+}
+
 pub fn run(g: &GlobalOptions, a: ServeOptions) -> Result<ExitCode, Failure> {
+    crate::systemd::Logger::install();
+    let config_path = a.config.clone();
     let (config, providers) = ServeConfig::new(g, a)?;
     let policy = openwmi_access::policy_from_config(&config.permissions)
         .map_err(|e| Failure::Message(format!("[permissions]: {e}")))?;
+    let reloadable = Arc::new(crate::reload::ReloadablePolicy::new(policy));
+    let policy: Arc<dyn openwmi_cimom::AccessPolicy> = reloadable.clone();
     // Each password check allocates argon2's 19 MiB: it must go back when
     // done (on a C library other than glibc this changes nothing).
     openwmi_malloc::return_large_blocks(openwmi_malloc::SERVER_MMAP_THRESHOLD);
@@ -275,21 +298,29 @@ pub fn run(g: &GlobalOptions, a: ServeOptions) -> Result<ExitCode, Failure> {
         state_file: Some(config.transport.state_dir().join("subscriptions.json")),
         ..Default::default()
     };
+    let handler = WhenReady::default();
+    let metrics = config.metrics.enabled.then(|| {
+        let ready = handler.clone();
+        let open = Box::new(move || ready.0.dispatcher.get().map(|d| d.open_enumerations()));
+        crate::metrics::service(&providers, &config.metrics, &policy, open)
+    });
     runtime.block_on(async move {
+        // From the start: SIGHUP's default action would end the server.
+        tokio::spawn(crate::reload::on_sighup(config_path, reloadable));
         // Compiling the schema and the --mof files overlaps with binding and
         // with the first logins (an argon2 check is tens of milliseconds):
         // the port accepts at once, requests wait for the object manager.
         let building = tokio::task::spawn_blocking(move || {
-            let mut builder = crate::local::build_builder(&providers)?;
+            let (mut builder, samba) = crate::local::build_builder_sharing(&providers)?;
             builder.access_policy(policy);
             let indications =
                 openwmi_indications::Indications::install(&mut builder, indication_config)
                     .map_err(Failure::Message)?;
             let om = builder.build();
             indications.start(om.clone());
-            Ok::<_, Failure>(openwmi_wbem::Dispatcher::with_config(
-                om,
-                &dispatcher_config,
+            Ok::<_, Failure>((
+                openwmi_wbem::Dispatcher::with_config(om, &dispatcher_config),
+                samba,
             ))
         });
         let server = openwmi_server::Server::bind(config.transport)
@@ -297,16 +328,32 @@ pub fn run(g: &GlobalOptions, a: ServeOptions) -> Result<ExitCode, Failure> {
             .map_err(|e| Failure::Message(e.to_string()))?
             .with_busy_poll(busy_poll);
         let banner = server.banner();
-        let handler = WhenReady::default();
         let cim_xml = Arc::new(openwmi_wbem::CimXml::new(handler.clone()));
         let wsman = openwmi_wsman::WsMan::pending(wsman_config);
         let mut routes = openwmi_server::Routes::to(cim_xml);
         for path in openwmi_wsman::PATHS {
             routes = routes.route(path, Arc::new(wsman.clone()));
         }
+        if let Some(m) = &metrics {
+            routes = routes.route(openwmi_metrics::PATH, Arc::new(m.clone()));
+        }
+        if let Some(m) = &metrics {
+            if !config.metrics.listen.is_empty() {
+                let local = crate::metrics::local_listener(&config.metrics.listen)
+                    .await
+                    .map_err(Failure::Message)?;
+                let routes = openwmi_server::Routes::default()
+                    .route(openwmi_metrics::PATH, Arc::new(m.clone()));
+                tokio::spawn(async move {
+                    if let Err(e) = local.run(routes, shutdown_signal()).await {
+                        tracing::error!(error = %e, "the /metrics listener stopped");
+                    }
+                });
+            }
+        }
         let run = server.run(routes, shutdown_signal());
         tokio::pin!(run);
-        let dispatcher = tokio::select! {
+        let (dispatcher, samba) = tokio::select! {
             built = building => built.map_err(|e| Failure::Message(format!("loading: {e}")))??,
             ended = &mut run => {
                 // Shut down (a signal) before the object manager was ready.
@@ -316,10 +363,14 @@ pub fn run(g: &GlobalOptions, a: ServeOptions) -> Result<ExitCode, Failure> {
         };
         wsman.set_dispatcher(dispatcher.clone());
         handler.set(dispatcher);
+        if let Some(m) = &metrics {
+            m.0.set_samba(samba);
+        }
         // Up means answering: the banner comes once requests get answers.
         for line in banner {
             println!("{line}");
         }
+        crate::systemd::notify("READY=1");
         run.await.map_err(|e| Failure::Message(e.to_string()))?;
         Ok(ExitCode::SUCCESS)
     })
@@ -383,6 +434,7 @@ async fn shutdown_signal() {
         _ = tokio::signal::ctrl_c() => {}
         _ = term => {}
     }
+    crate::systemd::notify("STOPPING=1");
     eprintln!("shutting down");
 }
 
@@ -491,6 +543,7 @@ mod tests {
             keys::<openwmi_wsman::WsManConfig>(),
             keys::<ProviderInputs>(),
             keys::<PermissionsPart>(),
+            keys::<MetricsPart>(),
         ];
         assert!(parts.iter().all(|p| !p.is_empty()), "{parts:?}");
         let all: Vec<&str> = parts.concat();
@@ -589,6 +642,46 @@ mod tests {
         );
         let err = check(&["--listen", "0.0.0.0:5988", "--http"]).unwrap_err();
         assert!(err.contains("--allow-insecure"), "{err}");
+    }
+
+    /// The packaged configuration shows every key, each with a value the
+    /// server takes: uncommented, the file parses and the policy builds.
+    #[test]
+    fn the_packaged_configuration_names_every_key() {
+        let text = include_str!("../debian/openwmi.toml");
+        let uncommented: String = text
+            .lines()
+            .map(|l| match l.strip_prefix("# ") {
+                Some(rest)
+                    if rest.starts_with('[')
+                        || rest.starts_with("  ")
+                        || rest.split_once(" = ").is_some_and(|(k, _)| {
+                            k.chars()
+                                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                        }) =>
+                {
+                    format!("{rest}\n")
+                }
+                _ => "\n".to_owned(),
+            })
+            .collect();
+        let config = file(&uncommented).unwrap();
+        openwmi_access::policy_from_config(&config.permissions).unwrap();
+        let limits: Vec<&str> = keys::<openwmi_server::Limits>().to_vec();
+        let parts = [
+            keys::<openwmi_server::ServerConfig>(),
+            keys::<openwmi_wbem::DispatcherConfig>(),
+            keys::<ProviderInputs>(),
+            keys::<openwmi_metrics::MetricsConfig>(),
+            &limits,
+        ];
+        for key in parts.concat() {
+            assert!(
+                uncommented.contains(&format!("\n{key} = "))
+                    || uncommented.contains(&format!("[{key}]")),
+                "{key} is missing from debian/openwmi.toml"
+            );
+        }
     }
 
     #[test]

@@ -41,8 +41,9 @@ pub struct ProviderOptions {
 }
 
 /// Registers the live-data providers in root/cimv2 (if the builder's
-/// repository has it).
-pub fn register(builder: &mut ObjectManagerBuilder, opts: &ProviderOptions) {
+/// repository has it). Returns the Samba source they read, for readers
+/// that must share its snapshots (`/metrics`).
+pub fn register(builder: &mut ObjectManagerBuilder, opts: &ProviderOptions) -> Arc<SambaSource> {
     let ns_name = openwmi_cimom::bundled::CIMV2_NAMESPACE;
     let host = builder.host().to_owned();
     let mut source = SambaSource::new();
@@ -71,10 +72,11 @@ pub fn register(builder: &mut ObjectManagerBuilder, opts: &ProviderOptions) {
     if let Some(d) = opts.timeout {
         control = control.with_timeout(d);
     }
+    let source = Arc::new(source);
     let session = builder
         .repository_mut()
         .namespace(ns_name)
-        .and_then(|ns| SessionProvider::new(Arc::new(source), &host, ns));
+        .and_then(|ns| SessionProvider::new(Arc::clone(&source), &host, ns));
     if let Some(p) = session {
         let p = Arc::new(p);
         for class in SESSION_CLASSES {
@@ -117,6 +119,7 @@ pub fn register(builder: &mut ObjectManagerBuilder, opts: &ProviderOptions) {
             builder.register(smb_ns, class, client.clone());
         }
     }
+    source
 }
 
 use openwmi_samba::SambaSource;

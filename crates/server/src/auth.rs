@@ -325,6 +325,7 @@ impl Authenticator {
                 None => {
                     let user = credentials.user();
                     tracing::warn!(user = %user.escape_debug(), %peer, "login failed");
+                    crate::stats::record_auth_failure();
                     this.record_failure(client);
                     Checked::Denied
                 }
@@ -523,6 +524,7 @@ impl Authenticator {
         record.count += 1;
         if record.count >= self.max_failures {
             tracing::warn!(%client, "too many failed logins; refusing this address for a while");
+            crate::stats::record_lockout();
             record.locked_until = Some(now + self.lockout);
             record.refused_while_locked = 0;
             record.count = 0;

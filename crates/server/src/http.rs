@@ -127,6 +127,8 @@ impl Body for ResponseBody {
 pub(crate) struct RequestContext {
     pub auth: Arc<Authenticator>,
     pub routes: Routes,
+    /// The counters' slot of each route (`stats::register_routes`).
+    pub route_slots: Vec<usize>,
     pub max_body_bytes: u64,
     pub body_read_timeout: Duration,
     pub request_timeout: Duration,
@@ -153,7 +155,14 @@ pub(crate) async fn serve(
     request: Request<hyper::body::Incoming>,
 ) -> Result<Response<ResponseBody>, Infallible> {
     let guard = activity.request_started();
+    let started = std::time::Instant::now();
+    let route = ctx
+        .route_slots
+        .get(ctx.routes.index_of(request.uri().path()))
+        .copied()
+        .unwrap_or(0);
     let mut response = respond(&ctx, peer, tls, &activity, request).await;
+    crate::stats::record_request(route, response.status().as_u16(), started.elapsed());
     response.body_mut()._inflight = Some(guard);
     Ok(response)
 }

@@ -42,6 +42,7 @@ mod pam_backend;
 mod routes;
 mod runtime;
 mod server;
+mod stats;
 mod tls;
 mod users_file;
 
@@ -52,6 +53,7 @@ pub use openwmi_service::{AuthenticatedUser, Service};
 pub use routes::Routes;
 pub use runtime::ServerRuntime;
 pub use server::{serve, PasswordChecks, Server};
+pub use stats::{transport_counts, RouteCounts, TransportCounts, LATENCY_BUCKETS};
 pub use tls::fingerprint;
 pub use users_file::{passwd, set_user};
 

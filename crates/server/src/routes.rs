@@ -45,6 +45,22 @@ impl Routes {
         self
     }
 
+    /// The counters' index of the route `path` takes: 0 for the fallback
+    /// (and `404`), then the exact paths in order.
+    pub(crate) fn index_of(&self, path: &str) -> usize {
+        self.exact
+            .iter()
+            .position(|(p, _)| p == path)
+            .map_or(0, |i| i + 1)
+    }
+
+    /// The counters' labels, by index (see [`Routes::index_of`]).
+    pub(crate) fn names(&self) -> Vec<String> {
+        std::iter::once("default".to_owned())
+            .chain(self.exact.iter().map(|(p, _)| p.clone()))
+            .collect()
+    }
+
     pub(crate) fn find(&self, path: &str) -> Option<&Arc<dyn Service>> {
         self.exact
             .iter()

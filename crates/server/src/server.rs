@@ -148,6 +148,7 @@ impl Server {
         let limits = &self.config.limits;
         let ctx = Arc::new(RequestContext {
             auth: self.auth,
+            route_slots: crate::stats::register_routes(routes.names()),
             routes,
             max_body_bytes: limits.max_body_bytes,
             body_read_timeout: secs(limits.body_read_timeout_secs),

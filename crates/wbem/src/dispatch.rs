@@ -132,7 +132,9 @@ fn class_opts<'a>(
 
 impl Dispatch<'_> {
     pub fn run(&self, req: &Request) -> Outcome {
-        match self.execute(req) {
+        let result = self.execute(req);
+        crate::stats::record(req.method_name(), result.as_ref().err().map(|e| e.status));
+        match result {
             Ok(o) => o,
             Err(e) => Outcome::Full(req.error_response(&e)),
         }

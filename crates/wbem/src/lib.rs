@@ -24,6 +24,7 @@ mod contexts;
 mod dispatch;
 mod encoded;
 mod http_mapping;
+mod stats;
 #[cfg(test)]
 mod testing;
 
@@ -31,6 +32,7 @@ pub use contexts::{
     EnumContexts, Pending, PullKind, DEFAULT_ENUMERATIONS_PER_USER, MAX_OPEN_ENUMERATIONS,
 };
 pub use http_mapping::{protocol_error, CimHandler, CimRequest, CimXml};
+pub use stats::{operation_counts, OperationCount, OPERATIONS};
 
 use bytes::Bytes;
 use dispatch::{Dispatch, Outcome};
