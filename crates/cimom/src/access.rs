@@ -17,21 +17,30 @@ pub trait AccessPolicy: Send + Sync {
         class: &str,
     ) -> Result<(), CimError>;
     /// May the caller call this method of this class? A method may change
-    /// the system: by default only the local caller may.
+    /// the system. No default: a policy that wraps another must pass this on
+    /// (a silent default once refused every remote call behind the
+    /// reloadable policy); [`local_caller_only`] is the cautious answer.
     fn check_method(
         &self,
         ctx: &OperationContext,
         namespace: &str,
         class: &str,
         method: &str,
-    ) -> Result<(), CimError> {
-        let _ = namespace;
-        match &ctx.user {
-            None => Ok(()),
-            Some(user) => Err(CimError::access_denied(format!(
-                "user {user:?} may not call {class}.{method}"
-            ))),
-        }
+    ) -> Result<(), CimError>;
+}
+
+/// The cautious answer to [`AccessPolicy::check_method`]: the local,
+/// in-process caller may call, a logged-in user may not.
+pub fn local_caller_only(
+    ctx: &OperationContext,
+    class: &str,
+    method: &str,
+) -> Result<(), CimError> {
+    match &ctx.user {
+        None => Ok(()),
+        Some(user) => Err(CimError::access_denied(format!(
+            "user {user:?} may not call {class}.{method}"
+        ))),
     }
 }
 

@@ -25,7 +25,7 @@ mod stored;
 mod system;
 mod write;
 
-pub use access::{AccessPolicy, AllowAll};
+pub use access::{local_caller_only, AccessPolicy, AllowAll};
 pub use assoc::{AssocFilter, RefFilter};
 pub use context::OperationContext;
 pub use manager::{

@@ -84,6 +84,15 @@ impl AccessPolicy for NoMethods {
     fn check_class(&self, _: &OperationContext, _: &str, _: &str) -> Result<(), CimError> {
         Ok(())
     }
+    fn check_method(
+        &self,
+        ctx: &OperationContext,
+        _: &str,
+        class: &str,
+        method: &str,
+    ) -> Result<(), CimError> {
+        openwmi_cimom::local_caller_only(ctx, class, method)
+    }
 }
 
 fn setup(policy: Option<Arc<dyn AccessPolicy>>) -> (ObjectManager, Arc<Recorder>, Arc<Audit>) {

@@ -56,6 +56,15 @@ impl AccessPolicy for Policy {
         }
         Ok(())
     }
+    fn check_method(
+        &self,
+        ctx: &OperationContext,
+        _: &str,
+        class: &str,
+        method: &str,
+    ) -> Result<(), CimError> {
+        openwmi_cimom::local_caller_only(ctx, class, method)
+    }
 }
 
 struct Channel(Mutex<Sender<Result<Instance, CimStatus>>>);

@@ -45,6 +45,16 @@ impl AccessPolicy for ReloadablePolicy {
     ) -> Result<(), CimError> {
         self.current().check_class(ctx, namespace, class)
     }
+
+    fn check_method(
+        &self,
+        ctx: &OperationContext,
+        namespace: &str,
+        class: &str,
+        method: &str,
+    ) -> Result<(), CimError> {
+        self.current().check_method(ctx, namespace, class, method)
+    }
 }
 
 /// Reads `config` again and installs its permissions; the error says why not.
@@ -82,5 +92,40 @@ pub async fn on_sighup(config: Option<PathBuf>, policy: Arc<ReloadablePolicy>) {
             Err(_) => tracing::error!("SIGHUP: reloading failed"),
         }
         crate::systemd::notify("READY=1");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Everything;
+
+    impl AccessPolicy for Everything {
+        fn check_namespace(&self, _: &OperationContext, _: &str) -> Result<(), CimError> {
+            Ok(())
+        }
+        fn check_class(&self, _: &OperationContext, _: &str, _: &str) -> Result<(), CimError> {
+            Ok(())
+        }
+        fn check_method(
+            &self,
+            _: &OperationContext,
+            _: &str,
+            _: &str,
+            _: &str,
+        ) -> Result<(), CimError> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn regression_the_reloadable_policy_passes_method_checks_on() {
+        let policy = ReloadablePolicy::new(Arc::new(Everything));
+        let mut ctx = OperationContext::local();
+        ctx.user = Some("alice".into());
+        policy
+            .check_method(&ctx, "root/cimv2", "Win32_Share", "Create")
+            .expect("the wrapped policy allows it");
     }
 }

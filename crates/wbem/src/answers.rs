@@ -289,6 +289,15 @@ mod dispatcher_tests {
             }
             Ok(())
         }
+        fn check_method(
+            &self,
+            ctx: &OperationContext,
+            _: &str,
+            class: &str,
+            method: &str,
+        ) -> Result<(), CimError> {
+            openwmi_cimom::local_caller_only(ctx, class, method)
+        }
     }
 
     fn with_id(body: &str, id: u32) -> String {
