@@ -17,9 +17,10 @@ pub struct OperationContext {
     pub user: Option<Arc<str>>,
     /// The user's groups, for permission checks.
     pub groups: Arc<[String]>,
-    /// Where the request came from (`address:port`), `None` for the local
-    /// caller: for the audit trail of method calls.
-    pub client: Option<Arc<str>>,
+    /// Where the request came from, `None` for the local caller: for the
+    /// audit trail of method calls (kept as an address, written out only
+    /// when a call is audited).
+    pub client: Option<std::net::SocketAddr>,
     /// Named values passed along with the request (IWbemContext).
     pub values: Vec<(String, Value)>,
     snapshots: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,

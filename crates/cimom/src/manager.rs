@@ -85,7 +85,8 @@ struct Inner {
     repo: Arc<Repository>,
     /// Namespaces with a provider that may block (see [`ObjectManager::may_block`]).
     /// Normalized and lower-cased (`root/cimv2`); a handful at most.
-    blocking_namespaces: Vec<NameKey>,
+    /// Normalized and lower case (`root/microsoft/windows/smb`).
+    blocking_namespaces: Vec<String>,
     providers: ProviderRegistry,
     host: String,
     access: Arc<dyn AccessPolicy>,
@@ -225,7 +226,12 @@ impl ObjectManagerBuilder {
                 }
             }
         }
-        let blocking_namespaces = self.providers.blocking_namespaces().cloned().collect();
+        let blocking_namespaces = self
+            .providers
+            .blocking_namespaces()
+            .filter_map(|k| openwmi_cim::normalize_namespace(k.as_str()).ok())
+            .map(|n| n.to_ascii_lowercase())
+            .collect();
         let namespace_names = self
             .repo
             .namespaces()
@@ -273,12 +279,23 @@ impl ObjectManager {
     /// that blocks ([`ProviderCapabilities::may_block`](crate::ProviderCapabilities::may_block)); class and qualifier
     /// operations never do. A server answers the others in place.
     pub fn may_block(&self, namespace: &str) -> bool {
-        // Asked for every request: compared in place. A namespace that does
-        // not normalize matches none (it is refused before any provider runs).
-        self.inner
-            .blocking_namespaces
-            .iter()
-            .any(|ns| openwmi_cim::same_namespace(namespace, ns.as_str()))
+        // Asked for every request, mostly with a namespace spelled as the
+        // list holds it (lower case, `/`, nothing around): compared as bytes.
+        // Another spelling is normalized first; one that does not normalize
+        // matches none (it is refused before any provider runs).
+        let blocking = &self.inner.blocking_namespaces;
+        let as_held = !namespace.starts_with('/')
+            && !namespace.ends_with('/')
+            && !namespace
+                .bytes()
+                .any(|b| b.is_ascii_uppercase() || b == b'\\');
+        if as_held {
+            return blocking.iter().any(|ns| ns == namespace);
+        }
+        openwmi_cim::normalize_namespace(namespace).is_ok_and(|n| {
+            let n = n.to_ascii_lowercase();
+            blocking.iter().any(|ns| *ns == n)
+        })
     }
 
     /// Every instance a provider keeps unchanged and hands out shared

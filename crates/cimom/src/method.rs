@@ -80,7 +80,7 @@ pub struct AuditRecord<'a> {
     /// The authenticated user; `None` for the local caller.
     pub user: Option<&'a str>,
     /// Where the request came from (`address:port`); `None` when local.
-    pub client: Option<&'a str>,
+    pub client: Option<std::net::SocketAddr>,
     pub namespace: &'a str,
     pub target: &'a ObjectPath,
     pub method: &'a str,
@@ -207,7 +207,7 @@ impl ObjectManager {
         if let Some(audit) = self.method_audit() {
             audit.record(&AuditRecord {
                 user: ctx.user.as_deref(),
-                client: ctx.client.as_deref(),
+                client: ctx.client,
                 namespace,
                 target,
                 method,

@@ -667,6 +667,15 @@ fn only_namespaces_with_a_provider_that_may_block_are_said_to_block() {
     let om = builder.build();
     assert!(om.may_block("root/test"));
     assert!(om.may_block("root\\TEST"));
+    assert!(om.may_block("/root/test/"));
+    assert!(!om.may_block("root//test"));
+    assert!(!om.may_block("root/tes"));
+
+    // Registered under another spelling: the same namespace.
+    let mut other = self::builder();
+    other.register("ROOT\\Test", "T_Company", Arc::new(LiveProvider));
+    let om = other.build();
+    assert!(om.may_block("root/test"));
 }
 
 /// Hands out the given instances whatever the request's WHERE clause, and

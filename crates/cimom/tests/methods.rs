@@ -67,7 +67,7 @@ impl MethodAudit for Audit {
         self.0.lock().unwrap().push(format!(
             "{}|{}|{}.{}|{}",
             r.user.unwrap_or("-"),
-            r.client.unwrap_or("-"),
+            r.client.map_or("-".to_string(), |a| a.to_string()),
             r.target.class,
             r.method,
             outcome
@@ -219,7 +219,7 @@ fn remote_callers_need_the_policys_consent() {
     // A policy that does not say: only the local caller may call.
     let (om, rec, audit) = setup(Some(Arc::new(NoMethods)));
     let mut ctx = OperationContext::for_user("bob", Vec::<String>::new());
-    ctx.client = Some("192.0.2.1:40000".into());
+    ctx.client = Some("192.0.2.1:40000".parse().unwrap());
     let err = om
         .invoke_method(
             &ctx,

@@ -50,7 +50,10 @@ pub fn audit_line(r: &AuditRecord<'_>) -> String {
             local_uid().unwrap_or_else(|| "?".into())
         ),
     };
-    let from = r.client.map(field).unwrap_or_else(|| "local".into());
+    let from = r
+        .client
+        .map(|a| field(&a.to_string()))
+        .unwrap_or_else(|| "local".into());
     let result = match r.outcome {
         Ok(m) => match &m.return_value {
             Some(v) => format!("result=ok return={}", field(&v.to_mof())),
@@ -105,7 +108,7 @@ mod tests {
         let ok = MethodResult::status(0);
         let line = audit_line(&AuditRecord {
             user: Some("bob"),
-            client: Some("127.0.0.1:5000"),
+            client: Some("127.0.0.1:5000".parse().unwrap()),
             namespace: "root/cimv2",
             target: &target,
             method: "Delete",

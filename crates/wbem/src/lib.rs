@@ -193,7 +193,7 @@ impl Dispatcher {
         }
         let mut op_ctx =
             OperationContext::for_user(Arc::clone(&req.user.name), Arc::clone(&req.user.groups));
-        op_ctx.client = Some(req.peer.to_string().into());
+        op_ctx.client = Some(req.peer);
         if let Some(h) = req
             .headers
             .get(openwmi_cimxml::context::HEADER)
