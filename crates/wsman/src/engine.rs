@@ -157,6 +157,8 @@ impl Engine {
                 ContextTag::parse(context).is_some_and(|(_, t)| t.may_block)
             }
             Plan::Release { .. } => false,
+            // A method may act on the system (smbd's registry, files).
+            Plan::Invoke { .. } => true,
         }
     }
 
@@ -194,6 +196,12 @@ impl Engine {
                 max_characters,
                 ..
             } => self.pull(call, context, *max_elements, *max_characters),
+            Plan::Invoke {
+                namespace,
+                form,
+                resource_uri,
+                operation,
+            } => self.invoke(&ctx, call, namespace, *form, resource_uri, operation),
             Plan::Release { context } => {
                 let Some((id, _)) = ContextTag::parse(context) else {
                     return Err(invalid_context(context));
@@ -287,6 +295,65 @@ impl Engine {
                 Keys::Bindings(typed)
             },
         })
+    }
+
+    /// Runs a method and writes `<p:<Method>_OUTPUT>`: the output
+    /// parameters, then `p:ReturnValue`, as Windows and Pegasus answer.
+    fn invoke(
+        &self,
+        ctx: &Arc<OperationContext>,
+        call: &Call,
+        namespace: &str,
+        form: UriForm,
+        resource_uri: &str,
+        operation: &Operation,
+    ) -> Result<String, Fault> {
+        let Operation::InvokeMethod {
+            target,
+            method,
+            params,
+        } = operation
+        else {
+            return Err(Fault::new(
+                FaultKind::InternalError,
+                format!("an Invoke cannot run {}", operation.method_name()),
+            ));
+        };
+        let target = match target.keys {
+            Keys::Bindings(_) => self.typed_path(ctx, namespace, target)?,
+            _ => target.clone(),
+        };
+        let result = self
+            .object_manager()
+            .invoke_method(ctx, namespace, &target, method.as_str(), params)
+            .map_err(Fault::from_cim)?;
+        let method = method.as_str();
+        let mut out = String::with_capacity(2048);
+        envelope_head(
+            &mut out,
+            &format!("{resource_uri}/{method}Response"),
+            call.message_id.as_deref(),
+            None,
+        );
+        out.push_str("<s:Body><p:");
+        out.push_str(method);
+        out.push_str("_OUTPUT xmlns:p=\"");
+        xml::attr(&mut out, resource_uri);
+        out.push_str("\">");
+        for (name, value) in &result.out_params {
+            encode::named(&mut out, name.as_str(), Some(value), namespace, form);
+        }
+        if let Some(rv) = &result.return_value {
+            encode::named(&mut out, "ReturnValue", Some(rv), namespace, form);
+        }
+        out.push_str("</p:");
+        out.push_str(method);
+        out.push_str("_OUTPUT>");
+        out.push_str(ENVELOPE_TAIL);
+        if out.len() > call.max_envelope {
+            return Err(too_large(out.len(), call.max_envelope));
+        }
+        Ok(out)
     }
 
     fn get(

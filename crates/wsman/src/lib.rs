@@ -15,7 +15,8 @@
 //! Operations: Identify (also unauthenticated, when configured, for a
 //! request sent with `WSMANIDENTIFY: unauthenticated`), WS-Transfer Get,
 //! WS-Enumeration Enumerate / Pull / Release (GetStatus and Renew answer
-//! `wsa:ActionNotSupported`), with WQL, selector and association filters.
+//! `wsa:ActionNotSupported`), with WQL, selector and association filters,
+//! and Invoke (action `<ResourceURI>/<Method>`, an extrinsic method).
 
 mod cache;
 mod classdef;
