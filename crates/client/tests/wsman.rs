@@ -523,9 +523,7 @@ fn a_method_call_is_an_invoke_of_the_class_resource_uri() {
         ),
         (openwmi_cim::Name::new("CurrentDirectory"), None),
     ];
-    let out = s
-        .invoke_method("Win32_Process", "Create", &params)
-        .unwrap();
+    let out = s.invoke_method("Win32_Process", "Create", &params).unwrap();
     // No class definition from this server: values as the markers say.
     assert_eq!(out.return_value, Some(Value::String("0".into())));
     assert_eq!(

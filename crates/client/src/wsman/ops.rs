@@ -3,13 +3,11 @@
 //! schema URI (classes), CreateInstanceEnum as an Enumerate of the class's
 //! resource URI, and the class lists from an Enumerate of the schema URI.
 
-use super::request::{
-    wmi_resource_uri, AssociationFilter, Filter, InputValue, CIM_XML_SCHEMA_URI,
-};
+use super::request::{wmi_resource_uri, AssociationFilter, Filter, InputValue, CIM_XML_SCHEMA_URI};
 use super::response::to_values;
-use crate::invoke::MethodOutput;
 use super::{WsMan, WsManStream};
 use crate::error::WbemError;
+use crate::invoke::MethodOutput;
 use crate::services::{ObjectStream, Services, Source, WbemObject};
 use openwmi_cim::{Class, Keys, Name, ObjectPath, TypeDecl, Value, WbemStatus};
 use openwmi_cimom::ClassOptions;
