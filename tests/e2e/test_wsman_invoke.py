@@ -79,4 +79,7 @@ def test_invoke_over_wsman_creates_and_deletes_a_real_share(rsamba, mserver):
     r = call_wsman(mserver, sh.USER, sh.PASSWORD, "Win32_Share", "Nope", check=False)
     assert r.returncode != 0, r.stdout
     lines = [l for l in mserver.log_path.read_text().splitlines() if "openwmi audit:" in l]
-    assert any(f"user={sh.OTHER_USER}" in l and "CIM_ERR_ACCESS_DENIED" in l for l in lines), lines
+    assert any(f"user={sh.OTHER_USER} from=127.0.0.1:" in l and "CIM_ERR_ACCESS_DENIED" in l
+               for l in lines), lines
+    assert any(f"user={sh.USER} from=127.0.0.1:" in l and "Win32_Share.Create" in l
+               for l in lines), lines

@@ -47,6 +47,8 @@ const ENVELOPE_RESERVE: usize = 512;
 pub struct Call {
     pub user: Arc<str>,
     pub groups: Arc<[String]>,
+    /// The client's address, for the audit of method calls.
+    pub client: Option<Arc<str>>,
     pub message_id: Option<String>,
     /// Characters the answer may have.
     pub max_envelope: usize,
@@ -164,10 +166,9 @@ impl Engine {
 
     /// The answer envelope, or the fault.
     pub fn run(&self, plan: &Plan, call: &Call) -> Result<String, Fault> {
-        let ctx = Arc::new(OperationContext::for_user(
-            Arc::clone(&call.user),
-            Arc::clone(&call.groups),
-        ));
+        let mut ctx = OperationContext::for_user(Arc::clone(&call.user), Arc::clone(&call.groups));
+        ctx.client = call.client.clone();
+        let ctx = Arc::new(ctx);
         match plan {
             Plan::Identify => Ok(identify(call)),
             Plan::Get {
@@ -942,6 +943,7 @@ mod tests {
         Call {
             user: "u".into(),
             groups: Arc::from(Vec::new()),
+            client: None,
             message_id: Some("uuid:1".into()),
             max_envelope: MAX_ENVELOPE,
             deadline: Instant::now() + std::time::Duration::from_secs(60),
