@@ -566,4 +566,12 @@ fn a_method_call_is_an_invoke_of_the_class_resource_uri() {
     let p = reqs.last().unwrap().parsed();
     assert_eq!(p.selectors, [("Name".to_owned(), "x".to_owned())]);
     assert!(p.action.unwrap().ends_with("/Win32_Share/Delete"));
+
+    // A name that is no CIM name is refused before anything is sent.
+    let before = srv.requests().len();
+    let e = s
+        .invoke_method("Win32_Process", "Cre ate", &[])
+        .unwrap_err();
+    assert_eq!(e.status, WbemStatus::InvalidParameter, "{e}");
+    assert_eq!(srv.requests().len(), before);
 }

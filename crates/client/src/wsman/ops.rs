@@ -83,6 +83,23 @@ impl Services {
                 ));
             }
         }
+        // Names become element names: anything but a CIM name would make
+        // the request malformed.
+        let is_name = |n: &str| {
+            n.chars()
+                .next()
+                .is_some_and(|c| c.is_alphabetic() || c == '_')
+                && n.chars().all(|c| c.is_alphanumeric() || c == '_')
+        };
+        if let Some(bad) = std::iter::once(method)
+            .chain(params.iter().map(|(n, _)| n.as_str()))
+            .find(|n| !is_name(n))
+        {
+            return Err(WbemError::new(
+                WbemStatus::InvalidParameter,
+                format!("{bad:?} is not a method or parameter name"),
+            ));
+        }
         let uri = wmi_resource_uri(ns, p.class.as_str());
         let input: Vec<(String, Vec<InputValue>)> = params
             .iter()
