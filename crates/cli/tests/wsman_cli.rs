@@ -262,3 +262,57 @@ fn class_and_classes_over_wsman() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v[0]["Type"], 2147483648u64);
 }
+
+#[test]
+fn call_over_wsman_is_an_invoke() {
+    let srv = Replay::start(windows(None));
+    let url = srv.url();
+    let o = openwmi(
+        &[
+            "call",
+            "-r",
+            &url,
+            "-U",
+            USER,
+            "-o",
+            "json",
+            "Win32_Process",
+            "Create",
+            "CommandLine=notepad.exe",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    assert!(out.contains("\"ProcessId\""), "{out}");
+    assert!(out.contains("\"ReturnValue\""), "{out}");
+    let invoke = srv
+        .requests()
+        .iter()
+        .map(|r| r.parsed())
+        .find(|p| p.action.as_deref().is_some_and(|a| a.ends_with("/Create")))
+        .unwrap();
+    assert_eq!(
+        invoke.body_element.as_deref(),
+        Some("http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/Win32_Process|Create_INPUT")
+    );
+    // A fault is an error line and exit code 1, as over CIM-XML.
+    let o = openwmi(
+        &[
+            "call",
+            "-r",
+            &url,
+            "-U",
+            USER,
+            "Win32_Share.Name=\"x\"",
+            "Delete",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).contains("WBEM_E_NOT_FOUND"),
+        "{}",
+        text(&o.stderr)
+    );
+}

@@ -1,4 +1,5 @@
-//! ExecMethod (InvokeMethod): the same call in process and over CIM-XML.
+//! ExecMethod (InvokeMethod): the same call in process, over CIM-XML and
+//! over WS-Management (Invoke).
 
 use crate::services::{Backend, Services};
 use crate::WbemError;
@@ -60,7 +61,7 @@ impl Services {
                     out_params: reply.out_params,
                 })
             }
-            Backend::WsMan(_) => Err(crate::wsman::not_yet("a method call")),
+            Backend::WsMan(w) => self.wsman_invoke_method(w, &ns, relative, method, params),
         }
     }
 }

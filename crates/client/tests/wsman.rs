@@ -511,3 +511,67 @@ fn associators_use_the_association_filter() {
         "the source object's keys"
     );
 }
+
+#[test]
+fn a_method_call_is_an_invoke_of_the_class_resource_uri() {
+    let srv = Replay::start(windows(None));
+    let s = connect(&srv).unwrap();
+    let params = vec![
+        (
+            openwmi_cim::Name::new("CommandLine"),
+            Some(Value::String("notepad.exe <a&b>".into())),
+        ),
+        (openwmi_cim::Name::new("CurrentDirectory"), None),
+    ];
+    let out = s.invoke_method("Win32_Process", "Create", &params).unwrap();
+    // No class definition from this server: values as the markers say.
+    assert_eq!(out.return_value, Some(Value::String("0".into())));
+    assert_eq!(
+        out.out_params,
+        vec![(
+            openwmi_cim::Name::new("ProcessId"),
+            Some(Value::String("4242".into()))
+        )]
+    );
+    let reqs = srv.requests();
+    let call = reqs
+        .iter()
+        .find(|r| r.parsed().action.is_some_and(|a| a.ends_with("/Create")))
+        .unwrap();
+    let p = call.parsed();
+    let uri = "http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/Win32_Process";
+    assert_eq!(p.resource_uri.as_deref(), Some(uri));
+    assert_eq!(p.action, Some(format!("{uri}/Create")));
+    assert_eq!(p.body_element, Some(format!("{uri}|Create_INPUT")));
+    assert!(p.selectors.is_empty(), "a static method has no selectors");
+    assert!(
+        call.body
+            .contains("<p0:CommandLine>notepad.exe &lt;a&amp;b&gt;</p0:CommandLine>"),
+        "{}",
+        call.body
+    );
+    assert!(call
+        .body
+        .contains("<p0:CurrentDirectory xsi:nil=\"true\"/>"));
+    for r in &reqs {
+        check_common(r, &srv.url());
+    }
+
+    // An instance method: the keys as selectors; a fault is an error.
+    let e = s
+        .invoke_method("Win32_Share.Name=\"x\"", "Delete", &[])
+        .unwrap_err();
+    assert_eq!(e.status, WbemStatus::NotFound, "{e}");
+    let reqs = srv.requests();
+    let p = reqs.last().unwrap().parsed();
+    assert_eq!(p.selectors, [("Name".to_owned(), "x".to_owned())]);
+    assert!(p.action.unwrap().ends_with("/Win32_Share/Delete"));
+
+    // A name that is no CIM name is refused before anything is sent.
+    let before = srv.requests().len();
+    let e = s
+        .invoke_method("Win32_Process", "Cre ate", &[])
+        .unwrap_err();
+    assert_eq!(e.status, WbemStatus::InvalidParameter, "{e}");
+    assert_eq!(srv.requests().len(), before);
+}

@@ -27,24 +27,29 @@ pub fn instance(out: &mut String, inst: &Instance, namespace: &str, form: UriFor
     out.push_str(class);
     out.push_str("_Type\">");
     for p in &inst.properties {
-        let name = p.name.as_str();
-        match &p.value {
-            None => {
-                out.push_str("<p:");
-                out.push_str(name);
-                out.push_str(" xsi:nil=\"true\"/>");
-            }
-            Some(Value::Array(values)) => {
-                for v in values {
-                    property(out, name, v, namespace, form);
-                }
-            }
-            Some(v) => property(out, name, v, namespace, form),
-        }
+        named(out, p.name.as_str(), p.value.as_ref(), namespace, form);
     }
     out.push_str("</p:");
     out.push_str(class);
     out.push('>');
+}
+
+/// Writes `<p:name>` for a value (NULL as `xsi:nil`, an array as the
+/// element repeated): a property, or a method's output parameter.
+pub fn named(out: &mut String, name: &str, v: Option<&Value>, namespace: &str, form: UriForm) {
+    match v {
+        None => {
+            out.push_str("<p:");
+            out.push_str(name);
+            out.push_str(" xsi:nil=\"true\"/>");
+        }
+        Some(Value::Array(values)) => {
+            for v in values {
+                property(out, name, v, namespace, form);
+            }
+        }
+        Some(v) => property(out, name, v, namespace, form),
+    }
 }
 
 fn property(out: &mut String, name: &str, v: &Value, namespace: &str, form: UriForm) {

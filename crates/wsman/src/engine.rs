@@ -47,6 +47,8 @@ const ENVELOPE_RESERVE: usize = 512;
 pub struct Call {
     pub user: Arc<str>,
     pub groups: Arc<[String]>,
+    /// The client's address, for the audit of method calls.
+    pub client: Option<Arc<str>>,
     pub message_id: Option<String>,
     /// Characters the answer may have.
     pub max_envelope: usize,
@@ -157,15 +159,16 @@ impl Engine {
                 ContextTag::parse(context).is_some_and(|(_, t)| t.may_block)
             }
             Plan::Release { .. } => false,
+            // A method may act on the system (smbd's registry, files).
+            Plan::Invoke { .. } => true,
         }
     }
 
     /// The answer envelope, or the fault.
     pub fn run(&self, plan: &Plan, call: &Call) -> Result<String, Fault> {
-        let ctx = Arc::new(OperationContext::for_user(
-            Arc::clone(&call.user),
-            Arc::clone(&call.groups),
-        ));
+        let mut ctx = OperationContext::for_user(Arc::clone(&call.user), Arc::clone(&call.groups));
+        ctx.client = call.client.clone();
+        let ctx = Arc::new(ctx);
         match plan {
             Plan::Identify => Ok(identify(call)),
             Plan::Get {
@@ -194,6 +197,12 @@ impl Engine {
                 max_characters,
                 ..
             } => self.pull(call, context, *max_elements, *max_characters),
+            Plan::Invoke {
+                namespace,
+                form,
+                resource_uri,
+                operation,
+            } => self.invoke(&ctx, call, namespace, *form, resource_uri, operation),
             Plan::Release { context } => {
                 let Some((id, _)) = ContextTag::parse(context) else {
                     return Err(invalid_context(context));
@@ -287,6 +296,65 @@ impl Engine {
                 Keys::Bindings(typed)
             },
         })
+    }
+
+    /// Runs a method and writes `<p:<Method>_OUTPUT>`: the output
+    /// parameters, then `p:ReturnValue`, as Windows and Pegasus answer.
+    fn invoke(
+        &self,
+        ctx: &Arc<OperationContext>,
+        call: &Call,
+        namespace: &str,
+        form: UriForm,
+        resource_uri: &str,
+        operation: &Operation,
+    ) -> Result<String, Fault> {
+        let Operation::InvokeMethod {
+            target,
+            method,
+            params,
+        } = operation
+        else {
+            return Err(Fault::new(
+                FaultKind::InternalError,
+                format!("an Invoke cannot run {}", operation.method_name()),
+            ));
+        };
+        let target = match target.keys {
+            Keys::Bindings(_) => self.typed_path(ctx, namespace, target)?,
+            _ => target.clone(),
+        };
+        let result = self
+            .object_manager()
+            .invoke_method(ctx, namespace, &target, method.as_str(), params)
+            .map_err(Fault::from_cim)?;
+        let method = method.as_str();
+        let mut out = String::with_capacity(2048);
+        envelope_head(
+            &mut out,
+            &format!("{resource_uri}/{method}Response"),
+            call.message_id.as_deref(),
+            None,
+        );
+        out.push_str("<s:Body><p:");
+        out.push_str(method);
+        out.push_str("_OUTPUT xmlns:p=\"");
+        xml::attr(&mut out, resource_uri);
+        out.push_str("\">");
+        for (name, value) in &result.out_params {
+            encode::named(&mut out, name.as_str(), Some(value), namespace, form);
+        }
+        if let Some(rv) = &result.return_value {
+            encode::named(&mut out, "ReturnValue", Some(rv), namespace, form);
+        }
+        out.push_str("</p:");
+        out.push_str(method);
+        out.push_str("_OUTPUT>");
+        out.push_str(ENVELOPE_TAIL);
+        if out.len() > call.max_envelope {
+            return Err(too_large(out.len(), call.max_envelope));
+        }
+        Ok(out)
     }
 
     fn get(
@@ -875,6 +943,7 @@ mod tests {
         Call {
             user: "u".into(),
             groups: Arc::from(Vec::new()),
+            client: None,
             message_id: Some("uuid:1".into()),
             max_envelope: MAX_ENVELOPE,
             deadline: Instant::now() + std::time::Duration::from_secs(60),

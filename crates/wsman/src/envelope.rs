@@ -159,11 +159,43 @@ pub enum Body {
     Release {
         context: String,
     },
+    /// A method's input, `<p:<Method>_INPUT xmlns:p="<ResourceURI>">`.
+    Invoke(InvokeBody),
     /// Anything else (the action decides whether that is wrong).
     Other {
         namespace: String,
         name: String,
     },
+}
+
+/// The body of an Invoke: the method named by its element and the
+/// parameters it holds, in order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InvokeBody {
+    /// The element's namespace (the resource URI, for a well-formed call).
+    pub namespace: String,
+    /// The element's name less `_INPUT`.
+    pub method: String,
+    pub params: Vec<InvokeParam>,
+}
+
+/// One input parameter: one value, or several for an array (the element
+/// repeated, as DSP0230 writes arrays).
+#[derive(Clone, Debug, PartialEq)]
+pub struct InvokeParam {
+    pub name: String,
+    pub values: Vec<ParamValue>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ParamValue {
+    /// `xsi:nil="true"`.
+    Nil,
+    /// The element's text as sent (typed against the method's declaration
+    /// when it runs).
+    Text(String),
+    /// An endpoint reference (a reference parameter).
+    Reference(Box<Epr>),
 }
 
 /// A decoded request envelope.
@@ -701,11 +733,78 @@ fn read_body(body: Node<'_, '_>) -> Result<Body, Fault> {
                 .map(text_of)
                 .unwrap_or_default(),
         },
+        (namespace, name) if name.len() > INPUT.len() && name.ends_with(INPUT) => Body::Invoke(
+            read_invoke(first, namespace, &name[..name.len() - INPUT.len()])?,
+        ),
         (namespace, name) => Body::Other {
             namespace: namespace.to_owned(),
             name: name.to_owned(),
         },
     })
+}
+
+/// What ends the name of an Invoke's body element.
+const INPUT: &str = "_INPUT";
+
+/// Most parameters (values counted) an Invoke body may hold.
+const MAX_INVOKE_VALUES: usize = 4096;
+
+fn read_invoke(node: Node<'_, '_>, namespace: &str, method: &str) -> Result<InvokeBody, Fault> {
+    let mut body = InvokeBody {
+        namespace: namespace.to_owned(),
+        method: method.to_owned(),
+        params: Vec::new(),
+    };
+    for (count, p) in elements(node).enumerate() {
+        if count >= MAX_INVOKE_VALUES {
+            return Err(schema(format!(
+                "{} holds more than {MAX_INVOKE_VALUES} parameter values",
+                where_(node)
+            )));
+        }
+        let nil = matches!(
+            p.attribute((ns::XSI, "nil")).map(str::trim),
+            Some("true" | "1")
+        );
+        let value = if nil {
+            ParamValue::Nil
+        } else if child(p, ns::WSA, "ReferenceParameters").is_some()
+            || child(p, ns::WSA, "ReferenceProperties").is_some()
+        {
+            ParamValue::Reference(Box::new(read_epr(p, 0)?))
+        } else if let Some(epr) = child(p, ns::WSA, "EndpointReference") {
+            ParamValue::Reference(Box::new(read_epr(epr, 0)?))
+        } else if let Some(inner) = elements(p).next() {
+            return Err(Fault::new(
+                FaultKind::UnsupportedFeature,
+                format!(
+                    "{} holds {}: embedded objects as method parameters are not supported",
+                    where_(p),
+                    qname(inner)
+                ),
+            ));
+        } else {
+            // Not trimmed: a string parameter's spaces are its own.
+            let mut text = String::new();
+            for c in p.children().filter(Node::is_text) {
+                text.push_str(c.text().unwrap_or(""));
+            }
+            ParamValue::Text(text)
+        };
+        let name = p.tag_name().name();
+        match body
+            .params
+            .iter_mut()
+            .find(|q| q.name.eq_ignore_ascii_case(name))
+        {
+            Some(q) => q.values.push(value),
+            None => body.params.push(InvokeParam {
+                name: name.to_owned(),
+                values: vec![value],
+            }),
+        }
+    }
+    Ok(body)
 }
 
 fn read_enumerate(node: Node<'_, '_>) -> Result<EnumerateBody, Fault> {

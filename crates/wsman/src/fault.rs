@@ -176,6 +176,10 @@ impl Fault {
             }
             C::InvalidQuery => (K::CannotProcessFilter, None),
             C::QueryLanguageNotSupported => (K::FilteringNotSupported, None),
+            // A method the class does not have, or no provider runs.
+            C::MethodNotFound | C::MethodNotAvailable => {
+                (K::ActionNotSupported, Some("ActionMismatch"))
+            }
             C::NotSupported | C::FilteredEnumerationNotSupported => {
                 (K::ActionNotSupported, Some("ActionMismatch"))
             }

@@ -15,7 +15,8 @@
 //! Operations: Identify (also unauthenticated, when configured, for a
 //! request sent with `WSMANIDENTIFY: unauthenticated`), WS-Transfer Get,
 //! WS-Enumeration Enumerate / Pull / Release (GetStatus and Renew answer
-//! `wsa:ActionNotSupported`), with WQL, selector and association filters.
+//! `wsa:ActionNotSupported`), with WQL, selector and association filters,
+//! and Invoke (action `<ResourceURI>/<Method>`, an extrinsic method).
 
 mod cache;
 mod classdef;
@@ -264,6 +265,7 @@ async fn answer(engine: &Engine, limits: &Limits, request: Request) -> Response 
     let call = Call {
         user: Arc::clone(&head.user.name),
         groups: Arc::clone(&head.user.groups),
+        client: Some(head.peer.to_string().into()),
         message_id: message_id.clone(),
         max_envelope,
         deadline: Instant::now() + timeout,

@@ -12,10 +12,11 @@
 //! | Enumerate, AssociatedInstances | OpenAssociatorInstances (EPR mode: ...Paths) |
 //! | Enumerate, AssociationInstances | OpenReferenceInstances (EPR mode: ...Paths) |
 //! | Pull, Release | the context's pending objects; CloseEnumeration |
+//! | `<ResourceURI>/<Method>` with `<Method>_INPUT` | InvokeMethod (class path without key selectors) |
 
 use crate::envelope::{
-    AssociationFilter, Body, EnumerateBody, EnumerationMode, Envelope, FilterContent, Selector,
-    SelectorValue,
+    AssociationFilter, Body, EnumerateBody, EnumerationMode, Envelope, FilterContent, InvokeBody,
+    ParamValue, Selector, SelectorValue,
 };
 use crate::fault::{Fault, FaultKind};
 use crate::ns;
@@ -66,6 +67,15 @@ pub enum Plan {
     },
     Release {
         context: String,
+    },
+    /// An extrinsic method call: [`Operation::InvokeMethod`].
+    Invoke {
+        namespace: String,
+        form: UriForm,
+        /// The request's ResourceURI: the answer's namespace and action
+        /// prefix.
+        resource_uri: String,
+        operation: Operation,
     },
 }
 
@@ -155,15 +165,98 @@ pub fn plan(e: &Envelope) -> Result<Plan, Fault> {
             ),
         )
         .with_detail("ActionMismatch")),
+        other if invoked_method(e, other).is_some() => {
+            required_message_id(e)?;
+            let method = invoked_method(e, other).unwrap_or_default();
+            let Body::Invoke(body) = &e.body else {
+                return Err(body_mismatch(action, &e.body));
+            };
+            plan_invoke(e, method, body)
+        }
         other => Err(Fault::new(
             FaultKind::ActionNotSupported,
             format!(
-                "the action {other:?} is not supported (Identify, Get, Enumerate, Pull and \
-                 Release are)"
+                "the action {other:?} is not supported (Identify, Get, Enumerate, Pull, \
+                 Release and <ResourceURI>/<Method> are)"
             ),
         )
         .with_detail("ActionMismatch")),
     }
+}
+
+/// The method an action `<ResourceURI>/<Method>` names (OMI takes only
+/// the DMTF class URI; any resource URI the request names is taken here).
+fn invoked_method<'a>(e: &Envelope, action: &'a str) -> Option<&'a str> {
+    let uri = e.headers.resource_uri.as_deref()?.trim_end_matches('/');
+    let method = action.strip_prefix(uri)?.strip_prefix('/')?;
+    resource::is_class_name(method).then_some(method)
+}
+
+fn plan_invoke(e: &Envelope, method: &str, body: &InvokeBody) -> Result<Plan, Fault> {
+    if !body.method.eq_ignore_ascii_case(method) {
+        return Err(Fault::new(
+            FaultKind::SchemaValidationError,
+            format!(
+                "the action calls {method} but the body is {}_INPUT",
+                body.method
+            ),
+        ));
+    }
+    let r = resource_of(e)?;
+    let Some(class) = r.class else {
+        return Err(Fault::new(
+            FaultKind::DestinationUnreachable,
+            "a method is called on one class or instance, not on all classes (*)",
+        )
+        .with_detail("InvalidResourceURI"));
+    };
+    let target = if r.keys.is_empty() {
+        // No key selectors: the class itself, for a static method.
+        ObjectPath {
+            keys: Keys::Class,
+            ..instance_path(&class, &[], &r.namespace)?
+        }
+    } else {
+        instance_path(&class, &r.keys, &r.namespace)?
+    };
+    let mut params = Vec::with_capacity(body.params.len());
+    for p in &body.params {
+        let mut values = Vec::with_capacity(p.values.len());
+        for v in &p.values {
+            match v {
+                ParamValue::Nil => {}
+                ParamValue::Text(t) => values.push(Value::String(t.as_str().into())),
+                ParamValue::Reference(epr) => {
+                    let s = Selector {
+                        name: p.name.clone(),
+                        value: SelectorValue::Reference(epr.clone()),
+                    };
+                    values.push(key_value(&s, &r.namespace).map_err(|f| {
+                        Fault::new(
+                            FaultKind::InvalidParameter,
+                            format!("parameter {}: {}", p.name, f.reason),
+                        )
+                    })?);
+                }
+            }
+        }
+        let value = match (p.values.len(), values.len()) {
+            (_, 0) => None,
+            (1, _) => values.pop(),
+            _ => Some(Value::Array(values)),
+        };
+        params.push((Name::new(&p.name), value));
+    }
+    Ok(Plan::Invoke {
+        namespace: r.namespace,
+        form: r.form,
+        resource_uri: e.headers.resource_uri.clone().unwrap_or_default(),
+        operation: Operation::InvokeMethod {
+            target,
+            method: Name::new(method),
+            params,
+        },
+    })
 }
 
 /// A selector's value as a key: text as a string (typed against the class

@@ -97,7 +97,7 @@ fn unreachable(uri: &str, why: &str) -> Fault {
 
 /// A CIM class name: letters, digits and underscores, not starting with a
 /// digit.
-fn is_class_name(s: &str) -> bool {
+pub(crate) fn is_class_name(s: &str) -> bool {
     let mut chars = s.chars();
     chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
         && chars.all(|c| c.is_alphanumeric() || c == '_')

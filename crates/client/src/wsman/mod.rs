@@ -252,6 +252,31 @@ impl WsMan {
         }
     }
 
+    /// Invoke: the `<Method>_OUTPUT` element of the answer.
+    pub fn invoke(
+        &self,
+        resource_uri: &str,
+        selectors: &[(String, String)],
+        method: &str,
+        params: &[(String, Vec<request::InputValue>)],
+    ) -> Result<response::RawInstance, WbemError> {
+        match self.request(resource_uri, selectors, self.deadline(), |h| {
+            request::invoke(h, method, params)
+        })? {
+            Response::Object(Item::Instance { instance, .. })
+                if instance
+                    .class_name
+                    .eq_ignore_ascii_case(&format!("{method}_OUTPUT")) =>
+            {
+                Ok(instance)
+            }
+            _ => Err(WbemError::failed(format!(
+                "{}: the answer to {method} holds no {method}_OUTPUT",
+                self.host_label
+            ))),
+        }
+    }
+
     /// A class definition through the CIM-XML schema URI.
     pub fn class(&self, namespace: &str, class: &str) -> Result<Arc<Class>, WbemError> {
         let selectors = vec![
@@ -277,7 +302,7 @@ impl WsMan {
     /// The class definition for typing instances, fetched once per class;
     /// `None` when the server does not give it (values are then typed
     /// from the markers in the response).
-    fn class_for_typing(&self, namespace: &str, class: &str) -> Option<Arc<Class>> {
+    pub(crate) fn class_for_typing(&self, namespace: &str, class: &str) -> Option<Arc<Class>> {
         let key = class_key(namespace, class);
         if let Some(c) = self
             .classes

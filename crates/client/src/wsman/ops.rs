@@ -3,11 +3,13 @@
 //! schema URI (classes), CreateInstanceEnum as an Enumerate of the class's
 //! resource URI, and the class lists from an Enumerate of the schema URI.
 
-use super::request::{wmi_resource_uri, AssociationFilter, Filter, CIM_XML_SCHEMA_URI};
+use super::request::{wmi_resource_uri, AssociationFilter, Filter, InputValue, CIM_XML_SCHEMA_URI};
+use super::response::to_values;
 use super::{WsMan, WsManStream};
 use crate::error::WbemError;
+use crate::invoke::MethodOutput;
 use crate::services::{ObjectStream, Services, Source, WbemObject};
-use openwmi_cim::{Class, Keys, ObjectPath, Value, WbemStatus};
+use openwmi_cim::{Class, Keys, Name, ObjectPath, TypeDecl, Value, WbemStatus};
 use openwmi_cimom::ClassOptions;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -24,7 +26,111 @@ fn selector_text(v: &Value) -> String {
     }
 }
 
+/// A method's input value as the request writes it.
+fn input_values(v: &Option<Value>, ns: &str) -> Vec<InputValue> {
+    let one = |v: &Value| match v {
+        Value::Reference(p) => {
+            let rns = p.namespace.as_deref().unwrap_or(ns);
+            InputValue::Reference {
+                resource_uri: wmi_resource_uri(rns, p.class.as_str()),
+                selectors: key_selectors(p),
+            }
+        }
+        v => InputValue::Text(selector_text(v)),
+    };
+    match v {
+        None => vec![InputValue::Nil],
+        Some(Value::Array(items)) => items.iter().map(one).collect(),
+        Some(v) => vec![one(v)],
+    }
+}
+
+/// An instance path's keys as selectors.
+fn key_selectors(p: &ObjectPath) -> Vec<(String, String)> {
+    match &p.keys {
+        Keys::Bindings(b) => b
+            .iter()
+            .map(|k| (k.name.as_str().to_owned(), selector_text(&k.value)))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 impl Services {
+    /// InvokeMethod as a WS-Man Invoke on the class's WMI resource URI
+    /// (the instance's keys as selectors); the output typed by the
+    /// method's declaration when the server gives the class.
+    pub(crate) fn wsman_invoke_method(
+        &self,
+        w: &Arc<WsMan>,
+        ns: &str,
+        mut p: ObjectPath,
+        method: &str,
+        params: &[(Name, Option<Value>)],
+    ) -> Result<MethodOutput, WbemError> {
+        if p.bindings().iter().any(|b| b.name.as_str().is_empty()) {
+            let class = w.class(ns, p.class.as_str())?;
+            let keys: Vec<_> = class.key_properties().map(|k| k.name.clone()).collect();
+            if keys.len() != 1 || !p.resolve_single_key(&keys[0]) {
+                return Err(WbemError::new(
+                    WbemStatus::InvalidParameter,
+                    format!(
+                        "{}: class {} has {} keys: name the key in the path",
+                        w.host_label,
+                        p.class,
+                        keys.len()
+                    ),
+                ));
+            }
+        }
+        // Names become element names: anything but a CIM name would make
+        // the request malformed.
+        let is_name = |n: &str| {
+            n.chars()
+                .next()
+                .is_some_and(|c| c.is_alphabetic() || c == '_')
+                && n.chars().all(|c| c.is_alphanumeric() || c == '_')
+        };
+        if let Some(bad) = std::iter::once(method)
+            .chain(params.iter().map(|(n, _)| n.as_str()))
+            .find(|n| !is_name(n))
+        {
+            return Err(WbemError::new(
+                WbemStatus::InvalidParameter,
+                format!("{bad:?} is not a method or parameter name"),
+            ));
+        }
+        let uri = wmi_resource_uri(ns, p.class.as_str());
+        let input: Vec<(String, Vec<InputValue>)> = params
+            .iter()
+            .map(|(n, v)| (n.as_str().to_owned(), input_values(v, ns)))
+            .collect();
+        let raw = w.invoke(&uri, &key_selectors(&p), method, &input)?;
+        let class = w.class_for_typing(ns, p.class.as_str());
+        let decl = class.as_ref().and_then(|c| c.method(method));
+        let ty = |name: &str| -> Option<TypeDecl> {
+            let d = decl?;
+            if name.eq_ignore_ascii_case("ReturnValue") {
+                return Some(TypeDecl::scalar(d.return_type));
+            }
+            d.parameters
+                .iter()
+                .find(|q| q.name.is(name))
+                .map(|q| q.ty.clone())
+        };
+        let mut values = to_values(&raw, ty, self.host.as_deref()).map_err(|e| {
+            WbemError::failed(format!("{}: invalid {method}_OUTPUT: {e}", w.host_label))
+        })?;
+        let return_value = values
+            .iter()
+            .position(|(n, _)| n.is("ReturnValue"))
+            .and_then(|i| values.remove(i).1);
+        Ok(MethodOutput {
+            return_value,
+            out_params: values,
+        })
+    }
+
     pub(crate) fn wsman_exec_query(
         &self,
         w: &Arc<WsMan>,

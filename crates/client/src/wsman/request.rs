@@ -254,6 +254,73 @@ pub fn get(h: &Header) -> String {
     out
 }
 
+/// One value of a method's input parameter.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InputValue {
+    Nil,
+    Text(String),
+    /// A reference: the EPR of an instance.
+    Reference {
+        resource_uri: String,
+        selectors: Vec<(String, String)>,
+    },
+}
+
+/// Invoke (DSP0227 §8): Action `<ResourceURI>/<Method>`, the key selectors
+/// of the instance (none for a static method), and the body
+/// `<p0:<Method>_INPUT xmlns:p0="<ResourceURI>">` with one element per
+/// value (an array repeats the element), as the Windows client writes it
+/// (OMI's test3 capture).
+pub fn invoke(h: &Header, method: &str, params: &[(String, Vec<InputValue>)]) -> String {
+    let mut out = String::with_capacity(2048);
+    let mut action = String::with_capacity(h.resource_uri.len() + method.len() + 1);
+    escape(&mut action, h.resource_uri);
+    action.push('/');
+    escape(&mut action, method);
+    envelope_start(&mut out, h, &action);
+    out.push_str("<s:Body><p0:");
+    out.push_str(method);
+    out.push_str("_INPUT xmlns:p0=\"");
+    escape(&mut out, h.resource_uri);
+    let _ = write!(out, "\" xmlns:xsi=\"{NS_XSI}\">");
+    for (name, values) in params {
+        for v in values {
+            let _ = write!(out, "<p0:{name}");
+            match v {
+                InputValue::Nil => out.push_str(" xsi:nil=\"true\"/>"),
+                InputValue::Text(t) => {
+                    out.push('>');
+                    escape(&mut out, t);
+                    let _ = write!(out, "</p0:{name}>");
+                }
+                InputValue::Reference {
+                    resource_uri,
+                    selectors,
+                } => {
+                    let _ = write!(
+                        out,
+                        "><a:Address>{ANONYMOUS}</a:Address><a:ReferenceParameters><w:ResourceURI>"
+                    );
+                    escape(&mut out, resource_uri);
+                    out.push_str("</w:ResourceURI><w:SelectorSet>");
+                    for (k, v) in selectors {
+                        out.push_str("<w:Selector Name=\"");
+                        escape(&mut out, k);
+                        out.push_str("\">");
+                        escape(&mut out, v);
+                        out.push_str("</w:Selector>");
+                    }
+                    let _ = write!(out, "</w:SelectorSet></a:ReferenceParameters></p0:{name}>");
+                }
+            }
+        }
+    }
+    out.push_str("</p0:");
+    out.push_str(method);
+    out.push_str("_INPUT></s:Body></s:Envelope>");
+    out
+}
+
 /// Identify (no Action, no addressing headers), as `wslid` and `Test-WSMan` send it.
 pub fn identify() -> String {
     format!(

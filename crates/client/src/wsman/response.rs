@@ -662,6 +662,26 @@ fn epr_to_path_at(
     })
 }
 
+/// A method's `_OUTPUT` element as named values: each typed as `ty` gives
+/// its name (the method's declaration), else from its markers as in
+/// [`to_instance`].
+pub fn to_values(
+    raw: &RawInstance,
+    ty: impl Fn(&str) -> Option<TypeDecl>,
+    host: Option<&str>,
+) -> Result<Vec<(Name, Option<Value>)>, String> {
+    let mut out = Vec::with_capacity(raw.properties.len());
+    for p in &raw.properties {
+        let value = match ty(&p.name) {
+            Some(t) => typed_property(p, &t, host, 0),
+            None => untyped_property(p, host, 0).map(|(_, v)| v),
+        }
+        .map_err(|e| format!("{}.{}: {e}", raw.class_name, p.name))?;
+        out.push((Name::new(&p.name), value));
+    }
+    Ok(out)
+}
+
 /// An instance in the CIM model. With `class`, properties come in class
 /// order with their declared types (those the response left out are NULL);
 /// without it each value's type comes from its markers (`xsi:type`,

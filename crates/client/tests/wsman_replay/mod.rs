@@ -174,6 +174,7 @@ pub fn fixture(name: &str) -> String {
         "pull_response.xml" => include_str!("../fixtures/wsman/pull_response.xml"),
         "release_response.xml" => include_str!("../fixtures/wsman/release_response.xml"),
         "get_response.xml" => include_str!("../fixtures/wsman/get_response.xml"),
+        "invoke_response.xml" => include_str!("../fixtures/wsman/invoke_response.xml"),
         "fault_destination_unreachable.xml" => {
             include_str!("../fixtures/wsman/fault_destination_unreachable.xml")
         }
@@ -387,6 +388,9 @@ pub fn windows(class_xml: Option<String>) -> impl Fn(&Recorded) -> Reply + Send 
         }
         if action.ends_with("enumeration/Release") {
             return Reply::ok(answer("release_response.xml", req));
+        }
+        if uri.ends_with("/Win32_Process") && action == format!("{uri}/Create") {
+            return Reply::ok(answer("invoke_response.xml", req));
         }
         Reply::fault(answer("fault_destination_unreachable.xml", req))
     }

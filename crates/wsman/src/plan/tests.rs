@@ -216,3 +216,103 @@ fn class_definitions_are_get_class() {
     };
     assert_eq!(c.class_name.as_str(), "Win32_Share");
 }
+
+fn invoke_plan(e: &Envelope) -> (String, ObjectPath, String, Vec<(Name, Option<Value>)>) {
+    let Plan::Invoke {
+        namespace,
+        resource_uri,
+        operation:
+            Operation::InvokeMethod {
+                target,
+                method,
+                params,
+            },
+        ..
+    } = plan(e).unwrap_or_else(|f| panic!("{f:?}"))
+    else {
+        panic!()
+    };
+    assert_eq!(resource_uri, WMI_SHARE);
+    (namespace, target, method.to_string(), params)
+}
+
+#[test]
+fn an_invoke_without_keys_calls_the_class() {
+    let body = format!(
+        r#"<p:Create_INPUT xmlns:p="{WMI_SHARE}" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><p:Path>/srv/x</p:Path><p:Name> x </p:Name><p:Type>0</p:Type><p:Description xsi:nil="true"/></p:Create_INPUT>"#
+    );
+    let e = envelope(&format!("{WMI_SHARE}/Create"), WMI_SHARE, "", &body);
+    let (namespace, target, method, params) = invoke_plan(&e);
+    assert_eq!(namespace, "root/cimv2");
+    assert_eq!(target.keys, Keys::Class);
+    assert_eq!(target.class.as_str(), "Win32_Share");
+    assert_eq!(method, "Create");
+    let s = |v: &str| Some(Value::String(v.into()));
+    assert_eq!(
+        params,
+        vec![
+            (Name::new("Path"), s("/srv/x")),
+            (Name::new("Name"), s(" x ")),
+            (Name::new("Type"), s("0")),
+            (Name::new("Description"), None),
+        ]
+    );
+}
+
+#[test]
+fn an_invoke_with_keys_calls_the_instance_and_repeats_make_arrays() {
+    let body = format!(
+        r#"<p:SetShareInfo_INPUT xmlns:p="{WMI_SHARE}"><p:Tags>a</p:Tags><p:Tags>b</p:Tags></p:SetShareInfo_INPUT>"#
+    );
+    let e = envelope(
+        &format!("{WMI_SHARE}/SetShareInfo"),
+        WMI_SHARE,
+        r#"<w:Selector Name="Name">data</w:Selector>"#,
+        &body,
+    );
+    let (_, target, _, params) = invoke_plan(&e);
+    assert_eq!(target.to_string(), r#"Win32_Share.Name="data""#);
+    assert_eq!(
+        params,
+        vec![(
+            Name::new("Tags"),
+            Some(Value::Array(vec![
+                Value::String("a".into()),
+                Value::String("b".into())
+            ]))
+        )]
+    );
+}
+
+#[test]
+fn an_invoke_whose_body_or_action_does_not_fit_is_refused() {
+    let input = format!(r#"<p:Create_INPUT xmlns:p="{WMI_SHARE}"/>"#);
+    // The body names another method.
+    let e = envelope(&format!("{WMI_SHARE}/Delete"), WMI_SHARE, "", &input);
+    assert_eq!(plan(&e).unwrap_err().kind, FaultKind::SchemaValidationError);
+    // The action is under another resource URI.
+    let e = envelope(
+        "http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/Win32_Process/Create",
+        WMI_SHARE,
+        "",
+        &input,
+    );
+    assert_eq!(plan(&e).unwrap_err().kind, FaultKind::ActionNotSupported);
+    // A method action with another body.
+    let e = envelope(
+        &format!("{WMI_SHARE}/Create"),
+        WMI_SHARE,
+        "",
+        "<n:Enumerate/>",
+    );
+    assert_eq!(plan(&e).unwrap_err().kind, FaultKind::SchemaValidationError);
+    // Embedded objects are not taken.
+    let nested = format!(
+        r#"<p:Create_INPUT xmlns:p="{WMI_SHARE}"><p:Access><p:X>1</p:X></p:Access></p:Create_INPUT>"#
+    );
+    let text = format!(
+        r#"<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Header/><s:Body>{nested}</s:Body></s:Envelope>"#
+    );
+    let rejected = decode(text.as_bytes(), None, &Limits::default()).unwrap_err();
+    assert_eq!(rejected.fault.kind, FaultKind::UnsupportedFeature);
+}
