@@ -48,7 +48,7 @@ pub struct Call {
     pub user: Arc<str>,
     pub groups: Arc<[String]>,
     /// The client's address, for the audit of method calls.
-    pub client: Option<Arc<str>>,
+    pub client: Option<std::net::SocketAddr>,
     pub message_id: Option<String>,
     /// Characters the answer may have.
     pub max_envelope: usize,
@@ -167,7 +167,7 @@ impl Engine {
     /// The answer envelope, or the fault.
     pub fn run(&self, plan: &Plan, call: &Call) -> Result<String, Fault> {
         let mut ctx = OperationContext::for_user(Arc::clone(&call.user), Arc::clone(&call.groups));
-        ctx.client = call.client.clone();
+        ctx.client = call.client;
         let ctx = Arc::new(ctx);
         match plan {
             Plan::Identify => Ok(identify(call)),

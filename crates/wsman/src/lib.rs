@@ -265,7 +265,7 @@ async fn answer(engine: &Engine, limits: &Limits, request: Request) -> Response 
     let call = Call {
         user: Arc::clone(&head.user.name),
         groups: Arc::clone(&head.user.groups),
-        client: Some(head.peer.to_string().into()),
+        client: Some(head.peer),
         message_id: message_id.clone(),
         max_envelope,
         deadline: Instant::now() + timeout,
