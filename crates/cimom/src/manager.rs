@@ -84,8 +84,8 @@ impl Default for EnumOptions {
 struct Inner {
     repo: Arc<Repository>,
     /// Namespaces with a provider that may block (see [`ObjectManager::may_block`]).
-    /// Normalized and lower-cased (`root/cimv2`); a handful at most.
-    /// Normalized and lower case (`root/microsoft/windows/smb`).
+    /// Normalized and lower-cased (`root/cimv2`, `root/microsoft/windows/smb`);
+    /// a handful at most.
     blocking_namespaces: Vec<String>,
     providers: ProviderRegistry,
     host: String,
