@@ -350,11 +350,7 @@ impl Engine {
         out.push_str("</p:");
         out.push_str(method);
         out.push_str("_OUTPUT>");
-        out.push_str(ENVELOPE_TAIL);
-        if out.len() > call.max_envelope {
-            return Err(too_large(out.len(), call.max_envelope));
-        }
-        Ok(out)
+        closed(out, call.max_envelope)
     }
 
     fn get(
@@ -409,11 +405,7 @@ impl Engine {
                 ))
             }
         }
-        out.push_str(ENVELOPE_TAIL);
-        if out.len() > call.max_envelope {
-            return Err(too_large(out.len(), call.max_envelope));
-        }
-        Ok(out)
+        closed(out, call.max_envelope)
     }
 
     /// What an Open* operation enumerates.
@@ -651,6 +643,16 @@ impl Engine {
         out.push_str(ENVELOPE_TAIL);
         Ok(out)
     }
+}
+
+/// `out` with the envelope closed, or the fault of an answer larger than
+/// the client's MaxEnvelopeSize.
+fn closed(mut out: String, max_envelope: usize) -> Result<String, Fault> {
+    out.push_str(ENVELOPE_TAIL);
+    if out.len() > max_envelope {
+        return Err(too_large(out.len(), max_envelope));
+    }
+    Ok(out)
 }
 
 fn too_large(len: usize, max: usize) -> Fault {

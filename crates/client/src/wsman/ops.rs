@@ -141,14 +141,26 @@ impl Services {
         let uri = wmi_resource_uri(&self.namespace, "*");
         let filter = association_filter(&query, &self.namespace).unwrap_or(Filter::Wql(wql));
         let first = w.enumerate(&uri, &[], Some(&filter), false)?;
-        Ok(self.stream(Source::WsMan(WsManStream::start(
+        Ok(self.wsman_stream(w, uri, Vec::new(), first))
+    }
+
+    /// The objects of an enumeration whose first answer is `first`: the
+    /// rest is pulled as the caller reads.
+    fn wsman_stream(
+        &self,
+        w: &Arc<WsMan>,
+        uri: String,
+        selectors: Vec<(String, String)>,
+        first: super::response::Batch,
+    ) -> ObjectStream {
+        self.stream(Source::WsMan(WsManStream::start(
             w.clone(),
             uri,
-            Vec::new(),
+            selectors,
             first,
             self.namespace.clone(),
             self.host.clone(),
-        ))))
+        )))
     }
 
     pub(crate) fn wsman_instance_enum(
@@ -158,14 +170,7 @@ impl Services {
     ) -> Result<ObjectStream, WbemError> {
         let uri = wmi_resource_uri(&self.namespace, class);
         let first = w.enumerate(&uri, &[], None, false)?;
-        Ok(self.stream(Source::WsMan(WsManStream::start(
-            w.clone(),
-            uri,
-            Vec::new(),
-            first,
-            self.namespace.clone(),
-            self.host.clone(),
-        ))))
+        Ok(self.wsman_stream(w, uri, Vec::new(), first))
     }
 
     pub(crate) fn wsman_get_instance(
@@ -245,14 +250,7 @@ impl Services {
         let selectors = vec![("__cimnamespace".to_owned(), self.namespace.clone())];
         let (stream, refused) = match w.enumerate(CIM_XML_SCHEMA_URI, &selectors, None, true) {
             Ok(first) => (
-                self.stream(Source::WsMan(WsManStream::start(
-                    w.clone(),
-                    CIM_XML_SCHEMA_URI.to_owned(),
-                    selectors,
-                    first,
-                    self.namespace.clone(),
-                    self.host.clone(),
-                ))),
+                self.wsman_stream(w, CIM_XML_SCHEMA_URI.to_owned(), selectors, first),
                 None,
             ),
             Err(e) if e.status == WbemStatus::AccessDenied => return Err(e),
