@@ -38,6 +38,19 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
+def need_root(reason: str) -> None:
+    """Stops a test that needs root (smbstatus, smbd, packages) when not root: a failure
+    under CI, where a test that needs a real component must never silently skip; a skip on a
+    developer's machine."""
+    if os.geteuid() == 0:
+        return
+    import pytest  # only the test suite calls this; the bench scripts import harness too
+
+    if in_ci():
+        pytest.fail(reason, pytrace=False)
+    pytest.skip(reason)
+
+
 def missing_programs(programs: Iterable[str]) -> list[str]:
     return [p for p in programs if shutil.which(p) is None]
 

@@ -26,11 +26,7 @@ CODES = {"OK": 0, "WARNING": 1, "CRITICAL": 2, "UNKNOWN": 3}
 
 @pytest.fixture(autouse=True)
 def _needs_root(openwmi_bin):
-    if os.geteuid() != 0:
-        msg = "smbstatus shows connections to root only: run these tests as root"
-        if harness.in_ci():
-            pytest.fail(msg, pytrace=False)
-        pytest.skip(msg)
+    harness.need_root("smbstatus shows connections to root only: run these tests as root")
 
 
 def check(*args, timeout: float = 60.0, **kw):

@@ -29,11 +29,7 @@ FORMAT = ("{i.classname}|{i[SequenceContext]}|{i[SequenceNumber]}|{i[TargetInsta
 
 @pytest.fixture(autouse=True)
 def _needs_root_and_tools(openwmi_bin):
-    if os.geteuid() != 0:
-        msg = "smbstatus shows connections to root only: run these tests as root"
-        if harness.in_ci():
-            pytest.fail(msg, pytrace=False)
-        pytest.skip(msg)
+    harness.need_root("smbstatus shows connections to root only: run these tests as root")
     require("pywbemtools", programs=("pywbemcli", "pywbemlistener"))
 
 

@@ -29,11 +29,7 @@ LOCAL = "127.0.0.1"
 
 @pytest.fixture(autouse=True)
 def _needs_root_and_binary(openwmi_bin):
-    if os.geteuid() != 0:
-        msg = "smbstatus shows connections to root only: run these tests as root"
-        if harness.in_ci():
-            pytest.fail(msg, pytrace=False)
-        pytest.skip(msg)
+    harness.need_root("smbstatus shows connections to root only: run these tests as root")
 
 
 def tcon_ids(status: dict, user: str, share: str) -> list[int]:

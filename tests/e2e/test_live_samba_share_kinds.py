@@ -26,11 +26,7 @@ TYPE_DISK, TYPE_PRINT_QUEUE, TYPE_IPC_ADMIN = 0, 1, 2147483651
 
 @pytest.fixture(autouse=True)
 def _needs_root_and_binary(openwmi_bin):
-    if os.geteuid() != 0:
-        msg = "smbstatus shows connections to root only: run these tests as root"
-        if harness.in_ci():
-            pytest.fail(msg, pytrace=False)
-        pytest.skip(msg)
+    harness.need_root("smbstatus shows connections to root only: run these tests as root")
 
 
 class AllKindsSamba(harness.SambaServer):

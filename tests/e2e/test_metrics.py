@@ -25,11 +25,7 @@ from harness import status_opens, status_tcons
 
 @pytest.fixture(autouse=True)
 def _needs_root(openwmi_bin):
-    if os.geteuid() != 0:
-        msg = "smbstatus shows connections to root only: run these tests as root"
-        if harness.in_ci():
-            pytest.fail(msg, pytrace=False)
-        pytest.skip(msg)
+    harness.need_root("smbstatus shows connections to root only: run these tests as root")
 
 
 @pytest.fixture

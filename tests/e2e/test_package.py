@@ -37,11 +37,7 @@ UNIT = ROOT / "crates/cli/debian/openwmi.service"
 
 @pytest.fixture(autouse=True)
 def _needs_root(openwmi_bin):
-    if os.geteuid() != 0:
-        msg = "these tests run smbstatus and install a package: run them as root"
-        if harness.in_ci():
-            pytest.fail(msg, pytrace=False)
-        pytest.skip(msg)
+    harness.need_root("these tests run smbstatus and install a package: run them as root")
 
 
 def recv_until(sock: socket.socket, wanted: str, timeout: float = 60.0) -> list[str]:

@@ -22,11 +22,7 @@ SMB_NS = "root/Microsoft/Windows/SMB"
 
 @pytest.fixture(autouse=True)
 def _needs_root_and_binary(openwmi_bin):
-    if os.geteuid() != 0:
-        msg = "smbstatus and smbcontrol need root: run these tests as root"
-        if harness.in_ci():
-            pytest.fail(msg, pytrace=False)
-        pytest.skip(msg)
+    harness.need_root("smbstatus and smbcontrol need root: run these tests as root")
 
 
 class RegistrySambaServer(harness.SambaServer):

@@ -519,11 +519,7 @@ def test_the_trailing_slash_path_and_cim_xml_stay_beside(https):
 
 @pytest.fixture(scope="module")
 def live(openwmi_bin, module_dir, test_ca, mof):
-    if os.geteuid() != 0:
-        msg = "smbstatus shows connections to root only: run these tests as root"
-        if harness.in_ci():
-            pytest.fail(msg, pytrace=False)
-        pytest.skip(msg)
+    harness.need_root("smbstatus shows connections to root only: run these tests as root")
     require("Samba", programs=("smbd", "smbstatus", "smbpasswd", "testparm"))
     require("smbprotocol", modules=("smbprotocol",))
     with harness.SambaServer() as samba:
@@ -602,11 +598,7 @@ def test_a_user_without_the_right_is_refused_over_wsman(live):
 
 
 def test_a_hung_samba_source_gives_a_fault_naming_it_never_a_hang(openwmi_bin, tmp_path, mof, samba):
-    if os.geteuid() != 0:
-        msg = "the Samba fixtures run as root"
-        if harness.in_ci():
-            pytest.fail(msg, pytrace=False)
-        pytest.skip(msg)
+    harness.need_root("the Samba fixtures run as root")
     from live_helpers import script
 
     hung = script(tmp_path, "smbstatus", "exec sleep 60")
