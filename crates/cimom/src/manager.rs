@@ -294,7 +294,7 @@ impl ObjectManager {
         }
         openwmi_cim::normalize_namespace(namespace).is_ok_and(|n| {
             let n = n.to_ascii_lowercase();
-            blocking.iter().any(|ns| *ns == n)
+            blocking.contains(&n)
         })
     }
 
