@@ -14,7 +14,7 @@ use openwmi_cimom::{
     OperationContext, ProviderCapabilities,
 };
 use openwmi_mounts::Paths;
-use openwmi_samba::manage::{valid_share_name, SambaControl};
+use openwmi_samba::manage::{valid_share_name, CloseFileLayout, OpenHandle, SambaControl};
 use openwmi_samba::SambaError;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -125,6 +125,38 @@ impl SmbProvider {
         self.control
             .end_process(session.server_id.pid)
             .map_err(failed)?;
+        Ok(MethodResult::status(SUCCESS))
+    }
+
+    /// MSFT_SmbOpenFile.ForceClose: closes that one open in the smbd
+    /// process holding it, as Samba's srvsvc NetFileClose does; the
+    /// client's other handles and its session stay.
+    fn close_open_file(&self, req: &MethodRequest<'_>) -> Result<MethodResult, CimError> {
+        let id = key_u64(req.target, "FileId")
+            .ok_or_else(|| CimError::invalid_parameter("FileId must be an integer"))?;
+        let status = self.samba.status(req.ctx)?;
+        let (file, open) = openwmi_samba::msft::find_open(&status, id)
+            .ok_or_else(|| CimError::not_found(format!("no open file {id}")))?;
+        let Some(key) = file.file_id else {
+            return Err(CimError::failed(
+                "smbstatus gave no fileid for this open: smbd cannot be asked to close it",
+            ));
+        };
+        if !self.control.may_change() {
+            return Err(CimError::access_denied(
+                "closing an open file needs openwmi to run as root (Samba's messaging)",
+            ));
+        }
+        let layout = openwmi_samba::parse_version(&status.version)
+            .map(|v| CloseFileLayout::for_version(v.major, v.minor))
+            .unwrap_or(CloseFileLayout::ShareModeEntry);
+        let handle = OpenHandle {
+            server_id: open.server_id,
+            file: key,
+            share_file_id: open.share_file_id,
+            uid: u32::try_from(open.uid).unwrap_or(u32::MAX),
+        };
+        self.control.close_file(&handle, layout).map_err(failed)?;
         Ok(MethodResult::status(SUCCESS))
     }
 
@@ -424,12 +456,7 @@ impl InstanceProvider for SmbProvider {
             return self.win32_share_method(req);
         }
         if class.eq_ignore_ascii_case("MSFT_SmbOpenFile") && m.eq_ignore_ascii_case("ForceClose") {
-            // Samba closes one handle only through srvsvc NetFileClose,
-            // which needs an SMB login as an administrator: openwmi has none.
-            return Err(CimError::not_supported(
-                "closing one open file needs Samba's srvsvc (net rpc file close) with \
-                 administrator credentials; close the session instead",
-            ));
+            return self.close_open_file(req);
         }
         Err(not_available(req))
     }

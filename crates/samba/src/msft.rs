@@ -178,6 +178,22 @@ pub fn open_path(file: &OpenFile) -> String {
     }
 }
 
+/// The byte-range locks of an open. Samba records the smbd process on a
+/// lock, not the open: the locks of that process on that file, when the
+/// process has that one open of the file; `None` (unknown) when it has
+/// several, or when smbstatus gave no lock list.
+pub fn locks(status: &Status, file: &OpenFile, open: &Open) -> Option<u32> {
+    let opens_of_process = file
+        .opens
+        .iter()
+        .filter(|o| o.server_id.process() == open.server_id.process())
+        .count();
+    if opens_of_process != 1 {
+        return None;
+    }
+    u32::try_from(status.locks_of(file, open).count()).ok()
+}
+
 /// MSFT_SmbOpenFile instances, one per open Samba reports.
 pub fn smb_open_files(status: &Status, class: &Class, server: &str) -> Vec<Instance> {
     let mut out = Vec::new();
@@ -221,7 +237,11 @@ pub fn smb_open_files(status: &Status, class: &Class, server: &str) -> Vec<Insta
             "Permissions",
             open.access_mask.map(Value::UInt32),
         );
-        put(&mut inst, "Locks", None);
+        put(
+            &mut inst,
+            "Locks",
+            locks(status, file, open).map(Value::UInt32),
+        );
         put(&mut inst, "ContinuouslyAvailable", Some(false.into()));
         put(&mut inst, "Encrypted", session.map(|s| encrypted(s).into()));
         put(&mut inst, "Signed", session.map(|s| signed(s).into()));
@@ -387,6 +407,30 @@ mod tests {
         assert_eq!(f.value("Permissions"), Some(&Value::UInt32(1)));
         assert!(find_open(&st, 5255 << 32 | 5).is_some());
         assert!(find_open(&st, 5).is_none());
+    }
+
+    #[test]
+    fn locks_of_an_open_from_the_capture() {
+        use openwmi_cim::CimType::*;
+        let st = parse(include_str!("../tests/data/smbstatus-4.17-brl.json")).unwrap();
+        assert_eq!(st.byte_range_locks.len(), 2);
+        let fc = class(&[("FileId", UInt64), ("Path", String), ("Locks", UInt32)]);
+        let files = smb_open_files(&st, &fc, "SRV");
+        let locked: Vec<_> = files
+            .iter()
+            .filter(|f| f.value("Locks") == Some(&Value::UInt32(2)))
+            .collect();
+        assert_eq!(locked.len(), 1, "{files:?}");
+        assert!(locked[0]
+            .value("Path")
+            .and_then(Value::as_str)
+            .is_some_and(|p| p.ends_with("/l.txt")));
+        assert!(files
+            .iter()
+            .filter(|f| f.value("Locks") != Some(&Value::UInt32(2)))
+            .all(|f| f.value("Locks") == Some(&Value::UInt32(0))));
+        // A document without the section (smbstatus without -B) has none.
+        assert!(parse(CAPTURE).unwrap().byte_range_locks.is_empty());
     }
 
     #[test]

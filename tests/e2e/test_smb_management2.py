@@ -1,0 +1,119 @@
+"""The rest of issue 21's SMB management, against a real private smbd with real SMB clients
+(smbprotocol): MSFT_SmbOpenFile.ForceClose of one file, MSFT_SmbOpenFile.Locks, Remove-SmbShare
+(DeleteInstance of MSFT_SmbShare), CreateShare's CreatedShare, the share settings of
+MSFT_SmbShare and Win32_Share.GetAccessMask from the share's ACL.
+
+smbstatus, Samba's messaging and `net conf` need root, so these tests run as root (CI does)."""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import subprocess
+from collections import OrderedDict
+
+import pytest
+
+import harness
+from harness import status_opens, status_sessions
+from test_smb_management import (SMB_NS, call, mserver, registry_shares,  # noqa: F401
+                                 require_pywbem, rsamba, smb_query_ns)
+
+
+@pytest.fixture(autouse=True)
+def _needs_root_and_binary(openwmi_bin):
+    harness.need_root("smbstatus and Samba's messaging need root: run these tests as root")
+
+
+def smb2_lock(handle, offset: int, length: int) -> None:
+    """An exclusive SMB2 byte-range lock on an smbprotocol Open (smbprotocol has no LOCK
+    request of its own): [MS-SMB2] 2.2.26 with one SMB2_LOCK_ELEMENT."""
+    from smbprotocol.header import Commands
+    from smbprotocol.structure import BytesField, IntField, Structure
+
+    class Smb2LockRequest(Structure):
+        COMMAND = Commands.SMB2_LOCK
+
+        def __init__(self):
+            self.fields = OrderedDict([
+                ("structure_size", IntField(size=2, default=48)),
+                ("lock_count", IntField(size=2)),
+                ("lock_sequence", IntField(size=4)),
+                ("file_id", BytesField(size=16)),
+                ("locks", BytesField()),
+            ])
+            super().__init__()
+
+    req = Smb2LockRequest()
+    req["lock_count"] = 1
+    req["file_id"] = handle.file_id
+    # SMB2_LOCKFLAG_EXCLUSIVE_LOCK | SMB2_LOCKFLAG_FAIL_IMMEDIATELY
+    req["locks"] = struct.pack("<QQII", offset, length, 0x02 | 0x10, 0)
+    tree = handle.tree_connect
+    sent = handle.connection.send(req, tree.session.session_id, tree.tree_connect_id)
+    handle.connection.receive(sent)
+
+
+def open_rows(conf) -> dict[str, dict]:
+    """MSFT_SmbOpenFile rows by ShareRelativePath."""
+    return {r["ShareRelativePath"]: r
+            for r in smb_query_ns(conf, "SELECT * FROM MSFT_SmbOpenFile")}
+
+
+# ------------------------------------------------------------------ open files
+
+
+def test_force_close_closes_that_file_only(rsamba):
+    conn = harness.SmbConnection(rsamba, "owtest1")
+    try:
+        tree = conn.tree_connect("public")
+        victim = conn.open_file(tree, "victim.txt")
+        kept = conn.open_file(tree, "kept.txt")
+        victim.write(b"victim", 0)
+        kept.write(b"kept", 0)
+        rsamba.wait_for_status(lambda s: len(status_opens(s)) == 2, "two opens")
+        rows = open_rows(rsamba.conf_path)
+        assert set(rows) == {"victim.txt", "kept.txt"}, rows
+        out, err = call(rsamba.conf_path, "-n", SMB_NS,
+                        f"MSFT_SmbOpenFile.FileId={rows['victim.txt']['FileId']}", "ForceClose")
+        assert out["ReturnValue"] == 0, err
+        assert "method=MSFT_SmbOpenFile.ForceClose" in err and "return=0" in err, err
+        # smbstatus no longer lists it; the other open and the session stay.
+        status = rsamba.smbstatus_json()
+        assert [p.rsplit("/", 1)[1] for p, _ in status_opens(status)] == ["kept.txt"]
+        assert len(status_sessions(status)) == 1
+        # The client's next operation on that handle fails; the other handle still works.
+        with pytest.raises(Exception) as e:
+            victim.read(0, 6)
+        assert "STATUS_FILE_CLOSED" in str(e.value) or "closed" in str(e.value).lower()
+        assert kept.read(0, 4) == b"kept"
+        assert set(open_rows(rsamba.conf_path)) == {"kept.txt"}
+        # An open that is gone: not found, and the other open is untouched.
+        r = harness.run_openwmi("--smb-conf", rsamba.conf_path, "--freshness", "0", "call",
+                                "-n", SMB_NS,
+                                f"MSFT_SmbOpenFile.FileId={rows['victim.txt']['FileId']}",
+                                "ForceClose", check=False)
+        assert r.returncode != 0 and "WBEM_E_NOT_FOUND" in r.stderr, r.stderr
+        assert kept.read(0, 4) == b"kept"
+    finally:
+        conn.close()
+
+
+def test_locks_counts_the_byte_range_locks_of_an_open(rsamba):
+    conn = harness.SmbConnection(rsamba, "owtest1")
+    try:
+        tree = conn.tree_connect("public")
+        locked = conn.open_file(tree, "locked.txt")
+        locked.write(b"0123456789", 0)
+        conn.open_file(tree, "free.txt")
+        smb2_lock(locked, 0, 2)
+        smb2_lock(locked, 4, 2)
+        rsamba.wait_for_status(lambda s: len(status_opens(s)) == 2, "two opens")
+        brl = json.loads(rsamba.smbstatus("--json", "-B").stdout)["byte_range_locks"]
+        assert sum(len(f["locks"]) for f in brl.values()) == 2, brl
+        rows = open_rows(rsamba.conf_path)
+        assert rows["locked.txt"]["Locks"] == 2
+        assert rows["free.txt"]["Locks"] == 0
+    finally:
+        conn.close()
