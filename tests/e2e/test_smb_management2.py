@@ -117,3 +117,63 @@ def test_locks_counts_the_byte_range_locks_of_an_open(rsamba):
         assert rows["free.txt"]["Locks"] == 0
     finally:
         conn.close()
+
+
+# ------------------------------------------------------------------ Remove-SmbShare
+
+
+def pywbemcli_runner(mserver, tmp_path, user):
+    import server_harness as sh
+    from conftest import require
+    require("pywbemcli", programs=("pywbemcli",))
+
+    def run(*args, check=True):
+        password = sh.PASSWORD if user == sh.USER else sh.OTHER_PASSWORD
+        cmd = ["pywbemcli", "-s", mserver.url, "-u", user, "-p", password, "-t", "60",
+               "-C", str(tmp_path / f"pywbemcli_{user}.yaml"), *args]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PYWBEMCLI_")}
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env)
+        if check:
+            assert r.returncode == 0, f"{cmd}\n{r.stdout}\n{r.stderr}\n{mserver.log()}"
+        return r
+    return run
+
+
+def test_remove_smb_share_over_cim_xml(rsamba, mserver, tmp_path):
+    import server_harness as sh
+    d = rsamba.base / "to remove"
+    d.mkdir()
+    d.chmod(0o777)
+    out, err = call(rsamba.conf_path, "-n", SMB_NS, "MSFT_SmbShare", "CreateShare",
+                    "Name=doomed", f"Path={d}")
+    assert out["ReturnValue"] == 0, err
+    assert registry_shares(rsamba) == ["doomed"]
+    path = 'MSFT_SmbShare.Name="doomed",ScopeName="*"'
+    # A user without `manage`: refused, nothing changes, the refusal is audited.
+    other = pywbemcli_runner(mserver, tmp_path, sh.OTHER_USER)
+    r = other("instance", "delete", path, "-n", SMB_NS, check=False)
+    assert r.returncode != 0 and "CIM_ERR_ACCESS_DENIED" in r.stdout + r.stderr, r
+    assert "manage" in r.stdout + r.stderr
+    assert registry_shares(rsamba) == ["doomed"]
+    admin = pywbemcli_runner(mserver, tmp_path, sh.USER)
+    # An smb.conf share is not openwmi's to delete: a clear refusal, the share stays.
+    r = admin("instance", "delete", 'MSFT_SmbShare.Name="data",ScopeName="*"', "-n", SMB_NS,
+              check=False)
+    assert r.returncode != 0 and "CIM_ERR_ACCESS_DENIED" in r.stdout + r.stderr, r
+    assert "registry" in r.stdout + r.stderr
+    assert "data" in {x["Name"] for x in smb_query_ns(rsamba.conf_path,
+                                                      "SELECT Name FROM MSFT_SmbShare")}
+    r = admin("instance", "delete", 'MSFT_SmbShare.Name="nosuch",ScopeName="*"', "-n", SMB_NS,
+              check=False)
+    assert r.returncode != 0 and "CIM_ERR_NOT_FOUND" in r.stdout + r.stderr, r
+    admin("instance", "delete", path, "-n", SMB_NS)
+    assert registry_shares(rsamba) == []
+    assert "doomed" not in {x["Name"] for x in smb_query_ns(rsamba.conf_path,
+                                                            "SELECT Name FROM MSFT_SmbShare")}
+    lines = [l for l in mserver.log_path.read_text().splitlines() if "openwmi audit:" in l]
+    deletes = [l for l in lines if "method=MSFT_SmbShare.DeleteInstance" in l]
+    assert len(deletes) == 4, lines
+    assert f"user={sh.OTHER_USER}" in deletes[0] and "CIM_ERR_ACCESS_DENIED" in deletes[0]
+    assert 'Name=\\"data\\"' in deletes[1] or "data" in deletes[1]
+    assert "CIM_ERR_NOT_FOUND" in deletes[2]
+    assert f"user={sh.USER}" in deletes[3] and "result=ok" in deletes[3]

@@ -10,11 +10,12 @@
 use crate::samba::SessionProvider;
 use openwmi_cim::{CimError, CimStatus, Class, Instance, ObjectPath, Value};
 use openwmi_cimom::{
-    EnumerateRequest, GetRequest, InstanceProvider, InstanceStream, MethodRequest, MethodResult,
-    OperationContext, ProviderCapabilities,
+    DeleteRequest, EnumerateRequest, GetRequest, InstanceProvider, InstanceStream, MethodRequest,
+    MethodResult, OperationContext, ProviderCapabilities,
 };
 use openwmi_mounts::Paths;
 use openwmi_samba::manage::{valid_share_name, CloseFileLayout, OpenHandle, SambaControl};
+use openwmi_samba::msft::NO_SCOPE;
 use openwmi_samba::SambaError;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -260,14 +261,22 @@ impl SmbProvider {
     /// The share name of a Win32_Share or MSFT_SmbShare instance path, and
     /// whether openwmi may change that share: only registry shares.
     fn own_share(&self, req: &MethodRequest<'_>) -> Result<Result<String, u32>, CimError> {
-        let Some(name) = key_str(req.target, "Name") else {
+        self.own_share_at(req.ctx, req.target)
+    }
+
+    fn own_share_at(
+        &self,
+        ctx: &OperationContext,
+        target: &ObjectPath,
+    ) -> Result<Result<String, u32>, CimError> {
+        let Some(name) = key_str(target, "Name") else {
             return Ok(Err(INVALID_PARAMETER));
         };
         if !self.control.may_change() {
             return Ok(Err(ACCESS_DENIED));
         }
         if !self.control.is_registry_share(name).map_err(failed)? {
-            return Ok(Err(if self.share_exists(req.ctx, name)? {
+            return Ok(Err(if self.share_exists(ctx, name)? {
                 ACCESS_DENIED
             } else {
                 NET_NAME_NOT_FOUND
@@ -279,7 +288,12 @@ impl SmbProvider {
     /// Win32_Share.Delete: deletes a registry share, then drops its tree
     /// connects as Windows does.
     fn win32_delete(&self, req: &MethodRequest<'_>) -> Result<u32, CimError> {
-        let name = match self.own_share(req)? {
+        self.delete_share(req.ctx, req.target)
+    }
+
+    /// Deletes the registry share at `target`; a Win32_Share status code.
+    fn delete_share(&self, ctx: &OperationContext, target: &ObjectPath) -> Result<u32, CimError> {
+        let name = match self.own_share_at(ctx, target)? {
             Ok(n) => n,
             Err(code) => return Ok(code),
         };
@@ -289,6 +303,36 @@ impl SmbProvider {
         // Connections are dropped best-effort: the share is gone either way.
         let _ = self.control.close_share(&name);
         Ok(SUCCESS)
+    }
+
+    /// Remove-SmbShare: DeleteInstance of MSFT_SmbShare, with the rules of
+    /// Win32_Share.Delete (registry shares only) as CIM errors.
+    fn remove_smb_share(&self, req: &DeleteRequest<'_>) -> Result<(), CimError> {
+        let name = key_str(req.path, "Name").unwrap_or_default().to_owned();
+        if key_str(req.path, "ScopeName").is_some_and(|s| s != NO_SCOPE && !s.is_empty()) {
+            return Err(CimError::not_found(format!(
+                "no share {name:?} in scope {:?}: this server has only scope \"*\"",
+                key_str(req.path, "ScopeName").unwrap_or_default()
+            )));
+        }
+        match self.delete_share(req.ctx, req.path)? {
+            SUCCESS => Ok(()),
+            INVALID_PARAMETER => Err(CimError::invalid_parameter(
+                "an MSFT_SmbShare path needs its Name key",
+            )),
+            NET_NAME_NOT_FOUND => Err(CimError::not_found(format!("no share {name:?}"))),
+            ACCESS_DENIED if !self.control.may_change() => Err(CimError::access_denied(
+                "deleting a share needs openwmi to run as root (net conf)",
+            )),
+            ACCESS_DENIED => Err(CimError::access_denied(format!(
+                "share {name:?} is not a registry share: openwmi deletes only shares in \
+                 Samba's registry configuration (net conf), never smb.conf sections, \
+                 usershares, home or printer shares"
+            ))),
+            _ => Err(CimError::failed(format!(
+                "net conf delshare {name:?} failed"
+            ))),
+        }
     }
 
     /// Win32_Share.SetShareInfo: the limit and the comment of a registry share.
@@ -442,6 +486,25 @@ impl InstanceProvider for SmbProvider {
             .into_iter()
             .find(|i| i.value(key).and_then(Value::as_i128) == Some(i128::from(want)))
             .map(Arc::new))
+    }
+
+    fn delete(&self, req: &DeleteRequest<'_>) -> Result<(), CimError> {
+        if req
+            .class
+            .name
+            .as_str()
+            .eq_ignore_ascii_case("MSFT_SmbShare")
+        {
+            return self.remove_smb_share(req);
+        }
+        Err(CimError::not_supported(format!(
+            "instances of {} are not deleted",
+            req.class.name
+        )))
+    }
+
+    fn delete_is_managed(&self, class: &Class) -> bool {
+        class.name.as_str().eq_ignore_ascii_case("MSFT_SmbShare")
     }
 
     fn invoke_method(&self, req: &MethodRequest<'_>) -> Result<MethodResult, CimError> {
