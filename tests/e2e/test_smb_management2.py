@@ -177,3 +177,48 @@ def test_remove_smb_share_over_cim_xml(rsamba, mserver, tmp_path):
     assert 'Name=\\"data\\"' in deletes[1] or "data" in deletes[1]
     assert "CIM_ERR_NOT_FOUND" in deletes[2]
     assert f"user={sh.USER}" in deletes[3] and "result=ok" in deletes[3]
+
+
+# ------------------------------------------------------------------ CreateShare, settings
+
+
+def test_create_share_returns_the_created_share_and_settings_read_back(rsamba, mserver):
+    import pywbem
+    import server_harness as sh
+    require_pywbem()
+    d = rsamba.base / "with settings"
+    d.mkdir()
+    d.chmod(0o777)
+    smb = mserver.pywbem(sh.USER, namespace=SMB_NS)
+    ret, out = smb.InvokeMethod("CreateShare", pywbem.CIMClassName("MSFT_SmbShare"),
+                                [("Name", "settled"), ("Path", str(d)),
+                                 ("Description", "made with settings"),
+                                 ("EncryptData", True), ("CachingMode", pywbem.Uint32(0)),
+                                 ("FolderEnumerationMode", pywbem.Uint32(0)),
+                                 ("ConcurrentUserLimit", pywbem.Uint32(4))])
+    assert int(ret) == 0
+    created = out["CreatedShare"]
+    # An embedded instance (EmbeddedObject="instance"): pywbem reads it back as one.
+    assert isinstance(created, pywbem.CIMInstance), created
+    assert created.classname == "MSFT_SmbShare"
+    assert (created["Name"], created["Path"], created["Description"]) == \
+        ("settled", str(d), "made with settings")
+    assert created["ScopeName"] == "*" and created["ConcurrentUserLimit"] == 4
+    assert (created["EncryptData"], created["CachingMode"], created["FolderEnumerationMode"]) \
+        == (True, 0, 0)
+    # The same values from Samba's configuration, and the defaults for a share without them.
+    rows = {r["Name"]: r for r in smb_query_ns(rsamba.conf_path, "SELECT * FROM MSFT_SmbShare")}
+    s = rows["settled"]
+    assert (s["EncryptData"], s["CachingMode"], s["FolderEnumerationMode"]) == (True, 0, 0)
+    p = rows["public"]
+    assert (p["EncryptData"], p["CachingMode"], p["FolderEnumerationMode"]) == (False, 1, 1)
+    # Locally the embedded instance is its INSTANCE text.
+    out2, err = call(rsamba.conf_path, "-n", SMB_NS, "MSFT_SmbShare", "CreateShare",
+                     "Name=settled2", f"Path={d}")
+    assert out2["ReturnValue"] == 0, err
+    assert out2["CreatedShare"].startswith('<INSTANCE CLASSNAME="MSFT_SmbShare">')
+    assert "<VALUE>settled2</VALUE>" in out2["CreatedShare"]
+    for name in ("settled", "settled2"):
+        r = subprocess.run(["net", "-s", str(rsamba.conf_path), "conf", "delshare", name],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r.stderr

@@ -206,14 +206,8 @@ mod tests {
 
     fn share(name: &str, path: &str) -> Share {
         Share {
-            name: name.into(),
             path: path.into(),
-            comment: String::new(),
-            printable: false,
-            max_connections: 0,
-            administrative: false,
-            available: true,
-            browseable: true,
+            ..Share::new(name)
         }
     }
 

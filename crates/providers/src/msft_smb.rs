@@ -415,7 +415,35 @@ impl SmbProvider {
             req.unsigned("ConcurrentUserLimit"),
             &extra,
         )?;
-        Ok(MethodResult::status(code))
+        let mut result = MethodResult::status(code);
+        if code == SUCCESS {
+            // What New-SmbShare returns: the new MSFT_SmbShare, an embedded
+            // instance (its CIM-XML INSTANCE, as DSP0201 carries one in a
+            // string), built from what was just set.
+            let mut share = openwmi_samba::Share::new(req.string("Name").unwrap_or_default());
+            share.path = req.string("Path").unwrap_or_default().to_owned();
+            share.comment = req.string("Description").unwrap_or_default().to_owned();
+            share.max_connections = req
+                .unsigned("ConcurrentUserLimit")
+                .and_then(|n| u32::try_from(n).ok())
+                .unwrap_or(0);
+            for (param, value) in &extra {
+                match *param {
+                    "smb encrypt" => share.encrypt_data = true,
+                    "csc policy" => share.csc_policy = (*value).to_owned(),
+                    "hide unreadable" => share.hide_unreadable = true,
+                    _ => {}
+                }
+            }
+            let inst = openwmi_samba::msft::smb_share(&share, req.class);
+            let mut xml = String::new();
+            openwmi_cimxml::write_instance(&mut xml, &inst);
+            result.out_params.push((
+                openwmi_cim::Name::new("CreatedShare"),
+                Value::String(xml.into()),
+            ));
+        }
+        Ok(result)
     }
 
     /// Win32_Share.GetAccessMask: the rights the share's ACL gives. Samba's
