@@ -222,3 +222,26 @@ def test_create_share_returns_the_created_share_and_settings_read_back(rsamba, m
         r = subprocess.run(["net", "-s", str(rsamba.conf_path), "conf", "delshare", name],
                            capture_output=True, text=True, timeout=30)
         assert r.returncode == 0, r.stderr
+
+
+def test_byte_range_locks_gauge_per_share(rsamba, tmp_path, openwmi_bin):
+    import server_harness as sh
+    from test_metrics import samples, scrape
+    conn = harness.SmbConnection(rsamba, "owtest1")
+    try:
+        tree = conn.tree_connect("data")
+        f = conn.open_file(tree, "locked.txt")
+        f.write(b"0123456789", 0)
+        smb2_lock(f, 0, 1)
+        smb2_lock(f, 2, 1)
+        smb2_lock(f, 8, 2)
+        rsamba.wait_for_status(lambda s: len(status_opens(s)) == 1, "one open")
+        with sh.OpenwmiServer(openwmi_bin, tmp_path / "serve",
+                              smb_conf=rsamba.conf_path).start() as server:
+            status, _, text = scrape(server)
+            assert status == 200, text
+            locks = samples(text, "openwmi_samba_byte_range_locks")
+            assert locks['{share="data"}'] == 3, locks
+            assert locks['{share="public"}'] == 0, locks
+    finally:
+        conn.close()
