@@ -245,3 +245,69 @@ def test_byte_range_locks_gauge_per_share(rsamba, tmp_path, openwmi_bin):
             assert locks['{share="public"}'] == 0, locks
     finally:
         conn.close()
+
+
+# ------------------------------------------------------------------ GetAccessMask
+
+
+FULL, CHANGE, READ = 0x1F01FF, 0x1301BF, 0x1200A9
+WRITE_RIGHTS = 0x2 | 0x4 | 0x10 | 0x40 | 0x100 | 0x10000 | 0x40000 | 0x80000
+
+
+def sharesec(server, *args) -> str:
+    r = subprocess.run(["sharesec", "-s", str(server.conf_path), *args],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return r.stdout
+
+
+def samba_sid(server, user: str) -> str:
+    r = subprocess.run(["pdbedit", "-s", str(server.conf_path), "-L", "-v", "-u", user],
+                       capture_output=True, text=True, timeout=30, check=True)
+    return next(l.split(":", 1)[1].strip() for l in r.stdout.splitlines()
+                if l.startswith("User SID:"))
+
+
+def test_get_access_mask_from_the_share_acl(rsamba, mserver, tmp_path):
+    import pywbem
+    import server_harness as sh
+    from conftest import require
+    require("Samba", programs=("sharesec", "pdbedit"))
+    require_pywbem()
+
+    def mask(share="data"):
+        out, err = call(rsamba.conf_path, f'Win32_Share.Name="{share}"', "GetAccessMask")
+        assert "method=Win32_Share.GetAccessMask" in err, err
+        return out["ReturnValue"]
+
+    # No ACL stored: Samba's default, Everyone Full.
+    assert mask() == FULL
+    # A real ACL: Everyone may read, root (the local caller, Unix SID S-1-22-1-0) may change.
+    sharesec(rsamba, "data", "--replace", "S-1-1-0:ALLOWED/0x0/READ,S-1-22-1-0:ALLOWED/0x0/CHANGE")
+    assert "S-1-22-1-0:ALLOWED/0x0/CHANGE" in sharesec(rsamba, "data", "--view")
+    assert mask() == CHANGE | READ
+    # A denial before a grant wins for that right.
+    sharesec(rsamba, "data", "--replace",
+             "S-1-22-1-0:DENIED/0x0/0x00000002,S-1-1-0:ALLOWED/0x0/FULL")
+    assert mask() == FULL & ~0x2
+    # The caller's Samba account SID (how ACLs made with Windows tools name users) counts.
+    rsamba.add_user("root", "Root-test-pw1")
+    sharesec(rsamba, "data", "--replace", f"{samba_sid(rsamba, 'root')}:ALLOWED/0x0/READ")
+    assert mask() == READ
+    # Over CIM-XML the caller is the authenticated user, not root: `tester` has no Unix or
+    # Samba account here, so an ACL for root alone leaves it nothing.
+    conn = mserver.pywbem(sh.USER)
+    path = pywbem.CIMInstanceName("Win32_Share", {"Name": "data"}, namespace="root/cimv2")
+    ret, _ = conn.InvokeMethod("GetAccessMask", path)
+    assert int(ret) == 0
+    sharesec(rsamba, "data", "--replace", "S-1-5-11:ALLOWED/0x0/CHANGE")
+    ret, _ = conn.InvokeMethod("GetAccessMask", path)
+    assert int(ret) == CHANGE
+    # A read-only share never grants write rights, whatever its ACL.
+    subprocess.run(["net", "-s", str(rsamba.conf_path), "conf", "addshare", "ro", str(tmp_path),
+                    "writeable=n", "guest_ok=n"], check=True, capture_output=True, timeout=30)
+    try:
+        assert mask("ro") == FULL & ~WRITE_RIGHTS
+    finally:
+        subprocess.run(["net", "-s", str(rsamba.conf_path), "conf", "delshare", "ro"],
+                       check=True, capture_output=True, timeout=30)

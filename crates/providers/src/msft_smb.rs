@@ -40,8 +40,8 @@ pub mod share_status {
 }
 use share_status::*;
 
-/// The rights GetAccessMask reports for a share anyone may use fully
-/// (FILE_ALL_ACCESS: Samba's default share ACL, Everyone Full).
+/// The rights GetAccessMask reports for IPC$, which has no share ACL
+/// (FILE_ALL_ACCESS).
 const FULL_ACCESS: u32 = 0x001F_01FF;
 
 /// Serves MSFT_SmbShare, MSFT_SmbSession and MSFT_SmbOpenFile, and the
@@ -446,17 +446,63 @@ impl SmbProvider {
         Ok(result)
     }
 
-    /// Win32_Share.GetAccessMask: the rights the share's ACL gives. Samba's
-    /// default ACL (nothing stored with sharesec) is Everyone Full; a share
-    /// that is not served gives 25 like the other methods.
+    /// Win32_Share.GetAccessMask: the rights the caller holds on the share,
+    /// as Windows reports them: the share's ACL (`sharesec --view`; Samba's
+    /// default, Everyone Full, when none is stored) evaluated for the
+    /// caller's SIDs, without the write rights on a `read only` share.
     fn win32_access_mask(&self, req: &MethodRequest<'_>) -> Result<u32, CimError> {
         let Some(name) = key_str(req.target, "Name") else {
             return Err(CimError::invalid_parameter("Win32_Share path without Name"));
         };
-        if !self.share_exists(req.ctx, name)? {
+        let served = self.samba.served(req.ctx)?;
+        let share = served.iter().find(|s| s.name.eq_ignore_ascii_case(name));
+        let Some(share) = share else {
+            if name.eq_ignore_ascii_case("IPC$") {
+                return Ok(FULL_ACCESS);
+            }
             return Err(CimError::not_found(format!("no share {name:?}")));
+        };
+        let aces = self.control.share_acl(&share.name).map_err(failed)?;
+        let sids = self.caller_sids(req.ctx);
+        Ok(openwmi_samba::sharesec::share_access(
+            &aces,
+            &sids,
+            share.read_only && !share.printable,
+        ))
+    }
+
+    /// The SIDs Samba would give the caller: Everyone, Authenticated
+    /// Users, the Unix user and group SIDs (S-1-22-1-uid, S-1-22-2-gid),
+    /// and the user's SIDs in Samba's account database. The local caller
+    /// is the Unix user openwmi runs as.
+    fn caller_sids(&self, ctx: &OperationContext) -> Vec<String> {
+        use openwmi_samba::sharesec::{AUTHENTICATED_USERS, EVERYONE};
+        let mut sids = vec![EVERYONE.to_string(), AUTHENTICATED_USERS.to_string()];
+        let user = match ctx.user.as_deref() {
+            Some(u) => Some(u.to_string()),
+            None => uzers::get_user_by_uid(rustix::process::geteuid().as_raw())
+                .map(|u| u.name().to_string_lossy().into_owned()),
+        };
+        if let Some(user) = user {
+            if let Some(account) = uzers::get_user_by_name(&user) {
+                sids.push(format!("S-1-22-1-{}", account.uid()));
+                sids.push(format!("S-1-22-2-{}", account.primary_group_id()));
+                for g in
+                    uzers::get_user_groups(&user, account.primary_group_id()).unwrap_or_default()
+                {
+                    sids.push(format!("S-1-22-2-{}", g.gid()));
+                }
+            }
+            sids.extend(self.control.account_sids(&user));
         }
-        Ok(FULL_ACCESS)
+        for g in ctx.groups.iter() {
+            if let Some(group) = uzers::get_group_by_name(g) {
+                sids.push(format!("S-1-22-2-{}", group.gid()));
+            }
+        }
+        sids.sort();
+        sids.dedup();
+        sids
     }
 
     /// Methods of Win32_Share (root/cimv2), for the Win32_Share provider.

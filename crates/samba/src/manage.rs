@@ -32,6 +32,8 @@ pub struct SambaControl {
     net: PathBuf,
     testparm: PathBuf,
     smbstatus: PathBuf,
+    sharesec: PathBuf,
+    pdbedit: PathBuf,
     smb_conf: Option<PathBuf>,
     timeout: Duration,
 }
@@ -71,6 +73,8 @@ impl SambaControl {
             net: PathBuf::from("net"),
             testparm: PathBuf::from("testparm"),
             smbstatus: PathBuf::from("smbstatus"),
+            sharesec: PathBuf::from("sharesec"),
+            pdbedit: PathBuf::from("pdbedit"),
             smb_conf: None,
             timeout: Duration::from_secs(10),
         }
@@ -185,6 +189,44 @@ impl SambaControl {
     /// Deletes a registry share (`net conf delshare`).
     pub fn delete_share(&self, name: &str) -> Result<(), Error> {
         self.call(&self.net, &["conf", "delshare", name]).map(drop)
+    }
+}
+
+impl SambaControl {
+    /// The share's ACL (`sharesec NAME --view`); Samba's default (Everyone
+    /// Full) when none is stored.
+    pub fn share_acl(&self, share: &str) -> Result<Vec<crate::sharesec::Ace>, Error> {
+        if share.starts_with('-') {
+            return Err(Error::Spawn {
+                program: "sharesec".into(),
+                message: format!("refusing the share name {share:?}"),
+            });
+        }
+        let text = self.call(&self.sharesec, &[share, "--view"])?;
+        crate::sharesec::parse_view(&text).map_err(|e| Error::Output {
+            program: self.sharesec.display().to_string(),
+            error: Box::new(e),
+        })
+    }
+
+    /// The SIDs Samba's account database gives `user` (`pdbedit -L -v -u`:
+    /// the user's and its primary group's); none for an unknown account or
+    /// when pdbedit fails.
+    pub fn account_sids(&self, user: &str) -> Vec<String> {
+        if user.is_empty() || user.starts_with('-') {
+            return Vec::new();
+        }
+        let Ok(text) = self.call(&self.pdbedit, &["-L", "-v", "-u", user]) else {
+            return Vec::new();
+        };
+        text.lines()
+            .filter_map(|l| {
+                l.strip_prefix("User SID:")
+                    .or_else(|| l.strip_prefix("Primary Group SID:"))
+            })
+            .map(|s| s.trim().to_string())
+            .filter(|s| s.starts_with("S-1-"))
+            .collect()
     }
 }
 
@@ -436,6 +478,8 @@ mod tests {
             net: PathBuf::from("/nonexistent/net"),
             testparm: PathBuf::from("/nonexistent/testparm"),
             smbstatus: PathBuf::from("/nonexistent/smbstatus"),
+            sharesec: PathBuf::from("/nonexistent/sharesec"),
+            pdbedit: PathBuf::from("/nonexistent/pdbedit"),
             smb_conf: None,
             timeout: Duration::from_secs(5),
         };
@@ -443,5 +487,7 @@ mod tests {
         assert!(c.end_process(1).is_err());
         assert!(c.registry_shares().is_err());
         assert!(c.lock_directory().is_err());
+        assert!(c.share_acl("data").is_err());
+        assert_eq!(c.account_sids("owtest1"), Vec::<String>::new());
     }
 }

@@ -87,6 +87,8 @@ pub struct Share {
     pub csc_policy: String,
     /// `hide unreadable`: listings leave out what the user cannot read.
     pub hide_unreadable: bool,
+    /// `read only` (Samba's default), or not `writeable`.
+    pub read_only: bool,
 }
 
 impl Share {
@@ -105,6 +107,7 @@ impl Share {
             encrypt_data: p.encrypt_data,
             csc_policy: p.csc_policy,
             hide_unreadable: p.hide_unreadable,
+            read_only: p.read_only,
         }
     }
 }
@@ -318,6 +321,7 @@ struct ShareParams {
     encrypt_data: bool,
     csc_policy: String,
     hide_unreadable: bool,
+    read_only: bool,
 }
 
 impl Default for ShareParams {
@@ -333,6 +337,7 @@ impl Default for ShareParams {
             encrypt_data: false,
             csc_policy: "manual".to_string(),
             hide_unreadable: false,
+            read_only: true,
         }
     }
 }
@@ -400,6 +405,8 @@ impl SmbConf {
                         }
                         "cscpolicy" => target.csc_policy = value.trim().to_ascii_lowercase(),
                         "hideunreadable" => target.hide_unreadable = boolean()?,
+                        "readonly" => target.read_only = boolean()?,
+                        "writeable" | "writable" | "writeok" => target.read_only = !boolean()?,
                         "maxconnections" => {
                             target.max_connections = value.parse().map_err(|_| {
                                 err(format!("{key}: {value:?} is not a non-negative integer"))
@@ -451,6 +458,7 @@ impl SmbConf {
                     encrypt_data: p.encrypt_data,
                     csc_policy: p.csc_policy,
                     hide_unreadable: p.hide_unreadable,
+                    read_only: p.read_only,
                 })
                 .collect(),
             includes: doc.includes().collect(),
