@@ -365,7 +365,7 @@ impl SambaControl {
         let listed = status.opens().any(|(f, o)| {
             o.server_id == open.server_id
                 && o.share_file_id == open.share_file_id
-                && f.file_id.map_or(true, |k| k == open.file)
+                && f.file_id.is_none_or(|k| k == open.file)
         });
         Ok(listed)
     }
