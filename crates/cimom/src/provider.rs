@@ -163,6 +163,14 @@ pub trait InstanceProvider: Send + Sync {
         )))
     }
 
+    /// Whether a DeleteInstance of `class` changes the managed system (a
+    /// share, not openwmi's own state): it then needs the `manage` right,
+    /// checked as a method named `DeleteInstance`, and goes to the audit
+    /// trail like a method call. False by default.
+    fn delete_is_managed(&self, _class: &Class) -> bool {
+        false
+    }
+
     /// One instance by its keys; `Ok(None)` when there is none. The default
     /// enumerates and compares keys; providers with a cheaper lookup override it.
     fn get(&self, req: &GetRequest<'_>) -> Result<Option<Arc<Instance>>, CimError> {

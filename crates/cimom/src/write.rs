@@ -5,6 +5,7 @@
 
 use crate::context::OperationContext;
 use crate::manager::{display_ns, ObjectManager};
+use crate::method::{AuditRecord, MethodResult};
 use crate::provider::{CreateRequest, DeleteRequest};
 use openwmi_cim::{CimError, Instance, ObjectPath};
 
@@ -65,12 +66,34 @@ impl ObjectManager {
             namespace: None,
             ..path.clone()
         };
-        provider.delete(&DeleteRequest {
-            namespace: ns.name(),
-            class: &class,
-            path: &rel,
-            classes: ns,
-            ctx,
-        })
+        let managed = provider.delete_is_managed(&class);
+        let outcome = if managed {
+            self.access_policy()
+                .check_method(ctx, ns.name(), class.name.as_str(), "DeleteInstance")
+        } else {
+            Ok(())
+        }
+        .and_then(|()| {
+            provider.delete(&DeleteRequest {
+                namespace: ns.name(),
+                class: &class,
+                path: &rel,
+                classes: ns,
+                ctx,
+            })
+        });
+        if let (true, Some(audit)) = (managed, self.method_audit()) {
+            let done = MethodResult::default();
+            audit.record(&AuditRecord {
+                user: ctx.user.as_deref(),
+                client: ctx.client,
+                namespace,
+                target: &rel,
+                method: "DeleteInstance",
+                params: Vec::new(),
+                outcome: outcome.as_ref().map(|()| &done),
+            });
+        }
+        outcome
     }
 }

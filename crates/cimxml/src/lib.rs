@@ -32,7 +32,7 @@ pub use error::{CimRequestError, DecodeError, Limits};
 pub use export::{
     decode_embedded_instance, decode_export_indication, export_response, ExportIndication,
 };
-pub use method::method_response;
+pub use method::{method_response, method_response_embedding};
 // The operation model is protocol-neutral; CIM-XML's callers find it here.
 pub use openwmi_operation::{params::*, NewInstance, Operation};
 pub use request::{check_decoded_headers, check_headers, decode_request, encode_request, Request};

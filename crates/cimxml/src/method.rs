@@ -14,6 +14,10 @@ fn param_type(v: &Value) -> Option<&'static str> {
 }
 
 fn write_typed(out: &mut String, element: &str, name: Option<&str>, v: &Value) {
+    write_typed_as(out, element, name, v, false);
+}
+
+fn write_typed_as(out: &mut String, element: &str, name: Option<&str>, v: &Value, embedded: bool) {
     out.push('<');
     out.push_str(element);
     if let Some(n) = name {
@@ -25,6 +29,10 @@ fn write_typed(out: &mut String, element: &str, name: Option<&str>, v: &Value) {
         out.push_str(" PARAMTYPE=\"");
         out.push_str(t);
         out.push('"');
+    }
+    if embedded {
+        // The string holds an INSTANCE: a client reads it back as one.
+        out.push_str(" EmbeddedObject=\"instance\"");
     }
     out.push('>');
     match v {
@@ -45,6 +53,19 @@ pub fn method_response(
     return_value: Option<&Value>,
     out_params: &[(Name, Value)],
 ) -> String {
+    method_response_embedding(message_id, method_name, return_value, out_params, &[])
+}
+
+/// [`method_response`], the output parameters named in `embedded` (declared
+/// `EmbeddedInstance` or `EmbeddedObject`, holding an INSTANCE's XML) marked
+/// `EmbeddedObject="instance"`.
+pub fn method_response_embedding(
+    message_id: &str,
+    method_name: &str,
+    return_value: Option<&Value>,
+    out_params: &[(Name, Value)],
+    embedded: &[Name],
+) -> String {
     let mut out = String::with_capacity(300);
     writer::write_message_start(&mut out, message_id);
     out.push_str("<SIMPLERSP><METHODRESPONSE NAME=\"");
@@ -54,7 +75,9 @@ pub fn method_response(
         write_typed(&mut out, "RETURNVALUE", None, v);
     }
     for (name, v) in out_params {
-        write_typed(&mut out, "PARAMVALUE", Some(name.as_str()), v);
+        let is_embedded =
+            matches!(v, Value::String(_)) && embedded.iter().any(|e| e.is(name.as_str()));
+        write_typed_as(&mut out, "PARAMVALUE", Some(name.as_str()), v, is_embedded);
     }
     out.push_str("</METHODRESPONSE></SIMPLERSP>");
     out.push_str(writer::MESSAGE_END);
@@ -65,6 +88,27 @@ pub fn method_response(
 mod tests {
     use super::*;
     use crate::error::Limits;
+
+    #[test]
+    fn embedded_instances_are_marked() {
+        let body = method_response_embedding(
+            "8",
+            "CreateShare",
+            Some(&Value::UInt32(0)),
+            &[
+                (
+                    Name::new("CreatedShare"),
+                    Value::String("<INSTANCE CLASSNAME=\"X\"></INSTANCE>".into()),
+                ),
+                (Name::new("Note"), Value::String("<INSTANCE".into())),
+            ],
+            &[Name::new("createdshare")],
+        );
+        assert!(body.contains(
+            "<PARAMVALUE NAME=\"CreatedShare\" PARAMTYPE=\"string\" EmbeddedObject=\"instance\">"
+        ));
+        assert!(body.contains("<PARAMVALUE NAME=\"Note\" PARAMTYPE=\"string\">"));
+    }
 
     #[test]
     fn reads_back_as_the_client_decodes_it() {

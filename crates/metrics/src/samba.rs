@@ -3,7 +3,7 @@
 
 use crate::exposition::{Exposition, Kind};
 use openwmi_mounts::{FstabEntry, MountEntry};
-use openwmi_samba::smbstatus::Crypto;
+use openwmi_samba::smbstatus::{Crypto, Open, OpenFile};
 use openwmi_samba::{Share, Status};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -122,6 +122,30 @@ pub fn status_families(e: &mut Exposition, status: &Status, shares: &[Share], de
         e.sample("openwmi_samba_open_files", &[("share", share)], *n as f64);
     }
 
+    // A lock records its file and smbd process, not the open: it belongs
+    // to the share of that process's open of the file.
+    let mut locks: BTreeMap<&str, u64> = shares.iter().map(|s| (s.name.as_str(), 0)).collect();
+    for lock in &status.byte_range_locks {
+        let share = status
+            .opens()
+            .find(|(f, o)| status.locks_of(f, o).any(|l| std::ptr::eq(l, lock)))
+            .map(|(f, o)| share_of_open(status, shares, f, o))
+            .unwrap_or("");
+        *locks.entry(share).or_default() += 1;
+    }
+    e.family(
+        "openwmi_samba_byte_range_locks",
+        Kind::Gauge,
+        "Byte-range locks SMB clients hold, per share.",
+    );
+    for (share, n) in &locks {
+        e.sample(
+            "openwmi_samba_byte_range_locks",
+            &[("share", share)],
+            *n as f64,
+        );
+    }
+
     if detail.per_user {
         let mut per_user: BTreeMap<&str, u64> = BTreeMap::new();
         let mut per_client: BTreeMap<String, u64> = BTreeMap::new();
@@ -154,6 +178,41 @@ pub fn status_families(e: &mut Exposition, status: &Status, shares: &[Share], de
             );
         }
     }
+}
+
+/// The share of an open. An open records the share's directory, not its
+/// name: the share is the one with that path that the same smbd process
+/// has a tree connect to (as Samba's own code matches), else the first
+/// with that path.
+fn share_of_open<'a>(
+    status: &'a Status,
+    shares: &'a [Share],
+    file: &OpenFile,
+    open: &Open,
+) -> &'a str {
+    let candidates: Vec<&Share> = shares
+        .iter()
+        .filter(|s| !s.path.is_empty() && same_path(&s.path, &file.service_path))
+        .collect();
+    let pid = open.server_id.process();
+    candidates
+        .iter()
+        .find(|s| {
+            status
+                .tcons
+                .iter()
+                .any(|t| t.server_id.process() == pid && t.service.eq_ignore_ascii_case(&s.name))
+        })
+        .or(candidates.first())
+        .map(|s| s.name.as_str())
+        .or_else(|| {
+            status
+                .tcons
+                .iter()
+                .find(|t| t.server_id.process() == pid)
+                .map(|t| t.service.as_str())
+        })
+        .unwrap_or("")
 }
 
 /// The shares the configuration serves.
@@ -206,14 +265,8 @@ mod tests {
 
     fn share(name: &str, path: &str) -> Share {
         Share {
-            name: name.into(),
             path: path.into(),
-            comment: String::new(),
-            printable: false,
-            max_connections: 0,
-            administrative: false,
-            available: true,
-            browseable: true,
+            ..Share::new(name)
         }
     }
 
@@ -245,6 +298,28 @@ mod tests {
             text.contains("openwmi_samba_user_sessions{user=\"owtest2\"} 1"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn byte_range_locks_per_share() {
+        let json = include_str!("../../samba/tests/data/smbstatus-4.17-brl.json");
+        let status = openwmi_samba::smbstatus::parse(json).unwrap();
+        let shares = [
+            share("public", "/tmp/ow-smb-1n1qr9fj/shares/public"),
+            share("unused", "/srv/u"),
+        ];
+        let mut e = Exposition::new();
+        status_families(&mut e, &status, &shares, Detail { per_user: false });
+        let text = e.finish();
+        for line in [
+            "openwmi_samba_byte_range_locks{share=\"public\"} 2",
+            "openwmi_samba_byte_range_locks{share=\"unused\"} 0",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "{line} missing from\n{text}"
+            );
+        }
     }
 
     #[test]

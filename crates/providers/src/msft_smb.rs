@@ -10,11 +10,12 @@
 use crate::samba::SessionProvider;
 use openwmi_cim::{CimError, CimStatus, Class, Instance, ObjectPath, Value};
 use openwmi_cimom::{
-    EnumerateRequest, GetRequest, InstanceProvider, InstanceStream, MethodRequest, MethodResult,
-    OperationContext, ProviderCapabilities,
+    DeleteRequest, EnumerateRequest, GetRequest, InstanceProvider, InstanceStream, MethodRequest,
+    MethodResult, OperationContext, ProviderCapabilities,
 };
 use openwmi_mounts::Paths;
-use openwmi_samba::manage::{valid_share_name, SambaControl};
+use openwmi_samba::manage::{valid_share_name, CloseFileLayout, OpenHandle, SambaControl};
+use openwmi_samba::msft::NO_SCOPE;
 use openwmi_samba::SambaError;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -39,8 +40,8 @@ pub mod share_status {
 }
 use share_status::*;
 
-/// The rights GetAccessMask reports for a share anyone may use fully
-/// (FILE_ALL_ACCESS: Samba's default share ACL, Everyone Full).
+/// The rights GetAccessMask reports for IPC$, which has no share ACL
+/// (FILE_ALL_ACCESS).
 const FULL_ACCESS: u32 = 0x001F_01FF;
 
 /// Serves MSFT_SmbShare, MSFT_SmbSession and MSFT_SmbOpenFile, and the
@@ -125,6 +126,38 @@ impl SmbProvider {
         self.control
             .end_process(session.server_id.pid)
             .map_err(failed)?;
+        Ok(MethodResult::status(SUCCESS))
+    }
+
+    /// MSFT_SmbOpenFile.ForceClose: closes that one open in the smbd
+    /// process holding it, as Samba's srvsvc NetFileClose does; the
+    /// client's other handles and its session stay.
+    fn close_open_file(&self, req: &MethodRequest<'_>) -> Result<MethodResult, CimError> {
+        let id = key_u64(req.target, "FileId")
+            .ok_or_else(|| CimError::invalid_parameter("FileId must be an integer"))?;
+        let status = self.samba.status(req.ctx)?;
+        let (file, open) = openwmi_samba::msft::find_open(&status, id)
+            .ok_or_else(|| CimError::not_found(format!("no open file {id}")))?;
+        let Some(key) = file.file_id else {
+            return Err(CimError::failed(
+                "smbstatus gave no fileid for this open: smbd cannot be asked to close it",
+            ));
+        };
+        if !self.control.may_change() {
+            return Err(CimError::access_denied(
+                "closing an open file needs openwmi to run as root (Samba's messaging)",
+            ));
+        }
+        let layout = openwmi_samba::parse_version(&status.version)
+            .map(|v| CloseFileLayout::for_version(v.major, v.minor))
+            .unwrap_or(CloseFileLayout::ShareModeEntry);
+        let handle = OpenHandle {
+            server_id: open.server_id,
+            file: key,
+            share_file_id: open.share_file_id,
+            uid: u32::try_from(open.uid).unwrap_or(u32::MAX),
+        };
+        self.control.close_file(&handle, layout).map_err(failed)?;
         Ok(MethodResult::status(SUCCESS))
     }
 
@@ -228,14 +261,22 @@ impl SmbProvider {
     /// The share name of a Win32_Share or MSFT_SmbShare instance path, and
     /// whether openwmi may change that share: only registry shares.
     fn own_share(&self, req: &MethodRequest<'_>) -> Result<Result<String, u32>, CimError> {
-        let Some(name) = key_str(req.target, "Name") else {
+        self.own_share_at(req.ctx, req.target)
+    }
+
+    fn own_share_at(
+        &self,
+        ctx: &OperationContext,
+        target: &ObjectPath,
+    ) -> Result<Result<String, u32>, CimError> {
+        let Some(name) = key_str(target, "Name") else {
             return Ok(Err(INVALID_PARAMETER));
         };
         if !self.control.may_change() {
             return Ok(Err(ACCESS_DENIED));
         }
         if !self.control.is_registry_share(name).map_err(failed)? {
-            return Ok(Err(if self.share_exists(req.ctx, name)? {
+            return Ok(Err(if self.share_exists(ctx, name)? {
                 ACCESS_DENIED
             } else {
                 NET_NAME_NOT_FOUND
@@ -247,7 +288,12 @@ impl SmbProvider {
     /// Win32_Share.Delete: deletes a registry share, then drops its tree
     /// connects as Windows does.
     fn win32_delete(&self, req: &MethodRequest<'_>) -> Result<u32, CimError> {
-        let name = match self.own_share(req)? {
+        self.delete_share(req.ctx, req.target)
+    }
+
+    /// Deletes the registry share at `target`; a Win32_Share status code.
+    fn delete_share(&self, ctx: &OperationContext, target: &ObjectPath) -> Result<u32, CimError> {
+        let name = match self.own_share_at(ctx, target)? {
             Ok(n) => n,
             Err(code) => return Ok(code),
         };
@@ -257,6 +303,36 @@ impl SmbProvider {
         // Connections are dropped best-effort: the share is gone either way.
         let _ = self.control.close_share(&name);
         Ok(SUCCESS)
+    }
+
+    /// Remove-SmbShare: DeleteInstance of MSFT_SmbShare, with the rules of
+    /// Win32_Share.Delete (registry shares only) as CIM errors.
+    fn remove_smb_share(&self, req: &DeleteRequest<'_>) -> Result<(), CimError> {
+        let name = key_str(req.path, "Name").unwrap_or_default().to_owned();
+        if key_str(req.path, "ScopeName").is_some_and(|s| s != NO_SCOPE && !s.is_empty()) {
+            return Err(CimError::not_found(format!(
+                "no share {name:?} in scope {:?}: this server has only scope \"*\"",
+                key_str(req.path, "ScopeName").unwrap_or_default()
+            )));
+        }
+        match self.delete_share(req.ctx, req.path)? {
+            SUCCESS => Ok(()),
+            INVALID_PARAMETER => Err(CimError::invalid_parameter(
+                "an MSFT_SmbShare path needs its Name key",
+            )),
+            NET_NAME_NOT_FOUND => Err(CimError::not_found(format!("no share {name:?}"))),
+            ACCESS_DENIED if !self.control.may_change() => Err(CimError::access_denied(
+                "deleting a share needs openwmi to run as root (net conf)",
+            )),
+            ACCESS_DENIED => Err(CimError::access_denied(format!(
+                "share {name:?} is not a registry share: openwmi deletes only shares in \
+                 Samba's registry configuration (net conf), never smb.conf sections, \
+                 usershares, home or printer shares"
+            ))),
+            _ => Err(CimError::failed(format!(
+                "net conf delshare {name:?} failed"
+            ))),
+        }
     }
 
     /// Win32_Share.SetShareInfo: the limit and the comment of a registry share.
@@ -339,20 +415,94 @@ impl SmbProvider {
             req.unsigned("ConcurrentUserLimit"),
             &extra,
         )?;
-        Ok(MethodResult::status(code))
+        let mut result = MethodResult::status(code);
+        if code == SUCCESS {
+            // What New-SmbShare returns: the new MSFT_SmbShare, an embedded
+            // instance (its CIM-XML INSTANCE, as DSP0201 carries one in a
+            // string), built from what was just set.
+            let mut share = openwmi_samba::Share::new(req.string("Name").unwrap_or_default());
+            share.path = req.string("Path").unwrap_or_default().to_owned();
+            share.comment = req.string("Description").unwrap_or_default().to_owned();
+            share.max_connections = req
+                .unsigned("ConcurrentUserLimit")
+                .and_then(|n| u32::try_from(n).ok())
+                .unwrap_or(0);
+            for (param, value) in &extra {
+                match *param {
+                    "smb encrypt" => share.encrypt_data = true,
+                    "csc policy" => share.csc_policy = (*value).to_owned(),
+                    "hide unreadable" => share.hide_unreadable = true,
+                    _ => {}
+                }
+            }
+            let inst = openwmi_samba::msft::smb_share(&share, req.class);
+            let mut xml = String::new();
+            openwmi_cimxml::write_instance(&mut xml, &inst);
+            result.out_params.push((
+                openwmi_cim::Name::new("CreatedShare"),
+                Value::String(xml.into()),
+            ));
+        }
+        Ok(result)
     }
 
-    /// Win32_Share.GetAccessMask: the rights the share's ACL gives. Samba's
-    /// default ACL (nothing stored with sharesec) is Everyone Full; a share
-    /// that is not served gives 25 like the other methods.
+    /// Win32_Share.GetAccessMask: the rights the caller holds on the share,
+    /// as Windows reports them: the share's ACL (`sharesec --view`; Samba's
+    /// default, Everyone Full, when none is stored) evaluated for the
+    /// caller's SIDs, without the write rights on a `read only` share.
     fn win32_access_mask(&self, req: &MethodRequest<'_>) -> Result<u32, CimError> {
         let Some(name) = key_str(req.target, "Name") else {
             return Err(CimError::invalid_parameter("Win32_Share path without Name"));
         };
-        if !self.share_exists(req.ctx, name)? {
+        let served = self.samba.served(req.ctx)?;
+        let share = served.iter().find(|s| s.name.eq_ignore_ascii_case(name));
+        let Some(share) = share else {
+            if name.eq_ignore_ascii_case("IPC$") {
+                return Ok(FULL_ACCESS);
+            }
             return Err(CimError::not_found(format!("no share {name:?}")));
+        };
+        let aces = self.control.share_acl(&share.name).map_err(failed)?;
+        let sids = self.caller_sids(req.ctx);
+        Ok(openwmi_samba::sharesec::share_access(
+            &aces,
+            &sids,
+            share.read_only && !share.printable,
+        ))
+    }
+
+    /// The SIDs Samba would give the caller: Everyone, Authenticated
+    /// Users, the Unix user and group SIDs (S-1-22-1-uid, S-1-22-2-gid),
+    /// and the user's SIDs in Samba's account database. The local caller
+    /// is the Unix user openwmi runs as.
+    fn caller_sids(&self, ctx: &OperationContext) -> Vec<String> {
+        use openwmi_samba::sharesec::{AUTHENTICATED_USERS, EVERYONE};
+        let mut sids = vec![EVERYONE.to_string(), AUTHENTICATED_USERS.to_string()];
+        let user = match ctx.user.as_deref() {
+            Some(u) => Some(u.to_string()),
+            None => uzers::get_user_by_uid(rustix::process::geteuid().as_raw())
+                .map(|u| u.name().to_string_lossy().into_owned()),
+        };
+        if let Some(user) = user {
+            if let Some(account) = uzers::get_user_by_name(&user) {
+                sids.push(format!("S-1-22-1-{}", account.uid()));
+                sids.push(format!("S-1-22-2-{}", account.primary_group_id()));
+                for g in
+                    uzers::get_user_groups(&user, account.primary_group_id()).unwrap_or_default()
+                {
+                    sids.push(format!("S-1-22-2-{}", g.gid()));
+                }
+            }
+            sids.extend(self.control.account_sids(&user));
         }
-        Ok(FULL_ACCESS)
+        for g in ctx.groups.iter() {
+            if let Some(group) = uzers::get_group_by_name(g) {
+                sids.push(format!("S-1-22-2-{}", group.gid()));
+            }
+        }
+        sids.sort();
+        sids.dedup();
+        sids
     }
 
     /// Methods of Win32_Share (root/cimv2), for the Win32_Share provider.
@@ -412,6 +562,25 @@ impl InstanceProvider for SmbProvider {
             .map(Arc::new))
     }
 
+    fn delete(&self, req: &DeleteRequest<'_>) -> Result<(), CimError> {
+        if req
+            .class
+            .name
+            .as_str()
+            .eq_ignore_ascii_case("MSFT_SmbShare")
+        {
+            return self.remove_smb_share(req);
+        }
+        Err(CimError::not_supported(format!(
+            "instances of {} are not deleted",
+            req.class.name
+        )))
+    }
+
+    fn delete_is_managed(&self, class: &Class) -> bool {
+        class.name.as_str().eq_ignore_ascii_case("MSFT_SmbShare")
+    }
+
     fn invoke_method(&self, req: &MethodRequest<'_>) -> Result<MethodResult, CimError> {
         let (class, m) = (req.class.name.as_str(), req.method.name.as_str());
         if class.eq_ignore_ascii_case("MSFT_SmbSession") && m.eq_ignore_ascii_case("ForceClose") {
@@ -424,12 +593,7 @@ impl InstanceProvider for SmbProvider {
             return self.win32_share_method(req);
         }
         if class.eq_ignore_ascii_case("MSFT_SmbOpenFile") && m.eq_ignore_ascii_case("ForceClose") {
-            // Samba closes one handle only through srvsvc NetFileClose,
-            // which needs an SMB login as an administrator: openwmi has none.
-            return Err(CimError::not_supported(
-                "closing one open file needs Samba's srvsvc (net rpc file close) with \
-                 administrator credentials; close the session instead",
-            ));
+            return self.close_open_file(req);
         }
         Err(not_available(req))
     }

@@ -64,6 +64,8 @@ pub enum Error {
     /// smbstatus answered "nobody connected" but smbd is not running, so
     /// the answer says nothing. `detail` says how that was found out.
     NotRunning { detail: String },
+    /// A malformed line in a share ACL as `sharesec --view` prints it.
+    ShareAcl { line: usize, message: String },
 }
 
 impl fmt::Display for Error {
@@ -134,6 +136,7 @@ impl fmt::Display for Error {
             Error::Output { program, error } => write!(f, "{program} output: {error}"),
             Error::Io { path, message } => write!(f, "cannot read {path}: {message}"),
             Error::NotRunning { detail } => write!(f, "smbd is not running ({detail})"),
+            Error::ShareAcl { line, message } => write!(f, "share ACL line {line}: {message}"),
         }
     }
 }

@@ -11,6 +11,8 @@
 //!   Win32_SessionConnection from the parsed data. Pure.
 //! - [`manage`]: changes Samba through smbcontrol and `net conf` (I/O, with
 //!   a timeout).
+//! - [`sharesec`]: share ACLs as `sharesec --view` prints them, and the
+//!   access they give a caller. Pure.
 //! - [`msft`]: the same for MSFT_SmbShare, MSFT_SmbSession and
 //!   MSFT_SmbOpenFile (root/Microsoft/Windows/SMB). Pure.
 
@@ -19,6 +21,7 @@ pub mod manage;
 pub mod map;
 pub mod msft;
 pub mod served;
+pub mod sharesec;
 pub mod smbconf;
 pub mod smbstatus;
 pub mod source;

@@ -178,6 +178,22 @@ pub fn open_path(file: &OpenFile) -> String {
     }
 }
 
+/// The byte-range locks of an open. Samba records the smbd process on a
+/// lock, not the open: the locks of that process on that file, when the
+/// process has that one open of the file; `None` (unknown) when it has
+/// several, or when smbstatus gave no lock list.
+pub fn locks(status: &Status, file: &OpenFile, open: &Open) -> Option<u32> {
+    let opens_of_process = file
+        .opens
+        .iter()
+        .filter(|o| o.server_id.process() == open.server_id.process())
+        .count();
+    if opens_of_process != 1 {
+        return None;
+    }
+    u32::try_from(status.locks_of(file, open).count()).ok()
+}
+
 /// MSFT_SmbOpenFile instances, one per open Samba reports.
 pub fn smb_open_files(status: &Status, class: &Class, server: &str) -> Vec<Instance> {
     let mut out = Vec::new();
@@ -221,7 +237,11 @@ pub fn smb_open_files(status: &Status, class: &Class, server: &str) -> Vec<Insta
             "Permissions",
             open.access_mask.map(Value::UInt32),
         );
-        put(&mut inst, "Locks", None);
+        put(
+            &mut inst,
+            "Locks",
+            locks(status, file, open).map(Value::UInt32),
+        );
         put(&mut inst, "ContinuouslyAvailable", Some(false.into()));
         put(&mut inst, "Encrypted", session.map(|s| encrypted(s).into()));
         put(&mut inst, "Signed", session.map(|s| signed(s).into()));
@@ -253,7 +273,7 @@ pub fn smb_shares(shares: &[Share], status: Option<&Status>, class: &Class) -> V
         } else {
             0
         };
-        out.push(share(
+        let mut inst = share(
             class,
             &s.name,
             (ty == 0).then_some(s.path.as_str()),
@@ -263,7 +283,9 @@ pub fn smb_shares(shares: &[Share], status: Option<&Status>, class: &Class) -> V
             s.max_connections,
             if s.available { 1 } else { 2 },
             users(&s.name),
-        ));
+        );
+        share_settings(&mut inst, s);
+        out.push(inst);
     }
     if !has_ipc {
         out.push(share(
@@ -279,6 +301,54 @@ pub fn smb_shares(shares: &[Share], status: Option<&Status>, class: &Class) -> V
         ));
     }
     out
+}
+
+/// MSFT_SmbShare.CachingMode from Samba's `csc policy`: 0 None
+/// (`disable`), 1 Manual (Samba's default), 2 Documents, 3 Programs, 5
+/// Unknown for anything else.
+pub fn caching_mode(csc_policy: &str) -> u32 {
+    match csc_policy {
+        "disable" => 0,
+        "manual" | "" => 1,
+        "documents" => 2,
+        "programs" => 3,
+        _ => 5,
+    }
+}
+
+/// EncryptData, CachingMode and FolderEnumerationMode from the share's
+/// settings. FolderEnumerationMode 0 (AccessBased) is Samba's `hide
+/// unreadable` (listings leave out what the user cannot read), 1
+/// (Unrestricted) otherwise.
+fn share_settings(inst: &mut Instance, s: &Share) {
+    put(inst, "EncryptData", Some(s.encrypt_data.into()));
+    put(
+        inst,
+        "CachingMode",
+        Some(Value::UInt32(caching_mode(&s.csc_policy))),
+    );
+    put(
+        inst,
+        "FolderEnumerationMode",
+        Some(Value::UInt32(if s.hide_unreadable { 0 } else { 1 })),
+    );
+}
+
+/// The MSFT_SmbShare instance of one share (CreateShare's CreatedShare).
+pub fn smb_share(s: &Share, class: &Class) -> Instance {
+    let mut inst = share(
+        class,
+        &s.name,
+        Some(s.path.as_str()),
+        &s.comment,
+        0,
+        s.administrative,
+        s.max_connections,
+        if s.available { 1 } else { 2 },
+        Some(0),
+    );
+    share_settings(&mut inst, s);
+    inst
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -387,6 +457,77 @@ mod tests {
         assert_eq!(f.value("Permissions"), Some(&Value::UInt32(1)));
         assert!(find_open(&st, 5255 << 32 | 5).is_some());
         assert!(find_open(&st, 5).is_none());
+    }
+
+    #[test]
+    fn share_settings_as_windows_names_them() {
+        use openwmi_cim::CimType::*;
+        let conf = crate::smbconf::parse(
+            "[global]\n  csc policy = documents\n[plain]\n  path = /p\n\
+             [secret]\n  path = /s\n  server smb encrypt = required\n  csc policy = disable\n\
+             hide unreadable = yes\n[old]\n  path = /o\n  smb encrypt = desired\n\
+             csc policy = Programs\n",
+        )
+        .unwrap();
+        let c = class(&[
+            ("Name", String),
+            ("EncryptData", Boolean),
+            ("CachingMode", UInt32),
+            ("FolderEnumerationMode", UInt32),
+        ]);
+        let rows: Vec<_> = smb_shares(&conf.shares, None, &c)
+            .iter()
+            .map(|i| {
+                (
+                    i.value("Name").and_then(Value::as_str).unwrap().to_string(),
+                    i.value("EncryptData").cloned(),
+                    i.value("CachingMode").cloned(),
+                    i.value("FolderEnumerationMode").cloned(),
+                )
+            })
+            .collect();
+        let row = |n: &str, e: bool, cm: u32, f: u32| {
+            (
+                n.to_string(),
+                Some(Value::Boolean(e)),
+                Some(Value::UInt32(cm)),
+                Some(Value::UInt32(f)),
+            )
+        };
+        assert_eq!(
+            rows[..3],
+            [
+                row("plain", false, 2, 1),
+                row("secret", true, 0, 0),
+                row("old", false, 3, 1),
+            ]
+        );
+        assert_eq!(caching_mode("manual"), 1);
+        assert_eq!(caching_mode("branchcache?"), 5);
+    }
+
+    #[test]
+    fn locks_of_an_open_from_the_capture() {
+        use openwmi_cim::CimType::*;
+        let st = parse(include_str!("../tests/data/smbstatus-4.17-brl.json")).unwrap();
+        assert_eq!(st.byte_range_locks.len(), 2);
+        let fc = class(&[("FileId", UInt64), ("Path", String), ("Locks", UInt32)]);
+        let files = smb_open_files(&st, &fc, "SRV");
+        let locked: Vec<_> = files
+            .iter()
+            .filter(|f| f.value("Locks") == Some(&Value::UInt32(2)))
+            .collect();
+        assert_eq!(locked.len(), 1, "{files:?}");
+        assert!(locked[0]
+            .value("Path")
+            .and_then(Value::as_str)
+            .is_some_and(|p| p.ends_with("/l.txt")));
+        assert!(files
+            .iter()
+            .filter(|f| f.value("Locks") != Some(&Value::UInt32(2)))
+            .all(|f| f.value("Locks") == Some(&Value::UInt32(0))));
+        // A document without the section (smbstatus without -B) has none.
+        assert!(parse(CAPTURE).unwrap().byte_range_locks.is_empty());
     }
 
     #[test]

@@ -56,16 +56,7 @@ pub fn parse_usershare_info(text: &str) -> Vec<Share> {
 }
 
 fn disk_share(name: &str) -> Share {
-    Share {
-        name: name.to_string(),
-        path: String::new(),
-        comment: String::new(),
-        printable: false,
-        max_connections: 0,
-        administrative: false,
-        available: true,
-        browseable: true,
-    }
+    Share::new(name)
 }
 
 /// Reads a BSD-style printcap file, as Samba's printcap loader does: an

@@ -79,6 +79,46 @@ pub struct Share {
     pub available: bool,
     /// `browseable` (or `browsable`).
     pub browseable: bool,
+    /// `server smb encrypt` (or `smb encrypt`) is `required` or a synonym:
+    /// Samba refuses unencrypted access.
+    pub encrypt_data: bool,
+    /// `csc policy`, lowercase (`manual`, Samba's default, `documents`,
+    /// `programs`, `disable`).
+    pub csc_policy: String,
+    /// `hide unreadable`: listings leave out what the user cannot read.
+    pub hide_unreadable: bool,
+    /// `read only` (Samba's default), or not `writeable`.
+    pub read_only: bool,
+}
+
+impl Share {
+    /// A disk share of that name with Samba's defaults for everything else.
+    pub fn new(name: &str) -> Share {
+        let p = ShareParams::default();
+        Share {
+            name: name.to_string(),
+            path: p.path,
+            comment: p.comment,
+            printable: p.printable,
+            max_connections: p.max_connections,
+            administrative: p.administrative,
+            available: p.available,
+            browseable: p.browseable,
+            encrypt_data: p.encrypt_data,
+            csc_policy: p.csc_policy,
+            hide_unreadable: p.hide_unreadable,
+            read_only: p.read_only,
+        }
+    }
+}
+
+/// Whether a `server smb encrypt` value makes encryption required
+/// (Samba's `required` and its synonyms).
+pub fn encryption_required(value: &str) -> bool {
+    matches!(
+        value.trim().to_ascii_lowercase().as_str(),
+        "required" | "mandatory" | "force" | "forced" | "enforced"
+    )
 }
 
 /// The `[global]` settings the provider uses.
@@ -278,6 +318,10 @@ struct ShareParams {
     administrative: bool,
     available: bool,
     browseable: bool,
+    encrypt_data: bool,
+    csc_policy: String,
+    hide_unreadable: bool,
+    read_only: bool,
 }
 
 impl Default for ShareParams {
@@ -290,6 +334,10 @@ impl Default for ShareParams {
             administrative: false,
             available: true,
             browseable: true,
+            encrypt_data: false,
+            csc_policy: "manual".to_string(),
+            hide_unreadable: false,
+            read_only: true,
         }
     }
 }
@@ -352,6 +400,13 @@ impl SmbConf {
                         "administrativeshare" => target.administrative = boolean()?,
                         "available" => target.available = boolean()?,
                         "browseable" | "browsable" => target.browseable = boolean()?,
+                        "serversmbencrypt" | "smbencrypt" => {
+                            target.encrypt_data = encryption_required(value)
+                        }
+                        "cscpolicy" => target.csc_policy = value.trim().to_ascii_lowercase(),
+                        "hideunreadable" => target.hide_unreadable = boolean()?,
+                        "readonly" => target.read_only = boolean()?,
+                        "writeable" | "writable" | "writeok" => target.read_only = !boolean()?,
                         "maxconnections" => {
                             target.max_connections = value.parse().map_err(|_| {
                                 err(format!("{key}: {value:?} is not a non-negative integer"))
@@ -400,6 +455,10 @@ impl SmbConf {
                     administrative: p.administrative,
                     available: p.available,
                     browseable: p.browseable,
+                    encrypt_data: p.encrypt_data,
+                    csc_policy: p.csc_policy,
+                    hide_unreadable: p.hide_unreadable,
+                    read_only: p.read_only,
                 })
                 .collect(),
             includes: doc.includes().collect(),

@@ -36,6 +36,33 @@ pub struct Status {
     pub tcons: Vec<TreeConnect>,
     /// Open files, ordered by path.
     pub open_files: Vec<OpenFile>,
+    /// Byte-range locks (`smbstatus -B`), ordered by path then start;
+    /// empty when smbstatus was not asked for them.
+    pub byte_range_locks: Vec<ByteRangeLock>,
+}
+
+/// Samba's identity of a file (`fileid`): device, inode and the extra id
+/// some file systems add. What smbd finds an open by, with its
+/// share_file_id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FileKey {
+    pub devid: u64,
+    pub inode: u64,
+    pub extid: u64,
+}
+
+/// One byte-range lock. Samba records the smbd process that holds it, not
+/// the open: a lock belongs to an open through the file and the process.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ByteRangeLock {
+    /// The key in `byte_range_locks`: the full path.
+    pub path: String,
+    pub file_id: Option<FileKey>,
+    pub server_id: ServerId,
+    /// `R` or `W` (and Samba's pending kinds).
+    pub lock_type: String,
+    pub start: u64,
+    pub size: u64,
 }
 
 /// Which smbd process (on which cluster node) holds something.
@@ -167,6 +194,8 @@ pub struct OpenFile {
     pub filename: String,
     /// Ordered by their key (`pid/share_file_id`).
     pub opens: Vec<Open>,
+    /// Samba's identity of the file, if given.
+    pub file_id: Option<FileKey>,
 }
 
 /// One open of a file.
@@ -189,6 +218,21 @@ impl Status {
         // `sessions` is sorted by id; ids repeat only in hand-made input.
         let i = self.sessions.partition_point(|s| s.session_id < session_id);
         self.sessions.get(i).filter(|s| s.session_id == session_id)
+    }
+
+    /// The byte-range locks the smbd process of `open` holds on `file`.
+    pub fn locks_of<'a>(
+        &'a self,
+        file: &'a OpenFile,
+        open: &'a Open,
+    ) -> impl Iterator<Item = &'a ByteRangeLock> + 'a {
+        self.byte_range_locks.iter().filter(move |l| {
+            let same_file = match (l.file_id, file.file_id) {
+                (Some(a), Some(b)) => a == b,
+                _ => l.path == file.path,
+            };
+            same_file && l.server_id.process() == open.server_id.process()
+        })
     }
 
     /// Every open, with the file it belongs to.
@@ -306,7 +350,8 @@ fn read_document<'de, R: serde_json::de::Read<'de>>(
         sessions: Vec::new(),
         tcons: Vec::new(),
         open_files: Vec::new(),
-        seen: [false; 3],
+        byte_range_locks: Vec::new(),
+        seen: [false; 4],
     };
     let result = serde::de::DeserializeSeed::deserialize(Root(&mut doc), &mut *de)
         .and_then(|status| de.end().map(|()| status));
@@ -328,7 +373,8 @@ struct Doc {
     sessions: Vec<Session>,
     tcons: Vec<TreeConnect>,
     open_files: Vec<OpenFile>,
-    seen: [bool; 3],
+    byte_range_locks: Vec<ByteRangeLock>,
+    seen: [bool; 4],
 }
 
 impl Doc {
@@ -342,13 +388,14 @@ impl Doc {
 /// The document's top level.
 struct Root<'d>(&'d mut Doc);
 
-/// `sessions`, `tcons` or `open_files`: an object of entries.
+/// `sessions`, `tcons`, `open_files` or `byte_range_locks`: an object of
+/// entries.
 struct Entries<'d> {
     doc: &'d mut Doc,
     section: usize,
 }
 
-const SECTIONS: [&str; 3] = ["sessions", "tcons", "open_files"];
+const SECTIONS: [&str; 4] = ["sessions", "tcons", "open_files", "byte_range_locks"];
 
 /// Refuses a value that is not an object with the error the whole-tree
 /// reading gave ("expected an object, found ...").
@@ -446,7 +493,9 @@ impl<'de> serde::de::Visitor<'de> for Root<'_> {
             let version = string(&head, "version", &loc)?;
             let smb_conf = opt_string(&head, "smb_conf", &loc)?;
             for (section, seen) in doc.seen.iter().enumerate() {
-                if !seen && (section < 2 || doc.open_files_required) {
+                // byte_range_locks only with -B, and like open_files absent
+                // before the first client.
+                if !seen && (section < 2 || (section == 2 && doc.open_files_required)) {
                     return Err(field_error(
                         &loc,
                         format!("missing required field \"{}\"", SECTIONS[section]),
@@ -456,15 +505,18 @@ impl<'de> serde::de::Visitor<'de> for Root<'_> {
             let mut sessions = std::mem::take(&mut doc.sessions);
             let mut tcons = std::mem::take(&mut doc.tcons);
             let mut open_files = std::mem::take(&mut doc.open_files);
+            let mut byte_range_locks = std::mem::take(&mut doc.byte_range_locks);
             // The snapshot is kept: without the spare room the lists grew
             // with (up to as much again as they hold), given back before
             // sorting takes room of its own.
             sessions.shrink_to_fit();
             tcons.shrink_to_fit();
             open_files.shrink_to_fit();
+            byte_range_locks.shrink_to_fit();
             sessions.sort_by_key(|s| s.session_id);
             tcons.sort_by_key(|t| t.tcon_id);
             open_files.sort_by(|a, b| a.path.cmp(&b.path));
+            byte_range_locks.sort_by(|a, b| (&a.path, a.start).cmp(&(&b.path, b.start)));
             Ok(Status {
                 timestamp,
                 version,
@@ -472,6 +524,7 @@ impl<'de> serde::de::Visitor<'de> for Root<'_> {
                 sessions,
                 tcons,
                 open_files,
+                byte_range_locks,
             })
         };
         finish(doc).map_err(|e| doc.fail(e))
@@ -507,7 +560,9 @@ impl<'de> serde::de::Visitor<'de> for Entries<'_> {
                 1 => take(&mut doc.budget)
                     .and_then(|()| tcon(&value, &loc))
                     .map(|t| doc.tcons.push(t)),
-                _ => open_file(&key, &value, &loc, &mut doc.budget).map(|f| doc.open_files.push(f)),
+                2 => open_file(&key, &value, &loc, &mut doc.budget).map(|f| doc.open_files.push(f)),
+                _ => file_locks(&key, &value, &loc, &mut doc.budget)
+                    .map(|l| doc.byte_range_locks.extend(l)),
             };
             converted.map_err(|e| doc.fail(e))?;
         }
@@ -601,7 +656,54 @@ fn open_file(path: &str, v: &Value, loc: &Loc, budget: &mut usize) -> Result<Ope
         service_path: string(m, "service_path", loc)?,
         filename: string(m, "filename", loc)?,
         opens: exactly(opens.into_iter().map(|(_, o)| o)),
+        file_id: opt_file_key(m, loc)?,
     })
+}
+
+/// `fileid` of an open file or a locked one, if present.
+fn opt_file_key(m: &Map<String, Value>, loc: &Loc) -> Result<Option<FileKey>, Error> {
+    let Some(v) = m.get("fileid") else {
+        return Ok(None);
+    };
+    let floc = loc.key("fileid");
+    let f = as_object(v, &floc)?;
+    Ok(Some(FileKey {
+        devid: uint(f, "devid", &floc)?,
+        inode: uint(f, "inode", &floc)?,
+        extid: opt_uint(f, "extid", &floc)?.unwrap_or(0),
+    }))
+}
+
+/// The locks of one file of `byte_range_locks`.
+fn file_locks(
+    path: &str,
+    v: &Value,
+    loc: &Loc,
+    budget: &mut usize,
+) -> Result<Vec<ByteRangeLock>, Error> {
+    let m = as_object(v, loc)?;
+    let file_id = opt_file_key(m, loc)?;
+    let lloc = loc.key("locks");
+    let list = required(m, "locks", loc)?;
+    let list = list
+        .as_array()
+        .ok_or_else(|| field_error(&lloc, format!("expected an array, found {}", kind(list))))?;
+    let mut out = Vec::with_capacity(list.len().min(1024));
+    for (i, l) in list.iter().enumerate() {
+        take(budget)?;
+        let index = i.to_string();
+        let iloc = lloc.index(&index);
+        let lm = as_object(l, &iloc)?;
+        out.push(ByteRangeLock {
+            path: path.to_string(),
+            file_id,
+            server_id: server_id(lm, &iloc)?,
+            lock_type: string(lm, "type", &iloc)?,
+            start: uint(lm, "start", &iloc)?,
+            size: uint(lm, "size", &iloc)?,
+        });
+    }
+    Ok(out)
 }
 
 /// `{"hex": "0x00000003", ...}` (a mask as smbstatus prints one), if present.
@@ -964,6 +1066,27 @@ mod tests {
                     v["tcons"]["1581273868"]["session_id"] = Value::from(-3);
                 },
                 r#"$.tcons["1581273868"].session_id"#,
+            ),
+            (
+                |v| {
+                    v["byte_range_locks"] = serde_json::json!({"/f": {"locks": {}}});
+                },
+                r#"$.byte_range_locks["/f"].locks"#,
+            ),
+            (
+                |v| {
+                    v["byte_range_locks"] = serde_json::json!({"/f": {"locks": [
+                        {"server_id": {"pid": 1}, "type": "W", "start": -1, "size": 2}
+                    ]}});
+                },
+                r#"$.byte_range_locks["/f"].locks["0"].start"#,
+            ),
+            (
+                |v| {
+                    v["open_files"]["/srv/samba/public/research_probe.txt"]["fileid"] =
+                        serde_json::json!({"devid": 1});
+                },
+                r#"$.open_files["/srv/samba/public/research_probe.txt"].fileid"#,
             ),
         ];
         for (i, (mutate, want)) in cases.into_iter().enumerate() {

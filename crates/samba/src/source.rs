@@ -371,7 +371,8 @@ impl SambaSource {
 
     fn run_smbstatus(&self) -> Result<Status, Error> {
         let name = display(&self.smbstatus);
-        let mut args = vec![OsString::from("--json")];
+        // -B adds the byte-range locks to the same document (and run).
+        let mut args = vec![OsString::from("--json"), OsString::from("-B")];
         if let Some(f) = &self.smb_conf {
             // smbstatus falls back to built-in paths for a missing file and
             // exits 0 with an empty (and partial) answer.

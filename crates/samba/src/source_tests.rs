@@ -58,7 +58,7 @@ fn runs_smbstatus_json_with_the_configured_smb_conf() {
     assert_eq!(st.sessions.len(), 2);
     assert_eq!(
         std::fs::read_to_string(&args).unwrap().trim(),
-        format!("--json -s {}", conf.display())
+        format!("--json -B -s {}", conf.display())
     );
 }
 

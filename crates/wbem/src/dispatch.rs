@@ -397,11 +397,13 @@ impl Dispatch<'_> {
                 params,
             } => {
                 let r = om.invoke_method(ctx, ns, target, method.as_str(), params)?;
-                Ok(Outcome::Full(openwmi_cimxml::method_response(
+                let embedded = embedded_out_params(om, ctx, ns, target, method.as_str(), &r);
+                Ok(Outcome::Full(openwmi_cimxml::method_response_embedding(
                     &req.message_id,
                     req.method_name(),
                     r.return_value.as_ref(),
                     &r.out_params,
+                    &embedded,
                 )))
             }
             Operation::CloseEnumeration(p) => {
@@ -688,4 +690,38 @@ fn require_instance_path(p: &ObjectPath) -> Result<(), CimError> {
         )));
     }
     Ok(())
+}
+
+/// The output parameters of `method` declared as embedded instances or
+/// objects (a string holding an INSTANCE), when the result has any string.
+fn embedded_out_params(
+    om: &ObjectManager,
+    ctx: &openwmi_cimom::OperationContext,
+    ns: &str,
+    target: &ObjectPath,
+    method: &str,
+    r: &openwmi_cimom::MethodResult,
+) -> Vec<Name> {
+    if !r
+        .out_params
+        .iter()
+        .any(|(_, v)| matches!(v, openwmi_cim::Value::String(_)))
+    {
+        return Vec::new();
+    }
+    let Ok(class) = om.get_class(ctx, ns, target.class.as_str(), &ClassOptions::default()) else {
+        return Vec::new();
+    };
+    let Some(decl) = class.method(method) else {
+        return Vec::new();
+    };
+    decl.parameters
+        .iter()
+        .filter(|p| {
+            p.qualifiers
+                .iter()
+                .any(|q| q.name.is("EmbeddedInstance") || q.name.is("EmbeddedObject"))
+        })
+        .map(|p| p.name.clone())
+        .collect()
 }
