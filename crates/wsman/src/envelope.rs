@@ -388,7 +388,11 @@ pub(crate) fn elements<'a, 'i>(node: Node<'a, 'i>) -> impl Iterator<Item = Node<
     node.children().filter(Node::is_element)
 }
 
-pub(crate) fn child<'a, 'i>(node: Node<'a, 'i>, namespace: &str, local: &str) -> Option<Node<'a, 'i>> {
+pub(crate) fn child<'a, 'i>(
+    node: Node<'a, 'i>,
+    namespace: &str,
+    local: &str,
+) -> Option<Node<'a, 'i>> {
     elements(node).find(|n| is(*n, namespace, local))
 }
 

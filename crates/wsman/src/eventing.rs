@@ -431,7 +431,10 @@ impl Eventing {
             (Body::Eventing(EventingBody::Unsubscribe), ns::ACTION_UNSUBSCRIBE) => {
                 let sub = self.by_identifier(env, caller.user, FaultKind::InvalidMessage)?;
                 self.remove(&sub.context);
-                Ok(empty_answer(ns::ACTION_UNSUBSCRIBE_RESPONSE, caller.message_id))
+                Ok(empty_answer(
+                    ns::ACTION_UNSUBSCRIBE_RESPONSE,
+                    caller.message_id,
+                ))
             }
             (Body::Release { context }, ns::ACTION_RELEASE) => {
                 let sub = self.by_context(context, caller.user)?;
@@ -900,7 +903,14 @@ pub(crate) fn write_event(
                 _ => None,
             })
             .unwrap_or_else(|| target_class.to_owned());
-        write_embedded(out, EMBEDDED[which], &embedded_class, &inside, namespace, form);
+        write_embedded(
+            out,
+            EMBEDDED[which],
+            &embedded_class,
+            &inside,
+            namespace,
+            form,
+        );
     }
     out.push_str("</p:");
     out.push_str(class);

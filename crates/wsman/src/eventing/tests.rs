@@ -106,7 +106,10 @@ fn expirations_that_are_no_durations() {
 
 #[test]
 fn two_filters_and_unserved_features_are_told() {
-    let f = format!("<w:Filter Dialect=\"{}\">{QUERY}</w:Filter>", ns::DIALECT_WQL);
+    let f = format!(
+        "<w:Filter Dialect=\"{}\">{QUERY}</w:Filter>",
+        ns::DIALECT_WQL
+    );
     let r = decode(
         env(
             ns::ACTION_SUBSCRIBE,
@@ -169,7 +172,9 @@ fn an_event_is_its_class_with_the_target_embedded() {
             prop(
                 "TargetInstance",
                 Value::Reference(Box::new(
-                    "Win32_ServerConnection.ShareName=\"public\"".parse().unwrap(),
+                    "Win32_ServerConnection.ShareName=\"public\""
+                        .parse()
+                        .unwrap(),
                 )),
             ),
             prop(
