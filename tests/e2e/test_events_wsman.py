@@ -281,3 +281,38 @@ def test_watch_remote_over_wsman_and_the_limit(server, smb_connect):
     assert len(held) == 32
     # Another user's quota is their own.
     subscribe(client(server, sh.OTHER_USER), SHARES)
+
+
+def test_watch_over_several_hosts_tags_each_event(samba, smb_connect, tmp_path):
+    require("smbprotocol", modules=("smbprotocol",))
+    servers = [sh.OpenwmiServer(harness.openwmi_bin(), tmp_path / f"serve{i}",
+                                smb_conf=samba.conf_path).start() for i in range(2)]
+    try:
+        env = {**os.environ, "OPENWMI_PASSWORD": sh.PASSWORD}
+        query = CONNECTIONS + " AND __CLASS = '__InstanceCreationEvent'"
+        cmd = [str(harness.openwmi_bin()), "watch", "-U", sh.USER, "-o", "json", "--count", "2",
+               "--timeout", "90"]
+        for s in servers:
+            cmd += ["-r", f"http://127.0.0.1:{s.port}/wsman"]
+        proc = subprocess.Popen(cmd + [query], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                stdin=subprocess.DEVNULL, text=True, env=env)
+        try:
+            assert proc.stderr
+            for _ in servers:
+                line = proc.stderr.readline()
+                assert line.startswith("watching: "), line + proc.stderr.read()
+            c = smb_connect("owtest1", shares=["public"])
+            out, err = proc.communicate(timeout=90)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert proc.returncode == 0, err
+        events = [json.loads(x) for x in out.splitlines()]
+        assert len(events) == 2, out
+        assert {e["Host"] for e in events} == {f"127.0.0.1:{s.port}" for s in servers}, events
+        assert all(e["TargetInstance.ShareName"] == "public" for e in events), events
+        c.close()
+    finally:
+        for s in servers:
+            assert s.alive(), s.log()
+            s.stop()

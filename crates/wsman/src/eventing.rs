@@ -178,7 +178,7 @@ pub(crate) fn read_body(node: Node<'_, '_>) -> Result<EventingBody, Fault> {
 
 /// Whether WS-Eventing answers this request: its four actions, and a Pull
 /// or Release of a subscription's context.
-pub(crate) fn claims(env: &Envelope) -> bool {
+pub fn claims(env: &Envelope) -> bool {
     match env.headers.action.as_deref().unwrap_or("") {
         ns::ACTION_SUBSCRIBE
         | ns::ACTION_EVENTING_RENEW

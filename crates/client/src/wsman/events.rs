@@ -133,7 +133,7 @@ fn envelope(
 }
 
 /// What a SubscribeResponse says: identifier, context, granted expiry.
-fn read_subscribe_response(
+pub fn read_subscribe_response(
     body: &[u8],
     host: &str,
 ) -> Result<(String, String, Option<Duration>), WbemError> {
