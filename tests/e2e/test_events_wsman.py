@@ -259,6 +259,7 @@ def test_watch_remote_over_wsman_and_the_limit(server, smb_connect):
                             stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, env=env)
     assert proc.stderr
     assert proc.stderr.readline().startswith("watching: ")
+    time.sleep(1)  # a Pull is waiting on the server when the signal comes
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=30) == 0, proc.stderr.read()
 

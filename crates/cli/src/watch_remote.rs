@@ -457,7 +457,18 @@ fn pull_events(
                     sent += 1;
                 }
             }
-            Err(e) => break Err(e),
+            Err(e) => {
+                // Ctrl-C interrupts a Pull waiting on its socket (EINTR) a
+                // moment before the signal thread raises the flag.
+                let until = Instant::now() + Duration::from_millis(500);
+                while !stop.load(Ordering::Relaxed) && Instant::now() < until {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                if stop.load(Ordering::Relaxed) {
+                    break Ok(());
+                }
+                break Err(e);
+            }
         }
     };
     if let Err(e) = sub.unsubscribe() {
