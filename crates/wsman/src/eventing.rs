@@ -113,7 +113,7 @@ pub struct SubscribeBody {
 /// The body of a WS-Eventing request.
 #[derive(Clone, Debug, PartialEq)]
 pub enum EventingBody {
-    Subscribe(SubscribeBody),
+    Subscribe(Box<SubscribeBody>),
     Renew { expires: Option<Expires> },
     GetStatus,
     Unsubscribe,
@@ -166,7 +166,7 @@ pub(crate) fn read_body(node: Node<'_, '_>) -> Result<EventingBody, Fault> {
                     _ => {}
                 }
             }
-            EventingBody::Subscribe(b)
+            EventingBody::Subscribe(Box::new(b))
         }
         "Renew" => EventingBody::Renew {
             expires: expires()?,
@@ -420,7 +420,7 @@ impl Eventing {
         self.inner.sweep();
         match (&env.body, env.headers.action.as_deref().unwrap_or("")) {
             (Body::Eventing(EventingBody::Subscribe(b)), ns::ACTION_SUBSCRIBE) => {
-                self.subscribe(engine, env, b.clone(), &caller).await
+                self.subscribe(engine, env, (**b).clone(), &caller).await
             }
             (Body::Eventing(EventingBody::Renew { expires }), ns::ACTION_EVENTING_RENEW) => {
                 self.renew(env, expires.as_ref(), &caller)
