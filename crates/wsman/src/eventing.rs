@@ -286,7 +286,7 @@ impl Sub {
 }
 
 struct Inner {
-    limits: EventingLimits,
+    limits: Mutex<EventingLimits>,
     poller: OnceLock<EventPoller>,
     /// By context token.
     subs: Mutex<HashMap<String, Arc<Sub>>>,
@@ -294,6 +294,13 @@ struct Inner {
 }
 
 impl Inner {
+    fn limits(&self) -> EventingLimits {
+        self.limits
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     fn lock(&self) -> MutexGuard<'_, HashMap<String, Arc<Sub>>> {
         self.subs.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -325,7 +332,7 @@ pub struct Eventing {
 impl std::fmt::Debug for Eventing {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Eventing")
-            .field("limits", &self.inner.limits)
+            .field("limits", &self.inner.limits())
             .field("subscriptions", &self.inner.lock().len())
             .finish()
     }
@@ -365,12 +372,18 @@ impl Eventing {
     pub fn new(limits: EventingLimits) -> Eventing {
         Eventing {
             inner: Arc::new(Inner {
-                limits,
+                limits: Mutex::new(limits),
                 poller: OnceLock::new(),
                 subs: Mutex::default(),
                 sweeper: OnceLock::new(),
             }),
         }
+    }
+
+    /// Sets the limits (from the configuration): they bound the
+    /// subscriptions made from now on and the expirations granted.
+    pub fn set_limits(&self, limits: EventingLimits) {
+        *self.inner.limits.lock().unwrap_or_else(|p| p.into_inner()) = limits;
     }
 
     /// Polls with `poller` (the one CIM-XML indications use) instead of a
@@ -502,7 +515,7 @@ impl Eventing {
     }
 
     fn granted(&self, expires: Option<&Expires>) -> Result<Duration, Fault> {
-        let limits = &self.inner.limits;
+        let limits = &self.inner.limits();
         match expires {
             None => Ok(limits.default_expires.min(limits.max_expires)),
             Some(Expires::Other(t)) => Err(Fault::new(
@@ -594,7 +607,7 @@ impl Eventing {
         let shared = Arc::new(Shared {
             queue: Mutex::default(),
             wake: tokio::sync::Notify::new(),
-            max_queued: self.inner.limits.max_queued,
+            max_queued: self.inner.limits().max_queued,
         });
         let ctx = Arc::new(OperationContext::for_user(
             Arc::clone(&user.name),
@@ -635,7 +648,7 @@ impl Eventing {
         {
             let mut subs = self.inner.lock();
             // Counted again: others may have subscribed meanwhile.
-            quota(&self.inner.limits, &subs, user)?;
+            quota(&self.inner.limits(), &subs, user)?;
             subs.insert(sub.context.clone(), Arc::clone(&sub));
         }
         let address = env
@@ -668,7 +681,8 @@ impl Eventing {
     }
 
     fn check_quota(&self, user: &AuthenticatedUser) -> Result<(), Fault> {
-        quota(&self.inner.limits, &self.inner.lock(), user)
+        let limits = self.inner.limits();
+        quota(&limits, &self.inner.lock(), user)
     }
 
     fn renew(
