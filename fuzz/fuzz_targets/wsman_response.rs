@@ -10,6 +10,7 @@ fuzz_target!(|data: &[u8]| {
         max_nodes: 100_000,
         ..Limits::default()
     };
+    let _ = openwmi_client::wsman::events::read_subscribe_response(data, "host");
     let items = match read_response(data, &limits) {
         Ok(Response::Batch(b)) => b.items,
         Ok(Response::Object(i)) => vec![i],

@@ -37,6 +37,8 @@ NOT_RUN_HERE = {
     "openwmi serve": "listens on 0.0.0.0 (test_server.py starts servers on loopback)",
     "openwmi call": "changes Samba: test_smb_management.py makes these calls on a real smbd",
     "openwmi check -r": "needs the host fileserver (test_check.py checks -r on loopback)",
+    "openwmi watch -r": "needs the host server (test_events_wsman.py watches over WS-Man)",
+    "openwmi watch --hosts": "needs the hosts of servers.txt (test_events_wsman.py)",
 }
 
 # Examples that read Samba's sessions, which smbstatus shows to root only.

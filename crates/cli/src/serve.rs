@@ -321,6 +321,7 @@ pub fn run(g: &GlobalOptions, a: ServeOptions) -> Result<ExitCode, Failure> {
             Ok::<_, Failure>((
                 openwmi_wbem::Dispatcher::with_config(om, &dispatcher_config),
                 samba,
+                indications.event_poller(),
             ))
         });
         let server = openwmi_server::Server::bind(config.transport)
@@ -353,7 +354,7 @@ pub fn run(g: &GlobalOptions, a: ServeOptions) -> Result<ExitCode, Failure> {
         }
         let run = server.run(routes, shutdown_signal());
         tokio::pin!(run);
-        let (dispatcher, samba) = tokio::select! {
+        let (dispatcher, samba, poller) = tokio::select! {
             built = building => built.map_err(|e| Failure::Message(format!("loading: {e}")))??,
             ended = &mut run => {
                 // Shut down (a signal) before the object manager was ready.
@@ -361,6 +362,10 @@ pub fn run(g: &GlobalOptions, a: ServeOptions) -> Result<ExitCode, Failure> {
                 return Ok(ExitCode::SUCCESS);
             }
         };
+        if let Some(p) = poller {
+            // One snapshot per class for CIM-XML indications and WS-Eventing.
+            wsman.eventing().set_poller(p);
+        }
         wsman.set_dispatcher(dispatcher.clone());
         handler.set(dispatcher);
         if let Some(m) = &metrics {

@@ -233,10 +233,21 @@ impl EventPrinter {
     }
 
     pub(crate) fn print(&mut self, out: &mut dyn Write, ev: &Instance) -> Result<(), Failure> {
+        self.print_from(out, ev, None)
+    }
+
+    /// Prints an event of `host` (tagged as other commands tag a
+    /// multi-host run's rows), or of the one host when `None`.
+    pub(crate) fn print_from(
+        &mut self,
+        out: &mut dyn Write,
+        ev: &Instance,
+        host: Option<&str>,
+    ) -> Result<(), Failure> {
         let row = Row {
             instance: ev,
             path: None,
-            host: None,
+            host,
         };
         match self.format {
             OutputFormat::Csv => {

@@ -6,6 +6,13 @@
 //! error). Each ExportIndication the server sends is printed as the local
 //! watch prints an event: TargetInstance and PreviousInstance, embedded
 //! instances on the wire, become `TargetInstance.Name` columns.
+//!
+//! Over WS-Management (`-r https://host:5986/wsman`, or `--protocol
+//! wsman`) nothing is opened here: a WS-Eventing subscription with pull
+//! delivery is made for the run, pulled in a loop and unsubscribed at exit
+//! (Ctrl-C, SIGTERM, --count, --timeout, an error). With several hosts
+//! (`--hosts`, or `-r` given more than once) each is watched at once and
+//! its events are tagged with it.
 
 use crate::args::{GlobalOptions, OutputFormat, WatchArgs};
 use crate::failure::{invalid_parameter, Failure};
@@ -17,9 +24,10 @@ use openwmi_client::{Services, WbemError};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
-use std::sync::Mutex;
-use std::time::Instant;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 const INTEROP: &str = "root/interop";
 /// The largest request the listener reads.
@@ -30,8 +38,13 @@ pub fn watch_remote(
     g: &GlobalOptions,
     deadline: Option<Instant>,
 ) -> Result<ExitCode, Failure> {
+    if over_wsman(a) {
+        return watch_wsman(a, g, deadline);
+    }
     if a.remote.resource.len() > 1 || a.remote.hosts.is_some() {
-        return Err(invalid_parameter("watch takes one -r resource"));
+        return Err(invalid_parameter(
+            "watch takes one -r resource over CIM-XML (several over WS-Management)",
+        ));
     }
     let Some(listen) = &a.listener else {
         return Err(invalid_parameter(
@@ -321,4 +334,145 @@ fn row(ind: &Instance) -> Instance {
         class_name: ind.class_name.clone(),
         properties: props,
     }
+}
+
+/// Whether the watch goes over WS-Management: asked, or a `/wsman` URL.
+fn over_wsman(a: &WatchArgs) -> bool {
+    a.remote.protocol == Some(crate::args::ProtocolArg::Wsman)
+        || a.remote
+            .resource
+            .iter()
+            .any(|r| openwmi_client::wsman::split_wsman_url(r, "root/cimv2").1)
+}
+
+/// The longest one Pull waits: how soon a stop (Ctrl-C, --count reached
+/// on another host) is noticed between events.
+const PULL_WAIT: Duration = Duration::from_secs(2);
+
+fn watch_wsman(
+    a: &WatchArgs,
+    g: &GlobalOptions,
+    deadline: Option<Instant>,
+) -> Result<ExitCode, Failure> {
+    if a.listener.is_some() {
+        return Err(invalid_parameter(
+            "--listener is for CIM-XML: over WS-Management the events come back on the \
+             Pulls, nothing is opened here",
+        ));
+    }
+    let mut remote = a.remote.clone();
+    // Every host is watched at once: none waits for another to end.
+    remote.concurrency = remote.concurrency.max(hosts_in(&remote)?);
+    let run = Run::new(&remote, &a.ns.namespace, g)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let (tx, rx) = channel();
+    stop_on_signal(tx);
+    {
+        let stop = Arc::clone(&stop);
+        // The signal thread's message, as a flag every host's loop reads.
+        let _ = std::thread::Builder::new()
+            .name("stop".into())
+            .spawn(move || {
+                if let Ok(Message::Stop) = rx.recv() {
+                    stop.store(true, Ordering::Relaxed);
+                }
+            });
+    }
+    let format = output_format(a);
+    let mut printer = EventPrinter::new(format, &a.out.delimiter);
+    let mut out = std::io::stdout().lock();
+    let mut printed = 0u64;
+    let result = run.execute(
+        |s: &Services, send: &dyn Fn(Instance) -> bool| pull_events(s, send, a, &stop, deadline),
+        |host, ev: Instance| {
+            if a.count.is_some_and(|n| printed >= n) {
+                return Ok(());
+            }
+            let row = if format != OutputFormat::Json {
+                with_class_column(ev)
+            } else {
+                ev
+            };
+            printer.print_from(&mut out, &row, host)?;
+            out.flush()?;
+            printed += 1;
+            if a.count.is_some_and(|n| printed >= n) {
+                stop.store(true, Ordering::Relaxed);
+            }
+            Ok(())
+        },
+    );
+    printer.finish(&mut out)?;
+    out.flush()?;
+    result
+}
+
+/// How many hosts `remote` names (`--hosts` counts as many).
+fn hosts_in(remote: &crate::args::RemoteArgs) -> Result<usize, Failure> {
+    let listed = match &remote.hosts {
+        Some(f) => std::fs::read_to_string(f)
+            .map(|t| t.lines().filter(|l| !l.trim().is_empty()).count())
+            .unwrap_or(1),
+        None => 0,
+    };
+    Ok((remote.resource.len() + listed).max(1))
+}
+
+/// One host: subscribe, pull until stopped, unsubscribe.
+fn pull_events(
+    s: &Services,
+    send: &dyn Fn(Instance) -> bool,
+    a: &WatchArgs,
+    stop: &AtomicBool,
+    deadline: Option<Instant>,
+) -> Result<(), WbemError> {
+    let mut sub = s.subscribe_events(&a.wql)?;
+    eprintln!(
+        "watching: {} on {} over WS-Management (Ctrl-C stops)",
+        a.wql,
+        s.host().unwrap_or("this machine")
+    );
+    let mut sent = 0u64;
+    let outcome = loop {
+        if stop.load(Ordering::Relaxed) || a.count.is_some_and(|n| sent >= n) {
+            break Ok(());
+        }
+        let wait = match deadline {
+            None => PULL_WAIT,
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break Ok(());
+                }
+                left.min(PULL_WAIT)
+            }
+        };
+        match sub.pull(wait) {
+            Ok(events) => {
+                for ev in events {
+                    if !send(ev) {
+                        stop.store(true, Ordering::Relaxed);
+                        break;
+                    }
+                    sent += 1;
+                }
+            }
+            Err(e) => {
+                // Ctrl-C interrupts a Pull waiting on its socket (EINTR) a
+                // moment before the signal thread raises the flag.
+                let until = Instant::now() + Duration::from_millis(500);
+                while !stop.load(Ordering::Relaxed) && Instant::now() < until {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                if stop.load(Ordering::Relaxed) {
+                    break Ok(());
+                }
+                break Err(e);
+            }
+        }
+    };
+    if let Err(e) = sub.unsubscribe() {
+        eprintln!("warning: could not unsubscribe: {e}");
+    }
+    outcome
 }

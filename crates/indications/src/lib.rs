@@ -158,6 +158,12 @@ impl Indications {
         }
     }
 
+    /// The event poller once started, for other front-ends (WS-Eventing)
+    /// to share its snapshots: one read per class for every subscriber.
+    pub fn event_poller(&self) -> Option<EventPoller> {
+        self.inner.engine.get().map(|(_, p)| p.clone())
+    }
+
     /// How many subscriptions are live.
     pub fn active_subscriptions(&self) -> usize {
         self.lock().active.len()

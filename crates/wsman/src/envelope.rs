@@ -92,6 +92,9 @@ pub struct Headers {
     pub selectors: Vec<Selector>,
     /// `wsman:OptionSet`: name and value of each option.
     pub options: Vec<(String, String)>,
+    /// `e:Identifier`: the subscription a Renew, GetStatus or Unsubscribe
+    /// names (the reference parameter of the SubscribeResponse's manager).
+    pub identifier: Option<String>,
 }
 
 /// How an enumeration returns its items (`wsman:EnumerationMode`).
@@ -161,6 +164,8 @@ pub enum Body {
     },
     /// A method's input, `<p:<Method>_INPUT xmlns:p="<ResourceURI>">`.
     Invoke(InvokeBody),
+    /// WS-Eventing's Subscribe, Renew, GetStatus or Unsubscribe.
+    Eventing(crate::eventing::EventingBody),
     /// Anything else (the action decides whether that is wrong).
     Other {
         namespace: String,
@@ -379,16 +384,20 @@ fn is(node: Node<'_, '_>, namespace: &str, local: &str) -> bool {
         && node.tag_name().namespace() == Some(namespace)
 }
 
-fn elements<'a, 'i>(node: Node<'a, 'i>) -> impl Iterator<Item = Node<'a, 'i>> {
+pub(crate) fn elements<'a, 'i>(node: Node<'a, 'i>) -> impl Iterator<Item = Node<'a, 'i>> {
     node.children().filter(Node::is_element)
 }
 
-fn child<'a, 'i>(node: Node<'a, 'i>, namespace: &str, local: &str) -> Option<Node<'a, 'i>> {
+pub(crate) fn child<'a, 'i>(
+    node: Node<'a, 'i>,
+    namespace: &str,
+    local: &str,
+) -> Option<Node<'a, 'i>> {
     elements(node).find(|n| is(*n, namespace, local))
 }
 
 /// The element's text (its text children joined), trimmed.
-fn text_of(node: Node<'_, '_>) -> String {
+pub(crate) fn text_of(node: Node<'_, '_>) -> String {
     let mut s = String::new();
     for c in node.children().filter(Node::is_text) {
         s.push_str(c.text().unwrap_or(""));
@@ -409,7 +418,7 @@ fn qname(node: Node<'_, '_>) -> String {
     }
 }
 
-fn where_(node: Node<'_, '_>) -> String {
+pub(crate) fn where_(node: Node<'_, '_>) -> String {
     let pos = node.document().text_pos_at(node.range().start);
     format!("{} (line {}, column {})", qname(node), pos.row, pos.col)
 }
@@ -502,6 +511,7 @@ fn read_headers(header: Node<'_, '_>) -> Result<Headers, Fault> {
                 }
             }
             (ns::WSMAN, "ResourceURI") => once(&mut h.resource_uri, n)?,
+            (ns::WSE, "Identifier") => once(&mut h.identifier, n)?,
             (ns::WSMAN, "MaxEnvelopeSize") => once(&mut max_envelope, n)?,
             (ns::WSMAN, "OperationTimeout") => once(&mut timeout, n)?,
             (ns::WSMAN, "Locale") => h.locale = n.attribute((XML_NS, "lang")).map(str::to_owned),
@@ -733,6 +743,9 @@ fn read_body(body: Node<'_, '_>) -> Result<Body, Fault> {
                 .map(text_of)
                 .unwrap_or_default(),
         },
+        (ns::WSE, "Subscribe" | "Renew" | "GetStatus" | "Unsubscribe") => {
+            Body::Eventing(crate::eventing::read_body(first)?)
+        }
         (namespace, name) if name.len() > INPUT.len() && name.ends_with(INPUT) => Body::Invoke(
             read_invoke(first, namespace, &name[..name.len() - INPUT.len()])?,
         ),
@@ -837,7 +850,7 @@ fn read_enumerate(node: Node<'_, '_>) -> Result<EnumerateBody, Fault> {
     Ok(e)
 }
 
-fn read_filter(node: Node<'_, '_>) -> Result<FilterSpec, Fault> {
+pub(crate) fn read_filter(node: Node<'_, '_>) -> Result<FilterSpec, Fault> {
     let dialect = node.attribute("Dialect").map(|d| d.trim().to_owned());
     let first = elements(node).next();
     let content = match first {

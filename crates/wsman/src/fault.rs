@@ -35,6 +35,15 @@ pub enum FaultKind {
     FilteringNotSupported,
     InvalidEnumerationContext,
     FilterDialectRequestedUnavailable,
+    /// WS-Eventing (`e:`): a delivery mode other than Pull.
+    DeliveryModeRequestedUnavailable,
+    InvalidExpirationTime,
+    /// An `e:Expires` that is no duration (Windows takes durations only).
+    UnsupportedExpirationType,
+    EventSourceUnableToProcess,
+    UnableToRenew,
+    /// An eventing request naming no subscription this caller holds.
+    InvalidMessage,
 }
 
 impl FaultKind {
@@ -42,7 +51,11 @@ impl FaultKind {
     fn sender(self) -> bool {
         !matches!(
             self,
-            FaultKind::TimedOut | FaultKind::InternalError | FaultKind::InvalidEnumerationContext
+            FaultKind::TimedOut
+                | FaultKind::InternalError
+                | FaultKind::InvalidEnumerationContext
+                | FaultKind::EventSourceUnableToProcess
+                | FaultKind::UnableToRenew
         )
     }
 
@@ -69,6 +82,12 @@ impl FaultKind {
             K::FilteringNotSupported => ("n", "FilteringNotSupported"),
             K::InvalidEnumerationContext => ("n", "InvalidEnumerationContext"),
             K::FilterDialectRequestedUnavailable => ("n", "FilterDialectRequestedUnavailable"),
+            K::DeliveryModeRequestedUnavailable => ("e", "DeliveryModeRequestedUnavailable"),
+            K::InvalidExpirationTime => ("e", "InvalidExpirationTime"),
+            K::UnsupportedExpirationType => ("e", "UnsupportedExpirationType"),
+            K::EventSourceUnableToProcess => ("e", "EventSourceUnableToProcess"),
+            K::UnableToRenew => ("e", "UnableToRenew"),
+            K::InvalidMessage => ("e", "InvalidMessage"),
         })
     }
 
@@ -76,6 +95,7 @@ impl FaultKind {
         match self.subcode() {
             None | Some(("a", _)) => ns::FAULT_ADDRESSING,
             Some(("n", _)) => ns::FAULT_ENUMERATION,
+            Some(("e", _)) => ns::FAULT_EVENTING,
             Some(_) => ns::FAULT_WSMAN,
         }
     }
@@ -105,6 +125,12 @@ impl FaultKind {
             K::FilteringNotSupported => 2150858776,
             K::InvalidEnumerationContext => 2150858779,
             K::FilterDialectRequestedUnavailable => 2150858777,
+            K::DeliveryModeRequestedUnavailable => 0x8033_801E,
+            K::InvalidExpirationTime => 0x8033_801F,
+            K::UnsupportedExpirationType => 0x8033_8020,
+            K::EventSourceUnableToProcess => 0x8033_8023,
+            K::UnableToRenew => 0x8033_8024,
+            K::InvalidMessage => 0x8033_8025,
         }
     }
 }
@@ -211,7 +237,14 @@ impl Fault {
         let mut out = String::with_capacity(1024 + self.reason.len() * 2);
         let extra = self.not_understood_header();
         crate::writer::envelope_head(&mut out, self.kind.action(), relates_to, extra.as_deref());
-        out.push_str("<s:Body><s:Fault><s:Code><s:Value>");
+        out.push_str("<s:Body><s:Fault");
+        if matches!(self.kind.subcode(), Some(("e", _))) {
+            // The envelope declares no eventing prefix; its faults alone use it.
+            out.push_str(" xmlns:e=\"");
+            out.push_str(ns::WSE);
+            out.push('"');
+        }
+        out.push_str("><s:Code><s:Value>");
         out.push_str(match self.kind {
             FaultKind::VersionMismatch => "s:VersionMismatch",
             FaultKind::MustUnderstand => "s:MustUnderstand",

@@ -16,13 +16,16 @@
 //! request sent with `WSMANIDENTIFY: unauthenticated`), WS-Transfer Get,
 //! WS-Enumeration Enumerate / Pull / Release (GetStatus and Renew answer
 //! `wsa:ActionNotSupported`), with WQL, selector and association filters,
-//! and Invoke (action `<ResourceURI>/<Method>`, an extrinsic method).
+//! and Invoke (action `<ResourceURI>/<Method>`, an extrinsic method);
+//! WS-Eventing Subscribe (pull delivery, WQL event queries) / Renew /
+//! GetStatus / Unsubscribe, with events taken by Pull (`eventing.rs`).
 
 mod cache;
 mod classdef;
 mod encode;
 mod engine;
 pub mod envelope;
+pub mod eventing;
 pub mod fault;
 pub mod ns;
 pub mod plan;
@@ -32,6 +35,7 @@ mod xml;
 
 pub use engine::MAX_ENVELOPE;
 pub use envelope::{decode, Limits};
+pub use eventing::{Eventing, EventingLimits};
 pub use fault::{Fault, FaultKind};
 
 use bytes::Bytes;
@@ -74,6 +78,7 @@ struct State {
     ready: tokio::sync::Notify,
     config: WsManConfig,
     limits: Limits,
+    eventing: Eventing,
 }
 
 /// The WS-Management service. Cheap to clone.
@@ -108,8 +113,14 @@ impl WsMan {
                 ready: tokio::sync::Notify::new(),
                 config,
                 limits: Limits::default(),
+                eventing: Eventing::new(EventingLimits::default()),
             }),
         }
+    }
+
+    /// Its WS-Eventing subscriptions (to share an `EventPoller`, to count).
+    pub fn eventing(&self) -> &Eventing {
+        &self.state.eventing
     }
 
     pub fn set_dispatcher(&self, dispatcher: openwmi_wbem::Dispatcher) {
@@ -167,7 +178,7 @@ impl Service for WsMan {
         let state = Arc::clone(&self.state);
         Box::pin(async move {
             let engine = state.engine().await;
-            answer(engine, &state.limits, request).await
+            answer(engine, &state.limits, &state.eventing, request).await
         })
     }
 }
@@ -221,7 +232,12 @@ fn unauthorized() -> Response {
     )
 }
 
-async fn answer(engine: &Engine, limits: &Limits, request: Request) -> Response {
+async fn answer(
+    engine: &Engine,
+    limits: &Limits,
+    eventing: &Eventing,
+    request: Request,
+) -> Response {
     let Request { head, body } = request;
     let unauthenticated = head.extensions.get::<Unauthenticated>().is_some();
     let machine = engine.machine().to_owned();
@@ -236,6 +252,26 @@ async fn answer(engine: &Engine, limits: &Limits, request: Request) -> Response 
     };
     let message_id = env.headers.message_id.clone();
     let fault = |f: &Fault| fault_response(f, message_id.as_deref(), env.encoding, &machine);
+    if eventing::claims(&env) {
+        if unauthenticated {
+            return unauthorized();
+        }
+        let timeout = env
+            .headers
+            .operation_timeout
+            .unwrap_or(DEFAULT_OPERATION_TIMEOUT)
+            .min(MAX_OPERATION_TIMEOUT);
+        let caller = eventing::Caller {
+            user: &head.user,
+            message_id: message_id.as_deref(),
+            max_envelope: eventing::max_envelope(&env),
+            deadline: Instant::now() + timeout,
+        };
+        return match eventing.answer(engine, &env, caller).await {
+            Ok(text) => soap(StatusCode::OK, text, env.encoding),
+            Err(f) => fault(&f),
+        };
+    }
     let plan = match plan::plan(&env) {
         Ok(p) => p,
         Err(_) if unauthenticated => return unauthorized(),

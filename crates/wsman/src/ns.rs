@@ -9,6 +9,8 @@ pub const WSMAN: &str = "http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd";
 /// Microsoft's additions (`p:`/`msftwinrm:`: DataLocale, SessionId, ...).
 pub const WSMV: &str = "http://schemas.microsoft.com/wbem/wsman/1/wsman.xsd";
 pub const WSEN: &str = "http://schemas.xmlsoap.org/ws/2004/09/enumeration";
+/// WS-Eventing (2004/08), as WinRM speaks it.
+pub const WSE: &str = "http://schemas.xmlsoap.org/ws/2004/08/eventing";
 pub const WXF: &str = "http://schemas.xmlsoap.org/ws/2004/09/transfer";
 pub const WSMB: &str = "http://schemas.dmtf.org/wbem/wsman/1/cimbinding.xsd";
 pub const WSMID: &str = "http://schemas.dmtf.org/wbem/wsman/identity/1/wsmanidentity.xsd";
@@ -36,6 +38,7 @@ pub const ACTION_RENEW: &str = "http://schemas.xmlsoap.org/ws/2004/09/enumeratio
 pub const FAULT_ADDRESSING: &str = "http://schemas.xmlsoap.org/ws/2004/08/addressing/fault";
 pub const FAULT_WSMAN: &str = "http://schemas.dmtf.org/wbem/wsman/1/wsman/fault";
 pub const FAULT_ENUMERATION: &str = "http://schemas.xmlsoap.org/ws/2004/09/enumeration/fault";
+pub const FAULT_EVENTING: &str = "http://schemas.xmlsoap.org/ws/2004/08/eventing/fault";
 /// Fault detail URIs start with this (MS-WSMV 3.1.4.1.21).
 pub const FAULT_DETAIL: &str = "http://schemas.dmtf.org/wbem/wsman/1/wsman/faultDetail/";
 
@@ -57,3 +60,19 @@ pub const ENVELOPE_DECLARATIONS: &str = concat!(
     " xmlns:cim=\"http://schemas.dmtf.org/wbem/wscim/1/common\"",
     " xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"",
 );
+
+pub const ACTION_SUBSCRIBE: &str = "http://schemas.xmlsoap.org/ws/2004/08/eventing/Subscribe";
+pub const ACTION_SUBSCRIBE_RESPONSE: &str =
+    "http://schemas.xmlsoap.org/ws/2004/08/eventing/SubscribeResponse";
+pub const ACTION_EVENTING_RENEW: &str = "http://schemas.xmlsoap.org/ws/2004/08/eventing/Renew";
+pub const ACTION_EVENTING_RENEW_RESPONSE: &str =
+    "http://schemas.xmlsoap.org/ws/2004/08/eventing/RenewResponse";
+pub const ACTION_EVENTING_GET_STATUS: &str =
+    "http://schemas.xmlsoap.org/ws/2004/08/eventing/GetStatus";
+pub const ACTION_EVENTING_GET_STATUS_RESPONSE: &str =
+    "http://schemas.xmlsoap.org/ws/2004/08/eventing/GetStatusResponse";
+pub const ACTION_UNSUBSCRIBE: &str = "http://schemas.xmlsoap.org/ws/2004/08/eventing/Unsubscribe";
+pub const ACTION_UNSUBSCRIBE_RESPONSE: &str =
+    "http://schemas.xmlsoap.org/ws/2004/08/eventing/UnsubscribeResponse";
+/// The one delivery mode openwmi serves: events taken with wsen:Pull.
+pub const DELIVERY_PULL: &str = "http://schemas.dmtf.org/wbem/wsman/1/wsman/Pull";

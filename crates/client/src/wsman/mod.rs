@@ -12,6 +12,7 @@
 //! WMI plugin lists (`http://schemas.dmtf.org/wbem/cim-xml/2/cim-schema/2/*`
 //! with `__cimnamespace` and `ClassName`).
 
+pub mod events;
 pub mod fault;
 mod ops;
 pub mod request;

@@ -82,7 +82,7 @@ pub fn duration(d: Duration) -> String {
     format!("PT{}.{:03}S", d.as_secs(), d.subsec_millis())
 }
 
-fn envelope_start(out: &mut String, h: &Header, action: &str) {
+pub(crate) fn envelope_start(out: &mut String, h: &Header, action: &str) {
     let _ = write!(
         out,
         "<s:Envelope xmlns:s=\"{NS_SOAP}\" xmlns:a=\"{NS_ADDRESSING}\" xmlns:n=\"{NS_ENUMERATION}\" \
