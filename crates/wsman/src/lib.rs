@@ -27,6 +27,7 @@ pub mod fault;
 pub mod ns;
 pub mod plan;
 pub mod resource;
+mod stats;
 mod writer;
 mod xml;
 
@@ -222,6 +223,7 @@ fn unauthorized() -> Response {
 }
 
 async fn answer(engine: &Engine, limits: &Limits, request: Request) -> Response {
+    let started = Instant::now();
     let Request { head, body } = request;
     let unauthenticated = head.extensions.get::<Unauthenticated>().is_some();
     let machine = engine.machine().to_owned();
@@ -231,6 +233,7 @@ async fn answer(engine: &Engine, limits: &Limits, request: Request) -> Response 
         // Let through for an Identify only: anything else learns nothing.
         Err(_) if unauthenticated => return unauthorized(),
         Err(r) => {
+            stats::record(stats::OTHER, Some(&r.fault), started);
             return fault_response(&r.fault, r.message_id.as_deref(), r.encoding, &machine);
         }
     };
@@ -239,8 +242,12 @@ async fn answer(engine: &Engine, limits: &Limits, request: Request) -> Response 
     let plan = match plan::plan(&env) {
         Ok(p) => p,
         Err(_) if unauthenticated => return unauthorized(),
-        Err(f) => return fault(&f),
+        Err(f) => {
+            stats::record(stats::OTHER, Some(&f), started);
+            return fault(&f);
+        }
     };
+    let operation = stats::operation(&plan);
     if unauthenticated && plan != plan::Plan::Identify {
         return unauthorized();
     }
@@ -292,6 +299,7 @@ async fn answer(engine: &Engine, limits: &Limits, request: Request) -> Response 
     } else {
         catching(|| engine.run(&plan, &call))
     };
+    stats::record(operation, outcome.as_ref().err(), started);
     match outcome {
         Ok(text) => soap(StatusCode::OK, text, env.encoding),
         Err(f) => fault(&f),
