@@ -225,3 +225,98 @@ def test_a_local_listener_without_login(samba, tmp_path, openwmi_bin):
     with pytest.raises(harness.HarnessError, match="loopback"):
         bad.start(timeout=30)
     bad.stop()
+
+
+def cim_call(server, method: str, params: str):
+    return sh.post(server, sh.imethodcall(method, "root/cimv2", params), sh.cim_headers(method))
+
+
+def test_request_latency_by_protocol_and_data_source_reads(samba, tmp_path, openwmi_bin):
+    """Latency histograms by protocol, operation and result grow with requests of both protocols
+    (a real WS-Man client, pywinrm's transport, for WS-Management); every data-source read
+    counts, whoever asked for it; promtool accepts the histograms."""
+    require("promtool", programs=("promtool",))
+    import wsman_helpers as wh
+    with start_server(samba, tmp_path, openwmi_bin) as server:
+        _, _, before = scrape(server)
+        r = cim_call(server, "EnumerateInstances", sh.class_name_param("Win32_Share"))
+        assert r.status == 200 and "ERROR" not in r.text, r.text[:300]
+        r = cim_call(server, "GetInstance",
+                     sh.instance_name_param("Win32_Share", {"Name": "public"}))
+        assert r.status == 200 and "VALUE.NAMEDINSTANCE" not in r.text and "INSTANCE" in r.text, (
+            r.text[:300])
+        r = cim_call(server, "GetInstance",
+                     sh.instance_name_param("Win32_Share", {"Name": "no-such-share"}))
+        assert 'CODE="6"' in r.text, r.text[:300]
+        got, requests = wh.enumerate_all(server, wh.WMI + "root/cimv2/Win32_Share",
+                                         wh.enumerate_body(max_elements=1))
+        assert len(got) >= 2 and requests >= 2, (len(got), requests)
+        status, _, after = scrape(server)
+        assert status == 200
+
+        def count(text, protocol, operation, result):
+            key = f'{{protocol="{protocol}",operation="{operation}",result="{result}"}}'
+            return samples(text, "openwmi_request_duration_seconds_count").get(key, 0)
+
+        for labels, more in ((("cimxml", "EnumerateInstances", "OK"), 1),
+                             (("cimxml", "GetInstance", "OK"), 1),
+                             (("cimxml", "GetInstance", "CIM_ERR_NOT_FOUND"), 1),
+                             (("wsman", "Enumerate", "OK"), 1),
+                             (("wsman", "Pull", "OK"), requests - 1),
+                             (("metrics", "GET", "OK"), 1)):
+            assert count(after, *labels) >= count(before, *labels) + more, (labels, after)
+        buckets = samples(after, "openwmi_request_duration_seconds_bucket")
+        key = '{protocol="cimxml",operation="GetInstance",result="OK",le="+Inf"}'
+        assert buckets[key] == count(after, "cimxml", "GetInstance", "OK")
+        assert samples(after, "openwmi_request_duration_seconds_sum")[
+            '{protocol="cimxml",operation="GetInstance",result="OK"}'] > 0
+        # The scrapes read smbstatus; the duration histogram counts every read.
+        reads = samples(after, "openwmi_data_source_reads_total")
+        assert reads['{source="smbstatus"}'] >= 1, reads
+        assert samples(after, "openwmi_data_source_read_duration_seconds_count")[
+            '{source="smbstatus"}'] == reads['{source="smbstatus"}']
+        assert samples(after, "openwmi_data_source_failures_total")['{source="smbstatus"}'] == 0
+        assert samples(after, "openwmi_data_source_last_answer_timestamp_seconds")[
+            '{source="smbstatus"}'] > time.time() - 600
+        assert samples(after, "openwmi_samba_snapshot_age_seconds")[""] >= 0
+        r = subprocess.run(["promtool", "check", "metrics"], input=after, capture_output=True,
+                           text=True, timeout=60)
+        assert r.returncode == 0 and r.stdout.strip() == "" and r.stderr.strip() == "", (
+            r.stdout + r.stderr)
+
+
+@pytest.mark.parametrize("how", ["exits", "hangs"])
+def test_a_failing_data_source_is_counted(samba, tmp_path, openwmi_bin, how):
+    """A smbstatus that exits non-zero, or hangs past the source timeout, fails its reads: the
+    failure counter grows for the CIM request's read and the scrape's alike, the scrape still
+    answers (with `openwmi_data_source_up` 0) and the server stays up."""
+    script = tmp_path / "smbstatus"
+    body = ("echo 'smbstatus: broken on purpose' >&2\nexit 3\n" if how == "exits"
+            else "exec sleep 60\n")
+    script.write_text("#!/bin/sh\n" + body)
+    script.chmod(0o755)
+    server = sh.OpenwmiServer(openwmi_bin, tmp_path / "serve", smb_conf=samba.conf_path,
+                              extra_args=["--smbstatus", script, "--source-timeout", "1",
+                                          "--freshness", "0"])
+    with server.start():
+        _, _, before = scrape(server)
+        failures_before = samples(before, "openwmi_data_source_failures_total")[
+            '{source="smbstatus"}']
+        assert failures_before >= 1, before
+        assert samples(before, "openwmi_data_source_up")['{source="smbstatus"}'] == 0
+        r = cim_call(server, "EnumerateInstances", sh.class_name_param("Win32_ServerConnection"))
+        assert "<ERROR" in r.text, r.text[:300]
+        status, _, after = scrape(server)
+        assert status == 200 and server.alive()
+        # The CIM request's read and the second scrape's.
+        assert samples(after, "openwmi_data_source_failures_total")[
+            '{source="smbstatus"}'] >= failures_before + 2, after
+        reads = samples(after, "openwmi_data_source_read_duration_seconds_count")
+        assert reads['{source="smbstatus"}'] >= failures_before + 2
+        if how == "hangs":
+            # Each hanging read lasted its timeout, no more.
+            buckets = samples(after, "openwmi_data_source_read_duration_seconds_bucket")
+            assert buckets['{source="smbstatus",le="0.5"}'] == 0, buckets
+            assert buckets['{source="smbstatus",le="10"}'] == reads['{source="smbstatus"}']
+        # Shares do not need smbstatus.
+        assert samples(after, "openwmi_data_source_up")['{source="smb_conf"}'] == 1

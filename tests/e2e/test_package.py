@@ -8,9 +8,12 @@ stderr) log lines carry `<N>` priorities and no timestamp.
 The package (scripts/build-deb; needs cargo-deb, lintian, systemd-analyze): its contents,
 lintian without errors, `dpkg -i` on this machine (the openwmi-admins group made), the installed
 binary answering, `systemd-analyze verify` accepting the installed unit, and the unit's
-capability bounding set and no_new_privs (applied with setpriv, as systemd is not PID 1 here)
-still letting the installed binary read smbstatus and serve. The mount-namespace options
-(ProtectSystem, ProtectHome, PrivateTmp) are checked by systemd-analyze only.
+capability bounding set and no_new_privs (applied with setpriv) still letting the installed
+binary read smbstatus and serve. The whole sandbox (ProtectSystem=strict with its
+ReadWritePaths, ProtectHome, PrivateTmp, the system call filter, ...) is applied by a real
+systemd: this machine's own tree booted as PID 1 in a container (systemd-nspawn over an overlay
+of /), where the package is installed, a real smbd serves real sessions and `systemctl start
+openwmi` must still read them; `systemd-analyze security --offline=yes` rates the unit file.
 """
 
 from __future__ import annotations
@@ -263,3 +266,208 @@ def test_the_units_capabilities_still_read_samba_and_serve(installed, samba, smb
         assert r.returncode == 0, r.stdout + r.stderr + (tmp_path / "serve.log").read_text()
     finally:
         harness._stop_group(proc)
+
+
+# ------------------------------------------------------- the unit under a real systemd (PID 1)
+
+CONTAINER_SMB_CONF = """[global]
+  server role = standalone server
+  map to guest = Bad User
+  interfaces = lo
+  bind interfaces only = yes
+  disable netbios = yes
+  load printers = no
+  printcap name = /dev/null
+[public]
+  path = /srv/openwmi-test/public
+  guest ok = yes
+  read only = no
+"""
+
+CONTAINER_PASSWORD = "pw-container-1"
+
+
+class Container:
+    """This machine's own tree booted with systemd as PID 1 by systemd-nspawn: an overlay over /
+    whose writes go to a tmpfs (the host's files stay as they are), its own network namespace
+    (its services bind nothing of the host's), commands run in it with nsenter."""
+
+    def __init__(self, base: Path):
+        self.base = base
+        self.root = base / "root"
+        self.layer = base / "layer"
+        self.proc = None
+        self.leader = 0
+        self.mounted = []
+
+    def start(self) -> "Container":
+        self.root.mkdir(parents=True)
+        self.layer.mkdir()
+        self._mount(["-t", "tmpfs", "-o", "size=2g", "tmpfs", str(self.layer)])
+        (self.layer / "upper").mkdir()
+        (self.layer / "work").mkdir()
+        self._mount(["-t", "overlay", "overlay", "-o",
+                     f"lowerdir=/,upperdir={self.layer / 'upper'},workdir={self.layer / 'work'}",
+                     str(self.root)])
+        return self
+
+    def boot(self) -> None:
+        log = open(self.base / "nspawn.log", "wb")
+        # --register=no --keep-unit: no machined and no systemd on the host to ask for a scope.
+        self.proc = subprocess.Popen(
+            ["systemd-nspawn", f"--directory={self.root}", "--register=no", "--keep-unit",
+             "--private-network", "--boot", "--machine=openwmi-test", "--console=passive"],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        log.close()
+
+        def leader() -> int:
+            if self.proc.poll() is not None:
+                raise harness.HarnessError(f"systemd-nspawn exited {self.proc.returncode}: "
+                                           + (self.base / "nspawn.log").read_text())
+            r = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True)
+            return int(r.stdout.split()[0]) if r.stdout.split() else 0
+
+        self.leader = harness.wait_until(leader, 60, "the container's PID 1")
+
+        def booted() -> bool:
+            r = self.run("systemctl", "is-system-running", "--wait", check=False, timeout=300)
+            return r.stdout.strip() in ("running", "degraded")
+
+        harness.wait_until(booted, 300, "systemd in the container to finish booting", interval=1)
+
+    def run(self, *cmd: str, check: bool = True, input: str | None = None,
+            timeout: float = 120) -> subprocess.CompletedProcess:
+        r = subprocess.run(["nsenter", "-t", str(self.leader), "-a", *cmd], capture_output=True,
+                           text=True, input=input, timeout=timeout)
+        if check and r.returncode != 0:
+            raise AssertionError(f"{' '.join(cmd)} exited {r.returncode}:\n{r.stdout}{r.stderr}")
+        return r
+
+    def _mount(self, args: list[str]) -> None:
+        subprocess.run(["mount", *args], check=True, capture_output=True, text=True)
+        self.mounted.append(Path(args[-1]))
+
+    def close(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            # systemd-nspawn asks the container's systemd to power off on SIGTERM.
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=90)
+            except subprocess.TimeoutExpired:
+                harness._stop_group(self.proc)
+        for path in reversed(self.mounted):
+            subprocess.run(["umount", "--lazy", str(path)], capture_output=True)
+
+
+@pytest.fixture
+def container(tmp_path):
+    require("systemd-nspawn (Debian package systemd-container)", programs=("systemd-nspawn",
+                                                                          "nsenter", "pgrep"))
+    c = Container(tmp_path / "container")
+    try:
+        yield c.start()
+    finally:
+        c.close()
+
+
+def service_mounts(c: Container, pid: str) -> dict:
+    """{mount point: options} of the service's mount namespace (the last mount of a point)."""
+    out = {}
+    for line in c.run("cat", f"/proc/{pid}/mountinfo").stdout.splitlines():
+        fields = line.split()
+        out[fields[4]] = fields[5].split(",")
+    return out
+
+
+def test_the_unit_under_a_real_systemd(deb, container):
+    """The package installed in a container with systemd as PID 1, `systemctl start openwmi`
+    with the packaged unit as it is: the sandbox is really applied (read-only system, no homes,
+    a private /tmp, no new privileges, the capability set, the system call filter), and the
+    service still reads a real smbd's sessions, tree connects and open files through smbstatus,
+    serves CIM-XML, WS-Management and /metrics, and reloads on `systemctl reload`."""
+    c = container
+    (c.root / "srv/openwmi-test/public").mkdir(parents=True)
+    (c.root / "srv/openwmi-test/public/m.txt").write_text("hello\n")
+    os.chmod(c.root / "srv/openwmi-test/public", 0o777)
+    shutil.copy(deb, c.root / "srv/openwmi-test/openwmi.deb")
+    (c.root / "etc/samba").mkdir(parents=True, exist_ok=True)
+    (c.root / "etc/samba/smb.conf").write_text(CONTAINER_SMB_CONF)
+    c.boot()
+    c.run("dpkg", "-i", "/srv/openwmi-test/openwmi.deb", timeout=300)
+    c.run("systemctl", "restart", "smbd")
+    c.run("openwmi", "passwd", "--users-file", "/etc/openwmi/users", "--groups",
+          "openwmi-admins", "monitor", input=CONTAINER_PASSWORD + "\n")
+    (c.root / "etc/openwmi/openwmi.toml").write_text(
+        'listen = ["127.0.0.1:5988"]\nhttp = true\nusers_file = "/etc/openwmi/users"\n')
+    # Two SMB sessions on `public` held open, one with a file open, for as long as the test.
+    c.run("systemd-run", "--unit=smb-client-1", "sh", "-c",
+          "sleep 3600 | smbclient //127.0.0.1/public -N")
+    c.run("systemd-run", "--unit=smb-client-2", "sh", "-c",
+          "(echo 'open m.txt'; sleep 3600) | smbclient //127.0.0.1/public -N")
+    harness.wait_until(lambda: "m.txt" in c.run("smbstatus", "-L").stdout, 60,
+                       "the open file in smbstatus")
+    c.run("systemctl", "start", "openwmi")
+    assert c.run("systemctl", "is-active", "openwmi").stdout.strip() == "active"
+
+    pid = c.run("systemctl", "show", "--property=MainPID", "--value", "openwmi").stdout.strip()
+    status = c.run("cat", f"/proc/{pid}/status").stdout
+    assert re.search(r"NoNewPrivs:\s*1", status), status
+    assert re.search(r"Seccomp:\s*2", status), status
+    bounding = int(re.search(r"CapBnd:\s*([0-9a-f]+)", status).group(1), 16)
+    assert bounding == (1 << 2) | (1 << 10), status  # CAP_DAC_READ_SEARCH, CAP_NET_BIND_SERVICE
+    mounts = service_mounts(c, pid)
+    assert "ro" in mounts["/"], mounts["/"]
+    assert "rw" in mounts["/run/samba"] and "rw" in mounts["/tmp"], mounts
+    assert "ro" in mounts["/home"] and "ro" in mounts["/root"], mounts
+    home = c.run("stat", "-c", "%a %F", f"/proc/{pid}/root/home").stdout.strip()
+    assert home.startswith("0 "), home  # ProtectHome: inaccessible
+    tmp_inode = c.run("stat", "-c", "%i", f"/proc/{pid}/root/tmp").stdout
+    assert tmp_inode != c.run("stat", "-c", "%i", "/tmp").stdout  # PrivateTmp
+    for path in ("/var/lib/samba", "/var/cache/samba", "/etc", "/usr"):
+        r = c.run("nsenter", "-t", pid, "-m", "touch", f"{path}/openwmi-probe", check=False)
+        assert r.returncode != 0 and "Read-only file system" in r.stderr, (path, r.stderr)
+
+    def check(query: str, threshold: str, *more: str) -> subprocess.CompletedProcess:
+        return c.run("openwmi", "check", "-r", "127.0.0.1:5988", "--http", "-U", "monitor",
+                     "--password-stdin", *more, "--count", query, "-c", threshold,
+                     input=CONTAINER_PASSWORD + "\n", check=False)
+
+    # Both guest sessions come from one client as one user: one Win32_ServerSession.
+    r = check("SELECT * FROM Win32_ServerSession", "1:1")
+    assert r.returncode == 0, r.stdout + r.stderr + c.run("journalctl", "-u", "openwmi").stdout
+    r = check("SELECT * FROM Win32_Share WHERE Name='public'", "1:1", "--protocol", "wsman")
+    assert r.returncode == 0, r.stdout + r.stderr
+    metrics = c.run("curl", "-s", "-u", f"monitor:{CONTAINER_PASSWORD}",
+                    "http://127.0.0.1:5988/metrics").stdout
+    assert 'openwmi_samba_tree_connects{share="public"} 2' in metrics, metrics
+    assert re.search(r'^openwmi_samba_sessions\{.*\} 2$', metrics, re.M), metrics
+    assert 'openwmi_samba_open_files{share="public"} 1' in metrics, metrics
+    assert 'openwmi_data_source_failures_total{source="smbstatus"} 0' in metrics, metrics
+    # Reload: the same process, still answering.
+    c.run("systemctl", "reload", "openwmi")
+    harness.wait_until(lambda: "configuration reloaded" in c.run(
+        "journalctl", "-u", "openwmi", "--no-pager").stdout, 60, "the reload in the journal")
+    assert c.run("systemctl", "show", "--property=MainPID", "--value",
+                 "openwmi").stdout.strip() == pid
+    assert check("SELECT * FROM Win32_ServerSession", "1:1").returncode == 0
+    c.run("systemctl", "stop", "openwmi")
+    assert c.run("systemctl", "is-active", "openwmi", check=False).stdout.strip() == "inactive"
+
+
+def test_systemd_analyze_security_offline():
+    """`systemd-analyze security --offline=yes` on the unit file (no running systemd needed):
+    an overall exposure of 3.0 at most (the threshold counts tenths), and the directives the
+    unit promises counted as set."""
+    require("systemd-analyze", programs=("systemd-analyze",))
+    r = subprocess.run(["systemd-analyze", "security", "--offline=yes", "--threshold=30",
+                        str(UNIT)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = subprocess.run(["systemd-analyze", "security", "--offline=yes", "--json=short", str(UNIT)],
+                       capture_output=True, text=True, timeout=120, check=True)
+    import json
+    checks = {c["name"]: c["set"] for c in json.loads(r.stdout)}
+    for name in ("NoNewPrivileges=", "ProtectSystem=", "ProtectHome=", "PrivateTmp=",
+                 "PrivateDevices=", "PrivateMounts=", "SystemCallFilter=~@mount",
+                 "SystemCallFilter=~@module", "CapabilityBoundingSet=~CAP_SYS_ADMIN",
+                 "RestrictNamespaces=~user", "MemoryDenyWriteExecute="):
+        assert checks.get(name) is True, (name, checks.get(name))

@@ -54,6 +54,29 @@ impl Exposition {
         self
     }
 
+    /// The samples of one histogram of the family last started:
+    /// `_bucket` at each bound and `+Inf`, `_sum`, `_count`.
+    pub fn histogram(
+        &mut self,
+        name: &str,
+        labels: &[(&str, &str)],
+        h: &openwmi_service::latency::HistogramReading,
+    ) -> &mut Self {
+        let bucket = format!("{name}_bucket");
+        let bounds = openwmi_service::latency::BUCKETS.map(|b| format!("{b}"));
+        let mut with_le: Vec<(&str, &str)> = labels.to_vec();
+        with_le.push(("le", ""));
+        let last = with_le.len() - 1;
+        for (le, n) in bounds.iter().zip(h.cumulative) {
+            with_le[last].1 = le;
+            self.sample(&bucket, &with_le, n as f64);
+        }
+        with_le[last].1 = "+Inf";
+        self.sample(&bucket, &with_le, h.count as f64);
+        self.sample(&format!("{name}_sum"), labels, h.sum_seconds);
+        self.sample(&format!("{name}_count"), labels, h.count as f64)
+    }
+
     pub fn finish(self) -> String {
         self.out
     }

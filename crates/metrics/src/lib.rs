@@ -13,6 +13,7 @@
 pub mod exposition;
 pub mod health;
 pub mod samba;
+pub mod sources;
 
 use exposition::{Exposition, Kind, CONTENT_TYPE};
 use http::header::{HeaderValue, ALLOW, CONTENT_TYPE as CONTENT_TYPE_HEADER};
@@ -62,8 +63,16 @@ pub type SessionsRight = Box<dyn Fn(&AuthenticatedUser) -> bool + Send + Sync>;
 /// requests, the front-end's enumerations) into a scrape.
 pub type ExtraFamilies = Box<dyn Fn(&mut Exposition) + Send + Sync>;
 
-/// The data sources a scrape reads, named in `openwmi_data_source_*`.
+/// The data sources a scrape reads, named in `openwmi_data_source_up`.
 const SOURCES: [&str; 3] = ["smbstatus", "smb_conf", "mounts"];
+
+/// Scrapes' latency, by method and result, beside the front-ends'.
+static LATENCY: openwmi_service::latency::LatencyTable =
+    openwmi_service::latency::LatencyTable::new(
+        "metrics",
+        &["GET", "HEAD"],
+        &["OK", "unavailable", "failed"],
+    );
 
 /// The `/metrics` service.
 pub struct Metrics {
@@ -74,7 +83,6 @@ pub struct Metrics {
     sessions_right: SessionsRight,
     extra: ExtraFamilies,
     scrapes: AtomicU64,
-    failures: [AtomicU64; 3],
     started: Instant,
 }
 
@@ -93,6 +101,7 @@ impl Metrics {
         sessions_right: SessionsRight,
         extra: ExtraFamilies,
     ) -> Metrics {
+        sources::install();
         Metrics {
             samba: OnceLock::new(),
             mounts,
@@ -100,7 +109,6 @@ impl Metrics {
             sessions_right,
             extra,
             scrapes: AtomicU64::new(0),
-            failures: Default::default(),
             started: Instant::now(),
         }
     }
@@ -123,17 +131,9 @@ impl Metrics {
         };
         let mut e = Exposition::new();
         let mut up = [false; 3];
-        let mut durations = [0f64; 3];
-
-        let t = Instant::now();
         let shares = samba.shares();
-        durations[1] = t.elapsed().as_secs_f64();
-        let t = Instant::now();
         let status = samba.status();
-        durations[0] = t.elapsed().as_secs_f64();
-        let t = Instant::now();
         let mounts = openwmi_mounts::source::load(&self.mounts);
-        durations[2] = t.elapsed().as_secs_f64();
 
         if let Ok(shares) = &shares {
             up[1] = true;
@@ -165,11 +165,6 @@ impl Metrics {
             up[2] = true;
             samba::mount_families(&mut e, &m.mounts, &m.fstab);
         }
-        for (i, ok) in up.iter().enumerate() {
-            if !ok {
-                self.failures[i].fetch_add(1, Ordering::Relaxed);
-            }
-        }
 
         (self.extra)(&mut e);
         e.family(
@@ -184,30 +179,8 @@ impl Metrics {
                 f64::from(u8::from(up[i])),
             );
         }
-        e.family(
-            "openwmi_data_source_read_duration_seconds",
-            Kind::Gauge,
-            "How long this scrape waited for the data source (0 when a fresh snapshot was shared).",
-        );
-        for (i, name) in SOURCES.iter().enumerate() {
-            e.sample(
-                "openwmi_data_source_read_duration_seconds",
-                &[("source", name)],
-                durations[i],
-            );
-        }
-        e.family(
-            "openwmi_data_source_failures_total",
-            Kind::Counter,
-            "Scrapes that could not read the data source.",
-        );
-        for (i, name) in SOURCES.iter().enumerate() {
-            e.sample(
-                "openwmi_data_source_failures_total",
-                &[("source", name)],
-                self.failures[i].load(Ordering::Relaxed) as f64,
-            );
-        }
+        sources::families(&mut e);
+        latency_families(&mut e);
         e.family(
             "openwmi_metrics_scrapes_total",
             Kind::Counter,
@@ -242,6 +215,28 @@ impl Metrics {
     }
 }
 
+/// The front-ends' operations by protocol, operation and result
+/// (`openwmi_service::latency`), as one histogram family.
+fn latency_families(e: &mut Exposition) {
+    let readings = openwmi_service::latency::readings();
+    e.family(
+        "openwmi_request_duration_seconds",
+        Kind::Histogram,
+        "Time from a request's arrival to its answer (the first chunk of a streamed one), by protocol (cimxml, wsman, metrics), operation and result (OK, the CIM_ERR_ name or the WS-Management fault).",
+    );
+    for r in &readings {
+        e.histogram(
+            "openwmi_request_duration_seconds",
+            &[
+                ("protocol", r.protocol),
+                ("operation", r.operation),
+                ("result", r.result),
+            ],
+            &r.histogram,
+        );
+    }
+}
+
 /// [`Metrics`] as the transport routes to it.
 #[derive(Debug, Clone)]
 pub struct MetricsService(pub Arc<Metrics>);
@@ -256,17 +251,26 @@ impl Service for MetricsService {
     }
 
     fn call(&self, request: Request) -> Pin<Box<dyn Future<Output = Response> + Send>> {
+        let started = Instant::now();
         let me = Arc::clone(&self.0);
         let user = request.head.user.clone();
+        let method = usize::from(request.head.method == Method::HEAD);
         Box::pin(async move {
             // smbstatus and the files are read on a blocking thread, never
             // on a worker.
-            match tokio::task::spawn_blocking(move || me.render(&user)).await {
-                Ok(Some(text)) => Response::ok(text)
-                    .with_header(CONTENT_TYPE_HEADER, HeaderValue::from_static(CONTENT_TYPE)),
-                Ok(None) => Response::empty(StatusCode::SERVICE_UNAVAILABLE),
-                Err(_) => Response::empty(StatusCode::INTERNAL_SERVER_ERROR),
-            }
+            let (result, response) = match tokio::task::spawn_blocking(move || me.render(&user))
+                .await
+            {
+                Ok(Some(text)) => (
+                    0,
+                    Response::ok(text)
+                        .with_header(CONTENT_TYPE_HEADER, HeaderValue::from_static(CONTENT_TYPE)),
+                ),
+                Ok(None) => (1, Response::empty(StatusCode::SERVICE_UNAVAILABLE)),
+                Err(_) => (2, Response::empty(StatusCode::INTERNAL_SERVER_ERROR)),
+            };
+            LATENCY.record(method, result, started.elapsed());
+            response
         })
     }
 }

@@ -7,6 +7,20 @@ use crate::MAX_INPUT_BYTES;
 use openwmi_cim::{Class, Instance};
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// Told of every reading of the mount table and fstab ([`load`]), whoever
+/// asked for it: how long it took and whether it gave an answer.
+pub type ReadObserver = fn(source: &'static str, took: Duration, ok: bool);
+
+static READ_OBSERVER: OnceLock<ReadObserver> = OnceLock::new();
+
+/// Sets the process's [`ReadObserver`] (the first one set stays); it is
+/// told the source `mounts`.
+pub fn observe_reads(observer: ReadObserver) {
+    let _ = READ_OBSERVER.set(observer);
+}
 
 /// Where to read from (`--mountinfo`, `--fstab`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,13 +68,19 @@ pub struct Loaded {
 
 /// Reads both files.
 pub fn load(paths: &Paths) -> Result<Loaded, Error> {
-    let mounts = read_mounts(&paths.mountinfo)?;
-    let (fstab, warnings) = read_fstab(&paths.fstab)?;
-    Ok(Loaded {
-        mounts,
-        fstab,
-        warnings,
-    })
+    let started = Instant::now();
+    let loaded = read_mounts(&paths.mountinfo).and_then(|mounts| {
+        let (fstab, warnings) = read_fstab(&paths.fstab)?;
+        Ok(Loaded {
+            mounts,
+            fstab,
+            warnings,
+        })
+    });
+    if let Some(observer) = READ_OBSERVER.get() {
+        observer("mounts", started.elapsed(), loaded.is_ok());
+    }
+    loaded
 }
 
 /// Reads both files and builds the `Win32_NetworkConnection` instances of

@@ -20,7 +20,7 @@ use std::io::{ErrorKind, Read};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
-use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -37,6 +37,25 @@ const MAX_TESTPARM_OUTPUT: usize = crate::smbconf::MAX_INPUT_BYTES;
 /// The most output read from a data source by default (smbstatus for
 /// tens of thousands of connections).
 pub const DEFAULT_MAX_OUTPUT: usize = smbstatus::MAX_INPUT_BYTES;
+
+/// Told of every read of a data source, whoever asked for it (a CIM
+/// request or a scrape): the source (`smbstatus`, `testparm`, `smb_conf`,
+/// `net`, `lpstat`, `getent`), how long it took and whether it gave an
+/// answer. Reads shared through the cache are not reads.
+pub type ReadObserver = fn(source: &'static str, took: Duration, ok: bool);
+
+static READ_OBSERVER: OnceLock<ReadObserver> = OnceLock::new();
+
+/// Sets the process's [`ReadObserver`] (the first one set stays).
+pub fn observe_reads(observer: ReadObserver) {
+    let _ = READ_OBSERVER.set(observer);
+}
+
+fn note_read(source: &'static str, started: Instant, ok: bool) {
+    if let Some(observer) = READ_OBSERVER.get() {
+        observer(source, started.elapsed(), ok);
+    }
+}
 
 /// Sessions + tree connects + opens from which a dropped snapshot's memory
 /// is given back to the system.
@@ -151,9 +170,12 @@ impl SambaSource {
     /// The current sessions, tree connects and open files
     /// (`smbstatus --json [-s FILE]`).
     pub fn status(&self) -> Result<Arc<Status>, Error> {
-        let status = self
-            .status_flight
-            .get(self.freshness, || self.run_smbstatus());
+        let status = self.status_flight.get(self.freshness, || {
+            let started = Instant::now();
+            let status = self.run_smbstatus();
+            note_read("smbstatus", started, status.is_ok());
+            status
+        });
         // A large snapshot leaves its memory free but mapped, scattered
         // through the heaps, once the last request holding it is done: give
         // it back then (checked here, as the next reading comes).
@@ -195,13 +217,19 @@ impl SambaSource {
         {
             return Some(h);
         }
+        let started = Instant::now();
         let out = run(
             Path::new("getent"),
             &[OsString::from("passwd"), OsString::from(user)],
             self.timeout,
             self.max_output.min(64 * 1024),
-        )
-        .ok()?;
+        );
+        // getent exits 2 for a user it does not know: an answer too.
+        let answered = out
+            .as_ref()
+            .is_ok_and(|o| o.status.success() || o.status.code() == Some(2));
+        note_read("getent", started, answered);
+        let out = out.ok()?;
         out.status.success().then_some(())?;
         crate::served::passwd_home(&String::from_utf8_lossy(&out.stdout), user)
     }
@@ -268,7 +296,14 @@ impl SambaSource {
             args.push(OsString::from("-s"));
             args.push(f.clone().into_os_string());
         }
-        match run(&self.net, &args, self.timeout, self.small_output()) {
+        let started = Instant::now();
+        let out = run(&self.net, &args, self.timeout, self.small_output());
+        note_read(
+            "net",
+            started,
+            out.as_ref().is_ok_and(|o| o.status.success()),
+        );
+        match out {
             Ok(out) if out.status.success() => {
                 crate::served::parse_usershare_info(&String::from_utf8_lossy(&out.stdout))
             }
@@ -297,12 +332,19 @@ impl SambaSource {
             .clone()
             .unwrap_or_else(|| if via_cups { "cups" } else { "/etc/printcap" }.to_string());
         if via_cups || name.eq_ignore_ascii_case("cups") || name.eq_ignore_ascii_case("lpstat") {
-            return match run(
+            let started = Instant::now();
+            let out = run(
                 &self.lpstat,
                 &[OsString::from("-e")],
                 self.timeout,
                 self.small_output(),
-            ) {
+            );
+            note_read(
+                "lpstat",
+                started,
+                out.as_ref().is_ok_and(|o| o.status.success()),
+            );
+            return match out {
                 Ok(out) if out.status.success() => {
                     crate::served::parse_lpstat_destinations(&String::from_utf8_lossy(&out.stdout))
                 }
@@ -329,7 +371,10 @@ impl SambaSource {
                 .smb_conf
                 .as_deref()
                 .unwrap_or(Path::new(DEFAULT_SMB_CONF));
-            if let Ok(conf) = load_smb_conf(path) {
+            let started = Instant::now();
+            let conf = load_smb_conf(path);
+            note_read("smb_conf", started, conf.is_ok());
+            if let Ok(conf) = conf {
                 if conf.includes.is_empty() && !conf.needs_samba_loader {
                     return Ok(conf);
                 }
@@ -340,7 +385,8 @@ impl SambaSource {
         if let Some(f) = &self.smb_conf {
             args.push(f.clone().into_os_string());
         }
-        match run(&self.testparm, &args, self.timeout, self.small_output())
+        let started = Instant::now();
+        let conf = match run(&self.testparm, &args, self.timeout, self.small_output())
             .map_err(|e| output_named(e, "testparm output"))
         {
             // testparm also exits 1 for problems of the host (a missing
@@ -360,13 +406,20 @@ impl SambaSource {
                 stderr: testparm_complaint(&out),
             }),
             // Without testparm, read the file the way smbd would.
-            Err(Error::NotFound { .. }) => load_smb_conf(
-                self.smb_conf
-                    .as_deref()
-                    .unwrap_or(Path::new(DEFAULT_SMB_CONF)),
-            ),
+            Err(Error::NotFound { .. }) => {
+                let started = Instant::now();
+                let conf = load_smb_conf(
+                    self.smb_conf
+                        .as_deref()
+                        .unwrap_or(Path::new(DEFAULT_SMB_CONF)),
+                );
+                note_read("smb_conf", started, conf.is_ok());
+                return conf;
+            }
             Err(e) => Err(e),
-        }
+        };
+        note_read("testparm", started, conf.is_ok());
+        conf
     }
 
     fn run_smbstatus(&self) -> Result<Status, Error> {

@@ -10,6 +10,8 @@
 //! belongs to its front-end: nothing here knows CIM, and nothing here pulls
 //! in hyper, rustls or PAM, so a front-end builds and tests without them.
 
+pub mod latency;
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;

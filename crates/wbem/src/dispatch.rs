@@ -131,9 +131,15 @@ fn class_opts<'a>(
 }
 
 impl Dispatch<'_> {
-    pub fn run(&self, req: &Request) -> Outcome {
+    /// Answers a request that arrived at `started` (its latency is counted
+    /// from there).
+    pub fn run(&self, req: &Request, started: std::time::Instant) -> Outcome {
         let result = self.execute(req);
-        crate::stats::record(req.method_name(), result.as_ref().err().map(|e| e.status));
+        crate::stats::record(
+            req.method_name(),
+            result.as_ref().err().map(|e| e.status),
+            started.elapsed(),
+        );
         match result {
             Ok(o) => o,
             Err(e) => Outcome::Full(req.error_response(&e)),

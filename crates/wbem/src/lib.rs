@@ -180,6 +180,7 @@ impl Dispatcher {
 
     /// Handles one request body on the calling thread.
     fn answer(&self, req: CimRequest) -> Result<Outcome, Response> {
+        let started = std::time::Instant::now();
         let request = match openwmi_cimxml::decode_request(&req.body, &self.shared.limits) {
             Ok(r) => r,
             Err(e) => return Err(decode_error(&e)),
@@ -210,7 +211,7 @@ impl Dispatcher {
             ctx,
             user: req.user.name,
         };
-        Ok(d.run(&request))
+        Ok(d.run(&request, started))
     }
 }
 

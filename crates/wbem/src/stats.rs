@@ -54,14 +54,62 @@ const RESULTS: usize = 32;
 static COUNTS: [[AtomicU64; RESULTS]; OPERATIONS.len()] =
     [const { [const { AtomicU64::new(0) }; RESULTS] }; OPERATIONS.len()];
 
-/// Counts one operation: `Ok` or its CIM error.
-pub(crate) fn record(method: &str, failure: Option<CimStatus>) {
+/// The latency's result labels: `OK`, then the CIM status names by code
+/// (codes no status has are never recorded), then `other`.
+static LATENCY_RESULTS: [&str; 30] = [
+    "OK",
+    "CIM_ERR_FAILED",
+    "CIM_ERR_ACCESS_DENIED",
+    "CIM_ERR_INVALID_NAMESPACE",
+    "CIM_ERR_INVALID_PARAMETER",
+    "CIM_ERR_INVALID_CLASS",
+    "CIM_ERR_NOT_FOUND",
+    "CIM_ERR_NOT_SUPPORTED",
+    "CIM_ERR_CLASS_HAS_CHILDREN",
+    "CIM_ERR_CLASS_HAS_INSTANCES",
+    "CIM_ERR_INVALID_SUPERCLASS",
+    "CIM_ERR_ALREADY_EXISTS",
+    "CIM_ERR_NO_SUCH_PROPERTY",
+    "CIM_ERR_TYPE_MISMATCH",
+    "CIM_ERR_QUERY_LANGUAGE_NOT_SUPPORTED",
+    "CIM_ERR_INVALID_QUERY",
+    "CIM_ERR_METHOD_NOT_AVAILABLE",
+    "CIM_ERR_METHOD_NOT_FOUND",
+    "unused 18",
+    "unused 19",
+    "CIM_ERR_NAMESPACE_NOT_EMPTY",
+    "CIM_ERR_INVALID_ENUMERATION_CONTEXT",
+    "CIM_ERR_INVALID_OPERATION_TIMEOUT",
+    "CIM_ERR_PULL_HAS_BEEN_ABANDONED",
+    "CIM_ERR_PULL_CANNOT_BE_ABANDONED",
+    "CIM_ERR_FILTERED_ENUMERATION_NOT_SUPPORTED",
+    "CIM_ERR_CONTINUATION_ON_ERROR_NOT_SUPPORTED",
+    "CIM_ERR_SERVER_LIMITS_EXCEEDED",
+    "CIM_ERR_SERVER_IS_SHUTTING_DOWN",
+    "other",
+];
+
+/// CIM-XML operations' latency from the request's arrival to its answer
+/// (or the first chunk of a streamed one), by the labels above.
+static LATENCY: openwmi_service::latency::LatencyTable =
+    openwmi_service::latency::LatencyTable::new("cimxml", &OPERATIONS, &LATENCY_RESULTS);
+
+/// Counts one operation: `Ok` or its CIM error, and the time it took.
+pub(crate) fn record(method: &str, failure: Option<CimStatus>, took: std::time::Duration) {
     let op = OPERATIONS[..OPERATIONS.len() - 1]
         .iter()
         .position(|o| o.eq_ignore_ascii_case(method))
         .unwrap_or(OPERATIONS.len() - 1);
     let result = failure.map_or(0, |s| (s.code() as usize).min(RESULTS - 1));
     COUNTS[op][result].fetch_add(1, Ordering::Relaxed);
+    let named = match failure {
+        None => 0,
+        Some(s) => match s.name() {
+            name if LATENCY_RESULTS.get(s.code() as usize) == Some(&name) => s.code() as usize,
+            _ => LATENCY_RESULTS.len() - 1,
+        },
+    };
+    LATENCY.record(op, named, took);
 }
 
 /// One counted (operation, result) pair: `result` is `OK` or the
@@ -112,9 +160,18 @@ mod tests {
             before("GetInstance", "CIM_ERR_NOT_FOUND"),
             before("other", "OK"),
         );
-        record("getinstance", Some(CimStatus::NotFound));
-        record("SomeExtrinsicMethod", None);
+        record("getinstance", Some(CimStatus::NotFound), Default::default());
+        record("SomeExtrinsicMethod", None, Default::default());
         assert_eq!(before("GetInstance", "CIM_ERR_NOT_FOUND"), gi + 1);
         assert_eq!(before("other", "OK"), other + 1);
+        let latency = openwmi_service::latency::readings();
+        assert!(latency.iter().any(|r| r.protocol == "cimxml"
+            && r.operation == "GetInstance"
+            && r.result == "CIM_ERR_NOT_FOUND"));
+        for (code, name) in LATENCY_RESULTS.iter().enumerate().skip(1) {
+            if let Some(s) = CimStatus::from_code(code as u32) {
+                assert_eq!(s.name(), *name);
+            }
+        }
     }
 }

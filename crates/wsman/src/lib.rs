@@ -30,6 +30,7 @@ pub mod fault;
 pub mod ns;
 pub mod plan;
 pub mod resource;
+mod stats;
 mod writer;
 mod xml;
 
@@ -238,6 +239,7 @@ async fn answer(
     eventing: &Eventing,
     request: Request,
 ) -> Response {
+    let started = Instant::now();
     let Request { head, body } = request;
     let unauthenticated = head.extensions.get::<Unauthenticated>().is_some();
     let machine = engine.machine().to_owned();
@@ -247,6 +249,7 @@ async fn answer(
         // Let through for an Identify only: anything else learns nothing.
         Err(_) if unauthenticated => return unauthorized(),
         Err(r) => {
+            stats::record(stats::OTHER, Some(&r.fault), started);
             return fault_response(&r.fault, r.message_id.as_deref(), r.encoding, &machine);
         }
     };
@@ -267,16 +270,27 @@ async fn answer(
             max_envelope: eventing::max_envelope(&env),
             deadline: Instant::now() + timeout,
         };
+        let operation = stats::eventing_operation(&env);
         return match eventing.answer(engine, &env, caller).await {
-            Ok(text) => soap(StatusCode::OK, text, env.encoding),
-            Err(f) => fault(&f),
+            Ok(text) => {
+                stats::record(operation, None, started);
+                soap(StatusCode::OK, text, env.encoding)
+            }
+            Err(f) => {
+                stats::record(operation, Some(&f), started);
+                fault(&f)
+            }
         };
     }
     let plan = match plan::plan(&env) {
         Ok(p) => p,
         Err(_) if unauthenticated => return unauthorized(),
-        Err(f) => return fault(&f),
+        Err(f) => {
+            stats::record(stats::OTHER, Some(&f), started);
+            return fault(&f);
+        }
     };
+    let operation = stats::operation(&plan);
     if unauthenticated && plan != plan::Plan::Identify {
         return unauthorized();
     }
@@ -328,6 +342,7 @@ async fn answer(
     } else {
         catching(|| engine.run(&plan, &call))
     };
+    stats::record(operation, outcome.as_ref().err(), started);
     match outcome {
         Ok(text) => soap(StatusCode::OK, text, env.encoding),
         Err(f) => fault(&f),
