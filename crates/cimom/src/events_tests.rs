@@ -152,6 +152,20 @@ fn bad_event_queries_get_windows_errors() {
         let e = compile(text).map(|q| q.text).unwrap_err();
         assert_eq!(e.status, status, "{text}: {e:?}");
     }
+    // Windows' own codes, carried for WMI's clients; CIM-XML sees the status.
+    for (text, status, wbem) in [
+        ("SELECT * FROM Win32_Share WITHIN 5 WHERE TargetInstance ISA 'Win32_Share'",
+         CimStatus::InvalidClass, WbemStatus::NotEventClass),
+        ("SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'Win32_Share'",
+         CimStatus::InvalidQuery, WbemStatus::RegistrationTooPrecise),
+        ("SELECT * FROM __NoSuchEvent WITHIN 5 WHERE TargetInstance ISA 'Win32_Share'",
+         CimStatus::InvalidClass, WbemStatus::InvalidClass),
+        ("SELECT * FROM __InstanceCreationEvent WITHIN 0.5 WHERE TargetInstance ISA 'Win32_Share'",
+         CimStatus::InvalidQuery, WbemStatus::InvalidQuery),
+    ] {
+        let e = compile(text).map(|q| q.text).unwrap_err();
+        assert_eq!((e.status, e.wbem()), (status, wbem), "{text}: {e:?}");
+    }
     let e = EventQuery::compile(
         &om(),
         &OperationContext::local(),
