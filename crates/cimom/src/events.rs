@@ -56,6 +56,45 @@ impl EventKind {
     }
 }
 
+/// How many subscriptions the server keeps: per user and all users
+/// together. CIM-XML counts filters, destinations and subscriptions each
+/// against these; WS-Eventing its subscriptions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SubscriptionLimits {
+    pub per_user: usize,
+    pub total: usize,
+}
+
+impl Default for SubscriptionLimits {
+    fn default() -> Self {
+        SubscriptionLimits {
+            per_user: 128,
+            total: 1024,
+        }
+    }
+}
+
+impl SubscriptionLimits {
+    /// Whether one more `what` may be made by a user who has `owned` of
+    /// them, with `total` on the server: CIM_ERR_SERVER_LIMITS_EXCEEDED
+    /// (WBEM_E_QUOTA_VIOLATION) when not.
+    pub fn check(&self, owned: usize, total: usize, what: &str) -> Result<(), CimError> {
+        if owned >= self.per_user {
+            return Err(CimError::new(
+                openwmi_cim::CimStatus::ServerLimitsExceeded,
+                format!("a user may have {} {what} at most", self.per_user),
+            ));
+        }
+        if total >= self.total {
+            return Err(CimError::new(
+                openwmi_cim::CimStatus::ServerLimitsExceeded,
+                format!("the server keeps {} {what} at most", self.total),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// A change between two snapshots of a class.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Change {

@@ -13,10 +13,13 @@
 //! on the loopback unless configured. Each destination has its own queue
 //! and thread ([`delivery`]), so requests never wait on a listener.
 
+mod config;
 pub mod delivery;
 mod store;
 
+pub use config::{DestinationPattern, IndicationsSection};
 pub use delivery::{DeliveryPolicy, Destination};
+pub use openwmi_cimom::events::SubscriptionLimits;
 pub use store::Store;
 
 use delivery::indication_xml;
@@ -46,22 +49,28 @@ pub struct IndicationConfig {
     /// nowhere (they last as long as the process).
     pub state_file: Option<PathBuf>,
     pub delivery: DeliveryPolicy,
-    /// Hosts an `http://` destination may name besides the loopback.
-    pub allowed_http_hosts: Vec<String>,
-    /// The most filters, destinations and subscriptions (each) one user may have.
-    pub max_per_user: usize,
-    /// The most of each, all users together.
-    pub max_total: usize,
+    /// Destinations accepted besides `https://` anywhere and `http://` on
+    /// the loopback.
+    pub allowed_destinations: Vec<DestinationPattern>,
+    /// The most filters, destinations and subscriptions (each) one user may
+    /// have, and all users together.
+    pub limits: SubscriptionLimits,
 }
 
 impl Default for IndicationConfig {
     fn default() -> Self {
+        IndicationConfig::from_section(IndicationsSection::default(), None)
+    }
+}
+
+impl IndicationConfig {
+    /// The settings of the `[indications]` table, kept in `state_file`.
+    pub fn from_section(section: IndicationsSection, state_file: Option<PathBuf>) -> Self {
         IndicationConfig {
-            state_file: None,
-            delivery: DeliveryPolicy::default(),
-            allowed_http_hosts: Vec::new(),
-            max_per_user: 128,
-            max_total: 1024,
+            state_file,
+            delivery: section.delivery(),
+            limits: section.limits(),
+            allowed_destinations: section.allowed_destinations,
         }
     }
 }
@@ -194,34 +203,21 @@ impl Indications {
         let allowed = self
             .inner
             .config
-            .allowed_http_hosts
+            .allowed_destinations
             .iter()
-            .any(|h| h.eq_ignore_ascii_case(&u.host));
+            .any(|p| p.allows(&u));
         if loopback || allowed {
             Ok(u)
         } else {
             Err(CimError::access_denied(format!(
                 "destination {url}: plain http:// is accepted on the loopback only \
-                 (or for the hosts the server's configuration allows); use https://"
+                 (or where the server's [indications] allowed_destinations says); use https://"
             )))
         }
     }
 
     fn check_limits(&self, owned: usize, total: usize, what: &str) -> Result<(), CimError> {
-        let c = &self.inner.config;
-        if owned >= c.max_per_user {
-            return Err(CimError::new(
-                CimStatus::ServerLimitsExceeded,
-                format!("a user may have {} {what} at most", c.max_per_user),
-            ));
-        }
-        if total >= c.max_total {
-            return Err(CimError::new(
-                CimStatus::ServerLimitsExceeded,
-                format!("the server keeps {} {what} at most", c.max_total),
-            ));
-        }
-        Ok(())
+        self.inner.config.limits.check(owned, total, what)
     }
 
     fn activate(&self, st: &mut State, s: &store::SubscriptionRecord) -> Result<(), CimError> {
@@ -763,7 +759,10 @@ mod tests {
         Indications::install(
             &mut b,
             IndicationConfig {
-                allowed_http_hosts: allowed.iter().map(|s| s.to_string()).collect(),
+                allowed_destinations: allowed
+                    .iter()
+                    .map(|s| DestinationPattern::try_from(s.to_string()).unwrap())
+                    .collect(),
                 ..IndicationConfig::default()
             },
         )
@@ -772,7 +771,11 @@ mod tests {
 
     #[test]
     fn destinations_https_anywhere_http_on_the_loopback_or_allowed() {
-        let s = service(&["listener.example"]);
+        let s = service(&[
+            "listener.example",
+            "10.9.0.0/16",
+            "http://far.example:5990/in",
+        ]);
         for ok in [
             "https://far.example:5989/x",
             "http://127.0.0.1:5000",
@@ -780,12 +783,16 @@ mod tests {
             "http://[::1]:5000",
             "http://localhost:5000",
             "http://LISTENER.example:5000",
+            "http://10.9.8.7:5000",
+            "http://far.example:5990/in/x",
         ] {
             assert!(s.check_destination(ok).is_ok(), "{ok}");
         }
         for (bad, status) in [
             ("http://10.0.0.1:5000", CimStatus::AccessDenied),
             ("http://far.example", CimStatus::AccessDenied),
+            ("http://far.example:5990/inx", CimStatus::AccessDenied),
+            ("http://10.10.0.1:5000", CimStatus::AccessDenied),
             ("ftp://127.0.0.1", CimStatus::InvalidParameter),
             ("http://user:pw@127.0.0.1", CimStatus::InvalidParameter),
         ] {
@@ -828,7 +835,7 @@ mod tests {
     #[test]
     fn limits_per_user_and_in_total() {
         let mut s = service(&[]);
-        Arc::get_mut(&mut s.inner).unwrap().config.max_per_user = 2;
+        Arc::get_mut(&mut s.inner).unwrap().config.limits.per_user = 2;
         assert!(s.check_limits(1, 10, "filters").is_ok());
         let e = s.check_limits(2, 10, "filters").unwrap_err();
         assert_eq!(e.status, CimStatus::ServerLimitsExceeded);
