@@ -132,6 +132,9 @@ pub struct Destination {
     dropped: AtomicU64,
     /// Indications delivered.
     delivered: AtomicU64,
+    /// Indications given up after the last retry: the listener is gone
+    /// for good (the subscriptions' OnFatalErrorPolicy applies).
+    gave_up: AtomicU64,
 }
 
 #[derive(Debug)]
@@ -168,6 +171,7 @@ impl Destination {
             wake: Condvar::new(),
             dropped: AtomicU64::new(0),
             delivered: AtomicU64::new(0),
+            gave_up: AtomicU64::new(0),
         });
         let runner = d.clone();
         let spawned = std::thread::Builder::new()
@@ -216,6 +220,11 @@ impl Destination {
 
     pub fn delivered(&self) -> u64 {
         self.delivered.load(Ordering::Relaxed)
+    }
+
+    /// How many indications were given up after every retry failed.
+    pub fn gave_up(&self) -> u64 {
+        self.gave_up.load(Ordering::Relaxed)
     }
 
     /// Waits up to `d` unless stopped meanwhile; false once stopped.
@@ -288,6 +297,7 @@ impl Destination {
             if sent {
                 self.delivered.fetch_add(1, Ordering::Relaxed);
             } else {
+                self.gave_up.fetch_add(1, Ordering::Relaxed);
                 let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
                 eprintln!(
                     "openwmi: gave up delivering an indication to listener {} ({}:{}) after {} retries: {last_error} ({n} dropped so far)",
