@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
+from typing import Optional
 
 import pytest
 
@@ -36,13 +37,16 @@ def _needs_root_and_tools(openwmi_bin):
 class SessionListener:
     """`pywbemlistener run` on a free loopback port, one line per MSFT_SmbSession indication."""
 
-    def __init__(self, base: Path):
+    def __init__(self, base: Path, tls: Optional[sh.TestCA] = None):
         self.port = harness.free_port()
+        self.scheme = "http" if tls is None else "https"
         self.file = base / "sessions.txt"
         self.file.write_text("")
+        certs = [] if tls is None else ["--certfile", str(tls.server_cert),
+                                        "--keyfile", str(tls.server_key)]
         self.proc = subprocess.Popen(
             ["pywbemlistener", "run", f"lis{self.port}", "--port", str(self.port), "--scheme",
-             "http", "--bind-addr", "127.0.0.1", "--indi-file", str(self.file),
+             self.scheme, *certs, "--bind-addr", "127.0.0.1", "--indi-file", str(self.file),
              "--indi-format", FORMAT],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
             start_new_session=True)
@@ -50,7 +54,7 @@ class SessionListener:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def lines(self) -> list[list[str]]:
         return [line.split("|") for line in self.file.read_text().splitlines() if line]
@@ -200,3 +204,35 @@ def test_the_indications_table(samba, openwmi_bin, tmp_path):
     with pytest.raises(harness.HarnessError) as e:
         bad.start(timeout=30)
     assert "prefix length" in str(e.value), e.value
+
+
+def test_an_https_listener_signed_by_the_configured_ca(samba, smbclient_process, openwmi_bin,
+                                                       tmp_path):
+    ca = sh.make_test_ca(tmp_path / "ca")
+    listener = SessionListener(tmp_path, tls=ca)
+    # Without the CA the server does not trust the listener: the indication is given up.
+    untrusting = sh.OpenwmiServer(openwmi_bin, tmp_path / "untrusting",
+                                  smb_conf=samba.conf_path,
+                                  config_text="[indications]\ndelivery_retry_attempts = 0\n")
+    trusting = sh.OpenwmiServer(
+        openwmi_bin, tmp_path / "trusting", smb_conf=samba.conf_path,
+        config_text=f"[indications]\nlistener_ca_file = \"{ca.ca_cert}\"\n")
+    try:
+        for server in (untrusting, trusting):
+            server.start()
+            cli(server, "subscription", "add-destination", "sessions", "-l", listener.url)
+            cli(server, "subscription", "add-filter", "smbsessions", "-q", SESSION_EVENTS,
+                "--source-namespaces", SMB_NS)
+            cli(server, "subscription", "add-subscription", "sessions", "smbsessions")
+        client = connected(smbclient_process, "public", "owtest1")
+        [line] = listener.wait(1, "an indication over https")
+        assert line[2] == "MSFT_SmbSession", line
+        harness.wait_until(lambda: "gave up delivering" in untrusting.log(), 60,
+                           "the untrusting server to give up")
+        assert len(listener.lines()) == 1
+        client.close()
+        assert trusting.alive() and untrusting.alive()
+    finally:
+        untrusting.stop()
+        trusting.stop()
+        listener.stop()

@@ -7,6 +7,7 @@ use openwmi_cimom::events::SubscriptionLimits;
 use openwmi_client::export::ListenerUrl;
 use serde::Deserialize;
 use std::net::IpAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// The longest DeliveryRetryInterval accepted (an hour): the waits double,
@@ -32,6 +33,10 @@ pub struct IndicationsSection {
     pub max_subscriptions_per_user: usize,
     /// The same, all users together.
     pub max_subscriptions: usize,
+    /// CA certificates (PEM) trusted for `https://` listeners besides the
+    /// system's (a listener with a private CA's certificate, `openwmi
+    /// watch -r`'s own).
+    pub listener_ca_file: Option<PathBuf>,
 }
 
 impl Default for IndicationsSection {
@@ -46,6 +51,7 @@ impl Default for IndicationsSection {
             max_queued_per_destination: d.queue_limit,
             max_subscriptions_per_user: l.per_user,
             max_subscriptions: l.total,
+            listener_ca_file: None,
         }
     }
 }
@@ -66,6 +72,16 @@ impl IndicationsSection {
                 "indications.max_queued_per_destination must be from 1 to {MAX_QUEUE_LIMIT}, not {q}"
             ));
         }
+        if let Some(p) = &self.listener_ca_file {
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| format!("indications.listener_ca_file {}: {e}", p.display()))?;
+            if !text.contains("-----BEGIN CERTIFICATE-----") {
+                return Err(format!(
+                    "indications.listener_ca_file {}: no PEM certificate in it",
+                    p.display()
+                ));
+            }
+        }
         let limits = self.limits();
         if limits.total == 0 || limits.per_user == 0 || limits.per_user > limits.total {
             return Err(format!(
@@ -83,6 +99,7 @@ impl IndicationsSection {
             retry_attempts: self.delivery_retry_attempts,
             retry_interval: Duration::from_secs(u64::from(self.delivery_retry_interval_secs)),
             queue_limit: self.max_queued_per_destination,
+            ca_file: self.listener_ca_file.clone(),
             ..DeliveryPolicy::default()
         }
     }

@@ -15,6 +15,7 @@ use openwmi_cimom::events::Change;
 use openwmi_cimxml::{escape_attr, escape_text, write_instance};
 use openwmi_client::export::{ExportClient, ListenerUrl};
 use std::collections::VecDeque;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
@@ -34,6 +35,9 @@ pub struct DeliveryPolicy {
     pub timeout: Duration,
     /// Do not check an https listener's certificate.
     pub insecure_tls: bool,
+    /// CA certificates (PEM) trusted for https listeners besides the
+    /// system's.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for DeliveryPolicy {
@@ -44,6 +48,7 @@ impl Default for DeliveryPolicy {
             queue_limit: 1000,
             timeout: Duration::from_secs(10),
             insecure_tls: false,
+            ca_file: None,
         }
     }
 }
@@ -267,7 +272,11 @@ impl Destination {
                 }
                 let c = match client.as_mut() {
                     Some(c) => c,
-                    None => match ExportClient::new(self.url.clone(), self.policy.insecure_tls) {
+                    None => match ExportClient::trusting(
+                        self.url.clone(),
+                        self.policy.ca_file.as_deref(),
+                        self.policy.insecure_tls,
+                    ) {
                         Ok(c) => client.insert(c),
                         Err(e) => {
                             last_error = e.to_string();
