@@ -275,7 +275,7 @@ fn a_disabled_subscription_delivers_nothing() {
         panic!("one subscription")
     };
     assert_eq!(u16_prop(sub, "SubscriptionState"), Some(4));
-    // The default policy (DSP1054's value map: 2 Ignore).
+    // The default policy: 2 (Ignore).
     assert_eq!(u16_prop(sub, "OnFatalErrorPolicy"), Some(2));
 }
 
