@@ -837,6 +837,8 @@ impl InstanceProvider for Indications {
             if let Some(d) = st.destinations.remove(&key(&name)) {
                 d.stop();
             }
+            // A destination made again under this name counts from zero.
+            st.gave_up_seen.remove(&key(&name));
             return self.save(&st.store);
         }
         Err(CimError::not_supported(format!(
@@ -997,6 +999,18 @@ mod tests {
         std::fs::write(&path, "not json").unwrap();
         assert!(Store::load(&path).is_err());
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_store_kept_before_durations_and_policies_reads_as_enabled_and_ignore() {
+        let text = r#"{"filters": [], "destinations": [], "subscriptions": [
+            {"filter": "f", "handler": "d", "owner": "alice", "groups": [],
+             "started": "20260101000000.000000+000"}]}"#;
+        let store: Store = serde_json::from_str(text).unwrap();
+        let s = &store.subscriptions[0];
+        assert_eq!(s.state, store::STATE_ENABLED);
+        assert_eq!(s.on_fatal_error, store::FATAL_IGNORE);
+        assert_eq!((s.duration, s.remaining(0)), (None, None));
     }
 
     #[test]
