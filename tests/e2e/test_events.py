@@ -162,9 +162,9 @@ def test_count_timeout_and_formats(samba, smb_connect):
 
 
 @pytest.mark.parametrize("wql, code", [
-    # No WITHIN on a polled class (Windows: WBEMESS_E_REGISTRATION_TOO_PRECISE).
+    # No WITHIN on a polled class: Windows' own code.
     ("SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'Win32_Share'",
-     "WBEM_E_INVALID_QUERY (0x80041017)"),
+     "WBEMESS_E_REGISTRATION_TOO_PRECISE (0x80042002)"),
     ("SELECT * FROM __InstanceCreationEvent WITHIN 0.2 WHERE TargetInstance ISA 'Win32_Share'",
      "WBEM_E_INVALID_QUERY (0x80041017)"),
     ("SELECT * FROM __NoSuchEvent WITHIN 5 WHERE TargetInstance ISA 'Win32_Share'",
@@ -172,7 +172,7 @@ def test_count_timeout_and_formats(samba, smb_connect):
     ("SELECT * FROM __InstanceCreationEvent WITHIN 5 WHERE TargetInstance ISA 'Win32_Nope'",
      "WBEM_E_INVALID_CLASS (0x80041010)"),
     ("SELECT * FROM Win32_Share WITHIN 5 WHERE TargetInstance ISA 'Win32_Share'",
-     "WBEM_E_INVALID_CLASS (0x80041010)"),
+     "WBEM_E_NOT_EVENT_CLASS (0x80041059)"),
     ("SELECT * FROM __InstanceCreationEvent WITHIN 5 WHERE TargetInstance ISA 'Win32_Share' "
      "AND TargetInstance.Nope = 1", "WBEM_E_INVALID_QUERY (0x80041017)"),
     ("SELECT * FROM __InstanceCreationEvent WITHIN", "WBEM_E_INVALID_QUERY (0x80041017)"),

@@ -86,7 +86,9 @@ codes! {
         ShuttingDown = 0x8004_1033, "WBEM_E_SHUTTING_DOWN";
         ServerTooBusy = 0x8004_1045, "WBEM_E_SERVER_TOO_BUSY";
         LocalCredentials = 0x8004_1064, "WBEM_E_LOCAL_CREDENTIALS";
+        NotEventClass = 0x8004_1059, "WBEM_E_NOT_EVENT_CLASS";
         QuotaViolation = 0x8004_106C, "WBEM_E_QUOTA_VIOLATION";
+        RegistrationTooPrecise = 0x8004_2002, "WBEMESS_E_REGISTRATION_TOO_PRECISE";
         TimedOut = 0x8004_3001, "WBEM_E_TIMED_OUT";
     }
 }
@@ -143,10 +145,16 @@ impl fmt::Display for WbemStatus {
 /// The failure of a CIM operation: a status and a description for people.
 /// This travels from providers through the object manager to the CLI (as a
 /// WBEM code) and to the network (as `<ERROR CODE=.. DESCRIPTION=..>`).
+///
+/// Where Windows answers with a code of its own that no CIM status stands
+/// for (WBEM_E_NOT_EVENT_CLASS, WBEMESS_E_REGISTRATION_TOO_PRECISE), the
+/// error carries it ([`CimError::with_wbem`]): WMI's clients (the CLI,
+/// WS-Management's MSFT_WmiError) report it, CIM-XML still the status.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CimError {
     pub status: CimStatus,
     pub description: String,
+    windows: Option<WbemStatus>,
 }
 
 impl CimError {
@@ -154,6 +162,7 @@ impl CimError {
         CimError {
             status,
             description: description.into(),
+            windows: None,
         }
     }
     pub fn failed(description: impl Into<String>) -> Self {
@@ -180,8 +189,16 @@ impl CimError {
     pub fn access_denied(description: impl Into<String>) -> Self {
         CimError::new(CimStatus::AccessDenied, description)
     }
+    /// The same error, reported to WMI's clients as `code`, Windows' own
+    /// code for this failure, rather than as what the status maps to.
+    pub fn with_wbem(mut self, code: WbemStatus) -> Self {
+        self.windows = Some(code);
+        self
+    }
+    /// The WBEM HRESULT WMI's clients see: Windows' own code when the
+    /// error carries one, else the status's ([`CimStatus::to_wbem`]).
     pub fn wbem(&self) -> WbemStatus {
-        self.status.to_wbem()
+        self.windows.unwrap_or_else(|| self.status.to_wbem())
     }
 }
 
@@ -215,5 +232,20 @@ mod tests {
             WbemStatus::InvalidNamespace
         );
         assert_eq!(CimStatus::InvalidQuery.to_wbem().code(), 0x8004_1017);
+    }
+
+    #[test]
+    fn an_error_may_carry_windows_own_code() {
+        let e = CimError::invalid_query("no WITHIN");
+        assert_eq!(e.wbem(), WbemStatus::InvalidQuery);
+        let e = e.with_wbem(WbemStatus::RegistrationTooPrecise);
+        assert_eq!(e.status, CimStatus::InvalidQuery);
+        assert_eq!(e.wbem().code(), 0x8004_2002);
+        assert_eq!(
+            e.to_string(),
+            "WBEMESS_E_REGISTRATION_TOO_PRECISE (0x80042002): no WITHIN"
+        );
+        let e = CimError::invalid_class("x").with_wbem(WbemStatus::NotEventClass);
+        assert_eq!(e.wbem().to_string(), "WBEM_E_NOT_EVENT_CLASS (0x80041059)");
     }
 }

@@ -22,8 +22,13 @@ const CIMV2_FILES: [(&str, &str); 3] = [
     ("cimv2.mof", include_str!("../schema/cimv2.mof")),
 ];
 
-/// WMI's intrinsic event classes, compiled into root/cimv2 after the rest.
+/// WMI's intrinsic event classes, compiled into every namespace that has
+/// classes of its own (root/cimv2, the SMB namespace, root/interop, the
+/// namespaces `--mof` files make), after the rest: as on Windows, where
+/// every namespace has them, an event query works in the namespace of the
+/// classes it watches.
 const EVENTS_MOF: &str = include_str!("../schema/events.mof");
+const EVENT_ROOT: &str = "__Event";
 
 /// A repository holding the bundled schema. Compiling it takes well under a
 /// millisecond; a failure is a bug in the bundled MOF, caught by the tests.
@@ -42,16 +47,12 @@ pub fn bundled_repository() -> Result<Repository, Vec<openwmi_mof::Error>> {
     };
     let mut cimv2 = Compiler::with_loader(options(CIMV2_NAMESPACE), Box::new(loader));
     cimv2.compile_file(&mut repo, std::path::Path::new("openwmi.mof"))?;
-    Compiler::with_loader(options(CIMV2_NAMESPACE), Box::new(MemoryLoader::new())).compile_str(
-        &mut repo,
-        "events.mof",
-        EVENTS_MOF,
-    )?;
     let mut interop =
         Compiler::with_loader(options(INTEROP_NAMESPACE), Box::new(MemoryLoader::new()));
     interop.compile_str(&mut repo, "interop.mof", INTEROP_MOF)?;
     Compiler::with_loader(options(SMB_NAMESPACE), Box::new(MemoryLoader::new()))
         .compile_str(&mut repo, "smb.mof", SMB_MOF)?;
+    add_event_classes(&mut repo)?;
     // `root`, and `root\default`, which Windows has and ConnectServer's
     // documentation names: empty but for the qualifier declarations.
     for ns in ["root", DEFAULT_NAMESPACE] {
@@ -62,6 +63,33 @@ pub fn bundled_repository() -> Result<Repository, Vec<openwmi_mof::Error>> {
         )?;
     }
     Ok(repo)
+}
+
+/// Adds the intrinsic event classes to every namespace that has classes of
+/// its own and no `__Event` yet; call again after loading more MOF (a
+/// namespace that has them is left as it is).
+pub fn add_event_classes(repo: &mut Repository) -> Result<(), Vec<openwmi_mof::Error>> {
+    let missing: Vec<String> = repo
+        .namespaces()
+        .filter(|ns| {
+            ns.class(EVENT_ROOT).is_none()
+                && ns.classes().any(|c| !c.name.as_str().starts_with("__"))
+        })
+        .map(|ns| ns.name().to_owned())
+        .collect();
+    for ns in missing {
+        let options = Options {
+            default_namespace: ns.clone(),
+            standard_qualifiers: true,
+            ..Options::default()
+        };
+        Compiler::with_loader(options, Box::new(MemoryLoader::new())).compile_str(
+            repo,
+            "events.mof",
+            EVENTS_MOF,
+        )?;
+    }
+    Ok(())
 }
 
 impl ObjectManagerBuilder {

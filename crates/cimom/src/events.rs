@@ -17,6 +17,7 @@ use crate::errors::wql_error;
 use crate::manager::{InstanceWithPath, ObjectManager};
 use openwmi_cim::{
     CimError, CimType, Instance, InstanceProperty, Name, Namespace, ObjectPath, TypeDecl, Value,
+    WbemStatus,
 };
 use openwmi_wql::{Expr, ExprKind, GroupWithin, Ident, Projection, Query};
 use std::collections::HashMap;
@@ -52,6 +53,45 @@ impl EventKind {
             EventKind::Deletion => DELETION_EVENT,
             EventKind::Modification => MODIFICATION_EVENT,
         }
+    }
+}
+
+/// How many subscriptions the server keeps: per user and all users
+/// together. CIM-XML counts filters, destinations and subscriptions each
+/// against these; WS-Eventing its subscriptions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SubscriptionLimits {
+    pub per_user: usize,
+    pub total: usize,
+}
+
+impl Default for SubscriptionLimits {
+    fn default() -> Self {
+        SubscriptionLimits {
+            per_user: 128,
+            total: 1024,
+        }
+    }
+}
+
+impl SubscriptionLimits {
+    /// Whether one more `what` may be made by a user who has `owned` of
+    /// them, with `total` on the server: CIM_ERR_SERVER_LIMITS_EXCEEDED
+    /// (WBEM_E_QUOTA_VIOLATION) when not.
+    pub fn check(&self, owned: usize, total: usize, what: &str) -> Result<(), CimError> {
+        if owned >= self.per_user {
+            return Err(CimError::new(
+                openwmi_cim::CimStatus::ServerLimitsExceeded,
+                format!("a user may have {} {what} at most", self.per_user),
+            ));
+        }
+        if total >= self.total {
+            return Err(CimError::new(
+                openwmi_cim::CimStatus::ServerLimitsExceeded,
+                format!("the server keeps {} {what} at most", self.total),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -252,13 +292,14 @@ impl EventQuery {
     ///   text that is no WQL, or no SELECT: CIM_ERR_INVALID_QUERY;
     /// - the namespace: CIM_ERR_INVALID_NAMESPACE, or ACCESS_DENIED;
     /// - a FROM class that does not exist: CIM_ERR_INVALID_CLASS
-    ///   (WBEM_E_INVALID_CLASS); one that is no intrinsic instance event
-    ///   class: CIM_ERR_INVALID_CLASS (Windows: WBEM_E_NOT_EVENT_CLASS);
+    ///   (WBEM_E_INVALID_CLASS); one that is no event class:
+    ///   CIM_ERR_INVALID_CLASS carrying Windows' WBEM_E_NOT_EVENT_CLASS
+    ///   (0x80041059);
     /// - no `TargetInstance ISA "C"`: CIM_ERR_INVALID_QUERY (the set of
     ///   classes to poll cannot be told); an ISA class that does not exist:
     ///   CIM_ERR_INVALID_CLASS;
-    /// - no WITHIN: CIM_ERR_INVALID_QUERY (Windows:
-    ///   WBEMESS_E_REGISTRATION_TOO_PRECISE 0x80042002, "a WITHIN clause
+    /// - no WITHIN: CIM_ERR_INVALID_QUERY carrying Windows'
+    ///   WBEMESS_E_REGISTRATION_TOO_PRECISE (0x80042002, "a WITHIN clause
     ///   was not used"), as no event provider serves the classes openwmi
     ///   polls; a WITHIN below [`MIN_WITHIN`]: CIM_ERR_INVALID_QUERY;
     /// - a property that neither the event class nor the target class has:
@@ -284,10 +325,11 @@ impl EventQuery {
         let from = event_class.name.clone();
         if !ns.is_subclass_of(from.as_str(), EVENT_ROOT) {
             return Err(CimError::invalid_class(format!(
-                "{from} is not an event class (WBEM_E_NOT_EVENT_CLASS): an event query \
+                "{from} is not an event class: an event query \
                  selects from __InstanceCreationEvent, __InstanceDeletionEvent, \
                  __InstanceModificationEvent or __InstanceOperationEvent"
-            )));
+            ))
+            .with_wbem(WbemStatus::NotEventClass));
         }
         let kinds: Vec<EventKind> = [
             EventKind::Creation,
@@ -313,10 +355,11 @@ impl EventQuery {
         let target = om.class_in(ns, isa.name.as_str())?;
         let Some(within) = &sel.within else {
             return Err(invalid(format!(
-                "a WITHIN clause is needed (WBEMESS_E_REGISTRATION_TOO_PRECISE): no event \
+                "a WITHIN clause is needed: no event \
                  provider serves {}, so its instances are polled every WITHIN seconds",
                 target.name
-            )));
+            ))
+            .with_wbem(WbemStatus::RegistrationTooPrecise));
         };
         let interval = seconds(within.seconds(), "WITHIN")?;
         if interval < MIN_WITHIN {

@@ -152,6 +152,20 @@ fn bad_event_queries_get_windows_errors() {
         let e = compile(text).map(|q| q.text).unwrap_err();
         assert_eq!(e.status, status, "{text}: {e:?}");
     }
+    // Windows' own codes, carried for WMI's clients; CIM-XML sees the status.
+    for (text, status, wbem) in [
+        ("SELECT * FROM Win32_Share WITHIN 5 WHERE TargetInstance ISA 'Win32_Share'",
+         CimStatus::InvalidClass, WbemStatus::NotEventClass),
+        ("SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'Win32_Share'",
+         CimStatus::InvalidQuery, WbemStatus::RegistrationTooPrecise),
+        ("SELECT * FROM __NoSuchEvent WITHIN 5 WHERE TargetInstance ISA 'Win32_Share'",
+         CimStatus::InvalidClass, WbemStatus::InvalidClass),
+        ("SELECT * FROM __InstanceCreationEvent WITHIN 0.5 WHERE TargetInstance ISA 'Win32_Share'",
+         CimStatus::InvalidQuery, WbemStatus::InvalidQuery),
+    ] {
+        let e = compile(text).map(|q| q.text).unwrap_err();
+        assert_eq!((e.status, e.wbem()), (status, wbem), "{text}: {e:?}");
+    }
     let e = EventQuery::compile(
         &om(),
         &OperationContext::local(),
@@ -244,4 +258,55 @@ fn time_created_counts_from_1601() {
         time_created(Duration::from_secs(1)),
         116_444_736_000_000_000 + 10_000_000
     );
+}
+
+#[test]
+fn event_queries_work_in_every_namespace_with_classes() {
+    let om = om();
+    let ctx = OperationContext::local();
+    for (ns, class) in [
+        ("root/Microsoft/Windows/SMB", "MSFT_SmbSession"),
+        ("root/interop", "CIM_IndicationFilter"),
+    ] {
+        let q = EventQuery::compile(
+            &om,
+            &ctx,
+            ns,
+            "WQL",
+            &format!(
+                "SELECT * FROM __InstanceCreationEvent WITHIN 5 WHERE TargetInstance ISA '{class}'"
+            ),
+        )
+        .unwrap();
+        assert_eq!(q.target_class.as_str(), class);
+    }
+    // The empty namespaces stay empty.
+    for ns in ["root", "root/default"] {
+        assert!(om
+            .repository()
+            .namespace(ns)
+            .unwrap()
+            .class("__Event")
+            .is_none());
+    }
+    // A namespace made later (a --mof file) gets them when asked.
+    let mut repo = bundled_repository().unwrap();
+    openwmi_mof::Compiler::new(openwmi_mof::Options {
+        default_namespace: "root/test".into(),
+        standard_qualifiers: true,
+        ..openwmi_mof::Options::default()
+    })
+    .compile_str(&mut repo, "t.mof", "class T_Thing { [Key] string Name; };")
+    .unwrap();
+    assert!(repo
+        .namespace("root/test")
+        .unwrap()
+        .class("__Event")
+        .is_none());
+    crate::bundled::add_event_classes(&mut repo).unwrap();
+    assert!(repo
+        .namespace("root/test")
+        .unwrap()
+        .class("__InstanceCreationEvent")
+        .is_some());
 }

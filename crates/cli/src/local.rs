@@ -117,6 +117,8 @@ pub fn build_builder_sharing(
         let (ns, file) = parse_mof_arg(arg)?;
         load_mof(&mut repo, &ns, &file, &[])?;
     }
+    // A namespace the --mof files made gets the event classes too.
+    openwmi_cimom::bundled::add_event_classes(&mut repo).map_err(mof_errors)?;
     let mut b =
         ObjectManagerBuilder::new(repo, openwmi_providers::host_name(g.smb_conf.as_deref()));
     let samba = openwmi_providers::register(&mut b, &provider_options(g)?);

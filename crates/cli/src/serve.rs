@@ -94,6 +94,13 @@ struct MetricsPart {
     metrics: openwmi_metrics::MetricsConfig,
 }
 
+/// The `[indications]` table (CIM-XML indication subscriptions).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct IndicationsPart {
+    indications: openwmi_indications::IndicationsSection,
+}
+
 /// `openwmi serve`'s whole configuration.
 #[derive(Debug, Clone, Default, PartialEq)]
 struct ServeConfig {
@@ -103,6 +110,7 @@ struct ServeConfig {
     providers: ProviderInputs,
     permissions: toml::Table,
     metrics: openwmi_metrics::MetricsConfig,
+    indications: openwmi_indications::IndicationsSection,
 }
 
 impl ServeConfig {
@@ -141,6 +149,9 @@ impl ServeConfig {
         let metrics = MetricsPart::deserialize(part(keys::<MetricsPart>()))
             .map_err(failure)?
             .metrics;
+        let indications = IndicationsPart::deserialize(part(keys::<IndicationsPart>()))
+            .map_err(failure)?
+            .indications;
         let transport = openwmi_server::ServerConfig::deserialize(toml::de::Deserializer::from(
             toml::Spanned::new(span, rest),
         ))
@@ -152,6 +163,7 @@ impl ServeConfig {
             providers,
             permissions,
             metrics,
+            indications,
         })
     }
 
@@ -182,6 +194,7 @@ impl ServeConfig {
             .validate()
             .map_err(|e| Failure::Message(e.to_string()))?;
         config.dispatcher.validate().map_err(invalid)?;
+        config.indications.validate().map_err(invalid)?;
         for entry in &providers.mof {
             if !entry.contains('=') {
                 return Err(invalid(format!(
@@ -294,10 +307,10 @@ pub fn run(g: &GlobalOptions, a: ServeOptions) -> Result<ExitCode, Failure> {
     let busy_poll = runtime.busy_poll();
     let dispatcher_config = config.dispatcher;
     let wsman_config = config.wsman;
-    let indication_config = openwmi_indications::IndicationConfig {
-        state_file: Some(config.transport.state_dir().join("subscriptions.json")),
-        ..Default::default()
-    };
+    let indication_config = openwmi_indications::IndicationConfig::from_section(
+        config.indications,
+        Some(config.transport.state_dir().join("subscriptions.json")),
+    );
     let handler = WhenReady::default();
     let metrics = config.metrics.enabled.then(|| {
         let ready = handler.clone();
@@ -549,6 +562,7 @@ mod tests {
             keys::<ProviderInputs>(),
             keys::<PermissionsPart>(),
             keys::<MetricsPart>(),
+            keys::<IndicationsPart>(),
         ];
         assert!(parts.iter().all(|p| !p.is_empty()), "{parts:?}");
         let all: Vec<&str> = parts.concat();
@@ -678,6 +692,7 @@ mod tests {
             keys::<openwmi_wbem::DispatcherConfig>(),
             keys::<ProviderInputs>(),
             keys::<openwmi_metrics::MetricsConfig>(),
+            keys::<openwmi_indications::IndicationsSection>(),
             &limits,
         ];
         for key in parts.concat() {
@@ -687,6 +702,36 @@ mod tests {
                 "{key} is missing from debian/openwmi.toml"
             );
         }
+    }
+
+    #[test]
+    fn the_indications_table_is_read_and_checked() {
+        let config = file(
+            "[indications]\nallowed_destinations = [\"10.0.0.0/8\", \"http://c.example:5990/\"]\n\
+             delivery_retry_attempts = 5\nmax_subscriptions_per_user = 4\n",
+        )
+        .unwrap();
+        assert_eq!(config.indications.allowed_destinations.len(), 2);
+        assert_eq!(config.indications.delivery_retry_attempts, 5);
+        assert_eq!(config.indications.limits().per_user, 4);
+        let err = file("[indications]\nallowed_destinations = [\"10.0.0.0/40\"]\n").unwrap_err();
+        assert!(
+            err.contains("line 2") && err.contains("prefix length"),
+            "{err}"
+        );
+        let err = file("[indications]\nmax_queue = 1\n").unwrap_err();
+        assert!(err.contains("unknown field `max_queue`"), "{err}");
+        let dir = std::env::temp_dir().join(format!("openwmi-ind-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("serve.toml");
+        std::fs::write(&path, "[indications]\ndelivery_retry_interval_secs = 0\n").unwrap();
+        let cli = Cli::try_parse_from(["openwmi", "--config", path.to_str().unwrap()]).unwrap();
+        let err = message(ServeConfig::new(&cli.global, cli.serve).unwrap_err());
+        assert!(
+            err.starts_with("invalid configuration: indications.delivery_retry_interval_secs"),
+            "{err}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -83,8 +83,18 @@ pub struct ExportClient {
 impl ExportClient {
     /// `insecure` skips the check of an https listener's certificate.
     pub fn new(url: ListenerUrl, insecure: bool) -> Result<ExportClient, WbemError> {
+        ExportClient::trusting(url, None, insecure)
+    }
+
+    /// As [`ExportClient::new`], an https listener's certificate also
+    /// trusted when the CA certificates (PEM) in `ca_file` sign it.
+    pub fn trusting(
+        url: ListenerUrl,
+        ca_file: Option<&std::path::Path>,
+        insecure: bool,
+    ) -> Result<ExportClient, WbemError> {
         let tls = if url.https {
-            Some(tls_config(None, insecure)?)
+            Some(tls_config(ca_file, insecure)?)
         } else {
             None
         };

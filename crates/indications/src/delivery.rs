@@ -15,6 +15,7 @@ use openwmi_cimom::events::Change;
 use openwmi_cimxml::{escape_attr, escape_text, write_instance};
 use openwmi_client::export::{ExportClient, ListenerUrl};
 use std::collections::VecDeque;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
@@ -34,6 +35,9 @@ pub struct DeliveryPolicy {
     pub timeout: Duration,
     /// Do not check an https listener's certificate.
     pub insecure_tls: bool,
+    /// CA certificates (PEM) trusted for https listeners besides the
+    /// system's.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for DeliveryPolicy {
@@ -44,6 +48,7 @@ impl Default for DeliveryPolicy {
             queue_limit: 1000,
             timeout: Duration::from_secs(10),
             insecure_tls: false,
+            ca_file: None,
         }
     }
 }
@@ -132,6 +137,9 @@ pub struct Destination {
     dropped: AtomicU64,
     /// Indications delivered.
     delivered: AtomicU64,
+    /// Indications given up after the last retry: the listener is gone
+    /// for good (the subscriptions' OnFatalErrorPolicy applies).
+    gave_up: AtomicU64,
 }
 
 #[derive(Debug)]
@@ -168,6 +176,7 @@ impl Destination {
             wake: Condvar::new(),
             dropped: AtomicU64::new(0),
             delivered: AtomicU64::new(0),
+            gave_up: AtomicU64::new(0),
         });
         let runner = d.clone();
         let spawned = std::thread::Builder::new()
@@ -218,6 +227,11 @@ impl Destination {
         self.delivered.load(Ordering::Relaxed)
     }
 
+    /// How many indications were given up after every retry failed.
+    pub fn gave_up(&self) -> u64 {
+        self.gave_up.load(Ordering::Relaxed)
+    }
+
     /// Waits up to `d` unless stopped meanwhile; false once stopped.
     fn pause(&self, d: Duration) -> bool {
         let q = self.lock();
@@ -258,7 +272,11 @@ impl Destination {
                 }
                 let c = match client.as_mut() {
                     Some(c) => c,
-                    None => match ExportClient::new(self.url.clone(), self.policy.insecure_tls) {
+                    None => match ExportClient::trusting(
+                        self.url.clone(),
+                        self.policy.ca_file.as_deref(),
+                        self.policy.insecure_tls,
+                    ) {
                         Ok(c) => client.insert(c),
                         Err(e) => {
                             last_error = e.to_string();
@@ -288,6 +306,7 @@ impl Destination {
             if sent {
                 self.delivered.fetch_add(1, Ordering::Relaxed);
             } else {
+                self.gave_up.fetch_add(1, Ordering::Relaxed);
                 let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
                 eprintln!(
                     "openwmi: gave up delivering an indication to listener {} ({}:{}) after {} retries: {last_error} ({n} dropped so far)",

@@ -4,8 +4,9 @@
 //! destination), made with CreateInstance and removed with DeleteInstance,
 //! and `CIM_IndicationService` with its retry settings.
 //!
-//! A subscription belongs to the user who made it: only they (or the
-//! local caller) see and remove it, its filter's query is checked with
+//! A subscription belongs to the user who made it: only they, the
+//! administrators (root, the group openwmi-admins) and the local caller
+//! see and remove it, its filter's query is checked with
 //! their rights when it is made, and the event poller checks their rights
 //! again before every delivery. Filters, destinations and subscriptions are
 //! kept in the state directory and come back after a restart. A destination
@@ -13,10 +14,13 @@
 //! on the loopback unless configured. Each destination has its own queue
 //! and thread ([`delivery`]), so requests never wait on a listener.
 
+mod config;
 pub mod delivery;
 mod store;
 
+pub use config::{DestinationPattern, IndicationsSection};
 pub use delivery::{DeliveryPolicy, Destination};
+pub use openwmi_cimom::events::SubscriptionLimits;
 pub use store::Store;
 
 use delivery::indication_xml;
@@ -46,22 +50,28 @@ pub struct IndicationConfig {
     /// nowhere (they last as long as the process).
     pub state_file: Option<PathBuf>,
     pub delivery: DeliveryPolicy,
-    /// Hosts an `http://` destination may name besides the loopback.
-    pub allowed_http_hosts: Vec<String>,
-    /// The most filters, destinations and subscriptions (each) one user may have.
-    pub max_per_user: usize,
-    /// The most of each, all users together.
-    pub max_total: usize,
+    /// Destinations accepted besides `https://` anywhere and `http://` on
+    /// the loopback.
+    pub allowed_destinations: Vec<DestinationPattern>,
+    /// The most filters, destinations and subscriptions (each) one user may
+    /// have, and all users together.
+    pub limits: SubscriptionLimits,
 }
 
 impl Default for IndicationConfig {
     fn default() -> Self {
+        IndicationConfig::from_section(IndicationsSection::default(), None)
+    }
+}
+
+impl IndicationConfig {
+    /// The settings of the `[indications]` table, kept in `state_file`.
+    pub fn from_section(section: IndicationsSection, state_file: Option<PathBuf>) -> Self {
         IndicationConfig {
-            state_file: None,
-            delivery: DeliveryPolicy::default(),
-            allowed_http_hosts: Vec::new(),
-            max_per_user: 128,
-            max_total: 1024,
+            state_file,
+            delivery: section.delivery(),
+            limits: section.limits(),
+            allowed_destinations: section.allowed_destinations,
         }
     }
 }
@@ -91,6 +101,8 @@ struct State {
     store: Store,
     destinations: HashMap<String, Arc<Destination>>,
     active: HashMap<(String, String), Subscription>,
+    /// Per destination, its count of indications given up at the last look.
+    gave_up_seen: HashMap<String, u64>,
 }
 
 fn key(s: &str) -> String {
@@ -137,6 +149,7 @@ impl Indications {
         if self.inner.engine.set((om, poller)).is_err() {
             return;
         }
+        self.start_housekeeping();
         let mut st = self.lock();
         let st = &mut *st;
         for d in st.store.destinations.clone() {
@@ -149,6 +162,9 @@ impl Indications {
             }
         }
         for s in st.store.subscriptions.clone() {
+            if s.state == store::STATE_DISABLED {
+                continue;
+            }
             if let Err(e) = self.activate(st, &s) {
                 eprintln!(
                     "openwmi: subscription of {} to {} not active: {}",
@@ -167,6 +183,86 @@ impl Indications {
     /// How many subscriptions are live.
     pub fn active_subscriptions(&self) -> usize {
         self.lock().active.len()
+    }
+
+    /// Ends the subscriptions whose SubscriptionDuration ran out, and
+    /// applies OnFatalErrorPolicy to those whose listener is gone for good
+    /// (an indication given up after every retry since the last look).
+    /// The service's own thread calls it every second.
+    pub fn housekeeping(&self) {
+        let now = unix_now();
+        let mut st = self.lock();
+        let st = &mut *st;
+        let mut changed = false;
+        let mut fatal: Vec<String> = Vec::new();
+        for (name, d) in &st.destinations {
+            let seen = st.gave_up_seen.entry(name.clone()).or_insert(0);
+            let now_given_up = d.gave_up();
+            if now_given_up > *seen {
+                *seen = now_given_up;
+                fatal.push(name.clone());
+            }
+        }
+        let mut kept = Vec::with_capacity(st.store.subscriptions.len());
+        for mut s in std::mem::take(&mut st.store.subscriptions) {
+            let id = (key(&s.filter), key(&s.handler));
+            if s.remaining(now) == Some(0) {
+                eprintln!(
+                    "openwmi: subscription of {} to {} ended: its SubscriptionDuration ran out",
+                    s.handler, s.filter
+                );
+                st.active.remove(&id);
+                changed = true;
+                continue;
+            }
+            if fatal.contains(&id.1) {
+                match s.on_fatal_error {
+                    store::FATAL_REMOVE => {
+                        eprintln!(
+                            "openwmi: subscription of {} to {} removed: its listener is gone \
+                             (OnFatalErrorPolicy Remove)",
+                            s.handler, s.filter
+                        );
+                        st.active.remove(&id);
+                        changed = true;
+                        continue;
+                    }
+                    store::FATAL_DISABLE if s.state != store::STATE_DISABLED => {
+                        eprintln!(
+                            "openwmi: subscription of {} to {} disabled: its listener is gone \
+                             (OnFatalErrorPolicy Disable)",
+                            s.handler, s.filter
+                        );
+                        s.state = store::STATE_DISABLED;
+                        st.active.remove(&id);
+                        changed = true;
+                    }
+                    _ => {}
+                }
+            }
+            kept.push(s);
+        }
+        st.store.subscriptions = kept;
+        if changed {
+            if let Err(e) = self.save(&st.store) {
+                eprintln!("openwmi: {}", e.description);
+            }
+        }
+    }
+
+    /// Runs [`Indications::housekeeping`] every second while the service lives.
+    fn start_housekeeping(&self) {
+        let weak = Arc::downgrade(&self.inner);
+        let spawned = std::thread::Builder::new()
+            .name("indication housekeeping".into())
+            .spawn(move || loop {
+                std::thread::sleep(std::time::Duration::from_secs(1));
+                let Some(inner) = weak.upgrade() else { return };
+                Indications { inner }.housekeeping();
+            });
+        if let Err(e) = spawned {
+            eprintln!("openwmi: cannot start the indication housekeeping: {e}");
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -200,34 +296,21 @@ impl Indications {
         let allowed = self
             .inner
             .config
-            .allowed_http_hosts
+            .allowed_destinations
             .iter()
-            .any(|h| h.eq_ignore_ascii_case(&u.host));
+            .any(|p| p.allows(&u));
         if loopback || allowed {
             Ok(u)
         } else {
             Err(CimError::access_denied(format!(
                 "destination {url}: plain http:// is accepted on the loopback only \
-                 (or for the hosts the server's configuration allows); use https://"
+                 (or where the server's [indications] allowed_destinations says); use https://"
             )))
         }
     }
 
     fn check_limits(&self, owned: usize, total: usize, what: &str) -> Result<(), CimError> {
-        let c = &self.inner.config;
-        if owned >= c.max_per_user {
-            return Err(CimError::new(
-                CimStatus::ServerLimitsExceeded,
-                format!("a user may have {} {what} at most", c.max_per_user),
-            ));
-        }
-        if total >= c.max_total {
-            return Err(CimError::new(
-                CimStatus::ServerLimitsExceeded,
-                format!("the server keeps {} {what} at most", c.max_total),
-            ));
-        }
-        Ok(())
+        self.inner.config.limits.check(owned, total, what)
     }
 
     fn activate(&self, st: &mut State, s: &store::SubscriptionRecord) -> Result<(), CimError> {
@@ -344,11 +427,19 @@ fn ref_key(path: &ObjectPath, name: &str) -> Option<ObjectPath> {
     }
 }
 
+/// Whether the caller may see and remove what `owner` made: the owner, the
+/// local caller, and the administrators (root and the group
+/// openwmi-admins, who see to every user's subscriptions, as on Windows
+/// the Administrators see every permanent subscription).
 fn visible(owner: &Option<String>, ctx: &OperationContext) -> bool {
     match ctx.user.as_deref() {
         None => true,
-        Some(u) => owner.as_deref() == Some(u),
+        Some(u) => owner.as_deref() == Some(u) || is_admin(u, &ctx.groups),
     }
+}
+
+fn is_admin(user: &str, groups: &[String]) -> bool {
+    user == openwmi_access::ADMIN_USER || groups.iter().any(|g| g == openwmi_access::ADMIN_GROUP)
 }
 
 fn owner_of(ctx: &OperationContext) -> Option<String> {
@@ -413,12 +504,23 @@ impl InstanceProvider for Indications {
                 set(&mut i, "Filter", Value::Reference(Box::new(fpath)));
                 set(&mut i, "Handler", Value::Reference(Box::new(dpath)));
                 let active = st.active.contains_key(&(key(&s.filter), key(&s.handler)));
+                let state = match (s.state, active) {
+                    (store::STATE_DISABLED, _) => store::STATE_DISABLED,
+                    (_, true) => store::STATE_ENABLED,
+                    (_, false) => store::STATE_ENABLED_DEGRADED,
+                };
+                set(&mut i, "SubscriptionState", Value::UInt16(state));
                 set(
                     &mut i,
-                    "SubscriptionState",
-                    Value::UInt16(if active { 2 } else { 3 }),
+                    "OnFatalErrorPolicy",
+                    Value::UInt16(s.on_fatal_error),
                 );
-                set(&mut i, "OnFatalErrorPolicy", Value::UInt16(2));
+                if let Some(d) = s.duration {
+                    set(&mut i, "SubscriptionDuration", Value::UInt64(d));
+                }
+                if let Some(r) = s.remaining(unix_now()) {
+                    set(&mut i, "SubscriptionTimeRemaining", Value::UInt64(r));
+                }
                 set(&mut i, "RepeatNotificationPolicy", Value::UInt16(2));
                 if let Ok(t) = s.started.parse::<CimDateTime>() {
                     set(&mut i, "SubscriptionStartTime", Value::DateTime(t));
@@ -606,14 +708,46 @@ impl InstanceProvider for Indications {
                 .filter(|s| s.owner == owner)
                 .count();
             self.check_limits(owned, st.store.subscriptions.len(), "subscriptions")?;
+            let duration = match uint_prop(new, "SubscriptionDuration")? {
+                Some(0) => {
+                    return Err(CimError::invalid_parameter(
+                        "SubscriptionDuration is seconds, at least 1 (NULL: until removed)",
+                    ))
+                }
+                d => d,
+            };
+            let state = match uint_prop(new, "SubscriptionState")? {
+                None | Some(0) | Some(2) => store::STATE_ENABLED,
+                Some(4) => store::STATE_DISABLED,
+                Some(v) => {
+                    return Err(CimError::invalid_parameter(format!(
+                        "SubscriptionState {v}: a subscription is made 2 (Enabled) or 4 (Disabled)"
+                    )))
+                }
+            };
+            let on_fatal_error = match uint_prop(new, "OnFatalErrorPolicy")? {
+                None | Some(0) => store::FATAL_IGNORE,
+                Some(v @ 2..=4) => v as u16,
+                Some(v) => {
+                    return Err(CimError::invalid_parameter(format!(
+                        "OnFatalErrorPolicy {v}: give 2 (Ignore), 3 (Disable) or 4 (Remove)"
+                    )))
+                }
+            };
             let rec = store::SubscriptionRecord {
                 filter: fname,
                 handler: hname,
                 owner,
                 groups: req.ctx.groups.to_vec(),
                 started: now().to_string(),
+                started_unix: unix_now(),
+                duration,
+                state,
+                on_fatal_error,
             };
-            self.activate(st, &rec)?;
+            if rec.state != store::STATE_DISABLED {
+                self.activate(st, &rec)?;
+            }
             st.store.subscriptions.push(rec.clone());
             if let Err(e) = self.save(&st.store) {
                 st.store.subscriptions.pop();
@@ -709,6 +843,8 @@ impl InstanceProvider for Indications {
             if let Some(d) = st.destinations.remove(&key(&name)) {
                 d.stop();
             }
+            // A destination made again under this name counts from zero.
+            st.gave_up_seen.remove(&key(&name));
             return self.save(&st.store);
         }
         Err(CimError::not_supported(format!(
@@ -716,6 +852,35 @@ impl InstanceProvider for Indications {
             class.name
         )))
     }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// An unsigned integer property as given (any integer type, or its
+/// decimal text); a negative or non-numeric value is a bad parameter.
+fn uint_prop(inst: &Instance, name: &str) -> Result<Option<u64>, CimError> {
+    let bad = || CimError::invalid_parameter(format!("{name} must be an unsigned integer"));
+    let v = match inst.value(name) {
+        None => return Ok(None),
+        Some(v) => v,
+    };
+    let n = match v {
+        Value::UInt8(n) => u64::from(*n),
+        Value::UInt16(n) => u64::from(*n),
+        Value::UInt32(n) => u64::from(*n),
+        Value::UInt64(n) => *n,
+        Value::SInt8(n) => u64::try_from(*n).map_err(|_| bad())?,
+        Value::SInt16(n) => u64::try_from(*n).map_err(|_| bad())?,
+        Value::SInt32(n) => u64::try_from(*n).map_err(|_| bad())?,
+        Value::SInt64(n) => u64::try_from(*n).map_err(|_| bad())?,
+        Value::String(t) => t.trim().parse().map_err(|_| bad())?,
+        _ => return Err(bad()),
+    };
+    Ok(Some(n))
 }
 
 fn now() -> CimDateTime {
@@ -769,7 +934,10 @@ mod tests {
         Indications::install(
             &mut b,
             IndicationConfig {
-                allowed_http_hosts: allowed.iter().map(|s| s.to_string()).collect(),
+                allowed_destinations: allowed
+                    .iter()
+                    .map(|s| DestinationPattern::try_from(s.to_string()).unwrap())
+                    .collect(),
                 ..IndicationConfig::default()
             },
         )
@@ -778,7 +946,11 @@ mod tests {
 
     #[test]
     fn destinations_https_anywhere_http_on_the_loopback_or_allowed() {
-        let s = service(&["listener.example"]);
+        let s = service(&[
+            "listener.example",
+            "10.9.0.0/16",
+            "http://far.example:5990/in",
+        ]);
         for ok in [
             "https://far.example:5989/x",
             "http://127.0.0.1:5000",
@@ -786,12 +958,16 @@ mod tests {
             "http://[::1]:5000",
             "http://localhost:5000",
             "http://LISTENER.example:5000",
+            "http://10.9.8.7:5000",
+            "http://far.example:5990/in/x",
         ] {
             assert!(s.check_destination(ok).is_ok(), "{ok}");
         }
         for (bad, status) in [
             ("http://10.0.0.1:5000", CimStatus::AccessDenied),
             ("http://far.example", CimStatus::AccessDenied),
+            ("http://far.example:5990/inx", CimStatus::AccessDenied),
+            ("http://10.10.0.1:5000", CimStatus::AccessDenied),
             ("ftp://127.0.0.1", CimStatus::InvalidParameter),
             ("http://user:pw@127.0.0.1", CimStatus::InvalidParameter),
         ] {
@@ -832,9 +1008,21 @@ mod tests {
     }
 
     #[test]
+    fn a_store_kept_before_durations_and_policies_reads_as_enabled_and_ignore() {
+        let text = r#"{"filters": [], "destinations": [], "subscriptions": [
+            {"filter": "f", "handler": "d", "owner": "alice", "groups": [],
+             "started": "20260101000000.000000+000"}]}"#;
+        let store: Store = serde_json::from_str(text).unwrap();
+        let s = &store.subscriptions[0];
+        assert_eq!(s.state, store::STATE_ENABLED);
+        assert_eq!(s.on_fatal_error, store::FATAL_IGNORE);
+        assert_eq!((s.duration, s.remaining(0)), (None, None));
+    }
+
+    #[test]
     fn limits_per_user_and_in_total() {
         let mut s = service(&[]);
-        Arc::get_mut(&mut s.inner).unwrap().config.max_per_user = 2;
+        Arc::get_mut(&mut s.inner).unwrap().config.limits.per_user = 2;
         assert!(s.check_limits(1, 10, "filters").is_ok());
         let e = s.check_limits(2, 10, "filters").unwrap_err();
         assert_eq!(e.status, CimStatus::ServerLimitsExceeded);

@@ -44,6 +44,42 @@ pub struct SubscriptionRecord {
     pub groups: Vec<String>,
     /// CIM datetime of its creation.
     pub started: String,
+    /// Its creation in seconds since 1970, for SubscriptionDuration.
+    #[serde(default)]
+    pub started_unix: u64,
+    /// SubscriptionDuration: seconds it lasts; `None`: until removed.
+    #[serde(default)]
+    pub duration: Option<u64>,
+    /// SubscriptionState: 2 Enabled, 4 Disabled (delivers nothing).
+    #[serde(default = "enabled")]
+    pub state: u16,
+    /// OnFatalErrorPolicy: 2 Ignore, 3 Disable, 4 Remove.
+    #[serde(default = "ignore")]
+    pub on_fatal_error: u16,
+}
+
+pub const STATE_ENABLED: u16 = 2;
+pub const STATE_ENABLED_DEGRADED: u16 = 3;
+pub const STATE_DISABLED: u16 = 4;
+pub const FATAL_IGNORE: u16 = 2;
+pub const FATAL_DISABLE: u16 = 3;
+pub const FATAL_REMOVE: u16 = 4;
+
+fn enabled() -> u16 {
+    STATE_ENABLED
+}
+
+fn ignore() -> u16 {
+    FATAL_IGNORE
+}
+
+impl SubscriptionRecord {
+    /// Seconds left of its SubscriptionDuration at `now` (seconds since
+    /// 1970); `None` when it has none.
+    pub fn remaining(&self, now: u64) -> Option<u64> {
+        self.duration
+            .map(|d| self.started_unix.saturating_add(d).saturating_sub(now))
+    }
 }
 
 impl Store {

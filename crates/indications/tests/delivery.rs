@@ -111,6 +111,7 @@ fn policy() -> DeliveryPolicy {
         queue_limit: 5,
         timeout: Duration::from_secs(5),
         insecure_tls: false,
+        ca_file: None,
     }
 }
 
