@@ -58,7 +58,9 @@ def _needs_root_and_tools(openwmi_bin):
 
 @pytest.fixture
 def server(samba, tmp_path):
-    s = sh.OpenwmiServer(harness.openwmi_bin(), tmp_path / "serve", smb_conf=samba.conf_path)
+    # WS-Eventing counts under [indications]' limits (128 per user by default).
+    s = sh.OpenwmiServer(harness.openwmi_bin(), tmp_path / "serve", smb_conf=samba.conf_path,
+                         config_text="[indications]\nmax_subscriptions_per_user = 32\n")
     s.start()
     yield s
     assert s.alive(), s.log()
@@ -272,7 +274,7 @@ def test_watch_remote_over_wsman_and_the_limit(server, smb_connect):
                        capture_output=True, text=True, env=env, timeout=60)
     assert r.returncode == 1 and "WBEM_E_INVALID_QUERY" in r.stderr, r.stderr
 
-    # Nothing of the watches is left: the user's whole quota (32 by default) is free.
+    # Nothing of the watches is left: the user's whole quota (32, configured) is free.
     w = client(server)
     held = []
     while len(held) <= 40:

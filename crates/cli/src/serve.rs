@@ -307,6 +307,16 @@ pub fn run(g: &GlobalOptions, a: ServeOptions) -> Result<ExitCode, Failure> {
     let busy_poll = runtime.busy_poll();
     let dispatcher_config = config.dispatcher;
     let wsman_config = config.wsman;
+    // WS-Eventing subscriptions count under the same [indications] limits.
+    let eventing_limits = {
+        let l = config.indications.limits();
+        openwmi_wsman::EventingLimits {
+            max_per_user: l.per_user,
+            max_total: l.total,
+            max_queued: config.indications.max_queued_per_destination,
+            ..openwmi_wsman::EventingLimits::default()
+        }
+    };
     let indication_config = openwmi_indications::IndicationConfig::from_section(
         config.indications,
         Some(config.transport.state_dir().join("subscriptions.json")),
@@ -344,6 +354,7 @@ pub fn run(g: &GlobalOptions, a: ServeOptions) -> Result<ExitCode, Failure> {
         let banner = server.banner();
         let cim_xml = Arc::new(openwmi_wbem::CimXml::new(handler.clone()));
         let wsman = openwmi_wsman::WsMan::pending(wsman_config);
+        wsman.eventing().set_limits(eventing_limits);
         let mut routes = openwmi_server::Routes::to(cim_xml);
         for path in openwmi_wsman::PATHS {
             routes = routes.route(path, Arc::new(wsman.clone()));
