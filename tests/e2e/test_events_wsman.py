@@ -46,7 +46,7 @@ DELIVERY_MODE = 0x8033801E
 UNSUPPORTED_EXPIRATION = 0x80338020
 QUOTA_LIMIT = 2150858815
 WBEM_E_ACCESS_DENIED = 0x80041003
-WBEM_E_INVALID_QUERY = 0x80041017
+WBEMESS_E_REGISTRATION_TOO_PRECISE = 0x80042002
 WBEM_E_INVALID_CLASS = 0x80041010
 
 
@@ -218,7 +218,7 @@ def test_refusals(server):
     # Windows' errors for bad event queries, with WMI's code.
     e = fault(lambda: subscribe(w, "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance "
                                    "ISA 'Win32_Share'"))
-    assert e.code == WBEM_E_INVALID_QUERY, e
+    assert e.code == WBEMESS_E_REGISTRATION_TOO_PRECISE, e
     e = fault(lambda: subscribe(w, "SELECT * FROM __InstanceCreationEvent WITHIN 5 WHERE "
                                    "TargetInstance ISA 'Win32_Nope'"))
     assert e.code == WBEM_E_INVALID_CLASS, e
@@ -272,7 +272,7 @@ def test_watch_remote_over_wsman_and_the_limit(server, smb_connect):
                                      "__InstanceCreationEvent WHERE TargetInstance ISA "
                                      "'Win32_Share'"),
                        capture_output=True, text=True, env=env, timeout=60)
-    assert r.returncode == 1 and "WBEM_E_INVALID_QUERY" in r.stderr, r.stderr
+    assert r.returncode == 1 and "WBEMESS_E_REGISTRATION_TOO_PRECISE" in r.stderr, r.stderr
 
     # Nothing of the watches is left: the user's whole quota (32, configured) is free.
     w = client(server)
