@@ -239,6 +239,21 @@ def test_every_class_through_the_cim_xml_schema_uri(https):
     assert "Test_Share" in names, names
 
 
+def test_dmtf_uris_without_cimnamespace_mean_root_hardware_as_on_windows(https):
+    """MS-WSMV 3.1.4.1.1: without __cimnamespace a DMTF resource URI means root\\hardware, which
+    openwmi lacks: the answer is Windows' for a class that is not there."""
+    sel = {"Name": "share000001"}
+    for uri in (f"{DMTF_CLASS}Test_Share", f"{DMTF_CLASS}Win32_Share"):
+        f = post(https, envelope(GET, uri, "", sel)).fault()
+        assert (f["subcode"], f["detail"]) == ("a:DestinationUnreachable", "InvalidResourceURI"), f
+        assert f["wmi_code"] == 0x80041010 and "__cimnamespace" in f["reason"], f
+    f = post(https, envelope(ENUMERATE, ALL_CLASSES, enumerate_body(5, filt=wql_filter(
+        "SELECT * FROM Test_Share"))))
+    assert f.fault()["detail"] == "InvalidResourceURI", f.text
+    a = post(https, envelope(GET, f"{DMTF_CLASS}Test_Share", "", {"__cimnamespace": "root/test", **sel}))
+    assert a.status == 200 and prop(a.root.find(".//s:Body/*", NS), "Name") == "share000001", a.text
+
+
 def test_wslget_reads_one_instance(https, tmp_path):
     # wslget has no -ns: the namespace goes as the selector it is.
     rc, [doc] = wsl(https, tmp_path, "wslget", "Test_Share", "__cimnamespace=root/test",

@@ -177,6 +177,15 @@ impl Engine {
 
     /// The answer envelope, or the fault.
     pub fn run(&self, plan: &Plan, call: &Call) -> Result<String, Fault> {
+        self.run_plan(plan, call).map_err(|f| match plan {
+            Plan::Get { namespace, .. } | Plan::Enumerate { namespace, .. } => {
+                crate::resource::missing_default_namespace(f, namespace)
+            }
+            _ => f,
+        })
+    }
+
+    fn run_plan(&self, plan: &Plan, call: &Call) -> Result<String, Fault> {
         let mut ctx = OperationContext::for_user(Arc::clone(&call.user), Arc::clone(&call.groups));
         ctx.client = call.client;
         let ctx = Arc::new(ctx);

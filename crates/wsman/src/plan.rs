@@ -268,7 +268,7 @@ fn key_value(s: &Selector, namespace: &str) -> Result<Value, Fault> {
         SelectorValue::Text(t) => Value::String(t.as_str().into()),
         SelectorValue::Reference(epr) => {
             let uri = epr.resource_uri.as_deref().unwrap_or("");
-            let r = resource::resolve(uri, &epr.selectors)?;
+            let r = resource::resolve_in(uri, &epr.selectors, namespace)?;
             let class = r.class.ok_or_else(|| {
                 Fault::new(
                     FaultKind::InvalidSelectors,
