@@ -57,6 +57,8 @@ pub struct Call {
     pub tls: bool,
     /// An Identify the transport let through without credentials.
     pub unauthenticated: bool,
+    /// The client asked for `msftwinrm:UsePreciseArrays`.
+    pub precise_arrays: bool,
 }
 
 /// The number a WS-Man enumeration context carries (see the module doc).
@@ -67,6 +69,8 @@ pub struct ContextTag {
     pub may_block: bool,
     /// Class definitions (CIM-XML CLASS elements), not instances.
     pub classes: bool,
+    /// NULL arrays marked `msftwinrm:IsNullArray` (UsePreciseArrays).
+    pub precise_arrays: bool,
 }
 
 impl ContextTag {
@@ -81,10 +85,11 @@ impl ContextTag {
             | (mode << 2)
             | (u16::from(self.may_block) << 4)
             | (u16::from(self.classes) << 5)
+            | (u16::from(self.precise_arrays) << 6)
     }
 
     fn from_bits(bits: u16) -> Option<ContextTag> {
-        if bits & !0x13F != 0 || bits & 0x100 == 0 {
+        if bits & !0x17F != 0 || bits & 0x100 == 0 {
             return None;
         }
         Some(ContextTag {
@@ -97,10 +102,11 @@ impl ContextTag {
             },
             may_block: bits & 0x10 != 0,
             classes: bits & 0x20 != 0,
+            precise_arrays: bits & 0x40 != 0,
         })
     }
 
-    /// Which of the 9 ways of writing an item this is (for [`Encodings`]);
+    /// Which of the 18 ways of writing an item this is (for [`Encodings`]);
     /// class definitions are none of them (never kept).
     fn way(self) -> usize {
         if self.classes {
@@ -111,7 +117,7 @@ impl ContextTag {
             EnumerationMode::Epr => 1,
             EnumerationMode::ObjectAndEpr => 2,
         };
-        self.form as usize * 3 + mode
+        self.form as usize * 3 + mode + if self.precise_arrays { 9 } else { 0 }
     }
 
     /// The token a client gets: the context's id and this number.
@@ -253,19 +259,19 @@ impl Engine {
         namespace: &str,
         path: &ObjectPath,
     ) -> Result<ObjectPath, Fault> {
+        // The repository's class, shared: only its keys are read (a
+        // GetClass would copy it whole, qualifiers and all, per request).
         let class = self
             .object_manager()
-            .get_class(
-                ctx,
-                namespace,
-                path.class.as_str(),
-                &ClassOptions::default(),
-            )
-            .map_err(|e| match e.status {
-                openwmi_cim::CimStatus::NotFound => {
-                    Fault::from_cim(CimError::invalid_class(e.description))
-                }
-                _ => Fault::from_cim(e),
+            .namespace(ctx, namespace)
+            .map_err(Fault::from_cim)?
+            .class(path.class.as_str())
+            .ok_or_else(|| {
+                Fault::from_cim(CimError::invalid_class(format!(
+                    "no class {} in {}",
+                    path.class,
+                    openwmi_cimom::display_ns(namespace)
+                )))
             })?;
         let keys: Vec<_> = class.key_properties().collect();
         let bindings = match &path.keys {
@@ -361,8 +367,26 @@ impl Engine {
         out.push_str("_OUTPUT xmlns:p=\"");
         xml::attr(&mut out, resource_uri);
         out.push_str("\">");
+        let class = om_class(self.object_manager(), namespace, target.class.as_str());
+        let decl = class.as_deref().and_then(|c| c.method(method));
+        let style = encode::Style {
+            class: None,
+            precise_arrays: call.precise_arrays,
+        };
         for (name, value) in &result.out_params {
-            encode::named(&mut out, name.as_str(), Some(value), namespace, form);
+            match decl.and_then(|d| d.parameters.iter().find(|p| p.name.is(name.as_str()))) {
+                Some(p) => encode::declared(
+                    &mut out,
+                    name.as_str(),
+                    Some(value),
+                    encode::Special::of(&p.qualifiers, p.ty.base, p.ty.array),
+                    p.ty.array.is_array(),
+                    namespace,
+                    form,
+                    style,
+                ),
+                None => encode::named(&mut out, name.as_str(), Some(value), namespace, form),
+            }
         }
         if let Some(rv) = &result.return_value {
             encode::named(&mut out, "ReturnValue", Some(rv), namespace, form);
@@ -402,10 +426,11 @@ impl Engine {
                     mode: EnumerationMode::Objects,
                     may_block: false,
                     classes: false,
+                    precise_arrays: call.precise_arrays,
                 };
                 let mut scratch = String::new();
                 out.push_str(self.encodings.get(&mut scratch, &found, tag.way(), |s| {
-                    write_item(s, &found, tag, namespace)
+                    write_item(s, &found, tag, namespace, om)
                 }));
             }
             Operation::GetClass(p) => {
@@ -561,6 +586,7 @@ impl Engine {
             mode: batching.mode,
             may_block: self.object_manager().may_block(namespace),
             classes,
+            precise_arrays: call.precise_arrays,
         };
         let mut head = String::with_capacity(1024);
         envelope_head(
@@ -581,6 +607,7 @@ impl Engine {
             filter: selector_filter,
             deadline: call.deadline,
             namespace,
+            om: self.object_manager(),
         };
         let done = if batching.max_elements == 0 {
             pending.is_done()
@@ -661,6 +688,7 @@ impl Engine {
                     filter: &[],
                     deadline: call.deadline,
                     namespace: "",
+                    om: self.object_manager(),
                 };
                 fill(&batch, pending, &mut items).map_err(|f| {
                     let e = f
@@ -751,6 +779,12 @@ fn check_filter_keys(
     Ok(())
 }
 
+/// A class of the repository, shared (no copy, no access check: for how
+/// an answer the caller may have is written).
+fn om_class(om: &ObjectManager, namespace: &str, class: &str) -> Option<Arc<openwmi_cim::Class>> {
+    om.repository().namespace(namespace)?.class(class)
+}
+
 /// The namespace an instance lives in: its path's, else the request's.
 fn namespace_of<'a>(i: &'a InstanceWithPath, fallback: &'a str) -> &'a str {
     i.path.namespace.as_deref().unwrap_or(fallback)
@@ -792,6 +826,7 @@ struct Batch<'a> {
     filter: &'a [Selector],
     deadline: Instant,
     namespace: &'a str,
+    om: &'a ObjectManager,
 }
 
 fn matches(i: &InstanceWithPath, filter: &[Selector]) -> bool {
@@ -882,17 +917,36 @@ fn write_class_item(out: &mut String, i: &InstanceWithPath, mode: EnumerationMod
     }
 }
 
-fn write_item(out: &mut String, i: &InstanceWithPath, tag: ContextTag, fallback_ns: &str) {
+fn write_item(
+    out: &mut String,
+    i: &InstanceWithPath,
+    tag: ContextTag,
+    fallback_ns: &str,
+    om: &ObjectManager,
+) {
     let ns = namespace_of(i, fallback_ns);
     if tag.classes {
         return write_class_item(out, i, tag.mode, ns);
     }
+    // The class only for its qualifiers (embedded instances, octet
+    // strings): the repository's, shared, never copied.
+    let class = match tag.mode {
+        EnumerationMode::Epr => None,
+        _ => om
+            .repository()
+            .namespace(ns)
+            .and_then(|n| n.class(i.instance.class_name.as_str())),
+    };
+    let style = encode::Style {
+        class: class.as_deref(),
+        precise_arrays: tag.precise_arrays,
+    };
     match tag.mode {
-        EnumerationMode::Objects => encode::instance(out, &i.instance, ns, tag.form),
+        EnumerationMode::Objects => encode::styled_instance(out, &i.instance, ns, tag.form, style),
         EnumerationMode::Epr => encode::epr(out, &i.path, ns, tag.form),
         EnumerationMode::ObjectAndEpr => {
             out.push_str("<w:Item>");
-            encode::instance(out, &i.instance, ns, tag.form);
+            encode::styled_instance(out, &i.instance, ns, tag.form, style);
             encode::epr(out, &i.path, ns, tag.form);
             out.push_str("</w:Item>");
         }
@@ -928,7 +982,7 @@ fn fill(batch: &Batch<'_>, pending: &mut Pending, out: &mut String) -> Result<bo
             Some(Ok(i)) if !matches(i, batch.filter) => Step::Skipped,
             Some(Ok(i)) => {
                 let text = batch.encodings.get(&mut scratch, i, batch.tag.way(), |s| {
-                    write_item(s, i, batch.tag, batch.namespace)
+                    write_item(s, i, batch.tag, batch.namespace, batch.om)
                 });
                 if out.len() + text.len() <= batch.budget {
                     out.push_str(text);
@@ -1041,6 +1095,7 @@ mod tests {
                         mode,
                         may_block,
                         classes,
+                        precise_arrays: may_block,
                     };
                     let token = tag.token("abc123");
                     assert_eq!(ContextTag::parse(&token), Some(("abc123", tag)));
@@ -1076,6 +1131,7 @@ mod tests {
             deadline: Instant::now() + std::time::Duration::from_secs(60),
             tls: false,
             unauthenticated: false,
+            precise_arrays: false,
         }
     }
 

@@ -94,6 +94,18 @@ pub struct Headers {
     pub options: Vec<(String, String)>,
 }
 
+impl Headers {
+    /// Whether the OptionSet asks for `UsePreciseArrays` (Windows' CIM
+    /// cmdlets send `msftwinrm:UsePreciseArrays` = true; the option's
+    /// name may carry a prefix).
+    pub fn uses_precise_arrays(&self) -> bool {
+        self.options.iter().any(|(name, value)| {
+            name.rsplit(':').next() == Some("UsePreciseArrays")
+                && value.trim().eq_ignore_ascii_case("true")
+        })
+    }
+}
+
 /// How an enumeration returns its items (`wsman:EnumerationMode`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum EnumerationMode {

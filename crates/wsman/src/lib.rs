@@ -271,6 +271,7 @@ async fn answer(engine: &Engine, limits: &Limits, request: Request) -> Response 
         deadline: Instant::now() + timeout,
         tls: head.tls,
         unauthenticated,
+        precise_arrays: env.headers.uses_precise_arrays(),
     };
     let outcome = if engine.may_block(&plan) {
         let engine = engine.clone();
