@@ -21,6 +21,7 @@
 use crate::fault::{Fault, FaultKind};
 use crate::ns;
 use roxmltree::{Document, Node};
+use std::borrow::Cow;
 use std::time::Duration;
 
 /// Bounds on a request envelope.
@@ -243,7 +244,10 @@ fn charset(content_type: &str) -> Option<String> {
 
 /// The envelope's text and its encoding, from the bytes and the declared
 /// charset: a byte-order mark decides, else the charset (UTF-8 when none).
-pub fn decode_text(bytes: &[u8], content_type: Option<&str>) -> Result<(String, Encoding), Fault> {
+pub fn decode_text<'a>(
+    bytes: &'a [u8],
+    content_type: Option<&str>,
+) -> Result<(Cow<'a, str>, Encoding), Fault> {
     let declared = content_type.and_then(charset);
     let encoding = match bytes {
         [0xFF, 0xFE, ..] => Encoding::Utf16Le,
@@ -264,16 +268,17 @@ pub fn decode_text(bytes: &[u8], content_type: Option<&str>) -> Result<(String, 
     let text = match encoding {
         Encoding::Utf8 => {
             let bytes = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(bytes);
-            String::from_utf8(bytes.to_vec()).map_err(|e| {
+            // Borrowed: the body is parsed where it lies.
+            Cow::Borrowed(std::str::from_utf8(bytes).map_err(|e| {
                 Fault::new(
                     FaultKind::EncodingLimit,
                     format!(
                         "the request is not valid UTF-8 at byte {}",
-                        e.utf8_error().valid_up_to()
+                        e.valid_up_to()
                     ),
                 )
                 .with_detail("CharacterSet")
-            })?
+            })?)
         }
         Encoding::Utf16Le | Encoding::Utf16Be => {
             let body = match bytes {
@@ -293,6 +298,7 @@ pub fn decode_text(bytes: &[u8], content_type: Option<&str>) -> Result<(String, 
             });
             char::decode_utf16(units)
                 .collect::<Result<String, _>>()
+                .map(Cow::Owned)
                 .map_err(|e| {
                     Fault::new(
                         FaultKind::EncodingLimit,
@@ -361,16 +367,19 @@ pub fn decode(
 
 /// Refuses a tree nested deeper than `max` elements.
 fn check_depth(doc: &Document<'_>, max: usize) -> Result<(), Fault> {
-    // Depths by node id: each node's parent comes before it in document order.
-    let mut depths = vec![0usize; doc.descendants().count() + 1];
+    // Depths by node id: ids count up in document order, where each
+    // node's parent comes before it.
+    let mut depths: Vec<usize> = Vec::with_capacity(64);
     for node in doc.descendants() {
         let depth = node
             .parent()
             .and_then(|p| depths.get(p.id().get_usize()))
             .map_or(0, |d| d + 1);
-        if let Some(d) = depths.get_mut(node.id().get_usize()) {
-            *d = depth;
+        let id = node.id().get_usize();
+        if depths.len() <= id {
+            depths.resize(id + 1, 0);
         }
+        depths[id] = depth;
         if node.is_element() && depth > max {
             let pos = doc.text_pos_at(node.range().start);
             return Err(Fault::new(
@@ -401,11 +410,23 @@ fn child<'a, 'i>(node: Node<'a, 'i>, namespace: &str, local: &str) -> Option<Nod
 
 /// The element's text (its text children joined), trimmed.
 fn text_of(node: Node<'_, '_>) -> String {
-    let mut s = String::new();
-    for c in node.children().filter(Node::is_text) {
-        s.push_str(c.text().unwrap_or(""));
+    let mut texts = node.children().filter(Node::is_text);
+    let Some(first) = texts.next() else {
+        return String::new();
+    };
+    let first = first.text().unwrap_or("");
+    match texts.next() {
+        // The common case, one text child: one allocation.
+        None => first.trim().to_owned(),
+        Some(second) => {
+            let mut s = String::from(first);
+            s.push_str(second.text().unwrap_or(""));
+            for c in texts {
+                s.push_str(c.text().unwrap_or(""));
+            }
+            s.trim().to_owned()
+        }
     }
-    s.trim().to_owned()
 }
 
 /// `prefix:local` of an element as the client wrote it, for messages.
