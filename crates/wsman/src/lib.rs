@@ -224,18 +224,18 @@ fn unauthorized() -> Response {
 async fn answer(engine: &Engine, limits: &Limits, request: Request) -> Response {
     let Request { head, body } = request;
     let unauthenticated = head.extensions.get::<Unauthenticated>().is_some();
-    let machine = engine.machine().to_owned();
+    let machine = engine.machine();
     let content_type = head.headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
     let env = match envelope::decode(&body, content_type, limits) {
         Ok(e) => e,
         // Let through for an Identify only: anything else learns nothing.
         Err(_) if unauthenticated => return unauthorized(),
         Err(r) => {
-            return fault_response(&r.fault, r.message_id.as_deref(), r.encoding, &machine);
+            return fault_response(&r.fault, r.message_id.as_deref(), r.encoding, machine);
         }
     };
     let message_id = env.headers.message_id.clone();
-    let fault = |f: &Fault| fault_response(f, message_id.as_deref(), env.encoding, &machine);
+    let fault = |f: &Fault| fault_response(f, message_id.as_deref(), env.encoding, machine);
     let plan = match plan::plan(&env) {
         Ok(p) => p,
         Err(_) if unauthenticated => return unauthorized(),
