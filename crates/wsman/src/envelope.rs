@@ -272,10 +272,7 @@ pub fn decode_text<'a>(
             Cow::Borrowed(std::str::from_utf8(bytes).map_err(|e| {
                 Fault::new(
                     FaultKind::EncodingLimit,
-                    format!(
-                        "the request is not valid UTF-8 at byte {}",
-                        e.valid_up_to()
-                    ),
+                    format!("the request is not valid UTF-8 at byte {}", e.valid_up_to()),
                 )
                 .with_detail("CharacterSet")
             })?)
@@ -339,12 +336,46 @@ pub fn decode(
     }
     let (text, encoding) =
         decode_text(bytes, content_type).map_err(|f| reject(f, None, Encoding::Utf8))?;
+    if encoding == Encoding::Utf8 {
+        if let Some(envelope) = fast::decode(&text, limits) {
+            return Ok(envelope);
+        }
+    }
+    parse(&text, encoding, limits)
+}
+
+/// [`decode`] without its fast path: every request through the full XML
+/// parser (for the fuzz target that compares the two).
+pub fn decode_full(
+    bytes: &[u8],
+    content_type: Option<&str>,
+    limits: &Limits,
+) -> Result<Envelope, Box<Rejected>> {
+    let (text, encoding) = decode_text(bytes, content_type).map_err(|fault| {
+        Box::new(Rejected {
+            fault,
+            message_id: None,
+            encoding: Encoding::Utf8,
+        })
+    })?;
+    parse(&text, encoding, limits)
+}
+
+/// The full parse of a request's text.
+fn parse(text: &str, encoding: Encoding, limits: &Limits) -> Result<Envelope, Box<Rejected>> {
+    let reject = |fault, message_id, encoding| {
+        Box::new(Rejected {
+            fault,
+            message_id,
+            encoding,
+        })
+    };
     let options = roxmltree::ParsingOptions {
         allow_dtd: false,
         nodes_limit: limits.max_nodes,
         ..roxmltree::ParsingOptions::default()
     };
-    let doc = Document::parse_with_options(&text, options).map_err(|e| {
+    let doc = Document::parse_with_options(text, options).map_err(|e| {
         let fault = match e {
             roxmltree::Error::NodesLimitReached => Fault::new(
                 FaultKind::EncodingLimit,
@@ -453,10 +484,12 @@ fn header_message_id(root: Node<'_, '_>) -> Option<String> {
 }
 
 fn must_understand(node: Node<'_, '_>) -> bool {
-    matches!(
-        node.attribute((ns::SOAP, "mustUnderstand")).map(str::trim),
-        Some("true" | "1")
-    )
+    node.attribute((ns::SOAP, "mustUnderstand"))
+        .is_some_and(must_understand_value)
+}
+
+fn must_understand_value(v: &str) -> bool {
+    matches!(v.trim(), "true" | "1")
 }
 
 fn read_envelope(root: Node<'_, '_>, encoding: Encoding) -> Result<Envelope, Fault> {
@@ -555,6 +588,17 @@ fn read_headers(header: Node<'_, '_>) -> Result<Headers, Fault> {
             _ => {}
         }
     }
+    finish_headers(h, reply_to, max_envelope, timeout)
+}
+
+/// What the headers say once all are read: the ReplyTo address checked,
+/// MaxEnvelopeSize and OperationTimeout parsed.
+fn finish_headers(
+    mut h: Headers,
+    reply_to: Option<String>,
+    max_envelope: Option<String>,
+    timeout: Option<String>,
+) -> Result<Headers, Fault> {
     if let Some(address) = reply_to {
         if address != ns::ANONYMOUS {
             return Err(unsupported_addressing("ReplyTo", &address));
@@ -914,6 +958,14 @@ fn read_filter(node: Node<'_, '_>) -> Result<FilterSpec, Fault> {
         }
     };
     Ok(FilterSpec { dialect, content })
+}
+
+mod fast;
+
+/// The fast path alone (for the fuzz target that compares it with the
+/// full parser): `None` where it leaves the request to the full parser.
+pub fn decode_fast(text: &str, limits: &Limits) -> Option<Envelope> {
+    fast::decode(text, limits)
 }
 
 #[cfg(test)]
