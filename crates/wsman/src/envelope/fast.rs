@@ -25,19 +25,37 @@ struct Attr<'a> {
     value: &'a str,
 }
 
+/// The document's elements in order, their attributes and namespace
+/// declarations in flat lists (no allocation per element).
+struct Doc<'a> {
+    els: Vec<El<'a>>,
+    attrs: Vec<Attr<'a>>,
+    /// (element, prefix, URI); the default namespace has the prefix "".
+    decls: Vec<(usize, &'a str, &'a str)>,
+}
+
 struct El<'a> {
     parent: usize,
     prefix: &'a str,
     local: &'a str,
-    attrs: Vec<Attr<'a>>,
-    /// Namespace declarations made on this element: (prefix, URI); the
-    /// default namespace has the prefix "".
-    decls: Vec<(&'a str, &'a str)>,
+    /// Its attributes: `attrs[attrs.0..attrs.1]`.
+    attrs: (usize, usize),
     /// Its text, when it has no child elements.
     text: &'a str,
-    children: Vec<usize>,
+    children: usize,
     /// Non-blank text beside child elements (mixed content).
     mixed: bool,
+}
+
+impl<'a> Doc<'a> {
+    fn attrs(&self, at: usize) -> &[Attr<'a>] {
+        let (from, to) = self.els[at].attrs;
+        &self.attrs[from..to]
+    }
+
+    fn children(&self, at: usize) -> impl Iterator<Item = usize> + '_ {
+        (at + 1..self.els.len()).filter(move |&i| self.els[i].parent == at)
+    }
 }
 
 fn is_name_start(b: u8) -> bool {
@@ -52,8 +70,16 @@ fn is_space(b: u8) -> bool {
     b == b' ' || b == b'\n' || b == b'\t'
 }
 
-/// `prefix:local` or `local`, each an ASCII XML name.
-fn qname(s: &[u8], mut i: usize) -> Option<(usize, &str, &str)> {
+fn skip_space(s: &[u8], mut i: usize) -> usize {
+    while s.get(i).is_some_and(|&b| is_space(b)) {
+        i += 1;
+    }
+    i
+}
+
+/// `prefix:local` or `local`, each an ASCII XML name (`text` is ASCII).
+fn qname(text: &str, mut i: usize) -> Option<(usize, &str, &str)> {
+    let s = text.as_bytes();
     let start = i;
     if !is_name_start(*s.get(i)?) {
         return None;
@@ -69,15 +95,14 @@ fn qname(s: &[u8], mut i: usize) -> Option<(usize, &str, &str)> {
             break;
         }
     }
-    let text = std::str::from_utf8(&s[start..i]).ok()?;
     Some(match colon {
-        Some(c) => (i, &text[..c - start], &text[c - start + 1..]),
-        None => (i, "", text),
+        Some(c) => (i, &text[start..c], &text[c + 1..i]),
+        None => (i, "", &text[start..i]),
     })
 }
 
 /// The elements of `text`, or `None` for anything outside the subset.
-fn scan(text: &str, max_depth: usize) -> Option<Vec<El<'_>>> {
+fn scan(text: &str, max_depth: usize) -> Option<Doc<'_>> {
     let s = text.as_bytes();
     // ASCII without control characters but \n and \t, no references, no
     // "]]>" (not allowed in content).
@@ -87,8 +112,12 @@ fn scan(text: &str, max_depth: usize) -> Option<Vec<El<'_>>> {
     {
         return None;
     }
-    let mut els: Vec<El<'_>> = Vec::new();
-    let mut open: Vec<usize> = Vec::new();
+    let mut doc = Doc {
+        els: Vec::with_capacity(24),
+        attrs: Vec::with_capacity(32),
+        decls: Vec::with_capacity(8),
+    };
+    let mut open: Vec<usize> = Vec::with_capacity(8);
     let mut i = 0;
     let mut done = false;
     while i < s.len() {
@@ -102,7 +131,7 @@ fn scan(text: &str, max_depth: usize) -> Option<Vec<El<'_>>> {
                 None if chunk.bytes().all(is_space) => {}
                 None => return None,
                 Some(&cur) => {
-                    let el = &mut els[cur];
+                    let el = &mut doc.els[cur];
                     if !el.text.is_empty() && !chunk.bytes().all(is_space) {
                         // Text in pieces (around a child element).
                         return None;
@@ -117,15 +146,12 @@ fn scan(text: &str, max_depth: usize) -> Option<Vec<El<'_>>> {
         }
         match s.get(i + 1)? {
             b'/' => {
-                let (j, prefix, local) = qname(s, i + 2)?;
+                let (j, prefix, local) = qname(text, i + 2)?;
                 let cur = open.pop()?;
-                if els[cur].prefix != prefix || els[cur].local != local {
+                if doc.els[cur].prefix != prefix || doc.els[cur].local != local {
                     return None;
                 }
-                let mut j = j;
-                while s.get(j).is_some_and(|&b| is_space(b)) {
-                    j += 1;
-                }
+                let j = skip_space(s, j);
                 if s.get(j) != Some(&b'>') {
                     return None;
                 }
@@ -137,41 +163,33 @@ fn scan(text: &str, max_depth: usize) -> Option<Vec<El<'_>>> {
             b'!' | b'?' => return None,
             _ => {
                 // The full parser's depth counts the root element as 1.
-                if done || els.len() >= MAX_ELEMENTS || open.len() + 1 > max_depth {
+                if done || doc.els.len() >= MAX_ELEMENTS || open.len() + 1 > max_depth {
                     return None;
                 }
-                let (mut j, prefix, local) = qname(s, i + 1)?;
-                let mut attrs: Vec<Attr<'_>> = Vec::new();
-                let mut decls = Vec::new();
+                let (mut j, prefix, local) = qname(text, i + 1)?;
+                if prefix == "xmlns" {
+                    return None;
+                }
+                let id = doc.els.len();
+                let first_attr = doc.attrs.len();
                 let empty = loop {
                     let spaced = s.get(j).is_some_and(|&b| is_space(b));
-                    while s.get(j).is_some_and(|&b| is_space(b)) {
-                        j += 1;
-                    }
+                    j = skip_space(s, j);
                     match s.get(j)? {
-                        b'>' => {
-                            j += 1;
-                            break false;
-                        }
+                        b'>' => break false,
                         b'/' if s.get(j + 1) == Some(&b'>') => {
-                            j += 2;
+                            j += 1;
                             break true;
                         }
                         _ if !spaced => return None,
                         _ => {}
                     }
-                    let (k, ap, al) = qname(s, j)?;
-                    j = k;
-                    while s.get(j).is_some_and(|&b| is_space(b)) {
-                        j += 1;
-                    }
+                    let (k, ap, al) = qname(text, j)?;
+                    j = skip_space(s, k);
                     if s.get(j) != Some(&b'=') {
                         return None;
                     }
-                    j += 1;
-                    while s.get(j).is_some_and(|&b| is_space(b)) {
-                        j += 1;
-                    }
+                    j = skip_space(s, j + 1);
                     let quote = *s.get(j)?;
                     if quote != b'"' && quote != b'\'' {
                         return None;
@@ -183,44 +201,42 @@ fn scan(text: &str, max_depth: usize) -> Option<Vec<El<'_>>> {
                         return None;
                     }
                     j += len + 2;
-                    if attrs.iter().any(|a| a.prefix == ap && a.local == al) {
+                    if doc.attrs[first_attr..]
+                        .iter()
+                        .any(|a| a.prefix == ap && a.local == al)
+                    {
                         return None;
                     }
                     match (ap, al) {
-                        ("", "xmlns") => decls.push(("", value)),
+                        ("", "xmlns") => doc.decls.push((id, "", value)),
                         ("xmlns", "xml" | "xmlns") => return None,
                         ("xmlns", _) if value.is_empty() => return None,
-                        ("xmlns", p) => decls.push((p, value)),
+                        ("xmlns", p) => doc.decls.push((id, p, value)),
                         _ => {}
                     }
-                    attrs.push(Attr {
+                    doc.attrs.push(Attr {
                         prefix: ap,
                         local: al,
                         value,
                     });
                 };
-                if prefix == "xmlns" {
-                    return None;
-                }
                 let parent = open.last().copied().unwrap_or(usize::MAX);
-                let id = els.len();
-                els.push(El {
+                doc.els.push(El {
                     parent,
                     prefix,
                     local,
-                    attrs,
-                    decls,
+                    attrs: (first_attr, doc.attrs.len()),
                     text: "",
-                    children: Vec::new(),
+                    children: 0,
                     mixed: false,
                 });
                 if parent != usize::MAX {
-                    let p = &mut els[parent];
+                    let p = &mut doc.els[parent];
                     if !p.text.bytes().all(is_space) {
                         p.mixed = true;
                     }
                     p.text = "";
-                    p.children.push(id);
+                    p.children += 1;
                 } else if id != 0 {
                     return None;
                 }
@@ -229,45 +245,53 @@ fn scan(text: &str, max_depth: usize) -> Option<Vec<El<'_>>> {
                 } else if parent == usize::MAX {
                     done = true;
                 }
-                i = j;
+                i = j + 1;
             }
         }
     }
-    (done && open.is_empty() && !els.is_empty()).then_some(els)
+    (done && open.is_empty() && !doc.els.is_empty()).then_some(doc)
 }
 
 /// The namespace URI of `prefix` in scope at element `at`.
-fn resolve<'a>(els: &[El<'a>], mut at: usize, prefix: &str) -> Option<&'a str> {
+fn resolve<'a>(doc: &Doc<'a>, mut at: usize, prefix: &str) -> Option<&'a str> {
     if prefix == "xml" {
         return Some(XML_NS);
     }
     while at != usize::MAX {
-        if let Some((_, uri)) = els[at].decls.iter().rev().find(|(p, _)| *p == prefix) {
+        if let Some((_, _, uri)) = doc.decls.iter().find(|(e, p, _)| *e == at && *p == prefix) {
             return Some(uri);
         }
-        at = els[at].parent;
+        at = doc.els[at].parent;
     }
     // The default namespace undeclared is none; a prefix must be bound.
     prefix.is_empty().then_some("")
 }
 
 /// An element's (namespace, local name).
-fn name<'a>(els: &[El<'a>], at: usize) -> Option<(&'a str, &'a str)> {
-    Some((resolve(els, at, els[at].prefix)?, els[at].local))
+fn name<'a>(doc: &Doc<'a>, at: usize) -> Option<(&'a str, &'a str)> {
+    Some((resolve(doc, at, doc.els[at].prefix)?, doc.els[at].local))
+}
+
+fn is_declaration(a: &Attr<'_>) -> bool {
+    a.prefix == "xmlns" || (a.prefix.is_empty() && a.local == "xmlns")
+}
+
+/// An attribute's namespace ("" for none), `None` when its prefix is unbound.
+fn attr_ns<'a>(doc: &Doc<'a>, at: usize, a: &Attr<'_>) -> Option<&'a str> {
+    if a.prefix.is_empty() {
+        Some("")
+    } else {
+        resolve(doc, at, a.prefix)
+    }
 }
 
 /// The value of the attribute `local` in `namespace` ("" for none).
-fn attr<'a>(els: &[El<'a>], at: usize, namespace: &str, local: &str) -> Option<Option<&'a str>> {
-    for a in &els[at].attrs {
-        if a.local != local || a.prefix == "xmlns" || (a.prefix.is_empty() && a.local == "xmlns") {
+fn attr<'a>(doc: &Doc<'a>, at: usize, namespace: &str, local: &str) -> Option<Option<&'a str>> {
+    for a in doc.attrs(at) {
+        if a.local != local || is_declaration(a) {
             continue;
         }
-        let ns = if a.prefix.is_empty() {
-            ""
-        } else {
-            resolve(els, at, a.prefix)?
-        };
-        if ns == namespace {
+        if attr_ns(doc, at, a)? == namespace {
             return Some(Some(a.value));
         }
     }
@@ -275,38 +299,31 @@ fn attr<'a>(els: &[El<'a>], at: usize, namespace: &str, local: &str) -> Option<O
 }
 
 /// A leaf's trimmed text; `None` when it has child elements.
-fn leaf(els: &[El<'_>], at: usize) -> Option<String> {
-    let el = &els[at];
-    (el.children.is_empty()).then(|| el.text.trim().to_owned())
+fn leaf(doc: &Doc<'_>, at: usize) -> Option<String> {
+    let el = &doc.els[at];
+    (el.children == 0).then(|| el.text.trim().to_owned())
 }
 
-/// Every prefix used by an element or attribute is bound (else the full
+/// Every prefix used by an element or attribute is bound, and no element
+/// has two attributes of the same namespace and name (else the full
 /// parser refuses the document).
-/// Also: no two attributes of an element with the same namespace and name.
-fn bound(els: &[El<'_>]) -> bool {
-    (0..els.len()).all(|i| {
-        if resolve(els, i, els[i].prefix).is_none() {
+fn bound(doc: &Doc<'_>) -> bool {
+    (0..doc.els.len()).all(|i| {
+        if resolve(doc, i, doc.els[i].prefix).is_none() {
             return false;
         }
-        let mut seen: Vec<(&str, &str)> = Vec::new();
-        for a in &els[i].attrs {
-            if a.prefix == "xmlns" || (a.prefix.is_empty() && a.local == "xmlns") {
-                continue;
+        let attrs = doc.attrs(i);
+        attrs.iter().enumerate().all(|(k, a)| {
+            if is_declaration(a) {
+                return true;
             }
-            let ns = if a.prefix.is_empty() {
-                ""
-            } else {
-                match resolve(els, i, a.prefix) {
-                    Some(ns) => ns,
-                    None => return false,
-                }
-            };
-            if seen.contains(&(ns, a.local)) {
+            let Some(ns) = attr_ns(doc, i, a) else {
                 return false;
-            }
-            seen.push((ns, a.local));
-        }
-        true
+            };
+            !attrs[..k]
+                .iter()
+                .any(|b| b.local == a.local && !is_declaration(b) && attr_ns(doc, i, b) == Some(ns))
+        })
     })
 }
 
@@ -317,28 +334,27 @@ pub fn decode(text: &str, limits: &Limits) -> Option<Envelope> {
     if (limits.max_nodes as usize) < 4 * MAX_ELEMENTS {
         return None;
     }
-    let els = scan(text, limits.max_depth)?;
-    if !bound(&els) {
+    let doc = scan(text, limits.max_depth)?;
+    let els = &doc.els;
+    if !bound(&doc) || els.iter().any(|e| e.mixed) {
         return None;
     }
-    if els.iter().any(|e| e.mixed) {
+    if name(&doc, 0)? != (ns::SOAP, "Envelope") || !els[0].text.bytes().all(is_space) {
         return None;
     }
-    if name(&els, 0)? != (ns::SOAP, "Envelope") || !els[0].text.bytes().all(is_space) {
-        return None;
-    }
-    let (header, body) = match els[0].children.as_slice() {
-        [h, b]
-            if name(&els, *h)? == (ns::SOAP, "Header") && name(&els, *b)? == (ns::SOAP, "Body") =>
+    let mut top = doc.children(0);
+    let (header, body) = match (top.next(), top.next(), top.next()) {
+        (Some(h), Some(b), None)
+            if name(&doc, h)? == (ns::SOAP, "Header") && name(&doc, b)? == (ns::SOAP, "Body") =>
         {
-            (*h, *b)
+            (h, b)
         }
         _ => return None,
     };
-    if !els[body].children.is_empty() || !els[body].text.bytes().all(is_space) {
-        return None;
-    }
-    if !els[header].text.bytes().all(is_space) {
+    if els[body].children != 0
+        || !els[body].text.bytes().all(is_space)
+        || !els[header].text.bytes().all(is_space)
+    {
         return None;
     }
     let mut h = Headers::default();
@@ -349,37 +365,38 @@ pub fn decode(text: &str, limits: &Limits) -> Option<Envelope> {
         if slot.is_some() {
             return None;
         }
-        *slot = Some(leaf(&els, at)?);
+        *slot = Some(leaf(&doc, at)?);
         Some(())
     };
-    for &n in &els[header].children {
-        match name(&els, n)? {
+    for n in doc.children(header) {
+        match name(&doc, n)? {
             (ns::WSA, "To") => set(&mut h.to, n)?,
             (ns::WSA, "Action") => set(&mut h.action, n)?,
             (ns::WSA, "MessageID") => set(&mut h.message_id, n)?,
             (ns::WSA, "ReplyTo") => {
-                let [address] = els[n].children.as_slice() else {
+                let mut inner = doc.children(n);
+                let (Some(address), None) = (inner.next(), inner.next()) else {
                     return None;
                 };
-                if reply_to.is_some() || name(&els, *address)? != (ns::WSA, "Address") {
+                if reply_to.is_some() || name(&doc, address)? != (ns::WSA, "Address") {
                     return None;
                 }
-                reply_to = Some(leaf(&els, *address)?);
+                reply_to = Some(leaf(&doc, address)?);
             }
             (ns::WSMAN, "ResourceURI") => set(&mut h.resource_uri, n)?,
             (ns::WSMAN, "MaxEnvelopeSize") => set(&mut max_envelope, n)?,
             (ns::WSMAN, "OperationTimeout") => set(&mut timeout, n)?,
-            (ns::WSMAN, "Locale") => h.locale = attr(&els, n, XML_NS, "lang")?.map(str::to_owned),
+            (ns::WSMAN, "Locale") => h.locale = attr(&doc, n, XML_NS, "lang")?.map(str::to_owned),
             (ns::WSMV, "DataLocale") => {
-                h.data_locale = attr(&els, n, XML_NS, "lang")?.map(str::to_owned)
+                h.data_locale = attr(&doc, n, XML_NS, "lang")?.map(str::to_owned)
             }
             (ns::WSMAN, "SelectorSet") => {
                 let mut selectors: Vec<Selector> = Vec::new();
-                for &s in &els[n].children {
-                    if name(&els, s)? != (ns::WSMAN, "Selector") {
+                for s in doc.children(n) {
+                    if name(&doc, s)? != (ns::WSMAN, "Selector") {
                         return None;
                     }
-                    let sel_name = attr(&els, s, "", "Name")?
+                    let sel_name = attr(&doc, s, "", "Name")?
                         .map(str::trim)
                         .filter(|n| !n.is_empty())?;
                     if selectors
@@ -390,22 +407,22 @@ pub fn decode(text: &str, limits: &Limits) -> Option<Envelope> {
                     }
                     selectors.push(Selector {
                         name: sel_name.to_owned(),
-                        value: SelectorValue::Text(leaf(&els, s)?),
+                        value: SelectorValue::Text(leaf(&doc, s)?),
                     });
                 }
                 h.selectors = selectors;
             }
             (ns::WSMAN, "OptionSet") => {
-                for &o in &els[n].children {
-                    if name(&els, o)? != (ns::WSMAN, "Option") {
+                for o in doc.children(n) {
+                    if name(&doc, o)? != (ns::WSMAN, "Option") {
                         return None;
                     }
-                    let option = attr(&els, o, "", "Name")?.unwrap_or("").to_owned();
-                    h.options.push((option, leaf(&els, o)?));
+                    let option = attr(&doc, o, "", "Name")?.unwrap_or("").to_owned();
+                    h.options.push((option, leaf(&doc, o)?));
                 }
             }
             (ns::WSMV, "SessionId" | "OperationID" | "SequenceId" | "ActivityId") => {}
-            _ => match attr(&els, n, ns::SOAP, "mustUnderstand")? {
+            _ => match attr(&doc, n, ns::SOAP, "mustUnderstand")? {
                 Some(v) if must_understand_value(v) => return None,
                 _ => {}
             },
