@@ -58,12 +58,37 @@ impl<'a> Doc<'a> {
     }
 }
 
+/// Byte classes: 1 starts a name, 2 continues one.
+const NAME: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        if c.is_ascii_alphabetic() || c == b'_' {
+            t[b] = 3;
+        } else if c.is_ascii_digit() || c == b'-' || c == b'.' {
+            t[b] = 2;
+        }
+        b += 1;
+    }
+    t
+};
+
 fn is_name_start(b: u8) -> bool {
-    b.is_ascii_alphabetic() || b == b'_'
+    NAME[b as usize] & 1 != 0
 }
 
 fn is_name(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')
+    NAME[b as usize] & 2 != 0
+}
+
+/// Whether a byte string holds a byte outside the subset: non-ASCII, a
+/// control character but tab and newline, or a reference's `&`. Not
+/// short-circuiting, so that it runs over whole words.
+fn has_outsider(s: &[u8]) -> bool {
+    s.iter().fold(false, |bad, &b| {
+        bad | (b >= 0x80) | ((b < 0x20) & (b != b'\n') & (b != b'\t')) | (b == b'&')
+    })
 }
 
 fn is_space(b: u8) -> bool {
@@ -106,10 +131,7 @@ fn scan(text: &str, max_depth: usize) -> Option<Doc<'_>> {
     let s = text.as_bytes();
     // ASCII without control characters but \n and \t, no references, no
     // "]]>" (not allowed in content).
-    if s.iter()
-        .any(|&b| b >= 0x80 || (b < 0x20 && b != b'\n' && b != b'\t') || b == b'&')
-        || text.contains("]]>")
-    {
+    if has_outsider(s) || (s.contains(&b']') && text.contains("]]>")) {
         return None;
     }
     let mut doc = Doc {
@@ -122,10 +144,7 @@ fn scan(text: &str, max_depth: usize) -> Option<Doc<'_>> {
     let mut done = false;
     while i < s.len() {
         if s[i] != b'<' {
-            let end = s[i..]
-                .iter()
-                .position(|&b| b == b'<')
-                .map_or(s.len(), |p| i + p);
+            let end = text[i..].find('<').map_or(s.len(), |p| i + p);
             let chunk = &text[i..end];
             match open.last() {
                 None if chunk.bytes().all(is_space) => {}
@@ -194,10 +213,13 @@ fn scan(text: &str, max_depth: usize) -> Option<Doc<'_>> {
                     if quote != b'"' && quote != b'\'' {
                         return None;
                     }
-                    let len = s[j + 1..].iter().position(|&b| b == quote)?;
+                    let len = text[j + 1..].find(char::from(quote))?;
                     let value = &text[j + 1..j + 1 + len];
                     // XML turns tabs and newlines in values into spaces.
-                    if value.bytes().any(|b| b == b'<' || b == b'\n' || b == b'\t') {
+                    let odd = value.bytes().fold(false, |odd, b| {
+                        odd | (b == b'<') | (b == b'\n') | (b == b'\t')
+                    });
+                    if odd {
                         return None;
                     }
                     j += len + 2;
