@@ -23,6 +23,8 @@ struct Attr<'a> {
     prefix: &'a str,
     local: &'a str,
     value: &'a str,
+    /// Its namespace ("" for none), `None` when its prefix is unbound.
+    ns: Option<&'a str>,
 }
 
 /// The document's elements in order, their attributes and namespace
@@ -30,14 +32,14 @@ struct Attr<'a> {
 struct Doc<'a> {
     els: Vec<El<'a>>,
     attrs: Vec<Attr<'a>>,
-    /// (element, prefix, URI); the default namespace has the prefix "".
-    decls: Vec<(usize, &'a str, &'a str)>,
 }
 
 struct El<'a> {
     parent: usize,
     prefix: &'a str,
     local: &'a str,
+    /// Its namespace ("" for none), `None` when its prefix is unbound.
+    ns: Option<&'a str>,
     /// Its attributes: `attrs[attrs.0..attrs.1]`.
     attrs: (usize, usize),
     /// Its text, when it has no child elements.
@@ -137,8 +139,10 @@ fn scan(text: &str, max_depth: usize) -> Option<Doc<'_>> {
     let mut doc = Doc {
         els: Vec::with_capacity(24),
         attrs: Vec::with_capacity(32),
-        decls: Vec::with_capacity(8),
     };
+    // The namespace declarations in scope: (element, prefix, URI), the
+    // default namespace with the prefix "".
+    let mut scope: Vec<(usize, &str, &str)> = Vec::with_capacity(16);
     let mut open: Vec<usize> = Vec::with_capacity(8);
     let mut i = 0;
     let mut done = false;
@@ -169,6 +173,9 @@ fn scan(text: &str, max_depth: usize) -> Option<Doc<'_>> {
                 let cur = open.pop()?;
                 if doc.els[cur].prefix != prefix || doc.els[cur].local != local {
                     return None;
+                }
+                while scope.last().is_some_and(|d| d.0 == cur) {
+                    scope.pop();
                 }
                 let j = skip_space(s, j);
                 if s.get(j) != Some(&b'>') {
@@ -230,23 +237,32 @@ fn scan(text: &str, max_depth: usize) -> Option<Doc<'_>> {
                         return None;
                     }
                     match (ap, al) {
-                        ("", "xmlns") => doc.decls.push((id, "", value)),
+                        ("", "xmlns") => scope.push((id, "", value)),
                         ("xmlns", "xml" | "xmlns") => return None,
                         ("xmlns", _) if value.is_empty() => return None,
-                        ("xmlns", p) => doc.decls.push((id, p, value)),
+                        ("xmlns", p) => scope.push((id, p, value)),
                         _ => {}
                     }
                     doc.attrs.push(Attr {
                         prefix: ap,
                         local: al,
                         value,
+                        ns: None,
                     });
                 };
+                for a in &mut doc.attrs[first_attr..] {
+                    a.ns = if a.prefix.is_empty() {
+                        Some("")
+                    } else {
+                        lookup(&scope, a.prefix)
+                    };
+                }
                 let parent = open.last().copied().unwrap_or(usize::MAX);
                 doc.els.push(El {
                     parent,
                     prefix,
                     local,
+                    ns: lookup(&scope, prefix),
                     attrs: (first_attr, doc.attrs.len()),
                     text: "",
                     children: 0,
@@ -264,8 +280,13 @@ fn scan(text: &str, max_depth: usize) -> Option<Doc<'_>> {
                 }
                 if !empty {
                     open.push(id);
-                } else if parent == usize::MAX {
-                    done = true;
+                } else {
+                    while scope.last().is_some_and(|d| d.0 == id) {
+                        scope.pop();
+                    }
+                    if parent == usize::MAX {
+                        done = true;
+                    }
                 }
                 i = j + 1;
             }
@@ -274,24 +295,21 @@ fn scan(text: &str, max_depth: usize) -> Option<Doc<'_>> {
     (done && open.is_empty() && !doc.els.is_empty()).then_some(doc)
 }
 
-/// The namespace URI of `prefix` in scope at element `at`.
-fn resolve<'a>(doc: &Doc<'a>, mut at: usize, prefix: &str) -> Option<&'a str> {
+/// The namespace URI `prefix` is bound to in `scope`.
+fn lookup<'a>(scope: &[(usize, &'a str, &'a str)], prefix: &str) -> Option<&'a str> {
     if prefix == "xml" {
         return Some(XML_NS);
     }
-    while at != usize::MAX {
-        if let Some((_, _, uri)) = doc.decls.iter().find(|(e, p, _)| *e == at && *p == prefix) {
-            return Some(uri);
-        }
-        at = doc.els[at].parent;
+    match scope.iter().rev().find(|(_, p, _)| *p == prefix) {
+        Some((_, _, uri)) => Some(uri),
+        // The default namespace undeclared is none; a prefix must be bound.
+        None => prefix.is_empty().then_some(""),
     }
-    // The default namespace undeclared is none; a prefix must be bound.
-    prefix.is_empty().then_some("")
 }
 
 /// An element's (namespace, local name).
 fn name<'a>(doc: &Doc<'a>, at: usize) -> Option<(&'a str, &'a str)> {
-    Some((resolve(doc, at, doc.els[at].prefix)?, doc.els[at].local))
+    Some((doc.els[at].ns?, doc.els[at].local))
 }
 
 fn is_declaration(a: &Attr<'_>) -> bool {
@@ -299,12 +317,8 @@ fn is_declaration(a: &Attr<'_>) -> bool {
 }
 
 /// An attribute's namespace ("" for none), `None` when its prefix is unbound.
-fn attr_ns<'a>(doc: &Doc<'a>, at: usize, a: &Attr<'_>) -> Option<&'a str> {
-    if a.prefix.is_empty() {
-        Some("")
-    } else {
-        resolve(doc, at, a.prefix)
-    }
+fn attr_ns<'a>(a: &Attr<'a>) -> Option<&'a str> {
+    a.ns
 }
 
 /// The value of the attribute `local` in `namespace` ("" for none).
@@ -313,7 +327,7 @@ fn attr<'a>(doc: &Doc<'a>, at: usize, namespace: &str, local: &str) -> Option<Op
         if a.local != local || is_declaration(a) {
             continue;
         }
-        if attr_ns(doc, at, a)? == namespace {
+        if attr_ns(a)? == namespace {
             return Some(Some(a.value));
         }
     }
@@ -331,7 +345,7 @@ fn leaf(doc: &Doc<'_>, at: usize) -> Option<String> {
 /// parser refuses the document).
 fn bound(doc: &Doc<'_>) -> bool {
     (0..doc.els.len()).all(|i| {
-        if resolve(doc, i, doc.els[i].prefix).is_none() {
+        if doc.els[i].ns.is_none() {
             return false;
         }
         let attrs = doc.attrs(i);
@@ -339,12 +353,12 @@ fn bound(doc: &Doc<'_>) -> bool {
             if is_declaration(a) {
                 return true;
             }
-            let Some(ns) = attr_ns(doc, i, a) else {
+            let Some(ns) = attr_ns(a) else {
                 return false;
             };
             !attrs[..k]
                 .iter()
-                .any(|b| b.local == a.local && !is_declaration(b) && attr_ns(doc, i, b) == Some(ns))
+                .any(|b| b.local == a.local && !is_declaration(b) && attr_ns(b) == Some(ns))
         })
     })
 }
