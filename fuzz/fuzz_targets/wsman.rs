@@ -2,8 +2,9 @@
 use libfuzzer_sys::fuzz_target;
 use openwmi_wsman::{decode, plan, Limits};
 
-// Arbitrary bytes through the WS-Management envelope decoder, under each
-// declared charset (WS-Eventing bodies included), then the planner: no panic, and every refusal writes a
+// Arbitrary bytes through the WS-Management envelope decoder (its fast path
+// compared with the full parser), under each declared charset (WS-Eventing
+// bodies included), then the planner: no panic, and every refusal writes a
 // fault envelope that is well-formed enough to be decoded again.
 fuzz_target!(|data: &[u8]| {
     let (selector, body) = match data.split_first() {
@@ -17,6 +18,15 @@ fuzz_target!(|data: &[u8]| {
         _ => Some("application/soap+xml;charset=\"utf-16be\""),
     };
     let limits = Limits::default();
+    // The fast path for Gets reads what it accepts exactly as the full
+    // parser does.
+    if let Ok(text) = std::str::from_utf8(body) {
+        if let Some(fast) = openwmi_wsman::envelope::decode_fast(text, &limits) {
+            let full = openwmi_wsman::envelope::decode_full(body, None, &limits)
+                .expect("the full parser accepts what the fast path accepts");
+            assert_eq!(fast, full, "the fast path reads otherwise");
+        }
+    }
     let fault = match decode(body, content_type, &limits) {
         // WS-Eventing's requests are answered beside the planner.
         Ok(envelope) if openwmi_wsman::eventing::claims(&envelope) => return,

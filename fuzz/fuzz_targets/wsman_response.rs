@@ -24,6 +24,9 @@ fuzz_target!(|data: &[u8]| {
         match item {
             Item::Instance { instance, epr } => {
                 let _ = to_instance(&instance, None, Some("host:5986"));
+                // Typed too: base64 octet strings, arrays and embedded
+                // instances read against a declared class.
+                let _ = to_instance(&instance, Some(&typing_class(&instance.class_name)), None);
                 if let Some(e) = epr {
                     let _ = epr_to_path(&e, None, None).map(|p| p.to_string());
                 }
@@ -35,3 +38,20 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 });
+
+/// A class declaring, for any property the fuzzer names, one of each shape.
+fn typing_class(name: &str) -> openwmi_cim::Class {
+    use openwmi_cim::{CimType, Class, PropertyDecl, Qualifier, TypeDecl, Value};
+    let mut c = Class::new(name, None);
+    let mut data = PropertyDecl::new("Data", TypeDecl::array(CimType::UInt8));
+    data.qualifiers
+        .push(Qualifier::new("OctetString", Some(Value::Boolean(true))));
+    c.properties.push(data);
+    c.properties
+        .push(PropertyDecl::new("Tags", TypeDecl::array(CimType::UInt32)));
+    c.properties
+        .push(PropertyDecl::new("When", TypeDecl::scalar(CimType::DateTime)));
+    c.properties
+        .push(PropertyDecl::new("Inner", TypeDecl::scalar(CimType::String)));
+    c
+}

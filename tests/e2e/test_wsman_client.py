@@ -155,6 +155,19 @@ def test_class_over_wsman(server):
     assert "class Win32_Share" in out and "Name;" in out, out
 
 
+def test_classes_over_wsman_match_cim_xml(server):
+    """`openwmi classes` over WS-Man lists what CIM-XML lists (the server enumerates the CIM-XML
+    class URI), and a meta_class query returns class definitions."""
+    for args in (("classes", "--deep"), ("classes", "CIM_ManagedSystemElement"), ("classes",)):
+        ws = openwmi(server, *args, "-o", "json").stdout
+        cx = cimxml(server, *args, "-o", "json").stdout
+        assert json.loads(ws) == json.loads(cx) and json.loads(ws), (args, ws, cx)
+    ws = rows(openwmi(server, "classes", "-n", "root/test", "--deep", "-o", "json"))
+    assert "Test_Share" in json.dumps(ws), ws
+    out = openwmi(server, "query", "SELECT * FROM meta_class WHERE __CLASS = 'Win32_Share'").stdout
+    assert "class Win32_Share" in out, out
+
+
 def test_protocol_option_with_a_wmi_resource(server):
     host = f"\\\\127.0.0.1:{server.port}"
     extra = ("--protocol", "wsman") + (("--http",) if server.tls is None else ())

@@ -194,6 +194,66 @@ def test_a_class_definition_through_the_cim_xml_schema_uri(https):
     assert f["subcode"] == "a:DestinationUnreachable"
 
 
+def test_every_class_through_the_cim_xml_schema_uri(https):
+    """Enumerate of the class URI lists the namespace's classes as CIM-XML CLASS elements (what
+    Windows' WMI plugin answers), pulled like instances; a WQL schema query filters them, and
+    pypsrp (a client we did not write) reads them."""
+    uri = "http://schemas.dmtf.org/wbem/cim-xml/2/cim-schema/2/*"
+    sel = {"__cimnamespace": "root/test"}
+    got, requests = enumerate_all(https, uri, enumerate_body(), sel, pull_max=2)
+    names = [c.get("NAME") for c in got]
+    assert all(local(c.tag) == "CLASS" for c in got), got
+    assert "Test_Share" in names and requests > 1, names
+    share = got[names.index("Test_Share")]
+    assert {p.get("NAME") for p in share.findall("PROPERTY")} >= {"Name", "Path", "Caption"}
+    # EPR mode: each class as the EPR a Get answers with that class.
+    got, _ = enumerate_all(https, uri, enumerate_body(mode="EnumerateEPR"), sel)
+    epr = [e for e in got if epr_selectors(e).get("ClassName") == "Test_Share"]
+    assert epr and epr_selectors(epr[0])["__cimnamespace"] == "root/test", got
+    # A WQL schema query picks classes; a data query is not one for this URI.
+    wql = "SELECT * FROM meta_class WHERE __CLASS = 'Test_Share'"
+    got, _ = enumerate_all(https, uri, enumerate_body(32000, filt=wql_filter(wql)), sel)
+    assert [c.get("NAME") for c in got] == ["Test_Share"]
+    got, _ = enumerate_all(https, f"{WMI}root/test/*", enumerate_body(32000, filt=wql_filter(wql)))
+    assert [c.get("NAME") for c in got] == ["Test_Share"]
+    f = post(https, envelope(ENUMERATE, uri, enumerate_body(filt=wql_filter("SELECT * FROM Test_Share")),
+                             sel)).fault()
+    assert f["subcode"] == "n:CannotProcessFilter", f
+    f = post(https, envelope(ENUMERATE, uri, enumerate_body(), {"__cimnamespace": "root/nope"})).fault()
+    assert f["subcode"] == "a:DestinationUnreachable", f
+
+    require("pypsrp", modules=("pypsrp",))
+    import xml.etree.ElementTree as ET
+
+    from pypsrp.wsman import NAMESPACES, SelectorSet, WSMan
+
+    w = WSMan("127.0.0.1", port=https.port, username=sh.USER, password=sh.PASSWORD, ssl=True,
+              auth="basic", cert_validation=str(https.tls.ca_cert))
+    body = ET.Element("{%s}Enumerate" % NAMESPACES["wsen"])
+    ET.SubElement(body, "{%s}OptimizeEnumeration" % NAMESPACES["wsman"])
+    ET.SubElement(body, "{%s}MaxElements" % NAMESPACES["wsman"]).text = "32000"
+    s = SelectorSet()
+    s.add_option("__cimnamespace", "root/test")
+    r = w.enumerate(uri, resource=body, selector_set=s)
+    names = [c.get("NAME") for c in r.findall(".//{%s}Items/CLASS" % NAMESPACES["wsman"])]
+    assert "Test_Share" in names, names
+
+
+def test_dmtf_uris_without_cimnamespace_mean_root_hardware_as_on_windows(https):
+    """MS-WSMV 3.1.4.1.1: without __cimnamespace a DMTF resource URI means root\\hardware, which
+    openwmi lacks: the answer is Windows' for a class that is not there."""
+    sel = {"Name": "share000001"}
+    for uri in (f"{DMTF_CLASS}Test_Share", f"{DMTF_CLASS}Win32_Share"):
+        f = post(https, envelope(GET, uri, "", sel)).fault()
+        assert (f["subcode"], f["detail"]) == ("a:DestinationUnreachable", "InvalidResourceURI"), f
+        assert f["wmi_code"] == 0x80041010 and "__cimnamespace" in f["reason"], f
+    f = post(https, envelope(ENUMERATE, ALL_CLASSES, enumerate_body(5, filt=wql_filter(
+        "SELECT * FROM Test_Share"))))
+    assert f.fault()["detail"] == "InvalidResourceURI", f.text
+    a = post(https, envelope(GET, f"{DMTF_CLASS}Test_Share", "", {"__cimnamespace": "root/test", **sel}))
+    assert a.status == 200 and prop(a.root.find(".//s:Body/*", NS), "Name") == "share000001", a.text
+
+
 def test_wslget_reads_one_instance(https, tmp_path):
     # wslget has no -ns: the namespace goes as the selector it is.
     rc, [doc] = wsl(https, tmp_path, "wslget", "Test_Share", "__cimnamespace=root/test",

@@ -13,8 +13,9 @@ use std::sync::OnceLock;
 /// Most bytes of encodings kept; past it, instances are encoded every time.
 const BUDGET_BYTES: usize = 32 << 20;
 
-/// The ways of writing an item: 3 URI forms x 3 enumeration modes.
-const WAYS: usize = 9;
+/// The ways of writing an item: 3 URI forms x 3 enumeration modes x
+/// with or without `UsePreciseArrays`.
+const WAYS: usize = 18;
 
 #[derive(Default)]
 struct Ways([OnceLock<Box<str>>; WAYS]);

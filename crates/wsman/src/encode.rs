@@ -9,15 +9,78 @@
 //! `__cimnamespace` and the keys). Booleans are `true`/`false`, reals
 //! `NaN`/`INF`/`-INF` where not finite. The prefixes `a`, `w`, `cim` and
 //! `xsi` are the envelope's.
+//!
+//! What only the class says ([`Style`]): a property with the
+//! `EmbeddedInstance` or `EmbeddedObject` qualifier holds an instance (in
+//! the value model, the CIM-XML INSTANCE text CIM-XML carries), written as
+//! DSP0230 7.2.5.2 nests it: `<p:Prop xmlns:p1="<its class URI>"
+//! xsi:type="p1:<Class>_Type">` with its properties as `p1:` children; an
+//! `OctetString` uint8[] is one element, `xsi:type="cim:cimBase64Binary"`,
+//! holding the octets after the 4-byte length DSP0004 puts first (as OMI
+//! writes it). A NULL array is written once with `xsi:nil`; when the
+//! client asked for `UsePreciseArrays` (Windows' CIM cmdlets do) it also
+//! carries `msftwinrm:IsNullArray="true"`, as OMI marks it, so that the
+//! client tells it from an empty array (which writes nothing).
 
 use crate::ns;
 use crate::resource::{UriForm, NAMESPACE_SELECTOR};
 use crate::xml;
-use openwmi_cim::{CimDateTime, Instance, Keys, ObjectPath, Value};
+use openwmi_cim::{
+    ArrayKind, CimDateTime, CimType, Class, Instance, Keys, ObjectPath, Qualifier, Value,
+};
 use std::fmt::Write;
 
+/// What the encoding takes beyond the instance: its class (for the
+/// qualifiers that change how a property is written) and the client's
+/// `UsePreciseArrays`.
+#[derive(Clone, Copy, Default)]
+pub struct Style<'a> {
+    pub class: Option<&'a Class>,
+    pub precise_arrays: bool,
+}
+
+/// How a property is written beyond its type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Special {
+    Plain,
+    /// An embedded instance or object (a string holding INSTANCE text).
+    Embedded,
+    /// An `OctetString` uint8[]: base64.
+    Octets,
+}
+
+impl Special {
+    /// What a property's or parameter's qualifiers make of it.
+    pub fn of(qualifiers: &[Qualifier], base: CimType, array: ArrayKind) -> Special {
+        let has = |n: &str| qualifiers.iter().any(|q| q.name.is(n));
+        if base == CimType::String && (has("EmbeddedInstance") || has("EmbeddedObject")) {
+            Special::Embedded
+        } else if base == CimType::UInt8 && array.is_array() && has("OctetString") {
+            Special::Octets
+        } else {
+            Special::Plain
+        }
+    }
+}
+
+/// Most levels of instances embedded in instances written as elements;
+/// deeper ones stay text.
+const MAX_EMBEDDING: usize = 4;
+
 /// Writes an instance as the element of its class.
+#[cfg(test)]
 pub fn instance(out: &mut String, inst: &Instance, namespace: &str, form: UriForm) {
+    styled_instance(out, inst, namespace, form, Style::default());
+}
+
+/// [`instance`], with what the class and the request add.
+pub fn styled_instance(
+    out: &mut String,
+    inst: &Instance,
+    namespace: &str,
+    form: UriForm,
+    style: Style<'_>,
+) {
     let class = inst.class_name.as_str();
     out.push_str("<p:");
     out.push_str(class);
@@ -26,40 +89,230 @@ pub fn instance(out: &mut String, inst: &Instance, namespace: &str, form: UriFor
     out.push_str("\" xsi:type=\"p:");
     out.push_str(class);
     out.push_str("_Type\">");
-    for p in &inst.properties {
-        named(out, p.name.as_str(), p.value.as_ref(), namespace, form);
-    }
+    properties(out, "p", inst, namespace, form, style, 0);
     out.push_str("</p:");
     out.push_str(class);
     out.push('>');
 }
 
-/// Writes `<p:name>` for a value (NULL as `xsi:nil`, an array as the
-/// element repeated): a property, or a method's output parameter.
-pub fn named(out: &mut String, name: &str, v: Option<&Value>, namespace: &str, form: UriForm) {
-    match v {
-        None => {
-            out.push_str("<p:");
-            out.push_str(name);
-            out.push_str(" xsi:nil=\"true\"/>");
-        }
-        Some(Value::Array(values)) => {
-            for v in values {
-                property(out, name, v, namespace, form);
-            }
-        }
-        Some(v) => property(out, name, v, namespace, form),
+fn properties(
+    out: &mut String,
+    prefix: &str,
+    inst: &Instance,
+    namespace: &str,
+    form: UriForm,
+    style: Style<'_>,
+    depth: usize,
+) {
+    for p in &inst.properties {
+        let special = match style.class.and_then(|c| c.property(p.name.as_str())) {
+            Some(d) => Special::of(&d.qualifiers, d.ty.base, d.ty.array),
+            None => Special::Plain,
+        };
+        let field = Field {
+            prefix,
+            name: p.name.as_str(),
+            array: p.ty.array.is_array(),
+            special,
+        };
+        field.write(out, p.value.as_ref(), namespace, form, style, depth);
     }
 }
 
-fn property(out: &mut String, name: &str, v: &Value, namespace: &str, form: UriForm) {
-    out.push_str("<p:");
-    out.push_str(name);
-    out.push('>');
-    value(out, v, namespace, form);
-    out.push_str("</p:");
-    out.push_str(name);
-    out.push('>');
+/// Writes `<p:name>` for a value (NULL as `xsi:nil`, an array as the
+/// element repeated): a property, or a method's output parameter.
+pub fn named(out: &mut String, name: &str, v: Option<&Value>, namespace: &str, form: UriForm) {
+    let field = Field {
+        prefix: "p",
+        name,
+        array: matches!(v, Some(Value::Array(_))),
+        special: Special::Plain,
+    };
+    field.write(out, v, namespace, form, Style::default(), 0);
+}
+
+/// [`named`] for a declared output parameter: its qualifiers and type
+/// decide the encoding as a property's do.
+#[allow(clippy::too_many_arguments)]
+pub fn declared(
+    out: &mut String,
+    name: &str,
+    v: Option<&Value>,
+    special: Special,
+    array: bool,
+    namespace: &str,
+    form: UriForm,
+    style: Style<'_>,
+) {
+    let field = Field {
+        prefix: "p",
+        name,
+        array,
+        special,
+    };
+    field.write(out, v, namespace, form, style, 0);
+}
+
+/// One property's (or parameter's) elements.
+struct Field<'a> {
+    prefix: &'a str,
+    name: &'a str,
+    array: bool,
+    special: Special,
+}
+
+impl Field<'_> {
+    fn open(&self, out: &mut String) {
+        out.push('<');
+        out.push_str(self.prefix);
+        out.push(':');
+        out.push_str(self.name);
+    }
+
+    fn close(&self, out: &mut String) {
+        out.push_str("</");
+        out.push_str(self.prefix);
+        out.push(':');
+        out.push_str(self.name);
+        out.push('>');
+    }
+
+    fn write(
+        &self,
+        out: &mut String,
+        v: Option<&Value>,
+        namespace: &str,
+        form: UriForm,
+        style: Style<'_>,
+        depth: usize,
+    ) {
+        match v {
+            None => {
+                self.open(out);
+                if self.array && style.precise_arrays {
+                    out.push_str(" xmlns:msftwinrm=\"");
+                    out.push_str(ns::WSMV);
+                    out.push_str("\" msftwinrm:IsNullArray=\"true\"");
+                }
+                out.push_str(" xsi:nil=\"true\"/>");
+            }
+            Some(Value::Array(values)) if self.special == Special::Octets => {
+                let bytes: Option<Vec<u8>> = values
+                    .iter()
+                    .map(|v| match v {
+                        Value::UInt8(b) => Some(*b),
+                        _ => None,
+                    })
+                    .collect();
+                match bytes {
+                    Some(b) => self.octets(out, &b),
+                    None => self.values(out, values, namespace, form, style, depth),
+                }
+            }
+            Some(Value::Array(values)) => self.values(out, values, namespace, form, style, depth),
+            Some(v) => self.one(out, v, namespace, form, style, depth),
+        }
+    }
+
+    fn values(
+        &self,
+        out: &mut String,
+        values: &[Value],
+        namespace: &str,
+        form: UriForm,
+        style: Style<'_>,
+        depth: usize,
+    ) {
+        for v in values {
+            self.one(out, v, namespace, form, style, depth);
+        }
+    }
+
+    fn one(
+        &self,
+        out: &mut String,
+        v: &Value,
+        namespace: &str,
+        form: UriForm,
+        style: Style<'_>,
+        depth: usize,
+    ) {
+        if let (Special::Embedded, Value::String(text)) = (self.special, v) {
+            if depth < MAX_EMBEDDING && self.embedded(out, text, namespace, form, style, depth) {
+                return;
+            }
+        }
+        self.open(out);
+        out.push('>');
+        value(out, v, namespace, form);
+        self.close(out);
+    }
+
+    /// The octets after DSP0004's 4-byte length (when it is one), base64.
+    fn octets(&self, out: &mut String, bytes: &[u8]) {
+        use base64::Engine as _;
+        let data = match bytes {
+            [a, b, c, d, rest @ ..]
+                if u32::from_be_bytes([*a, *b, *c, *d]) as usize == bytes.len() =>
+            {
+                rest
+            }
+            _ => bytes,
+        };
+        self.open(out);
+        out.push_str(" xsi:type=\"cim:cimBase64Binary\">");
+        base64::engine::general_purpose::STANDARD.encode_string(data, out);
+        self.close(out);
+    }
+
+    /// An embedded instance as an element; false when the text is not an
+    /// INSTANCE (it is then written as text).
+    fn embedded(
+        &self,
+        out: &mut String,
+        text: &str,
+        namespace: &str,
+        form: UriForm,
+        style: Style<'_>,
+        depth: usize,
+    ) -> bool {
+        if !text.trim_start().starts_with("<INSTANCE") {
+            return false;
+        }
+        let limits = openwmi_cimxml::Limits::request();
+        let Ok(inner) = openwmi_cimxml::decode_embedded_instance(text, &limits) else {
+            return false;
+        };
+        let class = inner.class_name.as_str();
+        let prefix = format!("p{}", depth + 1);
+        self.open(out);
+        out.push_str(" xmlns:");
+        out.push_str(&prefix);
+        out.push_str("=\"");
+        xml::attr(out, &form.class_uri(namespace, class));
+        out.push_str("\" xsi:type=\"");
+        out.push_str(&prefix);
+        out.push(':');
+        out.push_str(class);
+        out.push_str("_Type\">");
+        // The embedded class's own qualifiers are not at hand: its
+        // properties are written by their types.
+        let inner_style = Style {
+            class: None,
+            ..style
+        };
+        properties(
+            out,
+            &prefix,
+            &inner,
+            namespace,
+            form,
+            inner_style,
+            depth + 1,
+        );
+        self.close(out);
+        true
+    }
 }
 
 /// A scalar value's content.
@@ -252,6 +505,76 @@ mod tests {
                 anon = ns::ANONYMOUS
             )
         );
+    }
+
+    #[test]
+    fn embedded_instances_octets_and_precise_null_arrays() {
+        let class = openwmi_mof::repository_from_str(
+            "root/test",
+            "t.mof",
+            "Qualifier OctetString : boolean = false, Scope(property);\n\
+             Qualifier EmbeddedInstance : string = null, Scope(property);\n\
+             class T_Blob { [OctetString] uint8 Data[]; [EmbeddedInstance(\"T_In\")] string In; \
+             uint32 Tags[]; string Plain; };",
+        )
+        .unwrap()
+        .namespace("root/test")
+        .unwrap()
+        .class("T_Blob")
+        .unwrap();
+        let inner = "<INSTANCE CLASSNAME=\"T_In\"><PROPERTY NAME=\"Label\" TYPE=\"string\">\
+                     <VALUE>x&lt;y</VALUE></PROPERTY></INSTANCE>";
+        let arr = |ty| TypeDecl::array(ty);
+        let inst = Instance {
+            class_name: Name::new("T_Blob"),
+            properties: vec![
+                InstanceProperty {
+                    name: Name::new("Data"),
+                    ty: arr(CimType::UInt8),
+                    value: Some(Value::Array(
+                        [0u8, 0, 0, 7, 1, 2, 255].map(Value::UInt8).to_vec(),
+                    )),
+                },
+                prop("In", CimType::String, Some(Value::String(inner.into()))),
+                InstanceProperty {
+                    name: Name::new("Tags"),
+                    ty: arr(CimType::UInt32),
+                    value: None,
+                },
+                prop("Plain", CimType::String, Some(Value::String(inner.into()))),
+            ],
+        };
+        let mut out = String::new();
+        let style = Style {
+            class: Some(&class),
+            precise_arrays: true,
+        };
+        styled_instance(&mut out, &inst, "root/test", UriForm::Dmtf, style);
+        let dmtf = "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2";
+        assert_eq!(
+            out,
+            format!(
+                "<p:T_Blob xmlns:p=\"{dmtf}/T_Blob\" xsi:type=\"p:T_Blob_Type\">\
+                 <p:Data xsi:type=\"cim:cimBase64Binary\">AQL/</p:Data>\
+                 <p:In xmlns:p1=\"{dmtf}/T_In\" xsi:type=\"p1:T_In_Type\">\
+                 <p1:Label>x&lt;y</p1:Label></p:In>\
+                 <p:Tags xmlns:msftwinrm=\"{}\" msftwinrm:IsNullArray=\"true\" xsi:nil=\"true\"/>\
+                 <p:Plain>{}</p:Plain></p:T_Blob>",
+                ns::WSMV,
+                inner
+                    .replace('&', "&amp;")
+                    .replace('<', "&lt;")
+                    .replace('>', "&gt;")
+            )
+        );
+        // Without the class and the option: plain values, a plain NULL.
+        let mut plain = String::new();
+        instance(&mut plain, &inst, "root/test", UriForm::Dmtf);
+        assert!(
+            plain.contains("<p:Data>0</p:Data><p:Data>0</p:Data>"),
+            "{plain}"
+        );
+        assert!(plain.contains("<p:Tags xsi:nil=\"true\"/>"), "{plain}");
     }
 
     #[test]

@@ -27,8 +27,8 @@ use crate::writer::{envelope_head, ENVELOPE_TAIL};
 use crate::xml;
 use openwmi_cim::{CimError, CimType, Keys, ObjectPath, Value};
 use openwmi_cimom::{
-    AssocFilter, ClassOptions, EnumOptions, InstanceWithPath, ObjectManager, OperationContext,
-    QueryResult, RefFilter,
+    AssocFilter, ClassOptions, EnumOptions, InstanceWithPath, Object, ObjectManager,
+    OperationContext, QueryResult, RefFilter,
 };
 use openwmi_operation::Operation;
 use openwmi_wbem::{Dispatcher, Pending, PullKind};
@@ -57,6 +57,8 @@ pub struct Call {
     pub tls: bool,
     /// An Identify the transport let through without credentials.
     pub unauthenticated: bool,
+    /// The client asked for `msftwinrm:UsePreciseArrays`.
+    pub precise_arrays: bool,
 }
 
 /// The number a WS-Man enumeration context carries (see the module doc).
@@ -65,6 +67,10 @@ pub struct ContextTag {
     pub form: UriForm,
     pub mode: EnumerationMode,
     pub may_block: bool,
+    /// Class definitions (CIM-XML CLASS elements), not instances.
+    pub classes: bool,
+    /// NULL arrays marked `msftwinrm:IsNullArray` (UsePreciseArrays).
+    pub precise_arrays: bool,
 }
 
 impl ContextTag {
@@ -74,11 +80,16 @@ impl ContextTag {
             EnumerationMode::Epr => 1,
             EnumerationMode::ObjectAndEpr => 2,
         };
-        0x100 | (self.form as u16) | (mode << 2) | (u16::from(self.may_block) << 4)
+        0x100
+            | (self.form as u16)
+            | (mode << 2)
+            | (u16::from(self.may_block) << 4)
+            | (u16::from(self.classes) << 5)
+            | (u16::from(self.precise_arrays) << 6)
     }
 
     fn from_bits(bits: u16) -> Option<ContextTag> {
-        if bits & !0x11F != 0 || bits & 0x100 == 0 {
+        if bits & !0x17F != 0 || bits & 0x100 == 0 {
             return None;
         }
         Some(ContextTag {
@@ -90,17 +101,23 @@ impl ContextTag {
                 _ => return None,
             },
             may_block: bits & 0x10 != 0,
+            classes: bits & 0x20 != 0,
+            precise_arrays: bits & 0x40 != 0,
         })
     }
 
-    /// Which of the 9 ways of writing an item this is (for [`Encodings`]).
+    /// Which of the 18 ways of writing an item this is (for [`Encodings`]);
+    /// class definitions are none of them (never kept).
     fn way(self) -> usize {
+        if self.classes {
+            return usize::MAX;
+        }
         let mode = match self.mode {
             EnumerationMode::Objects => 0,
             EnumerationMode::Epr => 1,
             EnumerationMode::ObjectAndEpr => 2,
         };
-        self.form as usize * 3 + mode
+        self.form as usize * 3 + mode + if self.precise_arrays { 9 } else { 0 }
     }
 
     /// The token a client gets: the context's id and this number.
@@ -166,6 +183,15 @@ impl Engine {
 
     /// The answer envelope, or the fault.
     pub fn run(&self, plan: &Plan, call: &Call) -> Result<String, Fault> {
+        self.run_plan(plan, call).map_err(|f| match plan {
+            Plan::Get { namespace, .. } | Plan::Enumerate { namespace, .. } => {
+                crate::resource::missing_default_namespace(f, namespace)
+            }
+            _ => f,
+        })
+    }
+
+    fn run_plan(&self, plan: &Plan, call: &Call) -> Result<String, Fault> {
         let mut ctx = OperationContext::for_user(Arc::clone(&call.user), Arc::clone(&call.groups));
         ctx.client = call.client;
         let ctx = Arc::new(ctx);
@@ -233,19 +259,19 @@ impl Engine {
         namespace: &str,
         path: &ObjectPath,
     ) -> Result<ObjectPath, Fault> {
+        // The repository's class, shared: only its keys are read (a
+        // GetClass would copy it whole, qualifiers and all, per request).
         let class = self
             .object_manager()
-            .get_class(
-                ctx,
-                namespace,
-                path.class.as_str(),
-                &ClassOptions::default(),
-            )
-            .map_err(|e| match e.status {
-                openwmi_cim::CimStatus::NotFound => {
-                    Fault::from_cim(CimError::invalid_class(e.description))
-                }
-                _ => Fault::from_cim(e),
+            .namespace(ctx, namespace)
+            .map_err(Fault::from_cim)?
+            .class(path.class.as_str())
+            .ok_or_else(|| {
+                Fault::from_cim(CimError::invalid_class(format!(
+                    "no class {} in {}",
+                    path.class,
+                    openwmi_cimom::display_ns(namespace)
+                )))
             })?;
         let keys: Vec<_> = class.key_properties().collect();
         let bindings = match &path.keys {
@@ -341,8 +367,26 @@ impl Engine {
         out.push_str("_OUTPUT xmlns:p=\"");
         xml::attr(&mut out, resource_uri);
         out.push_str("\">");
+        let class = om_class(self.object_manager(), namespace, target.class.as_str());
+        let decl = class.as_deref().and_then(|c| c.method(method));
+        let style = encode::Style {
+            class: None,
+            precise_arrays: call.precise_arrays,
+        };
         for (name, value) in &result.out_params {
-            encode::named(&mut out, name.as_str(), Some(value), namespace, form);
+            match decl.and_then(|d| d.parameters.iter().find(|p| p.name.is(name.as_str()))) {
+                Some(p) => encode::declared(
+                    &mut out,
+                    name.as_str(),
+                    Some(value),
+                    encode::Special::of(&p.qualifiers, p.ty.base, p.ty.array),
+                    p.ty.array.is_array(),
+                    namespace,
+                    form,
+                    style,
+                ),
+                None => encode::named(&mut out, name.as_str(), Some(value), namespace, form),
+            }
         }
         if let Some(rv) = &result.return_value {
             encode::named(&mut out, "ReturnValue", Some(rv), namespace, form);
@@ -381,10 +425,12 @@ impl Engine {
                     form,
                     mode: EnumerationMode::Objects,
                     may_block: false,
+                    classes: false,
+                    precise_arrays: call.precise_arrays,
                 };
                 let mut scratch = String::new();
                 out.push_str(self.encodings.get(&mut scratch, &found, tag.way(), |s| {
-                    write_item(s, &found, tag, namespace)
+                    write_item(s, &found, tag, namespace, om)
                 }));
             }
             Operation::GetClass(p) => {
@@ -414,66 +460,99 @@ impl Engine {
         ctx: &Arc<OperationContext>,
         namespace: &str,
         operation: &Operation,
-    ) -> Result<Pending, Fault> {
+    ) -> Result<(Pending, bool), Fault> {
         let om = self.object_manager();
         let cim = Fault::from_cim;
-        Ok(match operation {
-            Operation::OpenEnumerateInstances(p) => {
-                let opts = EnumOptions {
-                    deep: true,
-                    deep_inheritance: p.deep_inheritance,
-                    property_list: p.options.property_list.clone(),
-                };
-                Pending::stream(
-                    om.enumerate_instances(ctx, namespace, p.class_name.as_str(), &opts)
-                        .map_err(cim)?,
-                )
-            }
-            Operation::OpenEnumerateInstancePaths(p) => Pending::stream(
-                om.enumerate_instances(
-                    ctx,
-                    namespace,
-                    p.class_name.as_str(),
-                    &EnumOptions::default(),
-                )
-                .map_err(cim)?,
-            ),
-            Operation::OpenQueryInstances(p) => {
-                match om
-                    .exec_query(ctx, namespace, &p.filter.query_language, &p.filter.query)
-                    .map_err(cim)?
-                {
-                    QueryResult::Instances(it) => Pending::stream(it),
-                    QueryResult::Objects(o) => Pending::list(o),
+        Ok((
+            match operation {
+                Operation::EnumerateClasses(p) => {
+                    let opts = ClassOptions {
+                        local_only: p.flags.local_only,
+                        include_qualifiers: p.flags.include_qualifiers,
+                        include_class_origin: p.flags.include_class_origin,
+                        property_list: None,
+                    };
+                    let classes = om
+                        .enumerate_classes(
+                            ctx,
+                            namespace,
+                            p.class_name.as_ref().map(|n| n.as_str()),
+                            p.deep_inheritance,
+                            &opts,
+                        )
+                        .map_err(cim)?;
+                    return Ok((
+                        class_items(namespace, classes.into_iter().map(Arc::new)),
+                        true,
+                    ));
                 }
-            }
-            Operation::OpenAssociatorInstances(p) => {
-                let path = self.typed_path(ctx, namespace, &p.instance_name)?;
-                let f = assoc_filter(&p.assoc, p.options.property_list.clone());
-                Pending::list(om.associators(ctx, namespace, &path, &f).map_err(cim)?)
-            }
-            Operation::OpenAssociatorInstancePaths(p) => {
-                let path = self.typed_path(ctx, namespace, &p.instance_name)?;
-                let f = assoc_filter(&p.assoc, Some(Vec::new()));
-                Pending::list(om.associators(ctx, namespace, &path, &f).map_err(cim)?)
-            }
-            Operation::OpenReferenceInstances(p) => {
-                let path = self.typed_path(ctx, namespace, &p.instance_name)?;
-                let f = ref_filter(&p.refs, p.options.property_list.clone());
-                Pending::list(om.references(ctx, namespace, &path, &f).map_err(cim)?)
-            }
-            Operation::OpenReferenceInstancePaths(p) => {
-                let path = self.typed_path(ctx, namespace, &p.instance_name)?;
-                let f = ref_filter(&p.refs, None);
-                Pending::list(om.references(ctx, namespace, &path, &f).map_err(cim)?)
-            }
-            other => {
-                return Err(Fault::new(
-                    FaultKind::InternalError,
-                    format!("an Enumerate cannot run {}", other.method_name()),
-                ))
-            }
-        })
+                Operation::OpenEnumerateInstances(p) => {
+                    let opts = EnumOptions {
+                        deep: true,
+                        deep_inheritance: p.deep_inheritance,
+                        property_list: p.options.property_list.clone(),
+                    };
+                    Pending::stream(
+                        om.enumerate_instances(ctx, namespace, p.class_name.as_str(), &opts)
+                            .map_err(cim)?,
+                    )
+                }
+                Operation::OpenEnumerateInstancePaths(p) => Pending::stream(
+                    om.enumerate_instances(
+                        ctx,
+                        namespace,
+                        p.class_name.as_str(),
+                        &EnumOptions::default(),
+                    )
+                    .map_err(cim)?,
+                ),
+                Operation::OpenQueryInstances(p) => {
+                    match om
+                        .exec_query(ctx, namespace, &p.filter.query_language, &p.filter.query)
+                        .map_err(cim)?
+                    {
+                        QueryResult::Instances(it) => Pending::stream(it),
+                        QueryResult::Objects(o)
+                            if o.iter().any(|o| matches!(o, Object::Class(_))) =>
+                        {
+                            let classes = o.into_iter().filter_map(|o| match o {
+                                Object::Class(c) => Some(c),
+                                Object::Instance(_) => None,
+                            });
+                            return Ok((class_items(namespace, classes.collect::<Vec<_>>()), true));
+                        }
+                        QueryResult::Objects(o) => Pending::list(o),
+                    }
+                }
+                Operation::OpenAssociatorInstances(p) => {
+                    let path = self.typed_path(ctx, namespace, &p.instance_name)?;
+                    let f = assoc_filter(&p.assoc, p.options.property_list.clone());
+                    Pending::list(om.associators(ctx, namespace, &path, &f).map_err(cim)?)
+                }
+                Operation::OpenAssociatorInstancePaths(p) => {
+                    let path = self.typed_path(ctx, namespace, &p.instance_name)?;
+                    let f = assoc_filter(&p.assoc, Some(Vec::new()));
+                    Pending::list(om.associators(ctx, namespace, &path, &f).map_err(cim)?)
+                }
+                Operation::OpenReferenceInstances(p) => {
+                    let path = self.typed_path(ctx, namespace, &p.instance_name)?;
+                    let f = ref_filter(&p.refs, p.options.property_list.clone());
+                    Pending::list(om.references(ctx, namespace, &path, &f).map_err(cim)?)
+                }
+                Operation::OpenReferenceInstancePaths(p) => {
+                    let path = self.typed_path(ctx, namespace, &p.instance_name)?;
+                    let f = ref_filter(&p.refs, None);
+                    Pending::list(om.references(ctx, namespace, &path, &f).map_err(cim)?)
+                }
+                other => {
+                    return Err(Fault::new(
+                        FaultKind::InternalError,
+                        format!("an Enumerate cannot run {}", other.method_name()),
+                    ))
+                }
+            },
+            false,
+        ))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -501,11 +580,13 @@ impl Engine {
                 check_filter_keys(self, ctx, namespace, class, &keys)?;
             }
         }
-        let mut pending = self.pending(ctx, namespace, operation)?;
+        let (mut pending, classes) = self.pending(ctx, namespace, operation)?;
         let tag = ContextTag {
             form,
             mode: batching.mode,
             may_block: self.object_manager().may_block(namespace),
+            classes,
+            precise_arrays: call.precise_arrays,
         };
         let mut head = String::with_capacity(1024);
         envelope_head(
@@ -526,6 +607,7 @@ impl Engine {
             filter: selector_filter,
             deadline: call.deadline,
             namespace,
+            om: self.object_manager(),
         };
         let done = if batching.max_elements == 0 {
             pending.is_done()
@@ -606,6 +688,7 @@ impl Engine {
                     filter: &[],
                     deadline: call.deadline,
                     namespace: "",
+                    om: self.object_manager(),
                 };
                 fill(&batch, pending, &mut items).map_err(|f| {
                     let e = f
@@ -696,6 +779,12 @@ fn check_filter_keys(
     Ok(())
 }
 
+/// A class of the repository, shared (no copy, no access check: for how
+/// an answer the caller may have is written).
+fn om_class(om: &ObjectManager, namespace: &str, class: &str) -> Option<Arc<openwmi_cim::Class>> {
+    om.repository().namespace(namespace)?.class(class)
+}
+
 /// The namespace an instance lives in: its path's, else the request's.
 fn namespace_of<'a>(i: &'a InstanceWithPath, fallback: &'a str) -> &'a str {
     i.path.namespace.as_deref().unwrap_or(fallback)
@@ -737,6 +826,7 @@ struct Batch<'a> {
     filter: &'a [Selector],
     deadline: Instant,
     namespace: &'a str,
+    om: &'a ObjectManager,
 }
 
 fn matches(i: &InstanceWithPath, filter: &[Selector]) -> bool {
@@ -761,14 +851,102 @@ fn matches(i: &InstanceWithPath, filter: &[Selector]) -> bool {
     })
 }
 
-fn write_item(out: &mut String, i: &InstanceWithPath, tag: ContextTag, fallback_ns: &str) {
+/// The property of a class item holding the class's CIM-XML text.
+const CLASS_TEXT: &str = "CLASS";
+
+/// Classes as the items of an enumeration: each one an instance holding
+/// its CIM-XML CLASS element, written when the item is taken (the
+/// contexts hold instances only).
+fn class_items(
+    namespace: &str,
+    classes: impl IntoIterator<Item = Arc<openwmi_cim::Class>, IntoIter: Send + 'static>,
+) -> Pending {
+    let namespace = namespace.to_owned();
+    Pending::stream(Box::new(classes.into_iter().map(move |c| {
+        let mut text = String::new();
+        crate::classdef::write(&mut text, &c);
+        Ok(InstanceWithPath {
+            path: Arc::new(ObjectPath {
+                host: None,
+                namespace: Some(namespace.clone()),
+                class: c.name.clone(),
+                keys: Keys::Class,
+            }),
+            instance: Arc::new(openwmi_cim::Instance {
+                class_name: c.name.clone(),
+                properties: vec![openwmi_cim::InstanceProperty {
+                    name: openwmi_cim::Name::new(CLASS_TEXT),
+                    ty: openwmi_cim::TypeDecl::scalar(CimType::String),
+                    value: Some(Value::String(text.into())),
+                }],
+            }),
+        })
+    })))
+}
+
+/// A class item: the CLASS element, an endpoint reference that a Get
+/// answers with the class (the CIM-XML class URI with `__cimnamespace`
+/// and `ClassName`), or both in a `w:Item`.
+fn write_class_item(out: &mut String, i: &InstanceWithPath, mode: EnumerationMode, ns: &str) {
+    let text = match i.instance.properties.first().and_then(|p| p.value.as_ref()) {
+        Some(Value::String(s)) => &**s,
+        _ => "",
+    };
+    let epr = |out: &mut String| {
+        out.push_str("<a:EndpointReference><a:Address>");
+        out.push_str(ns::ANONYMOUS);
+        out.push_str("</a:Address><a:ReferenceParameters><w:ResourceURI>");
+        out.push_str(crate::resource::CIM_XML_CLASSES);
+        out.push_str("</w:ResourceURI><w:SelectorSet><w:Selector Name=\"");
+        out.push_str(crate::resource::NAMESPACE_SELECTOR);
+        out.push_str("\">");
+        xml::text(out, ns);
+        out.push_str("</w:Selector><w:Selector Name=\"ClassName\">");
+        xml::text(out, i.path.class.as_str());
+        out.push_str("</w:Selector></w:SelectorSet></a:ReferenceParameters></a:EndpointReference>");
+    };
+    match mode {
+        EnumerationMode::Objects => out.push_str(text),
+        EnumerationMode::Epr => epr(out),
+        EnumerationMode::ObjectAndEpr => {
+            out.push_str("<w:Item>");
+            out.push_str(text);
+            epr(out);
+            out.push_str("</w:Item>");
+        }
+    }
+}
+
+fn write_item(
+    out: &mut String,
+    i: &InstanceWithPath,
+    tag: ContextTag,
+    fallback_ns: &str,
+    om: &ObjectManager,
+) {
     let ns = namespace_of(i, fallback_ns);
+    if tag.classes {
+        return write_class_item(out, i, tag.mode, ns);
+    }
+    // The class only for its qualifiers (embedded instances, octet
+    // strings): the repository's, shared, never copied.
+    let class = match tag.mode {
+        EnumerationMode::Epr => None,
+        _ => om
+            .repository()
+            .namespace(ns)
+            .and_then(|n| n.class(i.instance.class_name.as_str())),
+    };
+    let style = encode::Style {
+        class: class.as_deref(),
+        precise_arrays: tag.precise_arrays,
+    };
     match tag.mode {
-        EnumerationMode::Objects => encode::instance(out, &i.instance, ns, tag.form),
+        EnumerationMode::Objects => encode::styled_instance(out, &i.instance, ns, tag.form, style),
         EnumerationMode::Epr => encode::epr(out, &i.path, ns, tag.form),
         EnumerationMode::ObjectAndEpr => {
             out.push_str("<w:Item>");
-            encode::instance(out, &i.instance, ns, tag.form);
+            encode::styled_instance(out, &i.instance, ns, tag.form, style);
             encode::epr(out, &i.path, ns, tag.form);
             out.push_str("</w:Item>");
         }
@@ -804,7 +982,7 @@ fn fill(batch: &Batch<'_>, pending: &mut Pending, out: &mut String) -> Result<bo
             Some(Ok(i)) if !matches(i, batch.filter) => Step::Skipped,
             Some(Ok(i)) => {
                 let text = batch.encodings.get(&mut scratch, i, batch.tag.way(), |s| {
-                    write_item(s, i, batch.tag, batch.namespace)
+                    write_item(s, i, batch.tag, batch.namespace, batch.om)
                 });
                 if out.len() + text.len() <= batch.budget {
                     out.push_str(text);
@@ -911,11 +1089,13 @@ mod tests {
                 EnumerationMode::Epr,
                 EnumerationMode::ObjectAndEpr,
             ] {
-                for may_block in [false, true] {
+                for (may_block, classes) in [(false, false), (true, false), (false, true)] {
                     let tag = ContextTag {
                         form,
                         mode,
                         may_block,
+                        classes,
+                        precise_arrays: may_block,
                     };
                     let token = tag.token("abc123");
                     assert_eq!(ContextTag::parse(&token), Some(("abc123", tag)));
@@ -951,6 +1131,7 @@ mod tests {
             deadline: Instant::now() + std::time::Duration::from_secs(60),
             tls: false,
             unauthenticated: false,
+            precise_arrays: false,
         }
     }
 
@@ -1001,6 +1182,36 @@ mod tests {
             }
         }
         assert!(e.encodings.used() > 0);
+    }
+
+    #[test]
+    fn class_definitions_enumerate_as_cim_xml_classes() {
+        let e = engine();
+        let plan = Plan::Enumerate {
+            namespace: "root/test".into(),
+            form: UriForm::Dmtf,
+            operation: Operation::EnumerateClasses(openwmi_operation::EnumerateClasses {
+                class_name: None,
+                deep_inheritance: true,
+                flags: Default::default(),
+            }),
+            batching: Batching {
+                mode: EnumerationMode::ObjectAndEpr,
+                optimize: true,
+                max_elements: 10,
+            },
+            selector_filter: vec![],
+        };
+        let answer = e.run(&plan, &call()).unwrap();
+        assert!(
+            answer.contains("<w:Item><CLASS NAME=\"T_Share\""),
+            "{answer}"
+        );
+        assert!(
+            answer.contains("<w:Selector Name=\"ClassName\">T_Share</w:Selector>"),
+            "{answer}"
+        );
+        assert!(answer.contains("<w:EndOfSequence/>"));
     }
 
     #[test]

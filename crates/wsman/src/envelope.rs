@@ -21,6 +21,7 @@
 use crate::fault::{Fault, FaultKind};
 use crate::ns;
 use roxmltree::{Document, Node};
+use std::borrow::Cow;
 use std::time::Duration;
 
 /// Bounds on a request envelope.
@@ -95,6 +96,18 @@ pub struct Headers {
     /// `e:Identifier`: the subscription a Renew, GetStatus or Unsubscribe
     /// names (the reference parameter of the SubscribeResponse's manager).
     pub identifier: Option<String>,
+}
+
+impl Headers {
+    /// Whether the OptionSet asks for `UsePreciseArrays` (Windows' CIM
+    /// cmdlets send `msftwinrm:UsePreciseArrays` = true; the option's
+    /// name may carry a prefix).
+    pub fn uses_precise_arrays(&self) -> bool {
+        self.options.iter().any(|(name, value)| {
+            name.rsplit(':').next() == Some("UsePreciseArrays")
+                && value.trim().eq_ignore_ascii_case("true")
+        })
+    }
 }
 
 /// How an enumeration returns its items (`wsman:EnumerationMode`).
@@ -236,7 +249,10 @@ fn charset(content_type: &str) -> Option<String> {
 
 /// The envelope's text and its encoding, from the bytes and the declared
 /// charset: a byte-order mark decides, else the charset (UTF-8 when none).
-pub fn decode_text(bytes: &[u8], content_type: Option<&str>) -> Result<(String, Encoding), Fault> {
+pub fn decode_text<'a>(
+    bytes: &'a [u8],
+    content_type: Option<&str>,
+) -> Result<(Cow<'a, str>, Encoding), Fault> {
     let declared = content_type.and_then(charset);
     let encoding = match bytes {
         [0xFF, 0xFE, ..] => Encoding::Utf16Le,
@@ -257,16 +273,14 @@ pub fn decode_text(bytes: &[u8], content_type: Option<&str>) -> Result<(String, 
     let text = match encoding {
         Encoding::Utf8 => {
             let bytes = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(bytes);
-            String::from_utf8(bytes.to_vec()).map_err(|e| {
+            // Borrowed: the body is parsed where it lies.
+            Cow::Borrowed(std::str::from_utf8(bytes).map_err(|e| {
                 Fault::new(
                     FaultKind::EncodingLimit,
-                    format!(
-                        "the request is not valid UTF-8 at byte {}",
-                        e.utf8_error().valid_up_to()
-                    ),
+                    format!("the request is not valid UTF-8 at byte {}", e.valid_up_to()),
                 )
                 .with_detail("CharacterSet")
-            })?
+            })?)
         }
         Encoding::Utf16Le | Encoding::Utf16Be => {
             let body = match bytes {
@@ -286,6 +300,7 @@ pub fn decode_text(bytes: &[u8], content_type: Option<&str>) -> Result<(String, 
             });
             char::decode_utf16(units)
                 .collect::<Result<String, _>>()
+                .map(Cow::Owned)
                 .map_err(|e| {
                     Fault::new(
                         FaultKind::EncodingLimit,
@@ -326,12 +341,46 @@ pub fn decode(
     }
     let (text, encoding) =
         decode_text(bytes, content_type).map_err(|f| reject(f, None, Encoding::Utf8))?;
+    if encoding == Encoding::Utf8 {
+        if let Some(envelope) = fast::decode(&text, limits) {
+            return Ok(envelope);
+        }
+    }
+    parse(&text, encoding, limits)
+}
+
+/// [`decode`] without its fast path: every request through the full XML
+/// parser (for the fuzz target that compares the two).
+pub fn decode_full(
+    bytes: &[u8],
+    content_type: Option<&str>,
+    limits: &Limits,
+) -> Result<Envelope, Box<Rejected>> {
+    let (text, encoding) = decode_text(bytes, content_type).map_err(|fault| {
+        Box::new(Rejected {
+            fault,
+            message_id: None,
+            encoding: Encoding::Utf8,
+        })
+    })?;
+    parse(&text, encoding, limits)
+}
+
+/// The full parse of a request's text.
+fn parse(text: &str, encoding: Encoding, limits: &Limits) -> Result<Envelope, Box<Rejected>> {
+    let reject = |fault, message_id, encoding| {
+        Box::new(Rejected {
+            fault,
+            message_id,
+            encoding,
+        })
+    };
     let options = roxmltree::ParsingOptions {
         allow_dtd: false,
         nodes_limit: limits.max_nodes,
         ..roxmltree::ParsingOptions::default()
     };
-    let doc = Document::parse_with_options(&text, options).map_err(|e| {
+    let doc = Document::parse_with_options(text, options).map_err(|e| {
         let fault = match e {
             roxmltree::Error::NodesLimitReached => Fault::new(
                 FaultKind::EncodingLimit,
@@ -354,16 +403,19 @@ pub fn decode(
 
 /// Refuses a tree nested deeper than `max` elements.
 fn check_depth(doc: &Document<'_>, max: usize) -> Result<(), Fault> {
-    // Depths by node id: each node's parent comes before it in document order.
-    let mut depths = vec![0usize; doc.descendants().count() + 1];
+    // Depths by node id: ids count up in document order, where each
+    // node's parent comes before it.
+    let mut depths: Vec<usize> = Vec::with_capacity(64);
     for node in doc.descendants() {
         let depth = node
             .parent()
             .and_then(|p| depths.get(p.id().get_usize()))
             .map_or(0, |d| d + 1);
-        if let Some(d) = depths.get_mut(node.id().get_usize()) {
-            *d = depth;
+        let id = node.id().get_usize();
+        if depths.len() <= id {
+            depths.resize(id + 1, 0);
         }
+        depths[id] = depth;
         if node.is_element() && depth > max {
             let pos = doc.text_pos_at(node.range().start);
             return Err(Fault::new(
@@ -398,11 +450,23 @@ pub(crate) fn child<'a, 'i>(
 
 /// The element's text (its text children joined), trimmed.
 pub(crate) fn text_of(node: Node<'_, '_>) -> String {
-    let mut s = String::new();
-    for c in node.children().filter(Node::is_text) {
-        s.push_str(c.text().unwrap_or(""));
+    let mut texts = node.children().filter(Node::is_text);
+    let Some(first) = texts.next() else {
+        return String::new();
+    };
+    let first = first.text().unwrap_or("");
+    match texts.next() {
+        // The common case, one text child: one allocation.
+        None => first.trim().to_owned(),
+        Some(second) => {
+            let mut s = String::from(first);
+            s.push_str(second.text().unwrap_or(""));
+            for c in texts {
+                s.push_str(c.text().unwrap_or(""));
+            }
+            s.trim().to_owned()
+        }
     }
-    s.trim().to_owned()
 }
 
 /// `prefix:local` of an element as the client wrote it, for messages.
@@ -429,10 +493,12 @@ fn header_message_id(root: Node<'_, '_>) -> Option<String> {
 }
 
 fn must_understand(node: Node<'_, '_>) -> bool {
-    matches!(
-        node.attribute((ns::SOAP, "mustUnderstand")).map(str::trim),
-        Some("true" | "1")
-    )
+    node.attribute((ns::SOAP, "mustUnderstand"))
+        .is_some_and(must_understand_value)
+}
+
+fn must_understand_value(v: &str) -> bool {
+    matches!(v.trim(), "true" | "1")
 }
 
 fn read_envelope(root: Node<'_, '_>, encoding: Encoding) -> Result<Envelope, Fault> {
@@ -532,6 +598,17 @@ fn read_headers(header: Node<'_, '_>) -> Result<Headers, Fault> {
             _ => {}
         }
     }
+    finish_headers(h, reply_to, max_envelope, timeout)
+}
+
+/// What the headers say once all are read: the ReplyTo address checked,
+/// MaxEnvelopeSize and OperationTimeout parsed.
+fn finish_headers(
+    mut h: Headers,
+    reply_to: Option<String>,
+    max_envelope: Option<String>,
+    timeout: Option<String>,
+) -> Result<Headers, Fault> {
     if let Some(address) = reply_to {
         if address != ns::ANONYMOUS {
             return Err(unsupported_addressing("ReplyTo", &address));
@@ -894,6 +971,14 @@ pub(crate) fn read_filter(node: Node<'_, '_>) -> Result<FilterSpec, Fault> {
         }
     };
     Ok(FilterSpec { dialect, content })
+}
+
+mod fast;
+
+/// The fast path alone (for the fuzz target that compares it with the
+/// full parser): `None` where it leaves the request to the full parser.
+pub fn decode_fast(text: &str, limits: &Limits) -> Option<Envelope> {
+    fast::decode(text, limits)
 }
 
 #[cfg(test)]

@@ -242,7 +242,7 @@ async fn answer(
     let started = Instant::now();
     let Request { head, body } = request;
     let unauthenticated = head.extensions.get::<Unauthenticated>().is_some();
-    let machine = engine.machine().to_owned();
+    let machine = engine.machine();
     let content_type = head.headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
     let env = match envelope::decode(&body, content_type, limits) {
         Ok(e) => e,
@@ -250,11 +250,11 @@ async fn answer(
         Err(_) if unauthenticated => return unauthorized(),
         Err(r) => {
             stats::record(stats::OTHER, Some(&r.fault), started);
-            return fault_response(&r.fault, r.message_id.as_deref(), r.encoding, &machine);
+            return fault_response(&r.fault, r.message_id.as_deref(), r.encoding, machine);
         }
     };
     let message_id = env.headers.message_id.clone();
-    let fault = |f: &Fault| fault_response(f, message_id.as_deref(), env.encoding, &machine);
+    let fault = |f: &Fault| fault_response(f, message_id.as_deref(), env.encoding, machine);
     if eventing::claims(&env) {
         if unauthenticated {
             return unauthorized();
@@ -321,6 +321,7 @@ async fn answer(
         deadline: Instant::now() + timeout,
         tls: head.tls,
         unauthenticated,
+        precise_arrays: env.headers.uses_precise_arrays(),
     };
     let outcome = if engine.may_block(&plan) {
         let engine = engine.clone();

@@ -8,6 +8,8 @@
 //! | Get with selectors | GetInstance |
 //! | Get of the CIM-XML class URI with `ClassName` | GetClass |
 //! | Enumerate, no filter (or a selector filter) | OpenEnumerateInstances (EPR mode: ...Paths) |
+//! | Enumerate of the CIM-XML class URI | EnumerateClasses (deep), or a WQL schema query |
+//! | Enumerate, WQL `SELECT * FROM meta_class` | OpenQueryInstances, answered with CLASS elements |
 //! | Enumerate, WQL filter | OpenQueryInstances (WQL, ASSOCIATORS OF / REFERENCES OF included) |
 //! | Enumerate, AssociatedInstances | OpenAssociatorInstances (EPR mode: ...Paths) |
 //! | Enumerate, AssociationInstances | OpenReferenceInstances (EPR mode: ...Paths) |
@@ -23,7 +25,7 @@ use crate::ns;
 use crate::resource::{self, Resource, UriForm};
 use openwmi_cim::{KeyBinding, Keys, Name, ObjectPath, Value};
 use openwmi_operation::{
-    AssocParams, ClassFlags, Filter, GetClass, GetInstance, InstanceOptions,
+    AssocParams, ClassFlags, EnumerateClasses, Filter, GetClass, GetInstance, InstanceOptions,
     OpenAssociatorInstancePaths, OpenAssociatorInstances, OpenEnumerateInstancePaths,
     OpenEnumerateInstances, OpenOptions, OpenQueryInstances, OpenReferenceInstancePaths,
     OpenReferenceInstances, Operation, RefParams,
@@ -266,7 +268,7 @@ fn key_value(s: &Selector, namespace: &str) -> Result<Value, Fault> {
         SelectorValue::Text(t) => Value::String(t.as_str().into()),
         SelectorValue::Reference(epr) => {
             let uri = epr.resource_uri.as_deref().unwrap_or("");
-            let r = resource::resolve(uri, &epr.selectors)?;
+            let r = resource::resolve_in(uri, &epr.selectors, namespace)?;
             let class = r.class.ok_or_else(|| {
                 Fault::new(
                     FaultKind::InvalidSelectors,
@@ -369,12 +371,6 @@ fn cannot_process(reason: impl Into<String>) -> Fault {
 
 fn plan_enumerate(e: &Envelope, body: &EnumerateBody) -> Result<Plan, Fault> {
     let r = resource_of(e)?;
-    if r.class_definitions {
-        return Err(Fault::new(
-            FaultKind::UnsupportedFeature,
-            "class definitions are read with Get (ClassName selector), not enumerated",
-        ));
-    }
     if let Some(k) = r.keys.first() {
         return Err(Fault::new(
             FaultKind::InvalidSelectors,
@@ -404,6 +400,9 @@ fn plan_enumerate(e: &Envelope, body: &EnumerateBody) -> Result<Plan, Fault> {
             selector_filter,
         })
     };
+    if r.class_definitions {
+        return plan_class_definitions(r, body, batching);
+    }
     let Some(filter) = &body.filter else {
         let Some(class) = r.class.as_deref() else {
             return Err(cannot_process(
@@ -477,6 +476,73 @@ fn plan_enumerate(e: &Envelope, body: &EnumerateBody) -> Result<Plan, Fault> {
         )
         .with_detail("FilterDialect")),
     }
+}
+
+/// An Enumerate of the CIM-XML class URI: every class of the namespace
+/// (as Windows' WMI plugin lists them), or those a WQL schema query
+/// (`SELECT * FROM meta_class ...`) picks.
+fn plan_class_definitions(
+    r: Resource,
+    body: &EnumerateBody,
+    batching: Batching,
+) -> Result<Plan, Fault> {
+    let operation = match &body.filter {
+        None => Operation::EnumerateClasses(EnumerateClasses {
+            class_name: None,
+            deep_inheritance: true,
+            flags: ClassFlags {
+                local_only: false,
+                include_qualifiers: true,
+                include_class_origin: false,
+            },
+        }),
+        Some(f) => {
+            let dialect = f.dialect.as_deref().unwrap_or("");
+            let FilterContent::Text(query) = &f.content else {
+                return Err(Fault::new(
+                    FaultKind::FilterDialectRequestedUnavailable,
+                    "class definitions are filtered with a WQL schema query \
+                     (SELECT * FROM meta_class ...), not with this dialect",
+                )
+                .with_detail("FilterDialect"));
+            };
+            if !dialect.eq_ignore_ascii_case(ns::DIALECT_WQL) {
+                return Err(Fault::new(
+                    FaultKind::FilterDialectRequestedUnavailable,
+                    format!(
+                        "class definitions are filtered with WQL ({}), not {dialect:?}",
+                        ns::DIALECT_WQL
+                    ),
+                )
+                .with_detail("FilterDialect"));
+            }
+            let is_schema = openwmi_wql::parse(query)
+                .map(|q| matches!(&q, openwmi_wql::Query::Select(s) if s.is_schema_query()))
+                .unwrap_or(false);
+            if !is_schema {
+                return Err(cannot_process(
+                    "the CIM-XML class URI takes a WQL schema query \
+                     (SELECT * FROM meta_class ...): query instances with a class or \
+                     all-classes resource URI",
+                ));
+            }
+            Operation::OpenQueryInstances(OpenQueryInstances {
+                filter: Filter {
+                    query_language: "WQL".into(),
+                    query: query.clone(),
+                },
+                return_query_result_class: false,
+                open: open_options(&batching),
+            })
+        }
+    };
+    Ok(Plan::Enumerate {
+        namespace: r.namespace,
+        form: r.form,
+        operation,
+        batching,
+        selector_filter: Vec::new(),
+    })
 }
 
 fn enumerate_class(class: &str, paths_only: bool, batching: &Batching) -> Operation {

@@ -14,9 +14,15 @@
 //! - class definitions: `http://schemas.dmtf.org/wbem/cim-xml/2/cim-schema/2/*`
 //!   with `__cimnamespace` and `ClassName`.
 //!
-//! Without `__cimnamespace` a class URI means `root/cimv2`, where WMI's
-//! classes and openwmi's providers live (Windows' DMTF URIs default to
-//! `root\hardware`, which openwmi does not have).
+//! Without `__cimnamespace` a DSP0227 URI (every form but the WMI one)
+//! means `root/hardware`, as on Windows (MS-WSMV 3.1.4.1.1: servers "MUST
+//! use root\hardware as the default"). openwmi has no such namespace
+//! unless one is loaded (`--mof root/hardware=...`), so such a request
+//! gets what Windows answers for a class its root\hardware lacks:
+//! `wsa:DestinationUnreachable` with `InvalidResourceURI`
+//! ([`missing_default_namespace`]). A reference inside a request (an
+//! endpoint reference as a selector or as an association filter's object)
+//! without the selector means the request's own namespace instead.
 
 use crate::envelope::{Selector, SelectorValue};
 use crate::fault::{Fault, FaultKind};
@@ -28,8 +34,8 @@ pub const DMTF_ALL_CLASSES: &str = "http://schemas.dmtf.org/wbem/wscim/1/*";
 pub const CIM_XML_CLASSES: &str = "http://schemas.dmtf.org/wbem/cim-xml/2/cim-schema/2/*";
 const CLASS_PATH: &str = "/wbem/wscim/1/cim-schema/2/";
 
-/// The namespace a resource URI without one means.
-pub const DEFAULT_NAMESPACE: &str = "root/cimv2";
+/// The namespace a DSP0227 resource URI without `__cimnamespace` means.
+pub const DEFAULT_NAMESPACE: &str = "root/hardware";
 
 /// The selector naming the CIM namespace.
 pub const NAMESPACE_SELECTOR: &str = "__cimnamespace";
@@ -108,8 +114,32 @@ fn same_namespace(a: &str, b: &str) -> bool {
     norm(a) == norm(b)
 }
 
+/// What Windows answers for a class its `root\hardware` lacks, in place of
+/// the object manager's "no such namespace" when the namespace is
+/// [`DEFAULT_NAMESPACE`] and openwmi has none.
+pub fn missing_default_namespace(f: Fault, namespace: &str) -> Fault {
+    let absent = f
+        .cim
+        .as_deref()
+        .is_some_and(|e| e.status == openwmi_cim::CimStatus::InvalidNamespace);
+    if !absent || !same_namespace(namespace, DEFAULT_NAMESPACE) {
+        return f;
+    }
+    Fault::from_cim(openwmi_cim::CimError::invalid_class(format!(
+        "no such class in root\\hardware, the namespace a resource URI of the \
+         DMTF form means without the __cimnamespace selector (as on Windows); \
+         name the namespace with __cimnamespace (for example root/cimv2) or use \
+         {WMI_PREFIX}root/cimv2/<Class>"
+    )))
+}
+
 /// Resolves a resource URI and the request's selectors.
 pub fn resolve(uri: &str, selectors: &[Selector]) -> Result<Resource, Fault> {
+    resolve_in(uri, selectors, DEFAULT_NAMESPACE)
+}
+
+/// [`resolve`], a URI without `__cimnamespace` meaning `default`.
+pub fn resolve_in(uri: &str, selectors: &[Selector], default: &str) -> Result<Resource, Fault> {
     let mut namespace_selector = None;
     let mut keys = Vec::new();
     for s in selectors {
@@ -152,7 +182,7 @@ pub fn resolve(uri: &str, selectors: &[Selector]) -> Result<Resource, Fault> {
     } else {
         let ns = namespace_selector
             .clone()
-            .unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned());
+            .unwrap_or_else(|| default.to_owned());
         if uri == DMTF_ALL_CLASSES {
             (UriForm::Dmtf, ns, "*")
         } else if uri == CIM_XML_CLASSES {
@@ -232,7 +262,7 @@ mod tests {
             assert_eq!(r.keys, vec![sel("Name", "x")]);
         }
         let r = resolve(DMTF_ALL_CLASSES, &[]).unwrap();
-        assert_eq!((r.namespace.as_str(), r.class), ("root/cimv2", None));
+        assert_eq!((r.namespace.as_str(), r.class), ("root/hardware", None));
         let r = resolve(&format!("{WMI_PREFIX}root/cimv2/*"), &[]).unwrap();
         assert_eq!(r.class, None);
         let r = resolve(CIM_XML_CLASSES, &[sel("ClassName", "Win32_Share")]).unwrap();
@@ -263,6 +293,29 @@ mod tests {
             &[sel("__cimnamespace", "ROOT\\CIMV2")],
         )
         .unwrap();
+    }
+
+    #[test]
+    fn dmtf_uris_without_a_namespace_mean_root_hardware_as_on_windows() {
+        for uri in [
+            format!("{DMTF_CLASS_PREFIX}Win32_Share"),
+            format!("{MICROSOFT_CLASS_PREFIX}Win32_Share"),
+            CIM_XML_CLASSES.to_owned(),
+        ] {
+            assert_eq!(resolve(&uri, &[]).unwrap().namespace, "root/hardware");
+            let r = resolve_in(&uri, &[], "root/test").unwrap();
+            assert_eq!(r.namespace, "root/test");
+        }
+        let absent = Fault::from_cim(openwmi_cim::CimError::new(
+            openwmi_cim::CimStatus::InvalidNamespace,
+            "no namespace root/hardware",
+        ));
+        let f = missing_default_namespace(absent.clone(), "root/hardware");
+        assert_eq!(f.kind, FaultKind::DestinationUnreachable);
+        assert_eq!(f.detail, Some("InvalidResourceURI"));
+        assert!(f.reason.contains("__cimnamespace"), "{}", f.reason);
+        // Any other namespace keeps its own answer.
+        assert_eq!(missing_default_namespace(absent, "root/nope").detail, None);
     }
 
     #[test]

@@ -11,6 +11,16 @@ use std::sync::OnceLock;
 /// A fresh `uuid:` message ID (version-4 shaped, upper case as Windows
 /// writes them). Unique per process run: a random seed and a counter.
 pub fn message_id() -> String {
+    let mut s = String::with_capacity(41);
+    push_message_id(&mut s);
+    s
+}
+
+/// Appends a fresh `uuid:` message ID (version-4 shaped, upper case as
+/// Windows writes them; unique per process run: a random seed and a
+/// counter) to `out`, without the formatting machinery: one is written
+/// per answer.
+pub fn push_message_id(out: &mut String) {
     static SEED: OnceLock<u64> = OnceLock::new();
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let seed = *SEED.get_or_init(|| {
@@ -24,14 +34,22 @@ pub fn message_id() -> String {
     h.write_u64(n);
     let a = h.finish();
     let b = seed ^ n.rotate_left(17);
-    format!(
-        "uuid:{:08X}-{:04X}-4{:03X}-{:04X}-{:012X}",
-        a >> 32,
-        (a >> 16) & 0xFFFF,
-        a & 0xFFF,
-        0x8000 | (b >> 48 & 0x3FFF),
-        b & 0xFFFF_FFFF_FFFF
-    )
+    let hex = |out: &mut String, v: u64, digits: u32| {
+        for i in (0..digits).rev() {
+            let d = ((v >> (4 * i)) & 0xF) as u8;
+            out.push(char::from(if d < 10 { b'0' + d } else { b'A' + d - 10 }));
+        }
+    };
+    out.push_str("uuid:");
+    hex(out, a >> 32, 8);
+    out.push('-');
+    hex(out, (a >> 16) & 0xFFFF, 4);
+    out.push_str("-4");
+    hex(out, a & 0xFFF, 3);
+    out.push('-');
+    hex(out, 0x8000 | (b >> 48 & 0x3FFF), 4);
+    out.push('-');
+    hex(out, b & 0xFFFF_FFFF_FFFF, 12);
 }
 
 /// Writes `<s:Envelope ...><s:Header>...</s:Header>`: the answer's action,
@@ -50,7 +68,7 @@ pub fn envelope_head(
     out.push_str("</a:To><a:Action s:mustUnderstand=\"true\">");
     xml::text(out, action);
     out.push_str("</a:Action><a:MessageID>");
-    out.push_str(&message_id());
+    push_message_id(out);
     out.push_str("</a:MessageID>");
     if let Some(id) = relates_to.filter(|id| !id.is_empty()) {
         xml::element(out, "a:RelatesTo", id);
@@ -74,5 +92,21 @@ mod tests {
         assert_eq!(a.len(), "uuid:".len() + 36, "{a}");
         assert!(a.starts_with("uuid:"));
         assert_eq!(a.matches('-').count(), 4);
+        // The same shape as the formatting machinery writes.
+        let hex = |s: &str| {
+            s.chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_lowercase())
+        };
+        let parts: Vec<&str> = a["uuid:".len()..].split('-').collect();
+        assert_eq!(
+            parts.iter().map(|p| p.len()).collect::<Vec<_>>(),
+            [8, 4, 4, 4, 12]
+        );
+        assert!(parts.iter().all(|p| hex(p)), "{a}");
+        assert!(parts[2].starts_with('4'), "{a}");
+        assert!(
+            matches!(parts[3].as_bytes()[0], b'8' | b'9' | b'A' | b'B'),
+            "{a}"
+        );
     }
 }

@@ -711,8 +711,14 @@ fn to_instance_at(
             else {
                 continue;
             };
-            let value = typed_property(p, &decl.ty, host, depth)
-                .map_err(|e| format!("{}.{}: {e}", raw.class_name, decl.name))?;
+            let value = match base64_text(p) {
+                Some(text) if decl.ty.base == CimType::UInt8 && decl.ty.array.is_array() => {
+                    let length_first = decl.qualifier("OctetString").is_some();
+                    octets(text, length_first).map(Some)
+                }
+                _ => typed_property(p, &decl.ty, host, depth),
+            }
+            .map_err(|e| format!("{}.{}: {e}", raw.class_name, decl.name))?;
             properties.push(InstanceProperty {
                 name: decl.name.clone(),
                 ty: decl.ty.clone(),
@@ -724,8 +730,11 @@ fn to_instance_at(
         if class.is_some_and(|c| c.property(&p.name).is_some()) {
             continue;
         }
-        let (ty, value) = untyped_property(p, host, depth)
-            .map_err(|e| format!("{}.{}: {e}", raw.class_name, p.name))?;
+        let (ty, value) = match base64_text(p) {
+            Some(text) => octets(text, false).map(|v| (TypeDecl::array(CimType::UInt8), Some(v))),
+            None => untyped_property(p, host, depth),
+        }
+        .map_err(|e| format!("{}.{}: {e}", raw.class_name, p.name))?;
         properties.push(InstanceProperty {
             name: Name::new(&p.name),
             ty,
@@ -1045,21 +1054,47 @@ fn interval(t: &str) -> Result<CimDateTime, String> {
     )))
 }
 
-/// An embedded instance as text (the value model keeps embedded objects as
-/// strings): `instance of Class { Prop = value; };`.
+/// An embedded instance as text: the CIM-XML INSTANCE element, what the
+/// value model holds for an embedded object and what CIM-XML carries (so
+/// a property reads the same over both protocols, and
+/// `openwmi_cimxml::decode_embedded_instance` reads it back).
 fn embedded_text(raw: &RawInstance, host: Option<&str>, depth: usize) -> Result<String, String> {
     if depth > 16 {
         return Err("embedded instances nest too deep".into());
     }
     let i = to_instance_at(raw, None, host, depth + 1)?;
-    let mut s = format!("instance of {}\n{{\n", i.class_name);
-    for p in &i.properties {
-        if let Some(v) = &p.value {
-            s.push_str(&format!("\t{} = {};\n", p.name, v.to_mof()));
-        }
-    }
-    s.push_str("};");
+    let mut s = String::new();
+    openwmi_cimxml::write_instance(&mut s, &i);
     Ok(s)
+}
+
+/// A `cim:cimBase64Binary` value (an OctetString uint8[]): its octets,
+/// after the 4-byte big-endian length (the length included) DSP0004
+/// puts first when the class declares the property `OctetString`.
+fn octets(text: &str, length_first: bool) -> Result<Value, String> {
+    use base64::Engine as _;
+    let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let data = base64::engine::general_purpose::STANDARD
+        .decode(compact.as_bytes())
+        .map_err(|e| format!("invalid base64: {e}"))?;
+    let mut bytes = Vec::with_capacity(data.len() + 4);
+    if length_first {
+        let total = u32::try_from(data.len() + 4).map_err(|_| "octet string too long")?;
+        bytes.extend_from_slice(&total.to_be_bytes());
+    }
+    bytes.extend_from_slice(&data);
+    Ok(Value::Array(bytes.into_iter().map(Value::UInt8).collect()))
+}
+
+/// The base64 text of a property sent as one `cim:cimBase64Binary` value.
+fn base64_text(p: &RawProperty) -> Option<&str> {
+    match p.values.as_slice() {
+        [RawValue::Text {
+            text,
+            xsi_type: Some(t),
+        }] if t.rsplit(':').next() == Some("cimBase64Binary") => Some(text),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -1217,11 +1252,47 @@ mod tests {
         }
         match i.value("Inner") {
             Some(Value::String(s)) => {
-                assert!(s.starts_with("instance of Inner_Class"), "{s}");
-                assert!(s.contains("A = \"1\";"), "{s}");
+                let inner =
+                    openwmi_cimxml::decode_embedded_instance(s, &openwmi_cimxml::Limits::request())
+                        .unwrap();
+                assert_eq!(inner.class_name.as_str(), "Inner_Class");
+                assert_eq!(inner.value("A"), Some(&Value::String("1".into())));
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn octet_strings_and_null_arrays_as_windows_writes_them() {
+        let xml = body(
+            "<p:T xmlns:p=\"http://schemas.microsoft.com/wbem/wsman/1/wmi/root/test/T\" \
+             xmlns:msftwinrm=\"http://schemas.microsoft.com/wbem/wsman/1/wsman.xsd\">\
+             <p:Data xsi:type=\"cim:cimBase64Binary\">AQL/</p:Data>\
+             <p:Tags msftwinrm:IsNullArray=\"true\" xsi:nil=\"true\"/></p:T>",
+        );
+        let Response::Object(Item::Instance { instance, .. }) = read(&xml) else {
+            panic!()
+        };
+        let mut c = Class::new("T", None);
+        let mut data = openwmi_cim::PropertyDecl::new("Data", TypeDecl::array(CimType::UInt8));
+        data.qualifiers.push(openwmi_cim::Qualifier::new(
+            "OctetString",
+            Some(Value::Boolean(true)),
+        ));
+        c.properties.push(data);
+        c.properties.push(openwmi_cim::PropertyDecl::new(
+            "Tags",
+            TypeDecl::array(CimType::UInt32),
+        ));
+        let bytes = |v: &[u8]| Some(Value::Array(v.iter().copied().map(Value::UInt8).collect()));
+        let typed = to_instance(&instance, Some(&c), None).unwrap();
+        assert_eq!(
+            typed.value("Data").cloned(),
+            bytes(&[0, 0, 0, 7, 1, 2, 255])
+        );
+        assert_eq!(typed.value("Tags"), None);
+        let untyped = to_instance(&instance, None, None).unwrap();
+        assert_eq!(untyped.value("Data").cloned(), bytes(&[1, 2, 255]));
     }
 
     #[test]

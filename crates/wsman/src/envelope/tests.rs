@@ -295,3 +295,84 @@ fn durations() {
         assert_eq!(parse_duration(bad), None, "{bad}");
     }
 }
+
+fn full(text: &str) -> Result<Envelope, Box<Rejected>> {
+    decode_full(text.as_bytes(), None, &Limits::default())
+}
+
+const GET_ACTION: &str = "<a:Action s:mustUnderstand=\"true\">http://schemas.xmlsoap.org/ws/2004/09/transfer/Get</a:Action>";
+
+#[test]
+fn the_fast_path_reads_gets_as_the_full_parser_does() {
+    let windows_get = WINDOWS_HEADER.replace(
+        "<a:Action s:mustUnderstand=\"true\">http://schemas.xmlsoap.org/ws/2004/09/enumeration/Enumerate</a:Action>",
+        GET_ACTION,
+    );
+    let gets = [
+        env(&windows_get, ""),
+        env(
+            &format!("{GET_ACTION}<a:MessageID>uuid:1</a:MessageID><w:SelectorSet><w:Selector Name=' Name '> a b </w:Selector></w:SelectorSet>"),
+            "",
+        ),
+        // wsl: `<s:Body/>`, MessageID without uuid:, a default namespace.
+        format!(
+            "{HEAD}<s:Header>{GET_ACTION}<MessageID xmlns=\"http://schemas.xmlsoap.org/ws/2004/08/addressing\">42</MessageID>\
+             <x:Other xmlns:x=\"urn:x\" s:mustUnderstand=\"false\"><x:Deep><x:Deeper/></x:Deep></x:Other></s:Header><s:Body/></s:Envelope>"
+        ),
+    ];
+    for text in &gets {
+        let fast =
+            decode_fast(text, &Limits::default()).unwrap_or_else(|| panic!("not fast: {text}"));
+        assert_eq!(fast, full(text).unwrap(), "{text}");
+        assert_eq!(ok(text), fast);
+    }
+    // Left to the full parser (which refuses or reads them).
+    let slow = [
+        env(WINDOWS_HEADER, WINDOWS_BODY),
+        env(
+            &format!("{GET_ACTION}<a:MessageID>a&amp;b</a:MessageID>"),
+            "",
+        ),
+        env(
+            &format!("{GET_ACTION}<!-- c --><a:MessageID>1</a:MessageID>"),
+            "",
+        ),
+        env(
+            &format!("{GET_ACTION}<a:MessageID>1</a:MessageID><a:MessageID>2</a:MessageID>"),
+            "",
+        ),
+        env(
+            &format!("{GET_ACTION}<x:Y xmlns:x=\"urn:x\" s:mustUnderstand=\"true\"/>"),
+            "",
+        ),
+        env(
+            &format!("{GET_ACTION}<a:MessageID>1</a:MessageID><q:Y/>"),
+            "",
+        ),
+        env(
+            &format!("{GET_ACTION}<a:MessageID>\u{e9}</a:MessageID>"),
+            "",
+        ),
+        format!("<?xml version=\"1.0\"?>{}", env(GET_ACTION, "")),
+        env(
+            &format!("{GET_ACTION}<w:MaxEnvelopeSize>100</w:MaxEnvelopeSize>"),
+            "",
+        ),
+        env(
+            &format!("{GET_ACTION}<a:MessageID a=\"1\" a=\"2\">1</a:MessageID>"),
+            "",
+        ),
+        format!("{}<x/>", env(GET_ACTION, "")),
+    ];
+    for text in &slow {
+        assert_eq!(decode_fast(text, &Limits::default()), None, "{text}");
+    }
+    // Too deep for the limits: left to the full parser, which refuses it.
+    let deep = Limits {
+        max_depth: 3,
+        ..Limits::default()
+    };
+    let text = &gets[2];
+    assert_eq!(decode_fast(text, &deep), None);
+    assert!(decode(text.as_bytes(), None, &deep).is_err());
+}
