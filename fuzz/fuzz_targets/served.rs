@@ -13,14 +13,8 @@ use std::collections::HashSet;
 
 fn conf_share(name: &str) -> Share {
     Share {
-        name: name.to_string(),
-        path: String::new(),
-        comment: String::new(),
         printable: name == "printers",
-        max_connections: 0,
-        administrative: false,
-        available: true,
-        browseable: true,
+        ..Share::new(name)
     }
 }
 
