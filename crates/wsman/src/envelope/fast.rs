@@ -8,7 +8,7 @@
 //! (which XML normalizes), a body that is not empty, a header it does not
 //! know with mustUnderstand, a header given twice, nested references in
 //! selectors. What it accepts it reads exactly as the full parser does
-//! (the `wsman_fast` fuzz target compares the two on arbitrary input).
+//! (the `wsman` fuzz target compares the two on arbitrary input).
 
 use super::{
     finish_headers, must_understand_value, Body, Encoding, Envelope, Headers, Limits, Selector,
