@@ -395,6 +395,10 @@ pub fn run(g: &GlobalOptions, a: ServeOptions) -> Result<ExitCode, Failure> {
         if let Some(m) = &metrics {
             m.0.set_samba(samba);
         }
+        // Start-up's code (schema compile, configuration) is not needed
+        // again; what requests run comes back at its first use.
+        let released = openwmi_malloc::release_startup_code();
+        tracing::debug!(bytes = released, "start-up code let go");
         // Up means answering: the banner comes once requests get answers.
         for line in banner {
             println!("{line}");
