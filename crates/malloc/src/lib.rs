@@ -17,6 +17,9 @@
 //! the system time it costs in 2 MiB pages (figures: BENCHMARKS.md,
 //! "Measured decisions").
 //!
+//! And how the server lets go of the code pages start-up touched
+//! ([`release_startup_code`]).
+//!
 //! This is the one place openwmi itself calls C; elsewhere `unsafe` is
 //! forbidden.
 
