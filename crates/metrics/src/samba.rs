@@ -84,33 +84,9 @@ pub fn status_families(e: &mut Exposition, status: &Status, shares: &[Share], de
         );
     }
 
-    // An open records the share's directory, not its name: the share is
-    // the one with that path that the same smbd process has a tree connect
-    // to (as Samba's own code matches), else the first with that path.
     let mut opens: BTreeMap<&str, u64> = shares.iter().map(|s| (s.name.as_str(), 0)).collect();
     for (file, open) in status.opens() {
-        let candidates: Vec<&Share> = shares
-            .iter()
-            .filter(|s| !s.path.is_empty() && same_path(&s.path, &file.service_path))
-            .collect();
-        let pid = open.server_id.process();
-        let share = candidates
-            .iter()
-            .find(|s| {
-                status.tcons.iter().any(|t| {
-                    t.server_id.process() == pid && t.service.eq_ignore_ascii_case(&s.name)
-                })
-            })
-            .or(candidates.first())
-            .map(|s| s.name.as_str())
-            .or_else(|| {
-                status
-                    .tcons
-                    .iter()
-                    .find(|t| t.server_id.process() == pid)
-                    .map(|t| t.service.as_str())
-            })
-            .unwrap_or("");
+        let share = share_of_open(status, shares, file, open);
         *opens.entry(share).or_default() += 1;
     }
     e.family(
@@ -123,15 +99,31 @@ pub fn status_families(e: &mut Exposition, status: &Status, shares: &[Share], de
     }
 
     // A lock records its file and smbd process, not the open: it belongs
-    // to the share of that process's open of the file.
+    // to the share of that process's (first) open of the file; a lock of
+    // no open counts under no share.
     let mut locks: BTreeMap<&str, u64> = shares.iter().map(|s| (s.name.as_str(), 0)).collect();
-    for lock in &status.byte_range_locks {
-        let share = status
-            .opens()
-            .find(|(f, o)| status.locks_of(f, o).any(|l| std::ptr::eq(l, lock)))
-            .map(|(f, o)| share_of_open(status, shares, f, o))
-            .unwrap_or("");
-        *locks.entry(share).or_default() += 1;
+    let mut counted = 0;
+    for (file, open) in status.opens() {
+        let pid = open.server_id.process();
+        let first_of_process = file
+            .opens
+            .iter()
+            .find(|o| o.server_id.process() == pid)
+            .is_some_and(|o| std::ptr::eq(o, open));
+        if !first_of_process {
+            continue;
+        }
+        let n = status.locks_of(file, open).count() as u64;
+        if n > 0 {
+            *locks
+                .entry(share_of_open(status, shares, file, open))
+                .or_default() += n;
+            counted += n;
+        }
+    }
+    let unmatched = (status.byte_range_locks.len() as u64).saturating_sub(counted);
+    if unmatched > 0 {
+        *locks.entry("").or_default() += unmatched;
     }
     e.family(
         "openwmi_samba_byte_range_locks",
