@@ -4,13 +4,12 @@
 //! class gets wsman:AccessDenied at the next Pull and no event, another
 //! user's context is refused, Unsubscribe ends it.
 
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use argon2::password_hash::{PasswordHasher, SaltString};
-use base64::Engine;
+mod common;
+use common::{cheap_hash, post};
 use openwmi_cim::{CimError, Instance, Value};
 use openwmi_cimom::bundled::bundled_repository;
 use openwmi_cimom::{
@@ -19,8 +18,6 @@ use openwmi_cimom::{
 };
 use openwmi_server::{Server, ServerConfig};
 use openwmi_wsman::{WsMan, WsManConfig};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 #[derive(Default)]
 struct Connections(Mutex<Vec<Arc<Instance>>>);
@@ -60,38 +57,6 @@ impl AccessPolicy for Policy {
     ) -> Result<(), CimError> {
         openwmi_cimom::local_caller_only(ctx, class, method)
     }
-}
-
-fn cheap_hash(password: &str) -> String {
-    let params = argon2::Params::new(64, 1, 1, None).unwrap();
-    let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
-    let salt = SaltString::encode_b64(b"0123456789abcdef").unwrap();
-    argon
-        .hash_password(password.as_bytes(), &salt)
-        .unwrap()
-        .to_string()
-}
-
-async fn post(addr: SocketAddr, user: &str, body: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{user}-pw"));
-    let request = format!(
-        "POST /wsman HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/soap+xml;charset=UTF-8\r\n\
-         Authorization: Basic {token}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut buf = Vec::new();
-    tokio::time::timeout(Duration::from_secs(60), stream.read_to_end(&mut buf))
-        .await
-        .unwrap()
-        .unwrap();
-    let text = String::from_utf8_lossy(&buf).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap();
-    (
-        head.split(' ').nth(1).unwrap().parse().unwrap(),
-        body.to_owned(),
-    )
 }
 
 const E: &str = "http://schemas.xmlsoap.org/ws/2004/08/eventing";

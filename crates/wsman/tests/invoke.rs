@@ -3,12 +3,11 @@
 //! faults of a refused call (no `manage` right: wsman:AccessDenied) and of
 //! an unknown method.
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use argon2::password_hash::{PasswordHasher, SaltString};
-use base64::Engine;
+mod common;
+use common::{cheap_hash, post};
 use openwmi_cim::{CimError, Name, Value};
 use openwmi_cimom::{
     AccessPolicy, EnumerateRequest, InstanceProvider, InstanceStream, MethodRequest, MethodResult,
@@ -16,8 +15,6 @@ use openwmi_cimom::{
 };
 use openwmi_server::{Server, ServerConfig};
 use openwmi_wsman::{WsMan, WsManConfig};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 
 const MOF: &str = r#"
@@ -86,39 +83,6 @@ impl AccessPolicy for AliceManages {
             _ => openwmi_cimom::local_caller_only(ctx, class, method),
         }
     }
-}
-
-fn cheap_hash(password: &str) -> String {
-    let params = argon2::Params::new(64, 1, 1, None).unwrap();
-    let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
-    let salt = SaltString::encode_b64(b"0123456789abcdef").unwrap();
-    argon
-        .hash_password(password.as_bytes(), &salt)
-        .unwrap()
-        .to_string()
-}
-
-async fn post(addr: SocketAddr, user: &str, body: &str) -> (u16, String) {
-    let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{user}-pw"));
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    let request = format!(
-        "POST /wsman HTTP/1.1\r\nHost: localhost\r\nAuthorization: Basic {token}\r\n\
-         Content-Type: application/soap+xml;charset=UTF-8\r\nContent-Length: {}\r\n\
-         Connection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut buf = Vec::new();
-    tokio::time::timeout(Duration::from_secs(60), stream.read_to_end(&mut buf))
-        .await
-        .unwrap()
-        .unwrap();
-    let text = String::from_utf8_lossy(&buf).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap();
-    (
-        head.split(' ').nth(1).unwrap().parse().unwrap(),
-        body.to_owned(),
-    )
 }
 
 const URI: &str = "http://schemas.microsoft.com/wbem/wsman/1/wmi/root/test/T_Share";

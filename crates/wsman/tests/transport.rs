@@ -8,13 +8,15 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use argon2::password_hash::{PasswordHasher, SaltString};
 use base64::Engine;
 use openwmi_server::{Server, ServerConfig};
 use openwmi_wsman::{WsMan, WsManConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
+
+mod common;
+use common::cheap_hash;
 
 const MOF: &str = "Qualifier Key : boolean = false, Scope(property), Flavor(DisableOverride);\n\
                    class T_Share { [Key] string Name; uint32 Size; };\n\
@@ -39,16 +41,6 @@ impl Running {
             .unwrap()
             .unwrap();
     }
-}
-
-fn cheap_hash(password: &str) -> String {
-    let params = argon2::Params::new(64, 1, 1, None).unwrap();
-    let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
-    let salt = SaltString::encode_b64(b"0123456789abcdef").unwrap();
-    argon
-        .hash_password(password.as_bytes(), &salt)
-        .unwrap()
-        .to_string()
 }
 
 async fn start(config: WsManConfig, per_user: usize) -> Running {
