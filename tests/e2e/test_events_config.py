@@ -19,7 +19,7 @@ import pytest
 import harness
 import server_harness as sh
 from conftest import require
-from test_events_indications import cli
+from test_events_indications import Listener, cli
 
 SMB_NS = "root/Microsoft/Windows/SMB"
 SESSION_EVENTS = ("SELECT * FROM __InstanceCreationEvent WITHIN 1 "
@@ -34,42 +34,9 @@ def _needs_root_and_tools(openwmi_bin):
     require("pywbemtools", programs=("pywbemcli", "pywbemlistener"))
 
 
-class SessionListener:
+def SessionListener(base: Path, tls: Optional[sh.TestCA] = None) -> Listener:
     """`pywbemlistener run` on a free loopback port, one line per MSFT_SmbSession indication."""
-
-    def __init__(self, base: Path, tls: Optional[sh.TestCA] = None):
-        self.port = harness.free_port()
-        self.scheme = "http" if tls is None else "https"
-        self.file = base / "sessions.txt"
-        self.file.write_text("")
-        certs = [] if tls is None else ["--certfile", str(tls.server_cert),
-                                        "--keyfile", str(tls.server_key)]
-        self.proc = subprocess.Popen(
-            ["pywbemlistener", "run", f"lis{self.port}", "--port", str(self.port), "--scheme",
-             self.scheme, *certs, "--bind-addr", "127.0.0.1", "--indi-file", str(self.file),
-             "--indi-format", FORMAT],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
-            start_new_session=True)
-        harness.wait_until(lambda: harness.port_accepts(self.port), 60, "pywbemlistener")
-
-    @property
-    def url(self) -> str:
-        return f"{self.scheme}://127.0.0.1:{self.port}"
-
-    def lines(self) -> list[list[str]]:
-        return [line.split("|") for line in self.file.read_text().splitlines() if line]
-
-    def wait(self, count: int, what: str, timeout: float = 60) -> list[list[str]]:
-        harness.wait_until(lambda: len(self.lines()) >= count, timeout, what)
-        return self.lines()
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+    return Listener(base, indi_format=FORMAT, file_name="sessions.txt", tls=tls)
 
 
 def connected(smbclient_process, share: str, user: str):

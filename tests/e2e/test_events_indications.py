@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
+from typing import Optional
 
 import pytest
 
@@ -34,24 +35,29 @@ def _needs_root_and_tools(openwmi_bin):
 
 
 class Listener:
-    """`pywbemlistener run` on a free loopback port, appending one line per indication."""
+    """`pywbemlistener run` on a free loopback port (or `port`), appending one line per
+    indication in `indi_format` to `base/file_name`; over https with `tls`'s certificate."""
 
-    def __init__(self, base: Path, port: int = 0):
+    def __init__(self, base: Path, port: int = 0, *, indi_format: str = FORMAT,
+                 file_name: str = "indications.txt", tls: Optional[sh.TestCA] = None):
         self.port = port or harness.free_port()
-        self.file = base / "indications.txt"
+        self.scheme = "http" if tls is None else "https"
+        self.file = base / file_name
         if not self.file.exists():
             self.file.write_text("")
+        certs = [] if tls is None else ["--certfile", str(tls.server_cert),
+                                        "--keyfile", str(tls.server_key)]
         self.proc = subprocess.Popen(
             ["pywbemlistener", "run", f"lis{self.port}", "--port", str(self.port), "--scheme",
-             "http", "--bind-addr", "127.0.0.1", "--indi-file", str(self.file),
-             "--indi-format", FORMAT],
+             self.scheme, *certs, "--bind-addr", "127.0.0.1", "--indi-file", str(self.file),
+             "--indi-format", indi_format],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
             start_new_session=True)
         harness.wait_until(lambda: harness.port_accepts(self.port), 60, "pywbemlistener")
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def lines(self) -> list[list[str]]:
         return [line.split("|") for line in self.file.read_text().splitlines() if line]
