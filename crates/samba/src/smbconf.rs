@@ -94,9 +94,12 @@ pub struct Share {
 impl Share {
     /// A disk share of that name with Samba's defaults for everything else.
     pub fn new(name: &str) -> Share {
-        let p = ShareParams::default();
+        Share::from_params(name.to_string(), ShareParams::default())
+    }
+
+    fn from_params(name: String, p: ShareParams) -> Share {
         Share {
-            name: name.to_string(),
+            name,
             path: p.path,
             comment: p.comment,
             printable: p.printable,
@@ -446,20 +449,7 @@ impl SmbConf {
             globals,
             shares: shares
                 .into_iter()
-                .map(|(name, p)| Share {
-                    name,
-                    path: p.path,
-                    comment: p.comment,
-                    printable: p.printable,
-                    max_connections: p.max_connections,
-                    administrative: p.administrative,
-                    available: p.available,
-                    browseable: p.browseable,
-                    encrypt_data: p.encrypt_data,
-                    csc_policy: p.csc_policy,
-                    hide_unreadable: p.hide_unreadable,
-                    read_only: p.read_only,
-                })
+                .map(|(name, p)| Share::from_params(name, p))
                 .collect(),
             includes: doc.includes().collect(),
             needs_samba_loader,
