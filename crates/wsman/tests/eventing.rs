@@ -6,17 +6,15 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 mod common;
-use common::{cheap_hash, post};
+use common::{post, Serving};
 use openwmi_cim::{CimError, Instance, Value};
 use openwmi_cimom::bundled::bundled_repository;
 use openwmi_cimom::{
     AccessPolicy, EnumerateRequest, InstanceProvider, InstanceStream, ObjectManagerBuilder,
     OperationContext,
 };
-use openwmi_server::{Server, ServerConfig};
 use openwmi_wsman::{WsMan, WsManConfig};
 
 #[derive(Default)]
@@ -105,12 +103,6 @@ fn pull(ctx: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_reach_the_pull_of_their_owner_while_allowed() {
     let dir = tempfile::tempdir().unwrap();
-    let users = dir.path().join("users");
-    let lines: String = ["alice", "eve"]
-        .iter()
-        .map(|u| format!("{u}:{}\n", cheap_hash(&format!("{u}-pw"))))
-        .collect();
-    std::fs::write(&users, lines).unwrap();
     let provider = Arc::new(Connections::default());
     let deny = Arc::new(AtomicBool::new(false));
     let mut b = ObjectManagerBuilder::new(bundled_repository().unwrap(), "HOST");
@@ -129,21 +121,8 @@ async fn events_reach_the_pull_of_their_owner_while_allowed() {
     for path in openwmi_wsman::PATHS {
         routes = routes.route(path, wsman.clone());
     }
-    let server = Server::bind(ServerConfig {
-        listen: vec!["127.0.0.1:0".parse().unwrap()],
-        http: true,
-        users_file: Some(users),
-        pam: Some(false),
-        state_dir: Some(dir.path().join("state")),
-        ..ServerConfig::default()
-    })
-    .await
-    .unwrap();
-    let addr = server.local_addrs()[0];
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(server.run(routes, async move {
-        let _ = stopped.await;
-    }));
+    let serving = Serving::start(dir.path(), &["alice", "eve"], routes).await;
+    let addr = serving.addr;
 
     let (status, alice) = post(addr, "alice", &subscribe()).await;
     assert_eq!(status, 200, "{alice}");
@@ -198,10 +177,5 @@ async fn events_reach_the_pull_of_their_owner_while_allowed() {
     assert!(body.contains("n:InvalidEnumerationContext"), "{body}");
     assert_eq!(wsman.eventing().subscriptions(), 1);
 
-    let _ = stop.send(());
-    tokio::time::timeout(Duration::from_secs(15), task)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    serving.stop().await;
 }

@@ -4,18 +4,15 @@
 //! an unknown method.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 mod common;
-use common::{cheap_hash, post};
+use common::{post, Serving};
 use openwmi_cim::{CimError, Name, Value};
 use openwmi_cimom::{
     AccessPolicy, EnumerateRequest, InstanceProvider, InstanceStream, MethodRequest, MethodResult,
     ObjectManagerBuilder, OperationContext,
 };
-use openwmi_server::{Server, ServerConfig};
 use openwmi_wsman::{WsMan, WsManConfig};
-use tokio::sync::oneshot;
 
 const MOF: &str = r#"
 Qualifier Key : boolean = false, Scope(property, reference), Flavor(DisableOverride, ToSubclass);
@@ -109,12 +106,6 @@ fn invoke(method: &str, selectors: &str, params: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn methods_run_over_wsman_with_the_manage_right() {
     let dir = tempfile::tempdir().unwrap();
-    let users = dir.path().join("users");
-    let lines: String = ["alice", "bob"]
-        .iter()
-        .map(|u| format!("{u}:{}\n", cheap_hash(&format!("{u}-pw"))))
-        .collect();
-    std::fs::write(&users, lines).unwrap();
     let repo = openwmi_mof::repository_from_str("root/test", "t.mof", MOF).unwrap();
     let seen: Seen = Arc::default();
     let mut b = ObjectManagerBuilder::new(repo, "testhost");
@@ -126,21 +117,8 @@ async fn methods_run_over_wsman_with_the_manage_right() {
     for path in openwmi_wsman::PATHS {
         routes = routes.route(path, wsman.clone());
     }
-    let server = Server::bind(ServerConfig {
-        listen: vec!["127.0.0.1:0".parse().unwrap()],
-        http: true,
-        users_file: Some(users),
-        pam: Some(false),
-        state_dir: Some(dir.path().join("state")),
-        ..ServerConfig::default()
-    })
-    .await
-    .unwrap();
-    let addr = server.local_addrs()[0];
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(server.run(routes, async move {
-        let _ = stopped.await;
-    }));
+    let serving = Serving::start(dir.path(), &["alice", "bob"], routes).await;
+    let addr = serving.addr;
 
     // A static method: no key selectors, only the namespace's.
     let (status, body) = post(
@@ -215,10 +193,5 @@ async fn methods_run_over_wsman_with_the_manage_right() {
     }
     assert_eq!(seen.lock().unwrap().len(), 2);
 
-    let _ = stop.send(());
-    tokio::time::timeout(Duration::from_secs(15), task)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    serving.stop().await;
 }

@@ -1,8 +1,16 @@
 //! What the WS-Management test binaries share: a fast password hash for
-//! their users files, and one authenticated POST to `/wsman`.
+//! their users files, a server on plain HTTP, and one authenticated POST
+//! to `/wsman`.
+
+#![allow(dead_code)] // not every test binary uses every piece
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::time::Duration;
+
+use openwmi_server::{Routes, Server, ServerConfig, ServerError};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 
 use argon2::password_hash::{PasswordHasher, SaltString};
 use base64::Engine;
@@ -23,7 +31,6 @@ pub fn cheap_hash(password: &str) -> String {
 
 /// `body` POSTed to `/wsman` as `user` (password `<user>-pw`) on a
 /// connection of its own: the status and the answer's body.
-#[allow(dead_code)] // not every test binary posts this way
 pub async fn post(addr: SocketAddr, user: &str, body: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(addr).await.unwrap();
     let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{user}-pw"));
@@ -44,4 +51,49 @@ pub async fn post(addr: SocketAddr, user: &str, body: &str) -> (u16, String) {
         head.split(' ').nth(1).unwrap().parse().unwrap(),
         body.to_owned(),
     )
+}
+
+/// `openwmi-server` on plain HTTP at a free loopback port, its users file
+/// in `dir` holding `users` (password `<user>-pw`), serving `routes`.
+pub struct Serving {
+    pub addr: SocketAddr,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<Result<(), ServerError>>,
+}
+
+impl Serving {
+    pub async fn start(dir: &Path, users: &[&str], routes: Routes) -> Serving {
+        let users_file = dir.join("users");
+        let lines: String = users
+            .iter()
+            .map(|u| format!("{u}:{}\n", cheap_hash(&format!("{u}-pw"))))
+            .collect();
+        std::fs::write(&users_file, lines).unwrap();
+        let server = Server::bind(ServerConfig {
+            listen: vec!["127.0.0.1:0".parse().unwrap()],
+            http: true,
+            users_file: Some(users_file),
+            pam: Some(false),
+            state_dir: Some(dir.join("state")),
+            ..ServerConfig::default()
+        })
+        .await
+        .unwrap();
+        let addr = server.local_addrs()[0];
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(server.run(routes, async move {
+            let _ = stopped.await;
+        }));
+        Serving { addr, stop, task }
+    }
+
+    /// Stops the server and checks that it ended cleanly.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        tokio::time::timeout(Duration::from_secs(15), self.task)
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+    }
 }
