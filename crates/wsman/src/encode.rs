@@ -63,6 +63,21 @@ impl Special {
     }
 }
 
+/// Closes an instance's start tag (its name written) with the namespace of
+/// its class's elements under `prefix` and its type, DSP0230's
+/// ` xmlns:p="<class URI>" xsi:type="p:<Class>_Type">`.
+pub(crate) fn typed_as(out: &mut String, prefix: &str, class_uri: &str, class: &str) {
+    out.push_str(" xmlns:");
+    out.push_str(prefix);
+    out.push_str("=\"");
+    xml::attr(out, class_uri);
+    out.push_str("\" xsi:type=\"");
+    out.push_str(prefix);
+    out.push(':');
+    out.push_str(class);
+    out.push_str("_Type\">");
+}
+
 /// Most levels of instances embedded in instances written as elements;
 /// deeper ones stay text.
 const MAX_EMBEDDING: usize = 4;
@@ -84,11 +99,7 @@ pub fn styled_instance(
     let class = inst.class_name.as_str();
     out.push_str("<p:");
     out.push_str(class);
-    out.push_str(" xmlns:p=\"");
-    xml::attr(out, &form.class_uri(namespace, class));
-    out.push_str("\" xsi:type=\"p:");
-    out.push_str(class);
-    out.push_str("_Type\">");
+    typed_as(out, "p", &form.class_uri(namespace, class), class);
     properties(out, "p", inst, namespace, form, style, 0);
     out.push_str("</p:");
     out.push_str(class);
@@ -286,15 +297,7 @@ impl Field<'_> {
         let class = inner.class_name.as_str();
         let prefix = format!("p{}", depth + 1);
         self.open(out);
-        out.push_str(" xmlns:");
-        out.push_str(&prefix);
-        out.push_str("=\"");
-        xml::attr(out, &form.class_uri(namespace, class));
-        out.push_str("\" xsi:type=\"");
-        out.push_str(&prefix);
-        out.push(':');
-        out.push_str(class);
-        out.push_str("_Type\">");
+        typed_as(out, &prefix, &form.class_uri(namespace, class), class);
         // The embedded class's own qualifiers are not at hand: its
         // properties are written by their types.
         let inner_style = Style {

@@ -876,11 +876,7 @@ pub(crate) fn write_event(
     let class = row.class_name.as_str();
     out.push_str("<p:");
     out.push_str(class);
-    out.push_str(" xmlns:p=\"");
-    xml::attr(out, &form.class_uri(namespace, class));
-    out.push_str("\" xsi:type=\"p:");
-    out.push_str(class);
-    out.push_str("_Type\">");
+    crate::encode::typed_as(out, "p", &form.class_uri(namespace, class), class);
     let members = |object: &str| -> Vec<&InstanceProperty> {
         row.properties
             .iter()
@@ -941,11 +937,7 @@ fn write_embedded(
 ) {
     out.push_str("<p:");
     out.push_str(property);
-    out.push_str(" xmlns:q=\"");
-    xml::attr(out, &form.class_uri(namespace, class));
-    out.push_str("\" xsi:type=\"q:");
-    out.push_str(class);
-    out.push_str("_Type\">");
+    crate::encode::typed_as(out, "q", &form.class_uri(namespace, class), class);
     let mut inner = String::with_capacity(1024);
     for m in members {
         let Some((_, member)) = m.name.as_str().split_once('.') else {
